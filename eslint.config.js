@@ -1,0 +1,48 @@
+// @ts-check
+import js from '@eslint/js'
+import tseslint from 'typescript-eslint'
+import globals from 'globals'
+
+/** Libraries that do I/O: only the runtime, sinks, notifiers, the gateway and tooling may import them. */
+const IO_LIBRARIES = ['kafkajs', 'pg', 'undici', '@kafkajs/confluent-schema-registry', 'fastify', 'ws']
+
+export default tseslint.config(
+  { ignores: ['node_modules/**', 'schemas/generated/**', '.cache/**', 'test/artifacts/**'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    languageOptions: { globals: { ...globals.node } },
+    rules: {
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+    },
+  },
+  {
+    // Dependencies point one way (STYLE.md layout rules): schemas import nothing of ours.
+    files: ['schemas/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: ['**/processors/**', '**/gateway/**', ...IO_LIBRARIES] }],
+    },
+  },
+  {
+    // Processor apps: pure transforms; I/O only through the runtime. No app imports another app.
+    files: ['processors/*/**/*.ts'],
+    ignores: ['processors/runtime/**', 'processors/**/*-sink.ts', 'processors/**/notifiers/**', 'processors/**/main.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            ...IO_LIBRARIES,
+            { group: ['../enrichment/**', '../aggregation/**', '../alerting/**', '../archival/**', '../sources/**'], message: 'Nothing imports from another app folder.' },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['processors/runtime/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: ['../enrichment/**', '../aggregation/**', '../alerting/**', '../archival/**', '../sources/**', '**/gateway/**'] }],
+    },
+  },
+)
