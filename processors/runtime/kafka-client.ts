@@ -1,0 +1,234 @@
+/**
+ * The one module that imports the Kafka client library (kafkajs). Everything else in the
+ * project speaks to Kafka through the small interfaces below, so another driver (for example
+ * node-rdkafka) can be added by implementing them here.
+ */
+import { Kafka, Partitioners, logLevel as KafkaLogLevel, type Consumer, type Producer, type IHeaders, type LogEntry } from 'kafkajs'
+import type { Logger } from 'pino'
+
+/** A consumed record; headers are decoded to UTF-8 strings. `offset` is Kafka's decimal string. */
+export interface ConsumedRecord {
+  readonly topic: string
+  readonly partition: number
+  readonly offset: string
+  readonly key: Buffer | null
+  readonly value: Buffer | null
+  readonly headers: Readonly<Record<string, string>>
+  /** Record timestamp (producer create time), epoch ms. */
+  readonly timestampMs: number
+}
+
+/** A record to produce. Without `partition`, the Java-compatible murmur2 partitioner hashes the key. */
+export interface ProduceRecord {
+  readonly topic: string
+  readonly key: string | Buffer | null
+  readonly value: Buffer | null
+  readonly headers?: Readonly<Record<string, string>>
+  readonly partition?: number
+}
+
+/** Consumed records of one partition, in offset order. */
+export interface ConsumedBatch {
+  readonly topic: string
+  readonly partition: number
+  /** Offset of the next record the broker will write (log end offset), as a decimal string. */
+  readonly highWatermark: string
+  readonly records: readonly ConsumedRecord[]
+}
+
+/** What a batch handler may do besides reading the batch. */
+export interface BatchControl {
+  /** False once stop() was called: finish or abandon the batch. */
+  isRunning(): boolean
+  /** True when a rebalance revoked this partition: abandon the batch without committing. */
+  isStale(): boolean
+  heartbeat(): Promise<void>
+  /** Commits `nextOffset` (last processed offset + 1) for this batch's partition, synchronously with the broker. */
+  commit(nextOffset: string): Promise<void>
+}
+
+/** Consumer group membership changes the runner reports. */
+export type GroupEvent =
+  | { type: 'joined'; assignment: Record<string, number[]> }
+  | { type: 'rebalancing' }
+  | { type: 'crashed'; error: Error; restarting: boolean }
+  | { type: 'stopped' }
+
+/** A consumer in a consumer group that hands whole partition batches to one handler. */
+export interface BatchConsumer {
+  run(opts: { topics: readonly string[]; fromBeginning: boolean; onBatch: (batch: ConsumedBatch, control: BatchControl) => Promise<void> }): Promise<void>
+  onGroupEvent(listener: (event: GroupEvent) => void): void
+  /** Stops fetching and waits for the batch in progress to finish. */
+  stop(): Promise<void>
+  disconnect(): Promise<void>
+}
+
+/** An idempotent producer (acks=all): `send` resolves only when every record is acknowledged. */
+export interface RecordProducer {
+  send(records: readonly ProduceRecord[]): Promise<void>
+  disconnect(): Promise<void>
+}
+
+/** Topic administration used by tooling and tests. */
+export interface TopicAdmin {
+  /** Creates missing topics; existing ones are left as they are. */
+  ensureTopics(specs: readonly { topic: string; partitions: number; config?: Record<string, string> }[]): Promise<void>
+  deleteTopics(topics: readonly string[]): Promise<void>
+  /** Log end offset per partition. */
+  endOffsets(topic: string): Promise<Map<number, string>>
+  /** Committed offset per partition of a group (-1 when none). */
+  committedOffsets(groupId: string, topic: string): Promise<Map<number, string>>
+  disconnect(): Promise<void>
+}
+
+/** Factory of consumers, producers and admins bound to one cluster. */
+export interface KafkaDriver {
+  consumer(opts: { groupId: string; maxBytesPerPartition?: number }): BatchConsumer
+  producer(): Promise<RecordProducer>
+  admin(): Promise<TopicAdmin>
+}
+
+function headerStrings(headers: IHeaders | undefined): Record<string, string> {
+  const out: Record<string, string> = {}
+  for (const [k, v] of Object.entries(headers ?? {})) {
+    if (v === undefined) continue
+    const first = Array.isArray(v) ? v[0] : v
+    if (first !== undefined) out[k] = first.toString()
+  }
+  return out
+}
+
+function kafkaLogCreator(log: Logger) {
+  return () =>
+    ({ level, log: entry }: LogEntry) => {
+      const { message, ...extra } = entry
+      const child = { kafkajs: extra }
+      if (level <= KafkaLogLevel.ERROR) log.error(child, message)
+      else if (level === KafkaLogLevel.WARN) log.warn(child, message)
+      else log.debug(child, message)
+    }
+}
+
+/** kafkajs implementation of KafkaDriver. */
+export function createKafkaDriver(opts: { brokers: readonly string[]; clientId: string; log: Logger }): KafkaDriver {
+  const kafka = new Kafka({
+    clientId: opts.clientId,
+    brokers: [...opts.brokers],
+    logLevel: KafkaLogLevel.WARN,
+    logCreator: kafkaLogCreator(opts.log.child({ component: 'kafkajs' })),
+    retry: { retries: 8, initialRetryTime: 200, maxRetryTime: 5_000 },
+  })
+  return {
+    consumer: (c) => wrapConsumer(kafka.consumer({ groupId: c.groupId, maxBytesPerPartition: c.maxBytesPerPartition ?? 1_048_576, sessionTimeout: 30_000, heartbeatInterval: 3_000 })),
+    producer: async () => wrapProducer(await connectProducer(kafka)),
+    admin: async () => {
+      const admin = kafka.admin()
+      await admin.connect()
+      return {
+        ensureTopics: async (specs) => {
+          const existing = new Set(await admin.listTopics())
+          const missing = specs.filter((s) => !existing.has(s.topic))
+          if (missing.length === 0) return
+          await admin.createTopics({
+            waitForLeaders: true,
+            topics: missing.map((s) => ({
+              topic: s.topic,
+              numPartitions: s.partitions,
+              replicationFactor: 1,
+              configEntries: Object.entries(s.config ?? {}).map(([name, value]) => ({ name, value })),
+            })),
+          })
+        },
+        deleteTopics: async (topics) => {
+          await admin.deleteTopics({ topics: [...topics] })
+        },
+        endOffsets: async (topic) => new Map((await admin.fetchTopicOffsets(topic)).map((p) => [p.partition, p.high])),
+        committedOffsets: async (groupId, topic) => {
+          const [entry] = await admin.fetchOffsets({ groupId, topics: [topic] })
+          return new Map((entry?.partitions ?? []).map((p) => [p.partition, p.offset]))
+        },
+        disconnect: () => admin.disconnect(),
+      }
+    },
+  }
+}
+
+async function connectProducer(kafka: Kafka): Promise<Producer> {
+  // Idempotent producer: the broker drops retried duplicates, so a retry after a lost ack
+  // does not write a record twice (KIP-98). kafkajs requires acks=-1 and one in-flight request.
+  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner })
+  await producer.connect()
+  return producer
+}
+
+function wrapProducer(producer: Producer): RecordProducer {
+  return {
+    send: async (records) => {
+      if (records.length === 0) return
+      const byTopic = new Map<string, ProduceRecord[]>()
+      for (const r of records) {
+        const list = byTopic.get(r.topic)
+        if (list) list.push(r)
+        else byTopic.set(r.topic, [r])
+      }
+      await producer.sendBatch({
+        acks: -1,
+        topicMessages: [...byTopic].map(([topic, list]) => ({
+          topic,
+          messages: list.map((r) => ({
+            key: r.key,
+            value: r.value,
+            headers: r.headers ? { ...r.headers } : undefined,
+            ...(r.partition === undefined ? {} : { partition: r.partition }),
+          })),
+        })),
+      })
+    },
+    disconnect: () => producer.disconnect(),
+  }
+}
+
+function wrapConsumer(consumer: Consumer): BatchConsumer {
+  const listeners: Array<(e: GroupEvent) => void> = []
+  const emit = (e: GroupEvent) => listeners.forEach((l) => l(e))
+  consumer.on(consumer.events.GROUP_JOIN, (e) => emit({ type: 'joined', assignment: e.payload.memberAssignment }))
+  consumer.on(consumer.events.REBALANCING, () => emit({ type: 'rebalancing' }))
+  consumer.on(consumer.events.CRASH, (e) => emit({ type: 'crashed', error: e.payload.error, restarting: e.payload.restart }))
+  consumer.on(consumer.events.STOP, () => emit({ type: 'stopped' }))
+  return {
+    onGroupEvent: (l) => void listeners.push(l),
+    run: async ({ topics, fromBeginning, onBatch }) => {
+      await consumer.connect()
+      await consumer.subscribe({ topics: [...topics], fromBeginning })
+      await consumer.run({
+        autoCommit: false,
+        eachBatchAutoResolve: false,
+        eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale, commitOffsetsIfNecessary: _unused }) => {
+          const records: ConsumedRecord[] = batch.messages.map((m) => ({
+            topic: batch.topic,
+            partition: batch.partition,
+            offset: m.offset,
+            key: m.key,
+            value: m.value,
+            headers: headerStrings(m.headers),
+            timestampMs: Number(m.timestamp),
+          }))
+          await onBatch(
+            { topic: batch.topic, partition: batch.partition, highWatermark: batch.highWatermark, records },
+            {
+              isRunning,
+              isStale,
+              heartbeat,
+              commit: async (nextOffset) => {
+                resolveOffset((BigInt(nextOffset) - 1n).toString())
+                await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: nextOffset }])
+              },
+            },
+          )
+        },
+      })
+    },
+    stop: () => consumer.stop(),
+    disconnect: () => consumer.disconnect(),
+  }
+}

@@ -1,0 +1,36 @@
+import type { Logger } from 'pino'
+
+/**
+ * Installs the SIGTERM/SIGINT handlers of an app, once, in main.ts (STYLE.md principle 10):
+ * the first signal runs `stop` (stop fetching → drain → commit → disconnect → close HTTP) and
+ * exits 0; if that takes longer than `forceMs`, or a second signal arrives, the process exits 1.
+ */
+export function installShutdown(opts: { log: Logger; stop: () => Promise<void>; forceMs: number }): void {
+  let shuttingDown = false
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (shuttingDown) {
+      opts.log.warn({ signal }, 'second signal: forcing exit')
+      process.exit(1)
+    }
+    shuttingDown = true
+    opts.log.info({ signal }, 'shutdown requested')
+    const force = setTimeout(() => {
+      opts.log.error({ forceMs: opts.forceMs }, 'AUREN_ERR_SHUTDOWN_TIMEOUT: shutdown exceeded the force timeout; exiting')
+      process.exit(1)
+    }, opts.forceMs)
+    opts
+      .stop()
+      .then(() => {
+        clearTimeout(force)
+        opts.log.info('shutdown complete')
+        opts.log.flush?.()
+        process.exit(0)
+      })
+      .catch((err: unknown) => {
+        opts.log.error({ err }, 'shutdown failed')
+        process.exit(1)
+      })
+  }
+  process.on('SIGTERM', onSignal)
+  process.on('SIGINT', onSignal)
+}

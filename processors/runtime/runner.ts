@@ -1,0 +1,226 @@
+/**
+ * The runner: consume → decode → transform → produce → commit, for any ProcessorDefinition.
+ *
+ * Delivery: at-least-once. A batch's outputs and dead-letter records are produced with the
+ * idempotent producer and acknowledged (acks=all) before the batch's offset is committed; if
+ * anything fails before the commit, the batch is delivered again from the last committed
+ * offset (same partition and offsets), so nothing is lost and retried sends are not duplicated
+ * by the producer. Output duplicates can only follow a crash between ack and commit; consumers
+ * dedup by `event_id`.
+ */
+import type { Logger } from 'pino'
+import type { Registry } from 'prom-client'
+import { topicNames, type DlqReason, type TopicNames } from '../../schemas/index.ts'
+import type { ProcessorDefinition } from './define-processor.ts'
+import type { ProcessorContext } from './context.ts'
+import type { BatchControl, ConsumedBatch, ConsumedRecord, KafkaDriver, ProduceRecord, RecordProducer, BatchConsumer } from './kafka-client.ts'
+import type { Serde } from './serde.ts'
+import type { RunnerMetrics } from './metrics.ts'
+import type { HealthSource } from './http.ts'
+import { deadLetterRecord } from './dead-letter.ts'
+import { hasCode, isAurenError } from './errors.ts'
+
+/** What the runner needs; main.ts builds these (STYLE.md principle 5). */
+export interface RunnerDeps {
+  readonly driver: KafkaDriver
+  readonly serde: Serde
+  readonly log: Logger
+  readonly registry: Registry
+  readonly metrics: RunnerMetrics
+  readonly topicPrefix: string
+  readonly groupIdPrefix: string
+  readonly fromBeginning: boolean
+  readonly maxBatchBytes?: number
+  /** Clock, epoch ms. */
+  readonly now?: () => number
+  /** Called when the consumer crashed for good (not restarting); main exits non-zero. */
+  readonly onFatal?: (err: Error) => void
+}
+
+/** Observations for auren_event_lag_seconds: event time (epoch ms) and tier label of a record. */
+export type LagObservation = { eventTimeMs: number; tier: string }
+
+/** A running processor. */
+export interface Runner {
+  /** Registers schemas, connects, joins the consumer group and starts consuming. */
+  start(): Promise<void>
+  /** Stops fetching, lets the batch in progress finish and commit, then disconnects. Idempotent. */
+  stop(): Promise<void>
+  readonly health: HealthSource
+  readonly groupId: string
+  readonly topics: TopicNames
+}
+
+const HEARTBEAT_EVERY = 500
+
+/**
+ * Creates the runner of one processor definition.
+ * @param observe optional: event time and tier of a processed input, for auren_event_lag_seconds
+ */
+export function createRunner<In, Out>(
+  def: ProcessorDefinition<In, Out>,
+  deps: RunnerDeps,
+  observe?: (input: In, outputs: readonly Out[]) => LagObservation | undefined,
+): Runner {
+  const now = deps.now ?? Date.now
+  const topics = topicNames(deps.topicPrefix)
+  const inputTopic = topics[def.input.topic]
+  const outputTopic = def.output ? topics[def.output.topic] : undefined
+  const groupId = `${deps.groupIdPrefix}${def.name}`
+  const processor = def.name
+  const log = deps.log.child({ processor })
+  const m = deps.metrics
+  const partitionLogs = new Map<number, Logger>()
+
+  let producer: RecordProducer | undefined
+  let consumer: BatchConsumer | undefined
+  let outputSchemaId: number | undefined
+  let stopping = false
+  let joined = false
+  let assignment: Record<string, number[]> = {}
+  let stopPromise: Promise<void> | undefined
+
+  const partitionLog = (p: number): Logger => {
+    let l = partitionLogs.get(p)
+    if (!l) partitionLogs.set(p, (l = log.child({ topic: inputTopic, partition: p })))
+    return l
+  }
+
+  /** Decodes and transforms one record into records to produce; throws only retriable errors. */
+  async function handleRecord(record: ConsumedRecord, out: ProduceRecord[], dlqReasons: DlqReason[], lags: LagObservation[]): Promise<void> {
+    const toDlq = (reason: DlqReason, message: string) => {
+      out.push(deadLetterRecord(topics.deadLetter, record, reason, message, processor, now()))
+      dlqReasons.push(reason)
+      partitionLog(record.partition).warn({ offset: record.offset, reason, dlqMessage: message }, 'record dead-lettered')
+    }
+    let decoded: unknown
+    try {
+      decoded = await deps.serde.decode(record.value, def.input.schema)
+    } catch (err) {
+      if (isAurenError(err) && err.retriable) throw err
+      toDlq(hasCode(err, 'AUREN_ERR_SCHEMA_UNKNOWN') ? 'SCHEMA_UNKNOWN' : 'DESERIALIZATION_FAILED', (err as Error).message)
+      return
+    }
+    let input: In
+    try {
+      input = def.decode(decoded)
+    } catch (err) {
+      toDlq('VALIDATION_FAILED', (err as Error).message)
+      return
+    }
+    const ctx: ProcessorContext = {
+      log: partitionLog(record.partition),
+      now,
+      registry: deps.registry,
+      source: { topic: record.topic, partition: record.partition, offset: record.offset },
+    }
+    let outcome
+    try {
+      outcome = def.transform(input, ctx)
+    } catch (err) {
+      if (isAurenError(err) && err.retriable) throw err
+      toDlq('PROCESSING_FAILED', `transform threw: ${(err as Error).message}`)
+      return
+    }
+    if (outcome.kind === 'skip') {
+      m.skipped.inc({ processor, reason: outcome.reason })
+    } else if (outcome.kind === 'dead-letter') {
+      toDlq(outcome.reason, outcome.message)
+    } else if (outcome.records.length > 0) {
+      if (!outputTopic || outputSchemaId === undefined || !def.output) {
+        toDlq('PROCESSING_FAILED', `processor ${processor} emitted records but has no output topic`)
+        return
+      }
+      const encoded: ProduceRecord[] = []
+      try {
+        for (const r of outcome.records) {
+          encoded.push({ topic: outputTopic, key: r.key, value: deps.serde.encode(outputSchemaId, def.output.schema, def.encode(r.value)) })
+        }
+      } catch (err) {
+        toDlq('PROCESSING_FAILED', `output does not fit schema ${def.output.schema}: ${(err as Error).message}`)
+        return
+      }
+      out.push(...encoded)
+    }
+    const lag = observe?.(input, outcome.kind === 'emit' ? outcome.records.map((r) => r.value) : [])
+    if (lag) lags.push(lag)
+  }
+
+  async function onBatch(batch: ConsumedBatch, control: BatchControl): Promise<void> {
+    const started = process.hrtime.bigint()
+    const out: ProduceRecord[] = []
+    const dlqReasons: DlqReason[] = []
+    const lags: LagObservation[] = []
+    let lastOffset: string | undefined
+    let handled = 0
+    for (const record of batch.records) {
+      if (!control.isRunning() || control.isStale()) break
+      m.consumed.inc({ processor, topic: record.topic })
+      await handleRecord(record, out, dlqReasons, lags)
+      lastOffset = record.offset
+      if (++handled % HEARTBEAT_EVERY === 0) await control.heartbeat()
+    }
+    if (lastOffset === undefined) return
+    if (control.isStale()) return // partition revoked: its new owner starts from the committed offset
+
+    await producer!.send(out)
+    const perTopic = new Map<string, number>()
+    for (const r of out) perTopic.set(r.topic, (perTopic.get(r.topic) ?? 0) + 1)
+    for (const [topic, n] of perTopic) m.produced.inc({ processor, topic }, n)
+    for (const reason of dlqReasons) m.deadLettered.inc({ processor, reason })
+
+    const nextOffset = (BigInt(lastOffset) + 1n).toString()
+    const commitTimer = m.commitDuration.startTimer({ processor })
+    await control.commit(nextOffset)
+    commitTimer()
+
+    const doneMs = now()
+    for (const l of lags) m.eventLag.observe({ processor, tier: l.tier }, Math.max(0, (doneMs - l.eventTimeMs) / 1000))
+    const perRecordSeconds = Number(process.hrtime.bigint() - started) / 1e9 / handled
+    for (let i = 0; i < handled; i++) m.processingDuration.observe({ processor }, perRecordSeconds)
+    const lag = BigInt(batch.highWatermark) - BigInt(nextOffset)
+    m.consumerLag.set({ processor, topic: batch.topic, partition: String(batch.partition) }, Number(lag > 0n ? lag : 0n))
+  }
+
+  return {
+    groupId,
+    topics,
+    health: {
+      healthy: () => !stopping,
+      ready: () => ({ ready: joined && !stopping, detail: { groupId, joined, assignment } }),
+    },
+    async start() {
+      if (def.output) outputSchemaId = await deps.serde.register(topics[def.output.topic], def.output.schema)
+      await deps.serde.register(inputTopic, def.input.schema)
+      producer = await deps.driver.producer()
+      consumer = deps.driver.consumer({ groupId, maxBytesPerPartition: deps.maxBatchBytes })
+      consumer.onGroupEvent((e) => {
+        if (e.type === 'joined') {
+          joined = true
+          assignment = e.assignment
+          m.rebalances.inc({ processor })
+          log.info({ groupId, assignment }, 'joined consumer group')
+        } else if (e.type === 'rebalancing') {
+          joined = false
+          log.info({ groupId }, 'rebalancing')
+        } else if (e.type === 'crashed') {
+          log.error({ err: e.error, restarting: e.restarting }, 'consumer crashed')
+          if (!e.restarting) deps.onFatal?.(e.error)
+        }
+      })
+      await consumer.run({ topics: [inputTopic], fromBeginning: deps.fromBeginning, onBatch })
+      log.info({ inputTopic, outputTopic, groupId }, 'processor started')
+    },
+    stop() {
+      stopPromise ??= (async () => {
+        stopping = true
+        log.info('stopping: no more fetches, draining the batch in progress')
+        await consumer?.stop()
+        await consumer?.disconnect()
+        await producer?.disconnect()
+        log.info('stopped')
+      })()
+      return stopPromise
+    },
+  }
+}
