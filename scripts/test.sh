@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# The test command (`npm test`): installs npm packages, checks generated schemas, types and lint,
+# starts the local stack (Kafka, Schema Registry, PostgreSQL, Prometheus) if it is not running,
+# runs every test tier with vitest, and stops the stack again if it started it
+# (set AUREN_KEEP_STACK=1 to leave it up). Extra arguments go to vitest.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/bootstrap.sh
+
+echo "[test] generated schema drift check" >&2
+npx tsx scripts/gen-schemas.ts --check
+echo "[test] typecheck" >&2
+npx tsc --noEmit -p tsconfig.json
+echo "[test] lint" >&2
+npx eslint .
+
+was_running=0
+if bash scripts/stack.sh status >/dev/null 2>&1; then was_running=1; fi
+if [ "$was_running" = 0 ] && [ -z "${AUREN_KEEP_STACK:-}" ]; then
+  trap 'bash scripts/stack.sh down || true' EXIT
+fi
+bash scripts/stack.sh up
+
+npx vitest run "$@"
