@@ -56,7 +56,12 @@ export type GroupEvent =
 
 /** A consumer in a consumer group that hands whole partition batches to one handler. */
 export interface BatchConsumer {
-  run(opts: { topics: readonly string[]; fromBeginning: boolean; onBatch: (batch: ConsumedBatch, control: BatchControl) => Promise<void> }): Promise<void>
+  /**
+   * Joins the group and hands every fetched batch to onBatch. Without `autoResolve`, the
+   * consumer's position advances only through `control.commit` (the runner's commit-after-ack);
+   * with it, the position advances past each batch onBatch returns from (readers that commit nothing).
+   */
+  run(opts: { topics: readonly string[]; fromBeginning: boolean; autoResolve?: boolean; onBatch: (batch: ConsumedBatch, control: BatchControl) => Promise<void> }): Promise<void>
   onGroupEvent(listener: (event: GroupEvent) => void): void
   /** Stops fetching and waits for the batch in progress to finish. */
   stop(): Promise<void>
@@ -119,7 +124,7 @@ export function createKafkaDriver(opts: { brokers: readonly string[]; clientId: 
     retry: { retries: 8, initialRetryTime: 200, maxRetryTime: 5_000 },
   })
   return {
-    consumer: (c) => wrapConsumer(kafka.consumer({ groupId: c.groupId, maxBytesPerPartition: c.maxBytesPerPartition ?? 1_048_576, sessionTimeout: 30_000, heartbeatInterval: 3_000 })),
+    consumer: (c) => wrapConsumer(kafka.consumer({ groupId: c.groupId, maxBytesPerPartition: c.maxBytesPerPartition ?? 1_048_576, sessionTimeout: 10_000, heartbeatInterval: 1_000 })),
     producer: async () => wrapProducer(await connectProducer(kafka)),
     admin: async () => {
       const admin = kafka.admin()
@@ -197,7 +202,7 @@ function wrapConsumer(consumer: Consumer): BatchConsumer {
   consumer.on(consumer.events.STOP, () => emit({ type: 'stopped' }))
   return {
     onGroupEvent: (l) => void listeners.push(l),
-    run: async ({ topics, fromBeginning, onBatch }) => {
+    run: async ({ topics, fromBeginning, autoResolve, onBatch }) => {
       await consumer.connect()
       await consumer.subscribe({ topics: [...topics], fromBeginning })
       await consumer.run({
@@ -225,6 +230,8 @@ function wrapConsumer(consumer: Consumer): BatchConsumer {
               },
             },
           )
+          const last = records.at(-1)
+          if (autoResolve && last && !isStale()) resolveOffset(last.offset)
         },
       })
     },
