@@ -12,11 +12,10 @@ class PassThroughLogicalType extends avro.types.LogicalType {
   override _toValue(value: unknown): unknown {
     return value
   }
+  /** Reads a writer value of the same underlying Avro type, logical or not. */
   override _resolve(type: avro.Type): ((value: unknown) => unknown) | undefined {
-    const self = this as unknown as { underlyingType: avro.Type }
-    return Object.getPrototypeOf(type) === Object.getPrototypeOf(self.underlyingType)
-      ? (value: unknown) => value
-      : undefined
+    const underlying = (t: avro.Type) => (t instanceof PassThroughLogicalType ? (t as unknown as { underlyingType: avro.Type }).underlyingType : t)
+    return underlying(type).typeName === underlying(this).typeName ? (value: unknown) => value : undefined
   }
 }
 
