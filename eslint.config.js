@@ -20,7 +20,7 @@ export default tseslint.config(
     // Dependencies point one way (STYLE.md layout rules): schemas import nothing of ours.
     files: ['schemas/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', { patterns: ['**/processors/**', '**/gateway/**', ...IO_LIBRARIES] }],
+      'no-restricted-imports': ['error', { patterns: [{ group: ['**/processors/**', '**/gateway/**', ...IO_LIBRARIES] }] }],
     },
   },
   {
@@ -32,7 +32,7 @@ export default tseslint.config(
         'error',
         {
           patterns: [
-            ...IO_LIBRARIES,
+            { group: IO_LIBRARIES, message: 'Only processors/runtime, sinks and notifiers do I/O.' },
             { group: ['../enrichment/**', '../aggregation/**', '../alerting/**', '../archival/**', '../sources/**'], message: 'Nothing imports from another app folder.' },
           ],
         },
@@ -42,7 +42,7 @@ export default tseslint.config(
   {
     files: ['processors/runtime/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', { patterns: ['../enrichment/**', '../aggregation/**', '../alerting/**', '../archival/**', '../sources/**', '**/gateway/**'] }],
+      'no-restricted-imports': ['error', { patterns: [{ group: ['../enrichment/**', '../aggregation/**', '../alerting/**', '../archival/**', '../sources/**', '**/gateway/**'] }] }],
     },
   },
 )

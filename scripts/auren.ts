@@ -1,0 +1,98 @@
+/**
+ * `auren`: the operator CLI (`npm run auren -- <command>`).
+ *   topics    create the contract topics and register the value schemas
+ *   replay    convert recorded multi-agent runs into AgentEvents and produce them
+ *   simulate  synthetic load from the six AUREN specialists
+ *   demo      the main job: stack, topics, enrichment, replay, summary
+ * Addresses come from AUREN_KAFKA_BROKERS / AUREN_SCHEMA_REGISTRY_URL, else from the local
+ * stack's stack.env (`npm run stack:up`).
+ */
+import { Command, InvalidArgumentError, Option } from 'commander'
+import { createCliContext, ensureTopicsAndSchemas } from './lib/cli-context.ts'
+import { runReplay } from './lib/replay-command.ts'
+import { runSimulate } from './lib/simulate-command.ts'
+import { runDemo } from './demo/run-demo.ts'
+import { DEFAULT_PARTITIONS } from '../schemas/index.ts'
+
+function positiveNumber(value: string): number {
+  const n = Number(value)
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`expected a positive number, got '${value}'`)
+  return n
+}
+
+function speed(value: string): 'max' | number {
+  return value === 'max' ? 'max' : positiveNumber(value)
+}
+
+const DEFAULT_TRACES = new URL('../../shared/data/agent-traces', import.meta.url).pathname
+
+const program = new Command()
+  .name('auren')
+  .description('AUREN Realtime: stream processing for multi-agent AI observability')
+  .option('--topic-prefix <prefix>', 'prefix before the contract topic names', process.env.AUREN_TOPIC_PREFIX ?? '')
+
+program
+  .command('topics')
+  .description('create the contract topics (if missing) and register their value schemas (BACKWARD)')
+  .option('--partitions <n>', 'partitions per topic', (v) => Math.round(positiveNumber(v)), DEFAULT_PARTITIONS)
+  .action(async (opts: { partitions: number }) => {
+    const ctx = await createCliContext(program.opts().topicPrefix)
+    try {
+      await ensureTopicsAndSchemas(ctx, opts.partitions)
+      console.log(`topics ready: ${Object.values(ctx.topics).join(', ')}`)
+    } finally {
+      await ctx.close()
+    }
+  })
+
+program
+  .command('replay')
+  .description('convert recorded runs (ChatDev logs, Who&When conversations) into AgentEvents and produce them')
+  .option('--traces <dir>', 'folder of recorded runs', DEFAULT_TRACES)
+  .addOption(new Option('--speed <factor|max>', "'max' or a time compression factor (2 = twice as fast as recorded)").argParser(speed).default('max'))
+  .option('--rebase-time', 'shift each run to start now (gaps divided by --speed)', false)
+  .option('--user-id <id>', 'user_id to stamp on every event')
+  .option('--no-progress', 'no progress bar')
+  .action(async (opts: { traces: string; speed: 'max' | number; rebaseTime: boolean; userId?: string; progress: boolean }) => {
+    const ctx = await createCliContext(program.opts().topicPrefix)
+    try {
+      await ensureTopicsAndSchemas(ctx, DEFAULT_PARTITIONS)
+      const report = await runReplay(ctx, opts)
+      console.log(report.text)
+    } finally {
+      await ctx.close()
+    }
+  })
+
+program
+  .command('simulate')
+  .description('produce synthetic events from the six AUREN specialists at a given rate')
+  .option('--rate <events/s>', 'events per second', positiveNumber, 50)
+  .option('--duration <seconds>', 'how long to run', positiveNumber, 30)
+  .option('--seed <n>', 'PRNG seed (same seed, same events)', (v) => Math.round(Number(v)), 42)
+  .option('--no-progress', 'no progress bar')
+  .action(async (opts: { rate: number; duration: number; seed: number; progress: boolean }) => {
+    const ctx = await createCliContext(program.opts().topicPrefix)
+    try {
+      await ensureTopicsAndSchemas(ctx, DEFAULT_PARTITIONS)
+      const sent = await runSimulate(ctx, opts)
+      console.log(`simulated ${sent} events`)
+    } finally {
+      await ctx.close()
+    }
+  })
+
+program
+  .command('demo')
+  .description('run the pipeline on the recorded runs and print what it computed')
+  .option('--traces <dir>', 'folder of recorded runs', DEFAULT_TRACES)
+  .option('--json', 'print the summary as JSON', false)
+  .option('--keep-running', 'leave enrichment running (Ctrl-C to stop)', false)
+  .action(async (opts: { traces: string; json: boolean; keepRunning: boolean }) => {
+    await runDemo({ ...opts, topicPrefix: program.opts().topicPrefix })
+  })
+
+program.parseAsync().catch((err: unknown) => {
+  console.error(`auren: ${(err as Error).message}`)
+  process.exit(1)
+})

@@ -1,0 +1,45 @@
+/** `auren replay`: load the recorded runs, report what was skipped, produce the events. */
+import { loadTraceRuns } from '../../processors/sources/trace-files.ts'
+import { publishRuns, rebaseRun } from '../../processors/sources/publish.ts'
+import type { CliContext } from './cli-context.ts'
+import { createProgress } from './progress.ts'
+
+/** Options of the replay command (see `auren replay --help`). */
+export interface ReplayOptions {
+  traces: string
+  speed: 'max' | number
+  rebaseTime: boolean
+  userId?: string
+  progress: boolean
+}
+
+/** What a replay did: counts and a printable report. */
+export interface ReplayReport {
+  runs: number
+  events: number
+  skippedFiles: Array<{ file: string; reason: string }>
+  skippedInput: Record<string, number>
+  text: string
+}
+
+/** Loads, converts and produces every run under `opts.traces`. @throws when the folder cannot be read or the broker is unreachable. */
+export async function runReplay(ctx: CliContext, opts: ReplayOptions, signal?: AbortSignal): Promise<ReplayReport> {
+  const found = loadTraceRuns(opts.traces, { userId: opts.userId ?? null })
+  const nowUs = Date.now() * 1000
+  const runs = found.runs.map((r) => ({ ...r, events: opts.rebaseTime ? rebaseRun(r.events, nowUs, opts.speed === 'max' ? 1 : opts.speed) : r.events }))
+  const total = runs.reduce((n, r) => n + r.events.length, 0)
+  const progress = createProgress('replay', total, opts.progress)
+  let sent: number
+  try {
+    sent = await publishRuns(runs, { producer: ctx.producer, serde: ctx.serde, topic: ctx.topics.agentEvents, speed: opts.speed, onProgress: (n) => progress.update(n), signal })
+  } finally {
+    progress.stop()
+  }
+  const skippedInput: Record<string, number> = {}
+  for (const r of found.runs) for (const [reason, n] of Object.entries(r.skipped)) skippedInput[reason] = (skippedInput[reason] ?? 0) + n
+  const lines = [`replayed ${sent} events from ${runs.length} runs (${runs.filter((r) => r.kind === 'chatdev').length} ChatDev, ${runs.filter((r) => r.kind === 'who-and-when').length} Who&When) to ${ctx.topics.agentEvents}`]
+  if (found.skipped.length > 0) lines.push(`files skipped: ${found.skipped.length}`, ...found.skipped.map((s) => `  ${s.file}: ${s.reason}`))
+  const inputSkips = Object.entries(skippedInput).sort(([, a], [, b]) => b - a)
+  if (inputSkips.length > 0) lines.push('log input not converted, by reason:', ...inputSkips.map(([reason, n]) => `  ${reason}: ${n}`))
+  return { runs: runs.length, events: sent, skippedFiles: found.skipped, skippedInput, text: lines.join('\n') }
+}
