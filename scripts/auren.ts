@@ -13,6 +13,7 @@ import { runReplay } from './lib/replay-command.ts'
 import { runSimulate } from './lib/simulate-command.ts'
 import { runDemo } from './demo/run-demo.ts'
 import { DEFAULT_PARTITIONS } from '../schemas/index.ts'
+import type { AttributionRule } from '../processors/sources/chatdev-attribution.ts'
 
 function positiveNumber(value: string): number {
   const n = Number(value)
@@ -22,6 +23,13 @@ function positiveNumber(value: string): number {
 
 function speed(value: string): 'max' | number {
   return value === 'max' ? 'max' : positiveNumber(value)
+}
+
+/** --attribution: which agent a ChatDev LLM call belongs to (processors/sources/chatdev-attribution.ts). */
+function attributionOption(): Option {
+  return new Option('--attribution <rule>', 'ChatDev LLM call attribution: the speaker of the next utterance, or the k-th utterance of the block')
+    .choices(['next-utterance', 'block-order'])
+    .default('next-utterance')
 }
 
 const DEFAULT_TRACES = new URL('../../shared/data/agent-traces', import.meta.url).pathname
@@ -52,8 +60,9 @@ program
   .addOption(new Option('--speed <factor|max>', "'max' or a time compression factor (2 = twice as fast as recorded)").argParser(speed).default('max'))
   .option('--rebase-time', 'shift each run to start now (gaps divided by --speed)', false)
   .option('--user-id <id>', 'user_id to stamp on every event')
+  .addOption(attributionOption())
   .option('--no-progress', 'no progress bar')
-  .action(async (opts: { traces: string; speed: 'max' | number; rebaseTime: boolean; userId?: string; progress: boolean }) => {
+  .action(async (opts: { traces: string; speed: 'max' | number; rebaseTime: boolean; userId?: string; attribution: AttributionRule; progress: boolean }) => {
     const ctx = await createCliContext(program.opts().topicPrefix)
     try {
       await ensureTopicsAndSchemas(ctx, DEFAULT_PARTITIONS)
@@ -88,7 +97,8 @@ program
   .option('--traces <dir>', 'folder of recorded runs', DEFAULT_TRACES)
   .option('--json', 'print the summary as JSON', false)
   .option('--keep-running', 'leave enrichment running (Ctrl-C to stop)', false)
-  .action(async (opts: { traces: string; json: boolean; keepRunning: boolean }) => {
+  .addOption(attributionOption())
+  .action(async (opts: { traces: string; json: boolean; keepRunning: boolean; attribution: AttributionRule }) => {
     await runDemo({ ...opts, topicPrefix: program.opts().topicPrefix })
   })
 

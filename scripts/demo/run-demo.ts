@@ -11,12 +11,15 @@ import { startApp } from '../lib/app-process.ts'
 import { registerPromTarget } from '../lib/stack-env.ts'
 import { DEFAULT_PARTITIONS, DLQ_HEADERS, fromEnrichedRecord, type EnrichedAgentEvent, type EnrichedAgentEventRecord } from '../../schemas/index.ts'
 import { renderSummary, summarize } from './summary.ts'
+import type { AttributionRule } from '../../processors/sources/chatdev-attribution.ts'
 
 /** Options of `auren demo`. */
 export interface DemoOptions {
   traces: string
   json: boolean
   keepRunning: boolean
+  /** ChatDev call attribution rule (default next-utterance). */
+  attribution?: AttributionRule
   /** '' means: a fresh `demo-<time>-` prefix. */
   topicPrefix: string
 }
@@ -49,7 +52,7 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
     await app.waitReady(90_000)
     say(opts.json, `enrichment ready, metrics at http://${app.address}/metrics`)
 
-    const replay = await runReplay(ctx, { traces: opts.traces, speed: 'max', rebaseTime: false, progress: !opts.json })
+    const replay = await runReplay(ctx, { traces: opts.traces, speed: 'max', rebaseTime: false, attribution: opts.attribution, progress: !opts.json })
     say(opts.json, replay.text)
 
     await waitForGroupCaughtUp(ctx.admin, enrichmentGroup, ctx.topics.agentEvents)

@@ -1,6 +1,7 @@
 /** `auren replay`: load the recorded runs, report what was skipped, produce the events. */
 import { loadTraceRuns } from '../../processors/sources/trace-files.ts'
 import { publishRuns, rebaseRun } from '../../processors/sources/publish.ts'
+import type { AttributionRule } from '../../processors/sources/chatdev-attribution.ts'
 import type { CliContext } from './cli-context.ts'
 import { createProgress } from './progress.ts'
 
@@ -10,6 +11,7 @@ export interface ReplayOptions {
   speed: 'max' | number
   rebaseTime: boolean
   userId?: string
+  attribution?: AttributionRule
   progress: boolean
 }
 
@@ -24,7 +26,7 @@ export interface ReplayReport {
 
 /** Loads, converts and produces every run under `opts.traces`. @throws when the folder cannot be read or the broker is unreachable. */
 export async function runReplay(ctx: CliContext, opts: ReplayOptions, signal?: AbortSignal): Promise<ReplayReport> {
-  const found = loadTraceRuns(opts.traces, { userId: opts.userId ?? null })
+  const found = loadTraceRuns(opts.traces, { userId: opts.userId ?? null, attribution: opts.attribution })
   const nowUs = Date.now() * 1000
   const runs = found.runs.map((r) => ({ ...r, events: opts.rebaseTime ? rebaseRun(r.events, nowUs, opts.speed === 'max' ? 1 : opts.speed) : r.events }))
   const total = runs.reduce((n, r) => n + r.events.length, 0)

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# The benchmark command (`npm run bench`): installs npm packages, starts the local stack if it is
+# not running, measures enrichment throughput, produce-to-enriched latency and the broker's own
+# producer/consumer ceiling side by side (test/bench/run.ts), and stops the stack again if it
+# started it (set AUREN_KEEP_STACK=1 to leave it up). Extra arguments go to test/bench/run.ts
+# (`npm run bench -- --help`).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/bootstrap.sh
+
+was_running=0
+if bash scripts/stack.sh status >/dev/null 2>&1; then was_running=1; fi
+if [ "$was_running" = 0 ] && [ -z "${AUREN_KEEP_STACK:-}" ]; then
+  trap 'bash scripts/stack.sh down || true' EXIT
+fi
+bash scripts/stack.sh up
+
+npx tsx test/bench/run.ts "$@"
