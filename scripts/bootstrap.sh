@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # Installs the npm packages from package-lock.json when node_modules is missing or older than
-# the lock file. Sourced-free: run it; it is quick when nothing changed.
+# the lock file; quick when nothing changed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  echo "[bootstrap] npm ci" >&2
-  npm ci --no-audit --no-fund --loglevel=error
+  # `npm install` (not `npm ci`): it installs the versions package-lock.json pins, and npm 11
+  # writes lock files without rollup's per-platform optional packages, which `npm ci` then
+  # refuses as out of sync.
+  echo "[bootstrap] npm install (from package-lock.json)" >&2
+  npm install --no-audit --no-fund --loglevel=error
 fi

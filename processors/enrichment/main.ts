@@ -12,8 +12,8 @@ import { enrichmentDefinition, observeEnrichment } from './definition.ts'
 try {
   await runProcessorApp({
     name: 'auren-enrichment',
-    build: ({ registry }) => {
-      const config = parseEnrichmentConfig(process.env)
+    parseAppConfig: parseEnrichmentConfig,
+    build: ({ appConfig: config, registry }) => {
       const transform = createEnrichmentTransform(config, { catalog: loadCatalog(config.catalogPath), metrics: createEnrichmentMetrics(registry) })
       return { definition: enrichmentDefinition(transform), observe: observeEnrichment }
     },

@@ -13,6 +13,7 @@ import { createRunnerRegistry } from './metrics.ts'
 import { createRunner, type LagObservation, type Runner } from './runner.ts'
 import { buildOpsServer } from './http.ts'
 import { installShutdown } from './lifecycle.ts'
+import { AurenError } from './errors.ts'
 import type { Registry } from 'prom-client'
 
 /** A started app: its runner, ops server address and a stop function. */
@@ -31,19 +32,22 @@ export interface ProcessorApp {
  *   definition (so the app can register its domain metrics on the same registry).
  * @throws AurenError AUREN_ERR_CONFIG when configuration is invalid (every problem listed).
  */
-export async function runProcessorApp<In, Out>(opts: {
+export async function runProcessorApp<In, Out, AppConfig = undefined>(opts: {
   name: string
   env?: Record<string, string | undefined>
-  build: (deps: { config: BaseConfig; log: Logger; registry: Registry }) => {
+  /** Parses the app's own configuration; its errors are reported together with the base config's. */
+  parseAppConfig?: (env: Record<string, string | undefined>) => AppConfig
+  build: (deps: { config: BaseConfig; appConfig: AppConfig; log: Logger; registry: Registry }) => {
     definition: ProcessorDefinition<In, Out>
     observe?: (input: In, outputs: readonly Out[]) => LagObservation | undefined
   }
   installSignals?: boolean
 }): Promise<ProcessorApp> {
-  const config = parseBaseConfig(opts.env ?? process.env)
+  const env = opts.env ?? process.env
+  const { config, appConfig } = parseAllConfig(env, opts.parseAppConfig)
   const log = createLogger(opts.name, config.logLevel)
   const { registry, metrics } = createRunnerRegistry()
-  const { definition, observe } = opts.build({ config, log, registry })
+  const { definition, observe } = opts.build({ config, appConfig, log, registry })
   const driver = createKafkaDriver({ brokers: config.kafkaBrokers, clientId: `${config.clientId}-${definition.name}`, log })
   const serde = createSerde(config.schemaRegistryUrl)
   let exiting = false
@@ -59,6 +63,7 @@ export async function runProcessorApp<In, Out>(opts: {
       groupIdPrefix: config.groupIdPrefix,
       fromBeginning: config.fromBeginning,
       maxBatchBytes: config.maxBatchBytes,
+      shutdownGraceMs: config.shutdownGraceMs,
       onFatal: (err) => {
         if (exiting) return
         exiting = true
@@ -78,4 +83,29 @@ export async function runProcessorApp<In, Out>(opts: {
   }
   if (opts.installSignals !== false) installShutdown({ log, stop, forceMs: config.shutdownForceMs })
   return { runner, http, address: address.replace(/^https?:\/\//, ''), log, stop }
+}
+
+/**
+ * Parses the base and the app configuration, reporting the problems of both at once.
+ * @throws AurenError AUREN_ERR_CONFIG listing every problem
+ */
+function parseAllConfig<AppConfig>(
+  env: Record<string, string | undefined>,
+  parseApp: ((env: Record<string, string | undefined>) => AppConfig) | undefined,
+): { config: BaseConfig; appConfig: AppConfig } {
+  const problems: string[] = []
+  let config: BaseConfig | undefined
+  let appConfig: AppConfig | undefined
+  try {
+    config = parseBaseConfig(env)
+  } catch (err) {
+    problems.push((err as Error).message.replace(/^AUREN_ERR_CONFIG: /, ''))
+  }
+  try {
+    appConfig = parseApp ? parseApp(env) : (undefined as AppConfig)
+  } catch (err) {
+    problems.push((err as Error).message)
+  }
+  if (problems.length > 0 || !config) throw new AurenError('AUREN_ERR_CONFIG', problems.join('\n'))
+  return { config, appConfig: appConfig as AppConfig }
 }

@@ -67,7 +67,8 @@ export function parseEnvConfig<S extends z.ZodObject>(
   if (!result.success) {
     const problems = result.error.issues.map((issue) => {
       const field = String(issue.path[0] ?? '')
-      return `${envNames[field] ?? field}: ${issue.message}`
+      const missing = raw[field] === undefined && issue.code === 'invalid_type'
+      return `${envNames[field] ?? field}: ${missing ? 'required, not set' : issue.message}`
     })
     throw new AurenError('AUREN_ERR_CONFIG', `invalid configuration:\n  - ${problems.join('\n  - ')}`)
   }

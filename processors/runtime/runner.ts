@@ -31,6 +31,8 @@ export interface RunnerDeps {
   readonly groupIdPrefix: string
   readonly fromBeginning: boolean
   readonly maxBatchBytes?: number
+  /** How long stop() lets the batch in progress finish before disconnecting anyway, ms. Default 10 000. */
+  readonly shutdownGraceMs?: number
   /** Clock, epoch ms. */
   readonly now?: () => number
   /** Called when the consumer crashed for good (not restarting); main exits non-zero. */
@@ -215,7 +217,15 @@ export function createRunner<In, Out>(
       stopPromise ??= (async () => {
         stopping = true
         log.info('stopping: no more fetches, draining the batch in progress')
-        await consumer?.stop()
+        const graceMs = deps.shutdownGraceMs ?? 10_000
+        let timer: NodeJS.Timeout | undefined
+        const drained = await Promise.race([
+          (consumer?.stop() ?? Promise.resolve()).then(() => true),
+          new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), graceMs))),
+        ])
+        clearTimeout(timer)
+        // An abandoned batch was not committed: its records are delivered again after restart.
+        if (!drained) log.warn({ graceMs }, 'batch in progress did not finish within the grace time; it will be redelivered')
         await consumer?.disconnect()
         await producer?.disconnect()
         log.info('stopped')
