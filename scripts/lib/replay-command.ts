@@ -40,7 +40,14 @@ export async function runReplay(ctx: CliContext, opts: ReplayOptions, signal?: A
   const skippedInput: Record<string, number> = {}
   for (const r of found.runs) for (const [reason, n] of Object.entries(r.skipped)) skippedInput[reason] = (skippedInput[reason] ?? 0) + n
   const lines = [`replayed ${sent} events from ${runs.length} runs (${runs.filter((r) => r.kind === 'chatdev').length} ChatDev, ${runs.filter((r) => r.kind === 'who-and-when').length} Who&When) to ${ctx.topics.agentEvents}`]
-  if (found.skipped.length > 0) lines.push(`files skipped: ${found.skipped.length}`, ...found.skipped.map((s) => `  ${s.file}: ${s.reason}`))
+  if (found.skipped.length > 0) {
+    const byReason = new Map<string, string[]>()
+    for (const s of found.skipped) byReason.set(s.reason, [...(byReason.get(s.reason) ?? []), s.file])
+    lines.push(`files not replayed: ${found.skipped.length}`)
+    for (const [reason, files] of byReason) {
+      lines.push(`  ${files.length} × ${reason}${files.length <= 3 ? `: ${files.join(', ')}` : ` (e.g. ${files[0]})`}`)
+    }
+  }
   const inputSkips = Object.entries(skippedInput).sort(([, a], [, b]) => b - a)
   if (inputSkips.length > 0) lines.push('log input not converted, by reason:', ...inputSkips.map(([reason, n]) => `  ${reason}: ${n}`))
   return { runs: runs.length, events: sent, skippedFiles: found.skipped, skippedInput, text: lines.join('\n') }
