@@ -15,6 +15,7 @@ import { buildOpsServer } from './http.ts'
 import { installShutdown } from './lifecycle.ts'
 import { AurenError } from './errors.ts'
 import type { Registry } from 'prom-client'
+import { hostname } from 'node:os'
 
 /** A started app: its runner, ops server address and a stop function. */
 export interface ProcessorApp {
@@ -64,6 +65,8 @@ export async function runProcessorApp<In, Out, AppConfig = undefined>(opts: {
       fromBeginning: config.fromBeginning,
       maxBatchBytes: config.maxBatchBytes,
       shutdownGraceMs: config.shutdownGraceMs,
+      delivery: config.delivery,
+      transactionalId: config.transactionalId ?? `${config.groupIdPrefix}${definition.name}-${hostname()}`,
       onFatal: (err) => {
         if (exiting) return
         exiting = true

@@ -21,6 +21,15 @@ export const baseConfigSchema = z.object({
   shutdownGraceMs: z.coerce.number().int().positive().default(10_000).describe('AUREN_SHUTDOWN_GRACE_MS: time to drain in-flight batches on SIGTERM, ms'),
   shutdownForceMs: z.coerce.number().int().positive().default(20_000).describe('AUREN_SHUTDOWN_FORCE_MS: exit(1) if shutdown takes longer than this, ms'),
   maxBatchBytes: z.coerce.number().int().positive().default(1_048_576).describe('AUREN_MAX_BATCH_BYTES: max bytes fetched per partition per request'),
+  delivery: z
+    .enum(['at-least-once', 'exactly-once'])
+    .default('at-least-once')
+    .describe('AUREN_DELIVERY: at-least-once (idempotent producer, commit after ack) or exactly-once (Kafka transactions)'),
+  transactionalId: z
+    .string()
+    .min(1)
+    .optional()
+    .describe("AUREN_TRANSACTIONAL_ID: exactly-once only; unique per instance and stable across its restarts (default '<group id>-<hostname>')"),
   fromBeginning: z
     .enum(['true', 'false'])
     .default('true')
@@ -45,6 +54,8 @@ export const BASE_ENV: Record<keyof z.input<typeof baseConfigSchema>, string> = 
   shutdownForceMs: 'AUREN_SHUTDOWN_FORCE_MS',
   maxBatchBytes: 'AUREN_MAX_BATCH_BYTES',
   fromBeginning: 'AUREN_FROM_BEGINNING',
+  delivery: 'AUREN_DELIVERY',
+  transactionalId: 'AUREN_TRANSACTIONAL_ID',
 }
 
 /**

@@ -33,6 +33,12 @@ export interface ConsumedBatch {
   readonly partition: number
   /** Offset of the next record the broker will write (log end offset), as a decimal string. */
   readonly highWatermark: string
+  /**
+   * Offset of the last record of the fetched range, counting records not handed out
+   * (transaction markers, aborted records): after processing every record, the position is
+   * lastOffset + 1.
+   */
+  readonly lastOffset: string
   readonly records: readonly ConsumedRecord[]
 }
 
@@ -45,6 +51,16 @@ export interface BatchControl {
   heartbeat(): Promise<void>
   /** Commits `nextOffset` (last processed offset + 1) for this batch's partition, synchronously with the broker. */
   commit(nextOffset: string): Promise<void>
+  /** Advances the consumer's position to `nextOffset` without committing (the offset was committed in a transaction). */
+  resolve(nextOffset: string): void
+}
+
+/** A consumer offset to commit: the next offset to read of one partition, for one group. */
+export interface OffsetCommit {
+  readonly groupId: string
+  readonly topic: string
+  readonly partition: number
+  readonly offset: string
 }
 
 /** Consumer group membership changes the runner reports. */
@@ -61,7 +77,18 @@ export interface BatchConsumer {
    * consumer's position advances only through `control.commit` (the runner's commit-after-ack);
    * with it, the position advances past each batch onBatch returns from (readers that commit nothing).
    */
-  run(opts: { topics: readonly string[]; fromBeginning: boolean; autoResolve?: boolean; onBatch: (batch: ConsumedBatch, control: BatchControl) => Promise<void> }): Promise<void>
+  run(opts: {
+    topics: readonly string[]
+    fromBeginning: boolean
+    autoResolve?: boolean
+    onBatch: (batch: ConsumedBatch, control: BatchControl) => Promise<void>
+    /**
+     * Called when the consumer moved past records it does not hand out (transaction commit or
+     * abort markers, records of aborted transactions): `nextOffset` is the new position; `commit`
+     * commits it for the group (committed offsets then reach the log end offset).
+     */
+    onSkipped?: (skip: { topic: string; partition: number; nextOffset: string }, commit: (nextOffset: string) => Promise<void>) => Promise<void> | void
+  }): Promise<void>
   onGroupEvent(listener: (event: GroupEvent) => void): void
   /** Stops fetching and waits for the batch in progress to finish. */
   stop(): Promise<void>
@@ -71,6 +98,13 @@ export interface BatchConsumer {
 /** An idempotent producer (acks=all): `send` resolves only when every record is acknowledged. */
 export interface RecordProducer {
   send(records: readonly ProduceRecord[]): Promise<void>
+  /**
+   * Transactional producers only: produces records and commits the consumer offset in one Kafka
+   * transaction (KIP-98), so the outputs become visible to read_committed consumers if and only
+   * if the offset is committed. Aborts the transaction and rethrows on any error.
+   */
+  sendAndCommit(records: readonly ProduceRecord[], commit: OffsetCommit): Promise<void>
+  readonly transactional: boolean
   disconnect(): Promise<void>
 }
 
@@ -89,7 +123,12 @@ export interface TopicAdmin {
 /** Factory of consumers, producers and admins bound to one cluster. */
 export interface KafkaDriver {
   consumer(opts: { groupId: string; maxBytesPerPartition?: number }): BatchConsumer
-  producer(): Promise<RecordProducer>
+  /**
+   * Connects an idempotent producer; with `transactionalId`, a transactional one (the id must be
+   * unique per instance and stable across its restarts, so a restarted instance fences its
+   * predecessor and aborts its open transaction at once).
+   */
+  producer(opts?: { transactionalId?: string }): Promise<RecordProducer>
   admin(): Promise<TopicAdmin>
 }
 
@@ -125,7 +164,7 @@ export function createKafkaDriver(opts: { brokers: readonly string[]; clientId: 
   })
   return {
     consumer: (c) => wrapConsumer(kafka.consumer({ groupId: c.groupId, maxBytesPerPartition: c.maxBytesPerPartition ?? 1_048_576, sessionTimeout: 10_000, heartbeatInterval: 1_000 })),
-    producer: async () => wrapProducer(await connectProducer(kafka)),
+    producer: async (p) => wrapProducer(await connectProducer(kafka, p?.transactionalId), p?.transactionalId !== undefined),
     admin: async () => {
       const admin = kafka.admin()
       await admin.connect()
@@ -158,36 +197,86 @@ export function createKafkaDriver(opts: { brokers: readonly string[]; clientId: 
   }
 }
 
-async function connectProducer(kafka: Kafka): Promise<Producer> {
+async function connectProducer(kafka: Kafka, transactionalId: string | undefined): Promise<Producer> {
   // Idempotent producer: the broker drops retried duplicates, so a retry after a lost ack
   // does not write a record twice (KIP-98). kafkajs requires acks=-1 and one in-flight request.
-  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner })
+  const producer = kafka.producer({
+    idempotent: true,
+    maxInFlightRequests: 1,
+    createPartitioner: Partitioners.DefaultPartitioner,
+    ...(transactionalId ? { transactionalId, transactionTimeout: 30_000 } : {}),
+  })
   await producer.connect()
   return producer
 }
 
-function wrapProducer(producer: Producer): RecordProducer {
+/**
+ * Most bytes of records sent in one produce request. All outputs of a batch may go to one
+ * partition (same keys), and the broker refuses a record batch over `message.max.bytes`
+ * (1 MiB by default), so sends are split well below it.
+ */
+export const MAX_REQUEST_BYTES = 512 * 1024
+
+function recordBytes(r: ProduceRecord): number {
+  let n = (r.value?.length ?? 0) + (r.key ? (typeof r.key === 'string' ? Buffer.byteLength(r.key) : r.key.length) : 0) + 16
+  if (r.headers) for (const [k, v] of Object.entries(r.headers)) n += k.length + Buffer.byteLength(v)
+  return n
+}
+
+/** Splits records, in order, into chunks of at most MAX_REQUEST_BYTES (a larger record alone). */
+export function chunkBySize(records: readonly ProduceRecord[], maxBytes = MAX_REQUEST_BYTES): ProduceRecord[][] {
+  const chunks: ProduceRecord[][] = []
+  let current: ProduceRecord[] = []
+  let bytes = 0
+  for (const r of records) {
+    const size = recordBytes(r)
+    if (current.length > 0 && bytes + size > maxBytes) {
+      chunks.push(current)
+      current = []
+      bytes = 0
+    }
+    current.push(r)
+    bytes += size
+  }
+  if (current.length > 0) chunks.push(current)
+  return chunks
+}
+
+function topicMessages(records: readonly ProduceRecord[]) {
+  const byTopic = new Map<string, ProduceRecord[]>()
+  for (const r of records) {
+    const list = byTopic.get(r.topic)
+    if (list) list.push(r)
+    else byTopic.set(r.topic, [r])
+  }
+  return [...byTopic].map(([topic, list]) => ({
+    topic,
+    messages: list.map((r) => ({
+      key: r.key,
+      value: r.value,
+      headers: r.headers ? { ...r.headers } : undefined,
+      ...(r.partition === undefined ? {} : { partition: r.partition }),
+    })),
+  }))
+}
+
+function wrapProducer(producer: Producer, transactional: boolean): RecordProducer {
   return {
+    transactional,
     send: async (records) => {
-      if (records.length === 0) return
-      const byTopic = new Map<string, ProduceRecord[]>()
-      for (const r of records) {
-        const list = byTopic.get(r.topic)
-        if (list) list.push(r)
-        else byTopic.set(r.topic, [r])
+      for (const chunk of chunkBySize(records)) await producer.sendBatch({ acks: -1, topicMessages: topicMessages(chunk) })
+    },
+    sendAndCommit: async (records, commit) => {
+      if (!transactional) throw new Error('sendAndCommit needs a transactional producer')
+      const tx = await producer.transaction()
+      try {
+        for (const chunk of chunkBySize(records)) await tx.sendBatch({ acks: -1, topicMessages: topicMessages(chunk) })
+        await tx.sendOffsets({ consumerGroupId: commit.groupId, topics: [{ topic: commit.topic, partitions: [{ partition: commit.partition, offset: commit.offset }] }] })
+        await tx.commit()
+      } catch (err) {
+        await tx.abort().catch(() => undefined)
+        throw err
       }
-      await producer.sendBatch({
-        acks: -1,
-        topicMessages: [...byTopic].map(([topic, list]) => ({
-          topic,
-          messages: list.map((r) => ({
-            key: r.key,
-            value: r.value,
-            headers: r.headers ? { ...r.headers } : undefined,
-            ...(r.partition === undefined ? {} : { partition: r.partition }),
-          })),
-        })),
-      })
     },
     disconnect: () => producer.disconnect(),
   }
@@ -202,7 +291,18 @@ function wrapConsumer(consumer: Consumer): BatchConsumer {
   consumer.on(consumer.events.STOP, () => emit({ type: 'stopped' }))
   return {
     onGroupEvent: (l) => void listeners.push(l),
-    run: async ({ topics, fromBeginning, autoResolve, onBatch }) => {
+    run: async ({ topics, fromBeginning, autoResolve, onBatch, onSkipped }) => {
+      if (onSkipped) {
+        // kafkajs resolves batches that held only control or aborted records itself and reports
+        // them through this instrumentation event with batchSize 0 (kafkajs runner.js, #1256).
+        consumer.on(consumer.events.END_BATCH_PROCESS, (e) => {
+          const { topic, partition, batchSize, lastOffset } = e.payload
+          if (batchSize !== 0) return
+          const nextOffset = (BigInt(lastOffset) + 1n).toString()
+          const commit = (offset: string) => consumer.commitOffsets([{ topic, partition, offset }])
+          void Promise.resolve(onSkipped({ topic, partition, nextOffset }, commit)).catch(() => undefined)
+        })
+      }
       await consumer.connect()
       await consumer.subscribe({ topics: [...topics], fromBeginning })
       await consumer.run({
@@ -219,7 +319,7 @@ function wrapConsumer(consumer: Consumer): BatchConsumer {
             timestampMs: Number(m.timestamp),
           }))
           await onBatch(
-            { topic: batch.topic, partition: batch.partition, highWatermark: batch.highWatermark, records },
+            { topic: batch.topic, partition: batch.partition, highWatermark: batch.highWatermark, lastOffset: batch.lastOffset(), records },
             {
               isRunning,
               isStale,
@@ -228,10 +328,10 @@ function wrapConsumer(consumer: Consumer): BatchConsumer {
                 resolveOffset((BigInt(nextOffset) - 1n).toString())
                 await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: nextOffset }])
               },
+              resolve: (nextOffset) => resolveOffset((BigInt(nextOffset) - 1n).toString()),
             },
           )
-          const last = records.at(-1)
-          if (autoResolve && last && !isStale()) resolveOffset(last.offset)
+          if (autoResolve && !isStale()) resolveOffset(batch.lastOffset())
         },
       })
     },

@@ -1,12 +1,20 @@
 /**
  * The runner: consume → decode → transform → produce → commit, for any ProcessorDefinition.
  *
- * Delivery: at-least-once. A batch's outputs and dead-letter records are produced with the
+ * Delivery, at-least-once (default): a batch's outputs and dead-letter records are produced with the
  * idempotent producer and acknowledged (acks=all) before the batch's offset is committed; if
  * anything fails before the commit, the batch is delivered again from the last committed
  * offset (same partition and offsets), so nothing is lost and retried sends are not duplicated
  * by the producer. Output duplicates can only follow a crash between ack and commit; consumers
  * dedup by `event_id`.
+ *
+ * Delivery, exactly-once (`delivery: 'exactly-once'`): outputs, dead letters and the offset
+ * commit of a batch go in one Kafka transaction (kafkajs transactions, KIP-98); read_committed
+ * consumers see them once, or not at all if the process dies before the commit. A restarted
+ * instance with the same transactional id fences its predecessor and aborts its open
+ * transaction. Limit: kafkajs has no consumer-group-aware fencing (KIP-447), so during a
+ * rebalance two instances with different ids may briefly both process a partition; consumers
+ * stay idempotent by `event_id`.
  */
 import type { Logger } from 'pino'
 import type { Registry } from 'prom-client'
@@ -31,6 +39,14 @@ export interface RunnerDeps {
   readonly groupIdPrefix: string
   readonly fromBeginning: boolean
   readonly maxBatchBytes?: number
+  /**
+   * `at-least-once` (default): produce, then commit the offset after the acks. `exactly-once`:
+   * outputs, dead letters and the offset commit in one Kafka transaction per batch, so
+   * read_committed consumers see each input's outputs exactly once.
+   */
+  readonly delivery?: 'at-least-once' | 'exactly-once'
+  /** Transactional id of this instance for exactly-once: unique per instance, stable across its restarts. */
+  readonly transactionalId?: string
   /** How long stop() lets the batch in progress finish before disconnecting anyway, ms. Default 10 000. */
   readonly shutdownGraceMs?: number
   /** Clock, epoch ms. */
@@ -165,16 +181,22 @@ export function createRunner<In, Out>(
     if (lastOffset === undefined) return
     if (control.isStale()) return // partition revoked: its new owner starts from the committed offset
 
-    await producer!.send(out)
+    // When every record was handled, move past trailing transaction markers too.
+    const complete = handled === batch.records.length
+    const nextOffset = (BigInt(complete ? batch.lastOffset : lastOffset) + 1n).toString()
+    const commitTimer = m.commitDuration.startTimer({ processor })
+    if (producer!.transactional) {
+      await producer!.sendAndCommit(out, { groupId, topic: batch.topic, partition: batch.partition, offset: nextOffset })
+      control.resolve(nextOffset)
+    } else {
+      await producer!.send(out)
+      await control.commit(nextOffset)
+    }
+    commitTimer()
     const perTopic = new Map<string, number>()
     for (const r of out) perTopic.set(r.topic, (perTopic.get(r.topic) ?? 0) + 1)
     for (const [topic, n] of perTopic) m.produced.inc({ processor, topic }, n)
     for (const reason of dlqReasons) m.deadLettered.inc({ processor, reason })
-
-    const nextOffset = (BigInt(lastOffset) + 1n).toString()
-    const commitTimer = m.commitDuration.startTimer({ processor })
-    await control.commit(nextOffset)
-    commitTimer()
 
     const doneMs = now()
     for (const l of lags) m.eventLag.observe({ processor, tier: l.tier }, Math.max(0, (doneMs - l.eventTimeMs) / 1000))
@@ -194,7 +216,8 @@ export function createRunner<In, Out>(
     async start() {
       if (def.output) outputSchemaId = await deps.serde.register(topics[def.output.topic], def.output.schema)
       await deps.serde.register(inputTopic, def.input.schema)
-      producer = await deps.driver.producer()
+      if (deps.delivery === 'exactly-once' && !deps.transactionalId) throw new Error('exactly-once delivery needs a transactionalId')
+      producer = await deps.driver.producer(deps.delivery === 'exactly-once' ? { transactionalId: deps.transactionalId } : undefined)
       consumer = deps.driver.consumer({ groupId, maxBytesPerPartition: deps.maxBatchBytes })
       consumer.onGroupEvent((e) => {
         if (e.type === 'joined') {
@@ -210,8 +233,20 @@ export function createRunner<In, Out>(
           if (!e.restarting) deps.onFatal?.(e.error)
         }
       })
-      await consumer.run({ topics: [inputTopic], fromBeginning: deps.fromBeginning, onBatch })
-      log.info({ inputTopic, outputTopic, groupId }, 'processor started')
+      await consumer.run({
+        topics: [inputTopic],
+        fromBeginning: deps.fromBeginning,
+        onBatch,
+        // Past transaction markers there is nothing to produce: commit, so lag reaches 0.
+        onSkipped: async ({ partition, nextOffset }, commit) => {
+          try {
+            await commit(nextOffset)
+          } catch (err) {
+            log.warn({ err, partition, nextOffset }, 'commit past transaction markers failed; retried with the next batch')
+          }
+        },
+      })
+      log.info({ inputTopic, outputTopic, groupId, delivery: deps.delivery ?? 'at-least-once' }, 'processor started')
     },
     stop() {
       stopPromise ??= (async () => {

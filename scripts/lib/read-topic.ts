@@ -15,6 +15,14 @@ export async function readTopicToEnd(driver: KafkaDriver, admin: TopicAdmin, top
   try {
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`reading ${topic}: end offsets not reached after ${timeoutMs} ms`)), timeoutMs)
+      const reached = (partition: number, nextOffset: string) => {
+        const end = remaining.get(partition)
+        if (end !== undefined && BigInt(nextOffset) >= end) remaining.delete(partition)
+        if (remaining.size === 0) {
+          clearTimeout(timer)
+          resolve()
+        }
+      }
       consumer
         .run({
           topics: [topic],
@@ -24,13 +32,10 @@ export async function readTopicToEnd(driver: KafkaDriver, admin: TopicAdmin, top
             const end = remaining.get(batch.partition)
             if (end === undefined) return
             for (const r of batch.records) if (BigInt(r.offset) < end) records.push(r)
-            const last = batch.records.at(-1)
-            if (last && BigInt(last.offset) + 1n >= end) remaining.delete(batch.partition)
-            if (remaining.size === 0) {
-              clearTimeout(timer)
-              resolve()
-            }
+            reached(batch.partition, (BigInt(batch.lastOffset) + 1n).toString())
           },
+          // Transactional topics end with commit markers, which are never handed out.
+          onSkipped: ({ partition, nextOffset }) => reached(partition, nextOffset),
         })
         .catch(reject)
     })

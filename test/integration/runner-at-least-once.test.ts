@@ -8,6 +8,7 @@ import { createTestKafka, type TestKafka } from '../helpers/kafka.ts'
 import { startApp } from '../helpers/processes.ts'
 import { llmCallEvents } from '../helpers/events.ts'
 import { fromEnrichedRecord, type EnrichedAgentEventRecord } from '../../schemas/index.ts'
+import { waitForGroupCaughtUp } from '../../scripts/lib/read-topic.ts'
 
 async function enrichedIds(kafka: TestKafka, expected: number): Promise<Set<string>> {
   const records = await kafka.consumeUntil(kafka.topics.enrichedEvents, (r) => new Set(r.map((x) => x.offset + ':' + x.partition)).size >= expected, 90_000)
@@ -65,5 +66,24 @@ describe('runner delivery guarantees', () => {
     const ends = await kafka.admin.endOffsets(kafka.topics.agentEvents)
     const committed = await kafka.admin.committedOffsets(`${kafka.prefix}auren.enrichment`, kafka.topics.agentEvents)
     for (const [partition, end] of ends) expect(committed.get(partition), `partition ${partition}`).toBe(end)
+  })
+
+  it('drains a backlog whose outputs exceed one produce request, with default settings', async () => {
+    // One full 1 MiB fetch per partition gives more than 1 MiB of outputs to one output
+    // partition; the runner must split its sends below the broker's message.max.bytes.
+    const events = llmCallEvents(30_000, 6)
+    for (let i = 0; i < events.length; i += 5000) await kafka.produceEvents(events.slice(i, i + 5000))
+    const app = await startApp('enrichment', kafka.prefix)
+    await app.waitReady()
+    await Promise.race([
+      waitForGroupCaughtUp(kafka.admin, `${kafka.prefix}auren.enrichment`, kafka.topics.agentEvents, 150_000),
+      app.exited.then((code) => {
+        throw new Error(`enrichment exited (${code}) before draining the backlog:\n${app.output().slice(-3000)}`)
+      }),
+    ])
+    const ends = await kafka.admin.endOffsets(kafka.topics.enrichedEvents)
+    expect([...ends.values()].reduce((n, o) => n + Number(o), 0)).toBe(events.length)
+    app.kill('SIGTERM')
+    expect(await app.exited).toBe(0)
   })
 })

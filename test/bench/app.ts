@@ -1,0 +1,75 @@
+/**
+ * The enrichment app under benchmark: started as operators run it (a child process through
+ * test/helpers/processes.ts), optionally with the V8 CPU profiler, and stopped with SIGTERM.
+ */
+import { mkdirSync } from 'node:fs'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { startApp, type AppProcess } from '../helpers/processes.ts'
+import { withTimeout } from './stats.ts'
+
+const running = new Set<AppProcess>()
+
+/** SIGKILLs every app this module started that is still running (for an interrupted bench). */
+export function killRunningApps(): void {
+  for (const app of running) app.kill('SIGKILL')
+}
+
+const PRELOAD = join(dirname(fileURLToPath(import.meta.url)), 'cpu-prof-preload.mjs')
+
+/**
+ * Starts the enrichment app on the topics of `prefix` and waits for /readyz.
+ * @param opts.groupIdPrefix AUREN_GROUP_ID_PREFIX (default `<prefix>auren.`); a new one re-reads the input
+ * @param opts.maxBatchBytes AUREN_MAX_BATCH_BYTES of the app (unset: the app's default)
+ * @param opts.cpuProfFile preload cpu-prof-preload.mjs: SIGUSR2 starts the CPU profiler, a second
+ *   SIGUSR2 writes the profile to this file
+ */
+export async function startEnrichment(
+  prefix: string,
+  opts: { cpuProfFile?: string; maxBatchBytes?: number; groupIdPrefix?: string; readyTimeoutMs?: number } = {},
+): Promise<AppProcess> {
+  const env: Record<string, string> = { AUREN_LOG_LEVEL: 'warn' }
+  if (opts.groupIdPrefix !== undefined) env.AUREN_GROUP_ID_PREFIX = opts.groupIdPrefix
+  if (opts.maxBatchBytes !== undefined) env.AUREN_MAX_BATCH_BYTES = String(opts.maxBatchBytes)
+  if (opts.cpuProfFile) {
+    mkdirSync(dirname(opts.cpuProfFile), { recursive: true })
+    env.NODE_OPTIONS = `${process.env.NODE_OPTIONS ?? ''} --import ${PRELOAD}`.trim()
+    env.AUREN_BENCH_CPU_PROF_FILE = opts.cpuProfFile
+  }
+  const app = await startApp('enrichment', prefix, env)
+  running.add(app)
+  void app.exited.then(() => running.delete(app))
+  try {
+    await app.waitReady(opts.readyTimeoutMs ?? 120_000)
+  } catch (err) {
+    app.kill('SIGKILL')
+    throw err
+  }
+  return app
+}
+
+/** SIGTERM (graceful drain), SIGKILL after timeoutMs; resolves with the exit code or signal. */
+export async function stopApp(app: AppProcess, timeoutMs = 30_000): Promise<number | string> {
+  if (app.child.exitCode !== null || app.child.signalCode !== null) return app.exited
+  app.kill('SIGTERM')
+  try {
+    return await withTimeout(app.exited, timeoutMs, 'app did not stop after SIGTERM')
+  } catch {
+    app.kill('SIGKILL')
+    return app.exited
+  }
+}
+
+/** Sum of every series of a metric in Prometheus text format whose labels contain `match` (e.g. `topic="x"`). */
+export function metricSum(text: string, name: string, match = ''): number {
+  let sum = 0
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(name)) continue
+    const rest = line.slice(name.length)
+    if (rest[0] !== '{' && rest[0] !== ' ') continue
+    if (match && !rest.includes(match)) continue
+    const value = Number(line.slice(line.lastIndexOf(' ') + 1))
+    if (Number.isFinite(value)) sum += value
+  }
+  return sum
+}

@@ -1,0 +1,341 @@
+/**
+ * `npm run bench`: enrichment throughput, the broker's own producer/consumer ceiling and
+ * produce-to-enriched latency at a fixed offered rate, measured side by side in one run on the
+ * same topic settings. Throughput and ceiling are measured in alternating rounds (enrichment
+ * first in odd rounds, the Kafka tools first in even ones) and each ratio is the median of the
+ * per-round ratios, so they hold on a shared, noisy machine. Prints a table and writes
+ * test/artifacts/bench.json. Needs the local stack (scripts/bench.sh starts it).
+ *
+ *   npx tsx test/bench/run.ts --help
+ */
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { availableParallelism, cpus } from 'node:os'
+import { dirname, join, relative } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { parseArgs } from 'node:util'
+import { prepareEnrichmentThroughput, type ThroughputRun, type ThroughputSession } from './enrichment-throughput.ts'
+import { measureLatency, type LatencyResult } from './latency.ts'
+import { deleteGroups, kafkaVersion, measureBrokerCeiling, type CeilingResult } from './broker-ceiling.ts'
+import { summarizeProfile, type ProfileSummary } from './cpu-profile.ts'
+import { killRunningApps } from './app.ts'
+import type { PreProduceResult } from './workload.ts'
+import type { CoreUsage } from './cpu.ts'
+import { fmt, median, ratio, round, nowMs } from './stats.ts'
+
+const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
+const PHASES = ['throughput', 'ceiling', 'latency'] as const
+type Phase = (typeof PHASES)[number]
+/**
+ * AUREN_MAX_BATCH_BYTES the bench gives the app. With the app's default (1 MiB fetched per
+ * partition), the enriched outputs of one full fetch (~10% larger than the input, all keyed to
+ * the same output partition) go to the broker as one record batch larger than its
+ * message.max.bytes (1 MiB), and the app crashes on a backlog.
+ */
+
+const HELP = `usage: npm run bench -- [options]
+  --events N            events pre-produced for the throughput runs (default 100000)
+  --rounds R            throughput + ceiling rounds; medians are reported (default 3)
+  --rate R              offered rate of the latency run, events/s (default 1000)
+  --duration S          measured seconds of the latency run (default 20)
+  --warmup S            unmeasured warm-up seconds before it (default 3)
+  --partitions P        partitions of every topic (default 6; replication factor is 1)
+  --ceiling-records N   records of ProducerPerformance/ConsumerPerformance (default: --events)
+  --phases LIST         comma-separated subset of ${PHASES.join(',')} (default: all)
+  --cpu-prof            one more throughput run (not counted) under the V8 CPU profiler, summarized
+                        (written to test/artifacts/bench-enrichment.cpuprofile)
+  --max-batch-bytes B   AUREN_MAX_BATCH_BYTES of the enrichment app (default: the app's own, 1 MiB)
+  --json FILE           report file (default test/artifacts/bench.json)
+  --timeout S           limit of each wait, seconds (default 600)
+  --seed N              simulator seed (default 42)`
+
+function positive(name: string, raw: string | undefined, def: number): number {
+  if (raw === undefined) return def
+  const n = Number(raw)
+  if (!Number.isFinite(n) || n <= 0) throw new Error(`--${name} must be a positive number, got '${raw}'`)
+  return n
+}
+
+function parseOptions() {
+  const { values } = parseArgs({
+    options: {
+      events: { type: 'string' },
+      rounds: { type: 'string' },
+      rate: { type: 'string' },
+      duration: { type: 'string' },
+      warmup: { type: 'string' },
+      partitions: { type: 'string' },
+      'ceiling-records': { type: 'string' },
+      phases: { type: 'string' },
+      'cpu-prof': { type: 'boolean', default: false },
+      'max-batch-bytes': { type: 'string' },
+      json: { type: 'string' },
+      timeout: { type: 'string' },
+      seed: { type: 'string' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+    strict: true,
+  })
+  if (values.help) {
+    console.log(HELP)
+    process.exit(0)
+  }
+  const events = Math.round(positive('events', values.events, 100_000))
+  const phases = (values.phases ?? PHASES.join(',')).split(',').map((s) => s.trim()).filter(Boolean)
+  for (const p of phases) if (!(PHASES as readonly string[]).includes(p)) throw new Error(`--phases: unknown phase '${p}' (known: ${PHASES.join(', ')})`)
+  return {
+    events,
+    rounds: Math.round(positive('rounds', values.rounds, 3)),
+    rate: positive('rate', values.rate, 1_000),
+    durationSeconds: positive('duration', values.duration, 20),
+    warmupSeconds: values.warmup === '0' ? 0 : positive('warmup', values.warmup, 3),
+    partitions: Math.round(positive('partitions', values.partitions, 6)),
+    ceilingRecords: Math.round(positive('ceiling-records', values['ceiling-records'], events)),
+    phases: new Set(phases as Phase[]),
+    cpuProf: values['cpu-prof'],
+    maxBatchBytes: values['max-batch-bytes'] === undefined || values['max-batch-bytes'] === 'app' ? undefined : Math.round(positive('max-batch-bytes', values['max-batch-bytes'], 1)),
+    json: values.json ?? join(repoRoot, 'test', 'artifacts', 'bench.json'),
+    timeoutMs: positive('timeout', values.timeout, 600) * 1000,
+    seed: Math.round(positive('seed', values.seed, 42)),
+  }
+}
+
+const log = (line: string) => console.error(`[bench] ${line}`)
+
+function cores(u: CoreUsage | undefined, key: keyof CoreUsage): string {
+  const v = u?.[key]
+  return v === undefined ? 'n/a' : fmt(v, 2)
+}
+
+function row(label: string, value: string, unit: string, note = ''): string {
+  return `${label.padEnd(32)}${value.padStart(9)} ${unit.padEnd(10)}${note ? ` (${note})` : ''}`
+}
+
+/** One round: an enrichment run and a broker ceiling, back to back. */
+interface Round {
+  readonly round: number
+  enrichment?: ThroughputRun
+  ceiling?: CeilingResult
+}
+
+const enrRate = (r: Round) => r.enrichment?.eventsPerSec ?? Number.NaN
+const prodRate = (r: Round) => r.ceiling?.producer.recordsPerSec ?? Number.NaN
+const consRate = (r: Round) => r.ceiling?.consumer.fetchRecordsPerSec ?? Number.NaN
+const finite = (xs: number[]) => xs.filter((x) => Number.isFinite(x))
+const medianOf = (rounds: readonly Round[], f: (r: Round) => number) => median(finite(rounds.map(f)))
+
+async function main(): Promise<void> {
+  const opts = parseOptions()
+  const began = nowMs()
+  const ncores = availableParallelism()
+  const version = kafkaVersion()
+  const groups: string[] = []
+  const trackGroup = (g: string) => void groups.push(g)
+  const rounds: Round[] = []
+  let pre: PreProduceResult | undefined
+  let consumeOnly = Number.NaN
+  let latency: LatencyResult | undefined
+  let profile: ProfileSummary | undefined
+  const phaseSeconds: Record<string, number> = {}
+  const timed = async <T>(name: string, f: () => Promise<T>): Promise<T> => {
+    const t = nowMs()
+    try {
+      return await f()
+    } finally {
+      phaseSeconds[name] = (phaseSeconds[name] ?? 0) + (nowMs() - t) / 1000
+    }
+  }
+
+  const onSignal = () => {
+    killRunningApps()
+    process.exit(130)
+  }
+  process.once('SIGINT', onSignal)
+  process.once('SIGTERM', onSignal)
+
+  let session: ThroughputSession | undefined
+  try {
+    const doThroughput = opts.phases.has('throughput')
+    const doCeiling = opts.phases.has('ceiling')
+    const nRounds = doThroughput || doCeiling ? opts.rounds : 0
+    if (doThroughput) {
+      session = await timed('preProduce', () =>
+        prepareEnrichmentThroughput({ events: opts.events, partitions: opts.partitions, seed: opts.seed, timeoutMs: opts.timeoutMs, maxBatchBytes: opts.maxBatchBytes, log, trackGroup }),
+      )
+      pre = session.preProduce
+    }
+    // Same record size as our encoded input events (600 B when the throughput phase does not run).
+    const recordSize = Math.round(pre?.meanValueBytes ?? 600)
+    const cpuProfFile = opts.cpuProf ? join(repoRoot, 'test', 'artifacts', 'bench-enrichment.cpuprofile') : undefined
+    for (let r = 1; r <= nRounds; r++) {
+      const current: Round = { round: r }
+      rounds.push(current)
+      const enrichment = async () => {
+        if (!session) return
+        log(`round ${r}/${nRounds}: enrichment throughput, N=${opts.events}`)
+        current.enrichment = await timed('throughput', () => session!.run(r))
+      }
+      const ceiling = async () => {
+        if (!doCeiling) return
+        log(`round ${r}/${nRounds}: broker ceiling, ${opts.ceilingRecords} records of ${recordSize} B`)
+        current.ceiling = await timed('ceiling', () => measureBrokerCeiling({ records: opts.ceilingRecords, recordSize, partitions: opts.partitions, timeoutMs: opts.timeoutMs, log, trackGroup }))
+      }
+      if (r % 2 === 1) {
+        await enrichment()
+        await ceiling()
+      } else {
+        await ceiling()
+        await enrichment()
+      }
+    }
+    if (session && cpuProfFile) {
+      // An extra run, not part of the medians: the profiler slows the app down.
+      log('profiled enrichment run (not counted)')
+      const profiled = await timed('profile', () => session!.run(0, cpuProfFile))
+      if (profiled.cpuProfile) profile = summarizeProfile(profiled.cpuProfile, repoRoot)
+    }
+    if (session) {
+      log('kafkajs consume-only pass over the same input (diagnostic)')
+      consumeOnly = await timed('consumeOnly', () => session!.consumeOnly())
+      await session.close()
+      session = undefined
+    }
+    if (opts.phases.has('latency')) {
+      log(`latency at ${opts.rate} events/s for ${opts.durationSeconds} s`)
+      latency = await timed('latency', () =>
+        measureLatency({ rate: opts.rate, durationSeconds: opts.durationSeconds, warmupSeconds: opts.warmupSeconds, partitions: opts.partitions, seed: opts.seed + 1, maxBatchBytes: opts.maxBatchBytes, log, trackGroup }),
+      )
+    }
+  } finally {
+    if (session) await session.close().catch(() => undefined)
+    if (groups.length > 0) {
+      log(`deleting ${groups.length} consumer groups`)
+      await deleteGroups(groups).catch((err: unknown) => log(`could not delete every group: ${(err as Error).message.split('\n')[0]}`))
+    }
+  }
+  const totalSeconds = (nowMs() - began) / 1000
+
+  // ---- headline figures: medians over rounds; ratios are medians of per-round ratios ----
+  const enr = medianOf(rounds, enrRate)
+  const prodCeil = medianOf(rounds, prodRate)
+  const consCeil = medianOf(rounds, consRate)
+  const ratioP = medianOf(rounds, (r) => ratio(enrRate(r), prodRate(r)))
+  const ratioC = medianOf(rounds, (r) => ratio(enrRate(r), consRate(r)))
+  const ratioMin = medianOf(rounds, (r) => ratio(enrRate(r), Math.min(prodRate(r), consRate(r))))
+  const enrRuns = rounds.filter((r) => r.enrichment).sort((a, b) => enrRate(a) - enrRate(b))
+  const mid = enrRuns[Math.floor((enrRuns.length - 1) / 2)]?.enrichment // the median run, for diagnostics
+  const ceilRuns = rounds.filter((r) => r.ceiling).sort((a, b) => prodRate(a) - prodRate(b))
+  const midCeil = ceilRuns[Math.floor((ceilRuns.length - 1) / 2)]?.ceiling
+  const n = rounds.length
+  const med = n > 1 ? `median of ${n} rounds; ` : ''
+
+  const out: string[] = []
+  out.push(`AUREN Realtime benchmark (${ncores} cores, Kafka ${version} KRaft, ${opts.partitions} partitions, RF 1; Node ${process.version}, ${cpus()[0]?.model.trim() ?? 'cpu'})`)
+  out.push(`enrichment app: one instance, AUREN_MAX_BATCH_BYTES=${opts.maxBatchBytes ?? 'app default'}`)
+  if (mid && pre) {
+    out.push(row('enrichment throughput', fmt(enr), 'events/s', `${med}N=${opts.events}, ${fmt(pre.meanValueBytes)} B/record; steady 10-90%: ${fmt(mid.steadyEventsPerSec)}/s`))
+  }
+  if (midCeil) {
+    out.push(row('broker producer ceiling', fmt(prodCeil), 'records/s', `${med}ProducerPerformance, acks=all, idempotent, ${midCeil.records} x ${midCeil.recordSize} B`))
+    out.push(row('broker consumer ceiling', fmt(consCeil), 'records/s', `${med}ConsumerPerformance fetch rate (after group join)`))
+  }
+  if (mid && midCeil) {
+    out.push(row('ratio enrichment / producer', fmt(ratioP, 3), ''))
+    out.push(row('ratio enrichment / consumer', fmt(ratioC, 3), ''))
+    out.push(row('ratio enrichment / min(p, c)', fmt(ratioMin, 3), ''))
+  }
+  if (latency) {
+    const l = latency.endToEndMs
+    out.push(
+      `latency @ ${fmt(latency.offeredRate)} ev/s offered: p50 ${fmt(l.p50, 1)} ms  p95 ${fmt(l.p95, 1)} ms  p99 ${fmt(l.p99, 1)} ms  max ${fmt(l.max, 1)} ms` +
+        ` (achieved ${fmt(latency.achievedRate)} ev/s over ${fmt(opts.durationSeconds)} s, ${latency.received}/${latency.sent} received${latency.missing > 0 ? `, ${latency.missing} MISSING` : ''})`,
+    )
+  }
+  if (n > 1) {
+    out.push('')
+    out.push('round   enrichment/s   producer/s   consumer/s   enr/prod   enr/cons   machine cores busy (enrichment)')
+    for (const r of rounds) {
+      out.push(
+        `${String(r.round).padStart(5)}${fmt(enrRate(r)).padStart(15)}${fmt(prodRate(r)).padStart(13)}${fmt(consRate(r)).padStart(13)}` +
+          `${fmt(ratio(enrRate(r), prodRate(r)), 3).padStart(11)}${fmt(ratio(enrRate(r), consRate(r)), 3).padStart(11)}${cores(r.enrichment?.cpu, 'machine').padStart(10)}`,
+      )
+    }
+  }
+  out.push('')
+  out.push('diagnostics (the median enrichment run)')
+  if (mid && pre) {
+    const c = mid.cpu
+    out.push(row('  enrichment app CPU', cores(c, 'process'), 'cores', `${fmt(mid.appCpuUsPerEvent)} µs CPU/event; broker ${cores(c, 'broker')} cores; machine ${cores(c, 'machine')} of ${ncores}`))
+    const a = mid.app
+    out.push(row('  app batches', fmt(a.meanBatchRecords), 'rec/batch', `${a.commits} commits, ${fmt(a.meanCommitMs, 1)} ms mean commit, GC ${fmt(a.gcSeconds, 2)} s total`))
+    out.push(row('  app outputs', String(a.enriched), 'enriched', `${a.deadLettered} dead-lettered, ${a.skipped} skipped`))
+    out.push(row('  app start-up', fmt(mid.startupMs), 'ms', 'spawn to /readyz, not timed'))
+    out.push(row('  kafkajs produce (pre-load)', fmt(pre.events / pre.seconds), 'events/s', `batches of 2000, acks=all, idempotent; generate+encode ${fmt((pre.encodeSeconds / pre.events) * 1e6, 1)} µs/event; key ${fmt(pre.meanKeyBytes)} B`))
+    out.push(row('  kafkajs consume-only', fmt(consumeOnly), 'records/s', 'same input, this process, no decode, after group join'))
+  }
+  if (midCeil) {
+    const p = midCeil.producer
+    out.push(row('  ProducerPerformance', fmt(p.mbPerSec, 1), 'MB/s', `ack latency avg ${fmt(p.avgLatencyMs, 1)} ms, p99 ${fmt(p.p99Ms)} ms; broker ${cores(p.cpu, 'broker')} cores over the tool's run`))
+    out.push(row('  ConsumerPerformance', fmt(midCeil.consumer.fetchMbPerSec, 1), 'MB/s', `${fmt(midCeil.consumer.recordsPerSec)} records/s with the group join (${fmt(midCeil.consumer.rebalanceMs)} ms)`))
+  }
+  if (latency) {
+    const s = latency.toAppProduceMs
+    const k = latency.produceAckMs
+    out.push(row('  latency: send → app produce', fmt(s.p50, 1), 'ms p50', `p99 ${fmt(s.p99, 1)} ms; the enriched record's create time, ms resolution`))
+    out.push(row('  latency: send → produce ack', fmt(k.p50, 1), 'ms p50', `p99 ${fmt(k.p99, 1)} ms; at most ${latency.maxInFlightSends} sends in flight`))
+    out.push(row('  app batches at offered rate', fmt(latency.app.meanBatchRecords, 1), 'rec/batch', `${latency.app.commits} commits, ${fmt(latency.app.meanCommitMs, 1)} ms mean commit`))
+    out.push(row('  app CPU at offered rate', cores(latency.cpu, 'process'), 'cores', `broker ${cores(latency.cpu, 'broker')}; machine ${cores(latency.cpu, 'machine')}; enriched record ${fmt(latency.meanEnrichedBytes)} B`))
+  }
+  if (profile) {
+    out.push('')
+    out.push(`CPU profile of the app over an extra, profiled throughput run (${fmt(profile.windowSeconds, 1)} s, main thread idle ${fmt(profile.idlePct, 1)}%; % of busy samples)`)
+    out.push('  by pipeline stage (innermost marking frame)')
+    for (const r of profile.byStage) out.push(`  ${r.name.padEnd(40)}${fmt(r.selfPct, 1).padStart(6)}%`)
+    out.push('  by component                              self   inclusive')
+    for (const r of profile.byComponent) out.push(`  ${r.name.padEnd(40)}${fmt(r.selfPct, 1).padStart(6)}%${r.inclusivePct === undefined ? '' : `${fmt(r.inclusivePct, 1).padStart(9)}%`}`)
+    out.push('  our code, by inclusive time')
+    for (const r of profile.ownFunctions) out.push(`  ${r.name.slice(0, 70).padEnd(72)}${fmt(r.selfPct, 1).padStart(6)}%${fmt(r.inclusivePct ?? Number.NaN, 1).padStart(9)}%`)
+    out.push('  top functions by self time')
+    for (const r of profile.topSelf) out.push(`  ${r.name.slice(0, 80).padEnd(82)}${fmt(r.selfPct, 1).padStart(6)}%`)
+    out.push(`  profile: ${relative(repoRoot, profile.file)} (open in Chrome DevTools or speedscope)`)
+  }
+  out.push('')
+  out.push(`bench took ${fmt(totalSeconds)} s (${Object.entries(phaseSeconds).map(([k, v]) => `${k} ${fmt(v)} s`).join(', ')})`)
+  console.log(out.join('\n'))
+
+  const report = {
+    generatedAt: new Date().toISOString(),
+    machine: { cores: ncores, cpu: cpus()[0]?.model.trim(), node: process.version, kafka: version },
+    settings: { ...opts, phases: [...opts.phases], replicationFactor: 1 },
+    results: {
+      enrichmentEventsPerSec: round(enr, 1),
+      producerCeilingRecordsPerSec: round(prodCeil, 1),
+      consumerCeilingRecordsPerSec: round(consCeil, 1),
+      ratioToProducer: round(ratioP, 4),
+      ratioToConsumer: round(ratioC, 4),
+      ratioToMin: round(ratioMin, 4),
+      meanInputRecordBytes: pre ? round(pre.meanValueBytes, 1) : null,
+      latencyMs: latency ? { p50: round(latency.endToEndMs.p50, 2), p95: round(latency.endToEndMs.p95, 2), p99: round(latency.endToEndMs.p99, 2), max: round(latency.endToEndMs.max, 2) } : null,
+      latencyAchievedRate: latency ? round(latency.achievedRate, 1) : null,
+    },
+    preProduce: pre ?? null,
+    rounds,
+    kafkajsConsumeOnlyPerSec: round(consumeOnly, 1),
+    latency: latency ?? null,
+    profile: profile ?? null,
+    phaseSeconds,
+    totalSeconds: round(totalSeconds, 1),
+  }
+  mkdirSync(dirname(opts.json), { recursive: true })
+  writeFileSync(opts.json, `${JSON.stringify(report, (_k, v: unknown) => (typeof v === 'number' ? (Number.isFinite(v) ? Math.round(v * 1000) / 1000 : null) : v), 2)}\n`)
+  log(`report written to ${relative(process.cwd(), opts.json) || opts.json}`)
+  if (latency && latency.missing > 0) process.exitCode = 1
+}
+
+main().then(
+  () => process.exit(process.exitCode ?? 0),
+  (err: unknown) => {
+    killRunningApps()
+    console.error(`[bench] failed: ${(err as Error).stack ?? String(err)}`)
+    process.exit(1)
+  },
+)
