@@ -66,7 +66,10 @@ export async function runProcessorApp<In, Out, AppConfig = undefined>(opts: {
       maxBatchBytes: config.maxBatchBytes,
       shutdownGraceMs: config.shutdownGraceMs,
       delivery: config.delivery,
-      transactionalId: config.transactionalId ?? `${config.groupIdPrefix}${definition.name}-${hostname()}`,
+      // Unique per process by default; set AUREN_TRANSACTIONAL_ID to a stable per-instance id (e.g. a
+      // StatefulSet pod name) so a restart fences its predecessor at once instead of waiting for
+      // the open transaction to time out (30 s).
+      transactionalId: config.transactionalId ?? `${config.groupIdPrefix}${definition.name}-${hostname()}-${process.pid}`,
       onFatal: (err) => {
         if (exiting) return
         exiting = true

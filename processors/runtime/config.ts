@@ -29,7 +29,7 @@ export const baseConfigSchema = z.object({
     .string()
     .min(1)
     .optional()
-    .describe("AUREN_TRANSACTIONAL_ID: exactly-once only; unique per instance and stable across its restarts (default '<group id>-<hostname>')"),
+    .describe("AUREN_TRANSACTIONAL_ID: exactly-once only; unique per instance and stable across its restarts (default '<group id>-<hostname>-<pid>')"),
   fromBeginning: z
     .enum(['true', 'false'])
     .default('true')

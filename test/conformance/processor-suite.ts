@@ -1,0 +1,148 @@
+/**
+ * One conformance suite for every processor app (STYLE.md principle 14), run on the real
+ * broker: open and close cleanly, keep per-key order, restart after SIGKILL without loss,
+ * dead-letter poison and go on, survive instances joining and leaving mid-stream, drain lag to 0.
+ * Each app supplies how to make inputs and how to read back which inputs took effect.
+ */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { createTestKafka, type TestKafka } from '../helpers/kafka.ts'
+import { startApp, type AppProcess } from '../helpers/processes.ts'
+import { waitForGroupCaughtUp } from '../../scripts/lib/read-topic.ts'
+import { DLQ_HEADERS, type AgentEvent } from '../../schemas/index.ts'
+
+/** What the suite needs to know of a processor app. */
+export interface ProcessorUnderTest {
+  /** Folder under processors/. */
+  readonly app: string
+  /** Extra environment of every instance (e.g. AUREN_DELIVERY). */
+  readonly env?: Record<string, string>
+  /** n valid inputs spread over several keys. */
+  makeInputs(n: number): AgentEvent[]
+  /**
+   * The event_id of each input whose effect is visible in the app's output, in output order
+   * per key, duplicates included (read after the group caught up).
+   */
+  readEffects(kafka: TestKafka): Promise<Array<{ key: string; eventId: string }>>
+  /** True when each input takes effect exactly once (else at least once). */
+  readonly exactlyOnce: boolean
+}
+
+function metricValue(text: string, name: string): number {
+  const m = new RegExp(`^${name}\\{[^}]*\\} (\\d+)`, 'm').exec(text)
+  return m ? Number(m[1]) : 0
+}
+
+/** Registers the conformance tests of one processor app. */
+export function processorConformance(p: ProcessorUnderTest): void {
+  describe(`${p.app} conformance (${p.exactlyOnce ? "exactly-once" : "at-least-once"})`, () => {
+    let kafka: TestKafka
+    const apps: AppProcess[] = []
+    const start = async (env: Record<string, string> = {}) => {
+      const app = await startApp(p.app, kafka.prefix, { ...p.env, ...env })
+      apps.push(app)
+      await app.waitReady()
+      return app
+    }
+    const caughtUp = () => waitForGroupCaughtUp(kafka.admin, `${kafka.prefix}auren.${p.app}`, kafka.topics.agentEvents, 150_000)
+    const expectAllTookEffect = async (inputs: AgentEvent[]) => {
+      const counts = new Map<string, number>()
+      for (const e of await p.readEffects(kafka)) counts.set(e.eventId, (counts.get(e.eventId) ?? 0) + 1)
+      const missing = inputs.filter((e) => !counts.has(e.event_id))
+      expect(missing.map((e) => e.event_id)).toEqual([])
+      if (p.exactlyOnce) expect([...counts.values()].filter((n) => n !== 1)).toEqual([])
+    }
+
+    beforeEach(async () => {
+      kafka = await createTestKafka()
+    })
+    afterEach(async () => {
+      for (const a of apps) a.kill('SIGTERM')
+      await Promise.all(apps.map((a) => a.exited))
+      apps.length = 0
+      await kafka?.close()
+    })
+
+    it('opens, processes, keeps per-key order, drains lag to 0 and closes cleanly on SIGTERM', async () => {
+      const inputs = p.makeInputs(2000)
+      await kafka.produceEvents(inputs)
+      const app = await start()
+      await caughtUp()
+      const effects = await p.readEffects(kafka)
+      const position = new Map(inputs.map((e, i) => [e.event_id, i]))
+      const byKey = new Map<string, number[]>()
+      for (const e of effects) byKey.set(e.key, [...(byKey.get(e.key) ?? []), position.get(e.eventId)!])
+      for (const [key, order] of byKey) expect(order, `order of key ${key}`).toEqual([...order].sort((a, b) => a - b))
+      await expectAllTookEffect(inputs)
+      const lags = [...(await app.metrics()).matchAll(/^auren_consumer_lag_records\{[^}]*\} (\d+)/gm)].map((m) => Number(m[1]))
+      expect(lags.length).toBeGreaterThan(0)
+      expect(lags.every((v) => v === 0)).toBe(true)
+      app.kill('SIGTERM')
+      expect(await app.exited).toBe(0)
+      expect(app.output()).toContain('shutdown complete')
+    })
+
+    it('dead-letters poison records with their coordinates and keeps going', async () => {
+      const inputs = p.makeInputs(200)
+      await start()
+      await kafka.produceEvents(inputs.slice(0, 100))
+      await kafka.producer.send([{ topic: kafka.topics.agentEvents, key: 'poison', value: Buffer.from('definitely not avro') }])
+      await kafka.produceEvents(inputs.slice(100))
+      await caughtUp()
+      const dlq = await kafka.consumeUntil(kafka.topics.deadLetter, (r) => r.length >= 1)
+      expect(dlq).toHaveLength(1)
+      expect(dlq[0]!.headers[DLQ_HEADERS.reason]).toBe('DESERIALIZATION_FAILED')
+      expect(dlq[0]!.headers[DLQ_HEADERS.processor]).toBe(p.app)
+      await expectAllTookEffect(inputs)
+    })
+
+    it('loses nothing when killed with SIGKILL mid-stream and restarted', async () => {
+      const inputs = p.makeInputs(6000)
+      await kafka.produceEvents(inputs.slice(0, 3000))
+      const first = await start({ AUREN_MAX_BATCH_BYTES: '16384' })
+      const producing = kafka.produceEvents(inputs.slice(3000))
+      const deadline = Date.now() + 60_000
+      while (Date.now() < deadline && metricValue(await first.metrics().catch(() => ''), 'auren_records_consumed_total') < 500) {
+        await new Promise((r) => setTimeout(r, 50))
+      }
+      first.kill('SIGKILL')
+      expect(await first.exited).toBe('SIGKILL')
+      await producing
+      await start()
+      await caughtUp()
+      await expectAllTookEffect(inputs)
+    })
+
+    it('on SIGTERM mid-stream drains and commits: after a restart every input took effect exactly once', async () => {
+      const inputs = p.makeInputs(6000)
+      await kafka.produceEvents(inputs)
+      const first = await start({ AUREN_MAX_BATCH_BYTES: '16384' })
+      const deadline = Date.now() + 60_000
+      while (Date.now() < deadline && metricValue(await first.metrics().catch(() => ''), 'auren_records_consumed_total') < 500) {
+        await new Promise((r) => setTimeout(r, 20))
+      }
+      first.kill('SIGTERM')
+      expect(await first.exited).toBe(0)
+      expect(first.output()).toContain('shutdown complete')
+      await start()
+      await caughtUp()
+      const counts = new Map<string, number>()
+      for (const e of await p.readEffects(kafka)) counts.set(e.eventId, (counts.get(e.eventId) ?? 0) + 1)
+      expect(inputs.filter((e) => counts.get(e.event_id) !== 1).length).toBe(0)
+    })
+
+    it('loses nothing while instances join and leave the consumer group mid-stream', async () => {
+      const inputs = p.makeInputs(9000)
+      const third = inputs.length / 3
+      const a = await start()
+      await kafka.produceEvents(inputs.slice(0, third))
+      const b = await start()
+      await kafka.produceEvents(inputs.slice(third, 2 * third))
+      b.kill('SIGTERM')
+      expect(await b.exited).toBe(0)
+      await kafka.produceEvents(inputs.slice(2 * third))
+      await caughtUp()
+      await expectAllTookEffect(inputs)
+      expect(metricValue(await a.metrics(), 'auren_rebalances_total')).toBeGreaterThanOrEqual(3)
+    })
+  })
+}
