@@ -3,28 +3,16 @@
  * records (undecodable bytes, an unknown schema id, invalid values) give N enriched and k
  * dead-lettered records with the right reason and source coordinates, and the processor goes on.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createTestKafka, type TestKafka } from '../helpers/kafka.ts'
-import { startApp, type AppProcess } from '../helpers/processes.ts'
+import { describe, expect, it } from 'vitest'
+import { useRunningApp } from '../helpers/running-app.ts'
 import { llmCallEvent, llmCallEvents } from '../helpers/events.ts'
 import { DLQ_HEADERS, fromEnrichedRecord, toAgentEventRecord, type EnrichedAgentEventRecord } from '../../schemas/index.ts'
 
 describe('enrichment dead-letters poison records and keeps going', () => {
-  let kafka: TestKafka
-  let app: AppProcess
-
-  beforeAll(async () => {
-    kafka = await createTestKafka()
-    app = await startApp('enrichment', kafka.prefix)
-    await app.waitReady()
-  })
-  afterAll(async () => {
-    app?.kill('SIGTERM')
-    await app?.exited
-    await kafka?.close()
-  })
+  const fixture = useRunningApp('enrichment')
 
   it('enriches N valid records and dead-letters k poison records with reason and coordinates', async () => {
+    const { kafka, app } = fixture
     const { topics, producer, serde } = kafka
     const valid = llmCallEvents(40)
     await kafka.produceEvents(valid.slice(0, 20))

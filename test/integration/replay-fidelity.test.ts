@@ -6,9 +6,8 @@
  */
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createTestKafka, type TestKafka } from '../helpers/kafka.ts'
-import { startApp, type AppProcess } from '../helpers/processes.ts'
+import { describe, expect, it } from 'vitest'
+import { useRunningApp } from '../helpers/running-app.ts'
 import { scanChatDevFolder, type TokenSums } from '../helpers/chatdev-reference.ts'
 import { loadTraceRuns } from '../../processors/sources/trace-files.ts'
 import { publishRuns } from '../../processors/sources/publish.ts'
@@ -18,20 +17,10 @@ import { fromEnrichedRecord, type EnrichedAgentEventRecord } from '../../schemas
 const TRACES = join(import.meta.dirname, '..', '..', '..', 'shared', 'data', 'agent-traces')
 
 describe.skipIf(!existsSync(TRACES))('replay of the recorded ChatDev runs', () => {
-  let kafka: TestKafka
-  let app: AppProcess
-  beforeAll(async () => {
-    kafka = await createTestKafka()
-    app = await startApp('enrichment', kafka.prefix)
-    await app.waitReady()
-  })
-  afterAll(async () => {
-    app?.kill('SIGTERM')
-    await app?.exited
-    await kafka?.close()
-  })
+  const fixture = useRunningApp('enrichment')
 
   it('gives, per run and per agent, the input and output tokens the logs record', async () => {
+    const { kafka } = fixture
     const found = loadTraceRuns(TRACES)
     const chatdev = found.runs.filter((r) => r.kind === 'chatdev')
     const reference = scanChatDevFolder(TRACES)

@@ -5,9 +5,8 @@
 import { execFile } from 'node:child_process'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createTestKafka, type TestKafka } from '../helpers/kafka.ts'
-import { startApp, type AppProcess } from '../helpers/processes.ts'
+import { describe, expect, it } from 'vitest'
+import { useRunningApp } from '../helpers/running-app.ts'
 import { readTopicToEnd, waitForGroupCaughtUp } from '../../scripts/lib/read-topic.ts'
 import { AGENT_EVENT_TYPES, fromEnrichedRecord, type EnrichedAgentEventRecord } from '../../schemas/index.ts'
 
@@ -15,20 +14,10 @@ const run = promisify(execFile)
 const ROOT = join(import.meta.dirname, '..', '..')
 
 describe('auren simulate', () => {
-  let kafka: TestKafka
-  let app: AppProcess
-  beforeAll(async () => {
-    kafka = await createTestKafka()
-    app = await startApp('enrichment', kafka.prefix)
-    await app.waitReady()
-  })
-  afterAll(async () => {
-    app?.kill('SIGTERM')
-    await app?.exited
-    await kafka?.close()
-  })
+  const fixture = useRunningApp('enrichment')
 
   it('produces rate × duration events that enrichment accepts, covering every event type', async () => {
+    const { kafka } = fixture
     const started = Date.now()
     const { stdout } = await run(process.execPath, ['--import', 'tsx', 'scripts/auren.ts', '--topic-prefix', kafka.prefix, 'simulate', '--rate', '400', '--duration', '4', '--no-progress'], { cwd: ROOT, timeout: 120_000 })
     expect(stdout).toContain('simulated 1600 events')
