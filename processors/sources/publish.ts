@@ -43,6 +43,21 @@ export function rebaseRun(events: readonly AgentEvent[], startUs: number, speed:
 }
 
 /**
+ * When each event is due in a paced replay: all runs start together at 0 ms, and each event
+ * comes (event time − its run's start) / speed later; ties keep run and event order.
+ * @param speed time compression factor (> 0)
+ * @returns events with their due time in ms after the start of the replay, in due order
+ */
+export function replaySchedule(runs: readonly ReplayRun[], speed: number): Array<{ atMs: number; event: AgentEvent }> {
+  return runs
+    .flatMap((r) => {
+      const start = r.events.length > 0 ? Math.min(...r.events.map((e) => e.timestamp)) : 0
+      return r.events.map((e) => ({ atMs: (e.timestamp - start) / 1000 / speed, event: e }))
+    })
+    .sort((a, b) => a.atMs - b.atMs)
+}
+
+/**
  * Produces every event of every run; resolves with the number acknowledged.
  * @throws whatever the producer throws (broker unreachable after retries); the count of what
  *   was acknowledged before is reported through onProgress.
@@ -64,14 +79,7 @@ export async function publishRuns(runs: readonly ReplayRun[], opts: PublishOptio
     return sent
   }
 
-  // Paced: merge the runs by offset from their own start, then send each event when its time comes.
-  const speed = opts.speed
-  const schedule = runs
-    .flatMap((r) => {
-      const start = r.events.length > 0 ? Math.min(...r.events.map((e) => e.timestamp)) : 0
-      return r.events.map((e) => ({ atMs: (e.timestamp - start) / 1000 / speed, event: e }))
-    })
-    .sort((a, b) => a.atMs - b.atMs)
+  const schedule = replaySchedule(runs, opts.speed)
   const t0 = Date.now()
   let i = 0
   while (i < schedule.length && !opts.signal?.aborted) {
