@@ -4,7 +4,7 @@ import tseslint from 'typescript-eslint'
 import globals from 'globals'
 
 /** Libraries that do I/O: only the runtime, sinks, notifiers, the gateway and tooling may import them. */
-const IO_LIBRARIES = ['kafkajs', 'pg', 'undici', '@kafkajs/confluent-schema-registry', 'fastify', 'ws']
+const IO_LIBRARIES = ['kafkajs', 'pg', 'node-pg-migrate', 'undici', '@kafkajs/confluent-schema-registry', 'fastify', 'ws']
 
 export default tseslint.config(
   { ignores: ['node_modules/**', 'schemas/generated/**', '.cache/**', 'test/artifacts/**'] },
@@ -26,7 +26,7 @@ export default tseslint.config(
   {
     // Processor apps: pure transforms; I/O only through the runtime. No app imports another app.
     files: ['processors/*/**/*.ts'],
-    ignores: ['processors/runtime/**', 'processors/**/*-sink.ts', 'processors/**/notifiers/**', 'processors/**/main.ts'],
+    ignores: ['processors/runtime/**', 'processors/**/*-sink.ts', 'processors/**/migrate.ts', 'processors/**/notifiers/**', 'processors/**/main.ts'],
     rules: {
       'no-restricted-imports': [
         'error',

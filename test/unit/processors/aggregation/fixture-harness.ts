@@ -1,0 +1,41 @@
+/**
+ * Golden fixtures of the aggregation transform, test/fixtures/aggregation:
+ * `<case>.input.json` = `{ description, window_ms?, event }` → `<case>.expected.json` = the
+ * event's RollupDelta; or `{ description, window_ms?, events: [...] }` → the MergedDelta of
+ * the events' deltas (a batch). Enriched events in the domain shape (payload unwrapped).
+ */
+import { readdirSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import type { EnrichedAgentEvent } from '../../../../schemas/index.ts'
+import { mergeDeltas, type MergedDelta, type RollupDelta } from '../../../../processors/aggregation/rollup-delta.ts'
+import { toRollupDelta } from '../../../../processors/aggregation/transform.ts'
+
+export const FIXTURE_DIR = join(import.meta.dirname, '../../../fixtures/aggregation')
+
+/** Shape of `<case>.input.json`. */
+export interface FixtureInput {
+  description: string
+  window_ms?: number
+  event?: EnrichedAgentEvent
+  events?: EnrichedAgentEvent[]
+}
+
+/** Names of every case, sorted. */
+export function fixtureNames(): string[] {
+  return readdirSync(FIXTURE_DIR)
+    .filter((f) => f.endsWith('.input.json'))
+    .map((f) => f.slice(0, -'.input.json'.length))
+    .sort()
+}
+
+export function readFixture(name: string): { input: FixtureInput; expected: unknown } {
+  const input = JSON.parse(readFileSync(join(FIXTURE_DIR, `${name}.input.json`), 'utf8')) as FixtureInput
+  const expected = JSON.parse(readFileSync(join(FIXTURE_DIR, `${name}.expected.json`), 'utf8')) as unknown
+  return { input, expected }
+}
+
+/** The delta of `event`, or the merged delta of `events`. */
+export function runFixture(input: FixtureInput): RollupDelta | MergedDelta {
+  if (input.event) return toRollupDelta(input.event, input.window_ms)
+  return mergeDeltas((input.events ?? []).map((e) => toRollupDelta(e, input.window_ms)))
+}

@@ -1,0 +1,66 @@
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { Registry } from 'prom-client'
+import { describe, expect, it } from 'vitest'
+import { describeAggregationConfig } from '../../../../processors/aggregation/config.ts'
+import { createAggregationMetrics } from '../../../../processors/aggregation/metrics.ts'
+import { ROLLUP_TABLES } from '../../../../processors/aggregation/rollup-delta.ts'
+
+const dir = join(import.meta.dirname, '../../../../processors/aggregation')
+const readme = readFileSync(join(dir, 'README.md'), 'utf8')
+const migration = readFileSync(join(dir, 'migrations/1767225600000_aggregation-tables.sql'), 'utf8')
+
+/** The aggregation metrics of CONTRACTS.md section 4, names and labels as there. */
+const CONTRACT = {
+  auren_llm_calls_total: ['agent', 'model', 'status'],
+  auren_llm_tokens_total: ['agent', 'model', 'direction'],
+  auren_llm_cost_usd_total: ['agent', 'model'],
+  auren_llm_call_duration_seconds: ['agent', 'model'],
+  auren_agent_executions_total: ['agent', 'status'],
+  auren_agent_execution_duration_seconds: ['agent'],
+  auren_tool_calls_total: ['agent', 'tool', 'status'],
+  auren_memory_tier_accesses_total: ['tier'],
+  auren_memory_tier_latency_seconds: ['tier'],
+  auren_collaborations_total: ['agent', 'partner', 'consensus'],
+  auren_hypotheses_total: ['agent', 'status'],
+  auren_agents_active: [],
+}
+
+describe('aggregation README and contracts', () => {
+  it('has a row for every configuration variable, with its default', () => {
+    for (const row of describeAggregationConfig()) expect(readme).toContain(`| \`${row.env}\` | ${row.unit} | ${row.default} |`)
+  })
+
+  it('registers every contract metric with the contract labels, and documents exactly the registered ones', async () => {
+    const registry = new Registry()
+    createAggregationMetrics(registry)
+    const registered = (await registry.getMetricsAsJSON()) as unknown as { name: string }[]
+    for (const [name, labels] of Object.entries(CONTRACT)) {
+      const metric = registry.getSingleMetric(name) as unknown as { labelNames: string[] } | undefined
+      expect(metric, name).toBeDefined()
+      expect(metric!.labelNames).toEqual(labels)
+    }
+    const documented = [...readme.matchAll(/^\| `(auren_[a-z_]+)` \| (counter|gauge|histogram) \|/gm)].map((m) => m[1]).sort()
+    expect(documented).toEqual(registered.map((m) => m.name).sort())
+    for (const m of registered) expect(readme).toContain(`| \`${m.name}\``)
+  })
+
+  it('no metric has a user, trace or event label', () => {
+    const registry = new Registry()
+    createAggregationMetrics(registry)
+    for (const name of Object.keys(CONTRACT)) {
+      const labels = (registry.getSingleMetric(name) as unknown as { labelNames: string[] }).labelNames
+      expect(labels.some((l) => /user|trace|event/.test(l))).toBe(false)
+    }
+  })
+
+  it('every rollup table spec matches its migration: keys are the primary key, counters are columns', () => {
+    for (const spec of Object.values(ROLLUP_TABLES)) {
+      const body = new RegExp(`CREATE TABLE ${spec.table} \\(([\\s\\S]*?)\\n\\);`).exec(migration)?.[1]
+      expect(body, spec.table).toBeDefined()
+      expect(body).toContain(`PRIMARY KEY (${spec.keys.join(', ')})`)
+      for (const [c, kind] of Object.entries(spec.counters)) expect(body).toMatch(new RegExp(`\\n\\s+${c}\\s+${kind === 'dec' ? 'numeric\\(38, 18\\)' : 'bigint'}\\s+NOT NULL DEFAULT 0`))
+      expect(readme).toContain(`\`${spec.table}\``)
+    }
+  })
+})
