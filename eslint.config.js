@@ -45,4 +45,18 @@ export default tseslint.config(
       'no-restricted-imports': ['error', { patterns: [{ group: ['../enrichment/**', '../aggregation/**', '../alerting/**', '../archival/**', '../sources/**', '**/gateway/**'] }] }],
     },
   },
+  {
+    // The gateway reads schemas and the runtime's config, logger, metrics and HTTP helpers only.
+    files: ['gateway/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: ['**/processors/*/**', '!**/processors/runtime/config.ts', '!**/processors/runtime/logger.ts', '!**/processors/runtime/metrics.ts', '!**/processors/runtime/http.ts', '!**/processors/runtime/errors.ts'], message: 'The gateway depends on schemas/ and the runtime config, logger, metrics and HTTP helpers only.' },
+          ],
+        },
+      ],
+    },
+  },
 )

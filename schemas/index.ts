@@ -3,6 +3,7 @@ export * from './topics.ts'
 export * from './headers.ts'
 export * from './avro-options.ts'
 export * from './schema-files.ts'
+export * from './latency-histogram.ts'
 export type {
   AgentRef,
   PerformanceMetrics,

@@ -22,7 +22,7 @@
 import type { AgentEvent, AgentEventOf, EnrichedAgentEvent } from '../../schemas/index.ts'
 import { deadLetter, emit, type Outcome } from '../runtime/outcome.ts'
 import { decimalOf } from './decimal.ts'
-import { bucketOf } from './histogram.ts'
+import { bucketOf } from '../../schemas/latency-histogram.ts'
 import { RowAccumulator, type ActivityUpdate, type HypothesisState, type LatencyMetric, type LatencyObservation, type RollupDelta } from './rollup-delta.ts'
 import { windowStartUs } from './tumbling-window.ts'
 

@@ -4,7 +4,7 @@
  * buckets. Pure. PostgreSQL returns bigint and numeric as strings; both are accepted.
  */
 import type { AgentMetricsWindow } from '../../schemas/generated/types.ts'
-import { latencySummary, type BucketCounts } from './histogram.ts'
+import { latencySummary, type BucketCounts } from '../../schemas/latency-histogram.ts'
 import type { ROLLUP_TABLES } from './rollup-delta.ts'
 import { windowEndUs } from './tumbling-window.ts'
 

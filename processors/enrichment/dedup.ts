@@ -15,8 +15,12 @@
  * ## Bounds
  * At most `maxEntries` ids (the oldest evicted first), each kept at most `maxAgeMs` after it was
  * first remembered (processing time, from `ctx.now()`: robust to bad event timestamps and to
- * replays of old data). A JavaScript Map keeps insertion order, so the oldest entry is always
- * the first key: `check` and `remember` are amortized O(1) and memory is O(maxEntries).
+ * replays of old data). Entries leave in insertion order, so the oldest entry is always the
+ * head of a FIFO queue kept beside the lookup Map: `check` and `remember` are amortized O(1)
+ * and memory is O(maxEntries). (The queue, not the Map's own insertion order, is what eviction
+ * reads: V8 leaves a deleted Map entry as a hole until the table is rehashed, and every new
+ * iterator walks over the holes at the front, so reading the oldest key of a full window that
+ * evicts one entry per insert costs O(evicted so far), tens to hundreds of µs per call.)
  * (A clock that steps backwards only delays age eviction; the count bound still holds.)
  *
  * ## Limits
@@ -42,6 +46,7 @@ export interface DedupOptions {
 }
 
 interface Entry {
+  readonly eventId: string
   readonly topic: string
   readonly partition: number
   readonly offset: string
@@ -55,6 +60,9 @@ const REDELIVERY: DedupVerdict = Object.freeze({ kind: 'redelivery' })
 /** See the module documentation. Not thread-safe (nothing in Node needs it to be). */
 export class DedupWindow {
   readonly #entries = new Map<string, Entry>()
+  /** The entries of #entries in insertion order, from index #head on (a FIFO queue). */
+  #order: Entry[] = []
+  #head = 0
   readonly #maxEntries: number
   readonly #maxAgeMs: number
   #evictedByAge = 0
@@ -94,21 +102,33 @@ export class DedupWindow {
   remember(eventId: string, at: RecordCoordinates, nowMs: number): void {
     this.#evictExpired(nowMs)
     if (this.#entries.has(eventId)) return
-    this.#entries.set(eventId, { topic: at.topic, partition: at.partition, offset: at.offset, seenAtMs: nowMs })
+    const entry: Entry = { eventId, topic: at.topic, partition: at.partition, offset: at.offset, seenAtMs: nowMs }
+    this.#entries.set(eventId, entry)
+    this.#order.push(entry)
     while (this.#entries.size > this.#maxEntries) {
-      const oldest = this.#entries.keys().next()
-      if (oldest.done === true) break
-      this.#entries.delete(oldest.value)
+      this.#dropOldest()
       this.#evictedByCount += 1
     }
   }
 
   /** Drops entries older than maxAgeMs from the front; stops at the first young one. */
   #evictExpired(nowMs: number): void {
-    for (const [id, entry] of this.#entries) {
-      if (nowMs - entry.seenAtMs <= this.#maxAgeMs) return
-      this.#entries.delete(id)
+    while (this.#head < this.#order.length) {
+      if (nowMs - this.#order[this.#head]!.seenAtMs <= this.#maxAgeMs) return
+      this.#dropOldest()
       this.#evictedByAge += 1
+    }
+  }
+
+  /** Removes the oldest entry (the queue's head); compacts the queue once half of it is consumed. */
+  #dropOldest(): void {
+    const oldest = this.#order[this.#head]!
+    this.#order[this.#head] = undefined as unknown as Entry // release it for GC before compaction
+    this.#head += 1
+    this.#entries.delete(oldest.eventId)
+    if (this.#head >= 1024 && this.#head * 2 >= this.#order.length) {
+      this.#order = this.#order.slice(this.#head)
+      this.#head = 0
     }
   }
 }

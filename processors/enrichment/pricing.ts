@@ -20,8 +20,15 @@
  * the library decides). A provider the library does not know (e.g. `simulator`) falls back to
  * the library's model-name matching; the matched provider shows in pricing_ref. A known provider
  * without that model is `unknown_model` (no cross-provider guess).
+ *
+ * Speed: the library resolves provider and model by scanning its data on every call. Which
+ * provider and model a (provider, model) pair resolves to depends on neither usage nor time, so
+ * it is looked up once and kept ({@link LlmPricer}); each later call prices the usage as of the
+ * event time with the library's own `calcPrice`, handed that one resolved model. Time-bound
+ * prices (start dates, time-of-day prices such as DeepSeek's off-peak rates) and tiered prices
+ * (e.g. Claude above 200k input tokens) are therefore still chosen per call, as before.
  */
-import { calcPrice, findProvider } from '@pydantic/genai-prices'
+import { calcPrice, findProvider, type PriceCalculationResult, type Provider, type Usage } from '@pydantic/genai-prices'
 import type { AgentEvent, AgentEventOf, CostSource } from '../../schemas/index.ts'
 import { normalizeName } from './catalog.ts'
 
@@ -49,7 +56,106 @@ export interface PricingOptions {
 /** No cost: events that are not priced. */
 export const NO_COST: CostFields = Object.freeze({ cost_usd: null, cost_source: null, pricing_ref: null })
 
-const roundUsd = (usd: number): number => Math.round(usd * 1e12) / 1e12
+function roundUsd(usd: number): number {
+  return Math.round(usd * 1e12) / 1e12
+}
+
+/**
+ * What a (provider id, model) pair resolves to in the library's data:
+ * - `model`: `provider` is the resolved provider with only the resolved model in its list, to pass
+ *   as calcPrice's `provider` option (the library then resolves that same model again, in a list
+ *   of one);
+ * - `none`: the library has no price for the pair (calcPrice answered null);
+ * - `uncached`: the one-model provider did not reproduce the full lookup (see {@link resolve}),
+ *   so every call does the full lookup, as before.
+ */
+type Resolution =
+  | { readonly kind: 'model'; readonly provider: Provider }
+  | { readonly kind: 'none' }
+  | { readonly kind: 'uncached'; readonly providerKnown: boolean }
+
+/**
+ * Prices LLM calls with `@pydantic/genai-prices`, keeping what each (provider, model) pair
+ * resolves to (at most `maxEntries` pairs; the cache is emptied when full).
+ *
+ * Why the results are identical to calling `calcPrice(usage, model, { providerId, timestamp })`
+ * every time (genai-prices 0.1.8, `calcPrice`): the provider (findProvider) and the model
+ * (matched by name in the provider's list, its fallback providers, then under a date-normalized
+ * name) are chosen from the model id and the provider id alone, in data that never changes in
+ * this process (bundled data; `updatePrices` is never called). Given `{ provider }` holding just
+ * the resolved model, calcPrice finds that model again by the same name rules (the full lookup
+ * found it first, so it matches the name or the date-normalized name), then, exactly as on the
+ * full path, selects its price for `timestamp` and prices `usage` with it. A pair is used this
+ * way only after one call has been checked to give the same provider, model, price list and
+ * total both ways (this also rules out data the library would normalize differently); the
+ * `litellm` provider id, whose `provider/model` ids calcPrice rewrites, always takes the full path.
+ */
+export class LlmPricer {
+  readonly #resolutions = new Map<string | undefined, Map<string, Resolution>>()
+  readonly #maxEntries: number
+  #entries = 0
+  #hits = 0
+
+  constructor(opts: { maxEntries?: number } = {}) {
+    this.#maxEntries = opts.maxEntries ?? 1_000
+  }
+
+  /** Pairs held and calls answered from them (for tests). */
+  get stats(): { readonly entries: number; readonly hits: number } {
+    return { entries: this.#entries, hits: this.#hits }
+  }
+
+  /**
+   * calcPrice's answer for this call: provider id (trimmed, undefined when blank), model id,
+   * usage and price time; null when the library has no price.
+   */
+  calc(providerId: string | undefined, model: string, usage: Usage, timestamp: Date): PriceCalculationResult {
+    const known = this.#resolutions.get(providerId)?.get(model)
+    if (known !== undefined && known.kind !== 'uncached') {
+      this.#hits += 1
+      return known.kind === 'none' ? null : calcPrice(usage, model, { provider: known.provider, timestamp })
+    }
+    const providerKnown = known?.providerKnown ?? (providerId !== undefined && findProvider({ providerId }) !== undefined)
+    const result = calcPrice(usage, model, providerKnown ? { providerId, timestamp } : { timestamp })
+    if (known === undefined) this.#remember(providerId, model, resolve(result, providerKnown, providerId, model, usage, timestamp))
+    return result
+  }
+
+  #remember(providerId: string | undefined, model: string, resolution: Resolution): void {
+    if (this.#entries >= this.#maxEntries) {
+      this.#resolutions.clear()
+      this.#entries = 0
+    }
+    let byModel = this.#resolutions.get(providerId)
+    if (!byModel) this.#resolutions.set(providerId, (byModel = new Map()))
+    byModel.set(model, resolution)
+    this.#entries += 1
+  }
+}
+
+/** The Resolution of a pair from the result of its full lookup (see {@link LlmPricer}). */
+function resolve(result: PriceCalculationResult, providerKnown: boolean, providerId: string | undefined, model: string, usage: Usage, timestamp: Date): Resolution {
+  const uncached: Resolution = { kind: 'uncached', providerKnown }
+  if (result === null) return { kind: 'none' }
+  if (providerId?.toLowerCase() === 'litellm') return uncached
+  const provider: Provider = { ...result.provider, models: [result.model] }
+  let again: PriceCalculationResult
+  try {
+    again = calcPrice(usage, model, { provider, timestamp })
+  } catch {
+    return uncached
+  }
+  const same =
+    again !== null &&
+    again.provider.id === result.provider.id &&
+    again.model.id === result.model.id &&
+    Object.is(again.total_price, result.total_price) &&
+    JSON.stringify(again.model.prices) === JSON.stringify(result.model.prices) &&
+    JSON.stringify(again.model_price) === JSON.stringify(result.model_price)
+  return same ? { kind: 'model', provider } : uncached
+}
+
+const pricer = new LlmPricer()
 
 /** Cost of one LLM call per the rules in the module documentation. */
 export function priceLlmCall(event: AgentEventOf<'llm_call_completed'>): CostFields {
@@ -58,7 +164,6 @@ export function priceLlmCall(event: AgentEventOf<'llm_call_completed'>): CostFie
     return { cost_usd: p.reported_cost_usd, cost_source: 'reported', pricing_ref: 'reported by producer' }
   }
   const providerId = p.provider?.trim() || undefined
-  const providerKnown = providerId !== undefined && findProvider({ providerId }) !== undefined
   const usage = {
     input_tokens: p.input_tokens,
     output_tokens: p.output_tokens,
@@ -66,7 +171,7 @@ export function priceLlmCall(event: AgentEventOf<'llm_call_completed'>): CostFie
   }
   // Without `timestamp` the library prices as of new Date(): impure, and wrong for replays.
   const timestamp = new Date(event.timestamp / 1000)
-  const result = calcPrice(usage, p.model, providerKnown ? { providerId, timestamp } : { timestamp })
+  const result = pricer.calc(providerId, p.model, usage, timestamp)
   if (result === null) {
     const asked = providerId === undefined ? p.model : `${providerId}/${p.model}`
     return { cost_usd: null, cost_source: 'unknown_model', pricing_ref: `${LIB} has no price for ${asked}` }

@@ -67,20 +67,35 @@ function payloadOutcome(event: AgentEvent): { success: boolean | null; errorType
   }
 }
 
-const hasText = (s: string | null | undefined): boolean => typeof s === 'string' && s.trim() !== ''
+function hasText(s: string | null | undefined): boolean {
+  return typeof s === 'string' && s.trim() !== ''
+}
+
+/**
+ * Whether `rule` matches the event. A switch rather than an object of closures per event: tsx
+ * (esbuild keepNames) wraps each named closure in a `__name` call when it is created.
+ */
+function ruleMatches(rule: CriticalRule, event: AgentEvent, fromPayload: { success: boolean | null; errorType: string | null }): boolean {
+  const perf = event.performance
+  switch (rule) {
+    case 'failure':
+      return fromPayload.success === false || perf?.success === false
+    case 'error':
+      return hasText(fromPayload.errorType) || hasText(perf?.error_type)
+    case 'unhealthy':
+      return event.event_type === 'system_health' && event.payload.status !== 'healthy'
+    case 'anomaly':
+      return event.event_type === 'biometric_analysis' && event.payload.anomaly
+  }
+}
+
+const RULE_ORDER = ['failure', 'error', 'unhealthy', 'anomaly'] as const
 
 /** @returns the critical rule that matches, or null. Rules are tried in CRITICAL_RULES order. */
 export function criticalRule(event: AgentEvent, enabled: readonly CriticalRule[]): CriticalRule | null {
   const fromPayload = payloadOutcome(event)
-  const perf = event.performance
-  const tests: Record<CriticalRule, () => boolean> = {
-    failure: () => fromPayload.success === false || perf?.success === false,
-    error: () => hasText(fromPayload.errorType) || hasText(perf?.error_type),
-    unhealthy: () => event.event_type === 'system_health' && event.payload.status !== 'healthy',
-    anomaly: () => event.event_type === 'biometric_analysis' && event.payload.anomaly,
-  }
-  for (const rule of ['failure', 'error', 'unhealthy', 'anomaly'] as const) {
-    if (enabled.includes(rule) && tests[rule]()) return rule
+  for (const rule of RULE_ORDER) {
+    if (enabled.includes(rule) && ruleMatches(rule, event, fromPayload)) return rule
   }
   return null
 }

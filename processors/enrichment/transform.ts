@@ -50,6 +50,7 @@ export function createEnrichmentTransform(config: EnrichmentConfig, deps: Enrich
   const dedup = deps.dedup ?? new DedupWindow({ maxEntries: config.dedupMaxEntries, maxAgeMs: config.dedupMaxAgeMs })
   const catalog = deps.catalog ?? DEFAULT_CATALOG
   const tierOptions = { overrides: config.tierOverrides, criticalRules: config.criticalRules }
+  const pricingOptions = { pricedTools: config.pricedTools }
   const warnedModels = new Set<string>()
 
   return (event, ctx) => {
@@ -71,7 +72,7 @@ export function createEnrichmentTransform(config: EnrichmentConfig, deps: Enrich
     }
 
     const tier = decideTier(event, tierOptions).tier
-    const cost = priceEvent(event, { pricedTools: config.pricedTools })
+    const cost = priceEvent(event, pricingOptions)
     const enriched: EnrichedAgentEvent = {
       event,
       tier,

@@ -187,13 +187,15 @@ export function validateEvent(event: AgentEvent, opts: ValidateOptions): Violati
  */
 export function qualityWarnings(event: AgentEvent): Violation[] {
   const out: Sink = []
-  const check = (prefix: string, success: boolean | null | undefined, errorType: string | null | undefined) => {
-    const hasError = typeof errorType === 'string' && errorType.trim() !== ''
-    if (success === false && !hasError) add(out, `${prefix}.error_type`, 'failure_without_error_type', `${prefix}.success is false but ${prefix}.error_type is not set`)
-    if (success === true && hasError) add(out, `${prefix}.error_type`, 'error_type_on_success', `${prefix}.error_type is '${errorType}' but ${prefix}.success is true`)
-  }
   const p = event.payload as { success?: boolean | null; error_type?: string | null }
-  if ('success' in p) check('payload', p.success, p.error_type)
-  if (event.performance) check('performance', event.performance.success, event.performance.error_type)
+  if ('success' in p) checkOutcome(out, 'payload', p.success, p.error_type)
+  if (event.performance) checkOutcome(out, 'performance', event.performance.success, event.performance.error_type)
   return out
+}
+
+/** The two rules of {@link qualityWarnings} on one success/error_type pair (a module function, not a closure per event). */
+function checkOutcome(out: Sink, prefix: string, success: boolean | null | undefined, errorType: string | null | undefined): void {
+  const hasError = typeof errorType === 'string' && errorType.trim() !== ''
+  if (success === false && !hasError) add(out, `${prefix}.error_type`, 'failure_without_error_type', `${prefix}.success is false but ${prefix}.error_type is not set`)
+  if (success === true && hasError) add(out, `${prefix}.error_type`, 'error_type_on_success', `${prefix}.error_type is '${errorType}' but ${prefix}.success is true`)
 }

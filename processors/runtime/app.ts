@@ -7,15 +7,22 @@ import type { FastifyInstance } from 'fastify'
 import type { ProcessorDefinition } from './define-processor.ts'
 import { parseBaseConfig, type BaseConfig } from './config.ts'
 import { createLogger } from './logger.ts'
-import { createKafkaDriver } from './kafka-client.ts'
-import { createSerde } from './serde.ts'
+import { createKafkaDriver, type KafkaDriver } from './kafka-client.ts'
+import { createSerde, type Serde } from './serde.ts'
 import { createRunnerRegistry } from './metrics.ts'
 import { createRunner, type LagObservation, type Runner } from './runner.ts'
 import { buildOpsServer } from './http.ts'
 import { installShutdown } from './lifecycle.ts'
 import { AurenError } from './errors.ts'
 import type { Registry } from 'prom-client'
+import type { TopicNames } from '../../schemas/index.ts'
 import { hostname } from 'node:os'
+
+/** What an app's build step returns. */
+export interface Built<In, Out> {
+  definition: ProcessorDefinition<In, Out>
+  observe?: (input: In, outputs: readonly Out[]) => LagObservation | undefined
+}
 
 /** A started app: its runner, ops server address and a stop function. */
 export interface ProcessorApp {
@@ -38,17 +45,19 @@ export async function runProcessorApp<In, Out, AppConfig = undefined>(opts: {
   env?: Record<string, string | undefined>
   /** Parses the app's own configuration; its errors are reported together with the base config's. */
   parseAppConfig?: (env: Record<string, string | undefined>) => AppConfig
-  build: (deps: { config: BaseConfig; appConfig: AppConfig; log: Logger; registry: Registry }) => {
-    definition: ProcessorDefinition<In, Out>
-    observe?: (input: In, outputs: readonly Out[]) => LagObservation | undefined
-  }
+  build: (deps: { config: BaseConfig; appConfig: AppConfig; log: Logger; registry: Registry }) => Built<In, Out> | Promise<Built<In, Out>>
+  /**
+   * Background work beside the runner once it started (e.g. an outbox publisher), with the
+   * app's Kafka driver and serde; returns its stop function, called before the runner stops.
+   */
+  background?: (deps: { driver: KafkaDriver; serde: Serde; topics: TopicNames; log: Logger }) => Promise<() => Promise<void>>
   installSignals?: boolean
 }): Promise<ProcessorApp> {
   const env = opts.env ?? process.env
   const { config, appConfig } = parseAllConfig(env, opts.parseAppConfig)
   const log = createLogger(opts.name, config.logLevel)
   const { registry, metrics } = createRunnerRegistry()
-  const { definition, observe } = opts.build({ config, appConfig, log, registry })
+  const { definition, observe } = await opts.build({ config, appConfig, log, registry })
   const driver = createKafkaDriver({ brokers: config.kafkaBrokers, clientId: `${config.clientId}-${definition.name}`, log })
   const serde = createSerde(config.schemaRegistryUrl)
   let exiting = false
@@ -83,7 +92,9 @@ export async function runProcessorApp<In, Out, AppConfig = undefined>(opts: {
   const address = await http.listen({ host: config.httpHost, port: config.httpPort })
   log.info({ address }, 'ops server listening (/metrics, /healthz, /readyz)')
   await runner.start()
+  const stopBackground = opts.background ? await opts.background({ driver, serde, topics: runner.topics, log }) : undefined
   const stop = async () => {
+    await stopBackground?.()
     await runner.stop()
     await http.close()
   }

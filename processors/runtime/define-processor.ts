@@ -1,6 +1,7 @@
 import type { RootSchemaName, TopicKey } from '../../schemas/index.ts'
 import type { Outcome } from './outcome.ts'
 import type { ProcessorContext } from './context.ts'
+import type { TransactionalSink } from './sink.ts'
 
 /** Names of the processor apps: consumer group suffix, metric label, logger name. */
 export type ProcessorName = 'enrichment' | 'aggregation' | 'alerting' | 'archival'
@@ -17,6 +18,11 @@ export interface ProcessorDefinition<In, Out> {
   readonly input: { readonly topic: TopicKey; readonly schema: RootSchemaName }
   /** Output topic and schema family; omitted for processors that write only to a sink. */
   readonly output?: { readonly topic: TopicKey; readonly schema: RootSchemaName }
+  /**
+   * Exactly-once sink that stores emitted values and the consumer offsets in one transaction
+   * (sink.ts); emitted values go there instead of to an output topic.
+   */
+  readonly sink?: TransactionalSink<Out>
   /**
    * Maps the avsc-decoded value to In. Throwing here dead-letters the record as
    * VALIDATION_FAILED with the error's message (e.g. payload branch and event_type disagree).

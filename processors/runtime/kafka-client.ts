@@ -3,8 +3,9 @@
  * project speaks to Kafka through the small interfaces below, so another driver (for example
  * node-rdkafka) can be added by implementing them here.
  */
-import { Kafka, Partitioners, logLevel as KafkaLogLevel, type Consumer, type Producer, type IHeaders, type LogEntry } from 'kafkajs'
+import { Kafka, logLevel as KafkaLogLevel, type Consumer, type Producer, type IHeaders, type LogEntry, type Message } from 'kafkajs'
 import type { Logger } from 'pino'
+import { Murmur2Partitioner } from './murmur2-partitioner.ts'
 
 /** A consumed record; headers are decoded to UTF-8 strings. `offset` is Kafka's decimal string. */
 export interface ConsumedRecord {
@@ -53,6 +54,8 @@ export interface BatchControl {
   commit(nextOffset: string): Promise<void>
   /** Advances the consumer's position to `nextOffset` without committing (the offset was committed in a transaction). */
   resolve(nextOffset: string): void
+  /** Moves this partition's next fetch to `offset` (abandon the batch after calling it). */
+  seek(offset: string): void
 }
 
 /** A consumer offset to commit: the next offset to read of one partition, for one group. */
@@ -203,7 +206,9 @@ async function connectProducer(kafka: Kafka, transactionalId: string | undefined
   const producer = kafka.producer({
     idempotent: true,
     maxInFlightRequests: 1,
-    createPartitioner: Partitioners.DefaultPartitioner,
+    // Same partitions as kafkajs's DefaultPartitioner and Kafka's Java producer, in 32-bit
+    // arithmetic instead of kafkajs's emulated 64-bit Long (murmur2-partitioner.ts).
+    createPartitioner: Murmur2Partitioner,
     ...(transactionalId ? { transactionalId, transactionTimeout: 30_000 } : {}),
   })
   await producer.connect()
@@ -217,20 +222,33 @@ async function connectProducer(kafka: Kafka, transactionalId: string | undefined
  */
 export const MAX_REQUEST_BYTES = 512 * 1024
 
+/**
+ * Most records sent in one produce request. kafkajs groups a send's records by partition by
+ * copying the partition's array once per record (producer/groupMessagesPerPartition.js), so that
+ * step costs O(k²) for k records of one partition, and all outputs of a batch usually go to one
+ * partition. Against the local broker, sending 2 778 enriched records (~310 B) took ~29 ms in 2
+ * requests of 512 KiB, ~25 ms in 8 requests of ~350 records, ~28 ms in 16 (test/bench: the
+ * extra round trips start to cost more than the copies save).
+ */
+export const MAX_REQUEST_RECORDS = 400
+
 function recordBytes(r: ProduceRecord): number {
   let n = (r.value?.length ?? 0) + (r.key ? (typeof r.key === 'string' ? Buffer.byteLength(r.key) : r.key.length) : 0) + 16
   if (r.headers) for (const [k, v] of Object.entries(r.headers)) n += k.length + Buffer.byteLength(v)
   return n
 }
 
-/** Splits records, in order, into chunks of at most MAX_REQUEST_BYTES (a larger record alone). */
-export function chunkBySize(records: readonly ProduceRecord[], maxBytes = MAX_REQUEST_BYTES): ProduceRecord[][] {
+/**
+ * Splits records, in order, into chunks of at most MAX_REQUEST_BYTES (a larger record alone) and
+ * at most MAX_REQUEST_RECORDS records.
+ */
+export function chunkBySize(records: readonly ProduceRecord[], maxBytes = MAX_REQUEST_BYTES, maxRecords = MAX_REQUEST_RECORDS): ProduceRecord[][] {
   const chunks: ProduceRecord[][] = []
   let current: ProduceRecord[] = []
   let bytes = 0
   for (const r of records) {
     const size = recordBytes(r)
-    if (current.length > 0 && bytes + size > maxBytes) {
+    if (current.length > 0 && (bytes + size > maxBytes || current.length >= maxRecords)) {
       chunks.push(current)
       current = []
       bytes = 0
@@ -251,12 +269,12 @@ function topicMessages(records: readonly ProduceRecord[]) {
   }
   return [...byTopic].map(([topic, list]) => ({
     topic,
-    messages: list.map((r) => ({
-      key: r.key,
-      value: r.value,
-      headers: r.headers ? { ...r.headers } : undefined,
-      ...(r.partition === undefined ? {} : { partition: r.partition }),
-    })),
+    messages: list.map((r) => {
+      const message: Message = { key: r.key, value: r.value }
+      if (r.headers) message.headers = { ...r.headers }
+      if (r.partition !== undefined) message.partition = r.partition
+      return message
+    }),
   }))
 }
 
@@ -329,6 +347,7 @@ function wrapConsumer(consumer: Consumer): BatchConsumer {
                 await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: nextOffset }])
               },
               resolve: (nextOffset) => resolveOffset((BigInt(nextOffset) - 1n).toString()),
+              seek: (offset) => consumer.seek({ topic: batch.topic, partition: batch.partition, offset }),
             },
           )
           if (autoResolve && !isStale()) resolveOffset(batch.lastOffset())

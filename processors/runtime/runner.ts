@@ -26,6 +26,7 @@ import type { Serde } from './serde.ts'
 import type { RunnerMetrics } from './metrics.ts'
 import type { HealthSource } from './http.ts'
 import { deadLetterRecord } from './dead-letter.ts'
+import type { SinkRecord } from './sink.ts'
 import { hasCode, isAurenError } from './errors.ts'
 
 /** What the runner needs; main.ts builds these (STYLE.md principle 5). */
@@ -104,26 +105,51 @@ export function createRunner<In, Out>(
     return l
   }
 
-  /** Decodes and transforms one record into records to produce; throws only retriable errors. */
-  async function handleRecord(record: ConsumedRecord, out: ProduceRecord[], dlqReasons: DlqReason[], lags: LagObservation[]): Promise<void> {
-    const toDlq = (reason: DlqReason, message: string) => {
-      out.push(deadLetterRecord(topics.deadLetter, record, reason, message, processor, now()))
-      dlqReasons.push(reason)
-      partitionLog(record.partition).warn({ offset: record.offset, reason, dlqMessage: message }, 'record dead-lettered')
+  // Label sets reused for every observation (prom-client hashes them on each call anyway).
+  const processorLabels = { processor } as const
+  const lagLabels = new Map<string, { processor: string; tier: string }>()
+  const lagLabelsFor = (tier: string) => {
+    let l = lagLabels.get(tier)
+    if (!l) lagLabels.set(tier, (l = { processor, tier }))
+    return l
+  }
+
+  /** Sink processors: next offset per partition as stored in the sink, loaded after each (re)assignment. */
+  const positions = new Map<number, bigint | null>()
+  async function storedPosition(partition: number): Promise<bigint | undefined> {
+    if (!positions.has(partition)) {
+      const stored = await def.sink!.storedOffsets(groupId, inputTopic, [partition])
+      const offset = stored.get(partition)
+      positions.set(partition, offset === undefined ? null : BigInt(offset))
     }
+    return positions.get(partition) ?? undefined
+  }
+
+  /**
+   * Adds the dead-letter record of `record` to `out`. A function of the runner, not a closure per
+   * record: tsx (esbuild keepNames) wraps every named closure in a `__name` call when created.
+   */
+  function toDlq(record: ConsumedRecord, reason: DlqReason, message: string, out: ProduceRecord[], dlqReasons: DlqReason[]): void {
+    out.push(deadLetterRecord(topics.deadLetter, record, reason, message, processor, now()))
+    dlqReasons.push(reason)
+    partitionLog(record.partition).warn({ offset: record.offset, reason, dlqMessage: message }, 'record dead-lettered')
+  }
+
+  /** Decodes and transforms one record into records to produce; throws only retriable errors. */
+  async function handleRecord(record: ConsumedRecord, out: ProduceRecord[], dlqReasons: DlqReason[], lags: LagObservation[], sinkOut: SinkRecord<Out>[]): Promise<void> {
     let decoded: unknown
     try {
       decoded = await deps.serde.decode(record.value, def.input.schema)
     } catch (err) {
       if (isAurenError(err) && err.retriable) throw err
-      toDlq(hasCode(err, 'AUREN_ERR_SCHEMA_UNKNOWN') ? 'SCHEMA_UNKNOWN' : 'DESERIALIZATION_FAILED', (err as Error).message)
+      toDlq(record, hasCode(err, 'AUREN_ERR_SCHEMA_UNKNOWN') ? 'SCHEMA_UNKNOWN' : 'DESERIALIZATION_FAILED', (err as Error).message, out, dlqReasons)
       return
     }
     let input: In
     try {
       input = def.decode(decoded)
     } catch (err) {
-      toDlq('VALIDATION_FAILED', (err as Error).message)
+      toDlq(record, 'VALIDATION_FAILED', (err as Error).message, out, dlqReasons)
       return
     }
     const ctx: ProcessorContext = {
@@ -137,16 +163,18 @@ export function createRunner<In, Out>(
       outcome = def.transform(input, ctx)
     } catch (err) {
       if (isAurenError(err) && err.retriable) throw err
-      toDlq('PROCESSING_FAILED', `transform threw: ${(err as Error).message}`)
+      toDlq(record, 'PROCESSING_FAILED', `transform threw: ${(err as Error).message}`, out, dlqReasons)
       return
     }
     if (outcome.kind === 'skip') {
       m.skipped.inc({ processor, reason: outcome.reason })
     } else if (outcome.kind === 'dead-letter') {
-      toDlq(outcome.reason, outcome.message)
+      toDlq(record, outcome.reason, outcome.message, out, dlqReasons)
+    } else if (outcome.records.length > 0 && def.sink) {
+      for (const r of outcome.records) sinkOut.push({ value: r.value, partition: record.partition, offset: record.offset })
     } else if (outcome.records.length > 0) {
       if (!outputTopic || outputSchemaId === undefined || !def.output) {
-        toDlq('PROCESSING_FAILED', `processor ${processor} emitted records but has no output topic`)
+        toDlq(record, 'PROCESSING_FAILED', `processor ${processor} emitted records but has no output topic`, out, dlqReasons)
         return
       }
       const encoded: ProduceRecord[] = []
@@ -155,7 +183,7 @@ export function createRunner<In, Out>(
           encoded.push({ topic: outputTopic, key: r.key, value: deps.serde.encode(outputSchemaId, def.output.schema, def.encode(r.value)) })
         }
       } catch (err) {
-        toDlq('PROCESSING_FAILED', `output does not fit schema ${def.output.schema}: ${(err as Error).message}`)
+        toDlq(record, 'PROCESSING_FAILED', `output does not fit schema ${def.output.schema}: ${(err as Error).message}`, out, dlqReasons)
         return
       }
       out.push(...encoded)
@@ -164,17 +192,49 @@ export function createRunner<In, Out>(
     if (lag) lags.push(lag)
   }
 
+  /**
+   * The batch being processed, awaited by stop(): kafkajs ignores offset commits once its own
+   * stop() was called (kafkajs runner.js), so the runner drains with its own flag first and
+   * stops the consumer only after the batch in progress has committed.
+   */
+  let inFlight: Promise<void> | undefined
   async function onBatch(batch: ConsumedBatch, control: BatchControl): Promise<void> {
+    if (stopping) return // not processed, not committed: delivered again after restart
+    const current = processBatch(batch, control)
+    inFlight = current
+    try {
+      await current
+    } finally {
+      if (inFlight === current) inFlight = undefined
+    }
+  }
+
+  async function processBatch(batch: ConsumedBatch, control: BatchControl): Promise<void> {
     const started = process.hrtime.bigint()
     const out: ProduceRecord[] = []
     const dlqReasons: DlqReason[] = []
     const lags: LagObservation[] = []
     let lastOffset: string | undefined
     let handled = 0
+    const consumedLabels = { processor, topic: batch.topic }
+    const sinkOut: SinkRecord<Out>[] = []
+    const stored = def.sink ? await storedPosition(batch.partition) : undefined
+    if (stored !== undefined && stored < BigInt(batch.records[0]?.offset ?? stored)) {
+      // The sink is ahead of nothing and behind Kafka's position: fetch from the sink's offset.
+      partitionLog(batch.partition).warn({ stored: stored.toString(), fetched: batch.records[0]?.offset }, 'seeking back to the offset stored in the sink')
+      control.seek(stored.toString())
+      return
+    }
     for (const record of batch.records) {
-      if (!control.isRunning() || control.isStale()) break
-      m.consumed.inc({ processor, topic: record.topic })
-      await handleRecord(record, out, dlqReasons, lags)
+      if (stopping || !control.isRunning() || control.isStale()) break
+      if (stored !== undefined && BigInt(record.offset) < stored) {
+        lastOffset = record.offset // already applied by the sink: skip (exactly-once)
+        handled++
+        continue
+      }
+      // Counted as each record is read (tests and operators watch it move within a batch).
+      m.consumed.inc(record.topic === batch.topic ? consumedLabels : { processor, topic: record.topic })
+      await handleRecord(record, out, dlqReasons, lags, sinkOut)
       lastOffset = record.offset
       if (++handled % HEARTBEAT_EVERY === 0) await control.heartbeat()
     }
@@ -185,7 +245,13 @@ export function createRunner<In, Out>(
     const complete = handled === batch.records.length
     const nextOffset = (BigInt(complete ? batch.lastOffset : lastOffset) + 1n).toString()
     const commitTimer = m.commitDuration.startTimer({ processor })
-    if (producer!.transactional) {
+    if (def.sink) {
+      await producer!.send(out) // dead letters, at least once, before the sink commits
+      await def.sink.writeBatch(sinkOut, { groupId, topic: batch.topic, partition: batch.partition, nextOffset })
+      positions.set(batch.partition, BigInt(nextOffset))
+      // Kafka's committed offset only shows progress to lag tools; the sink's is the truth.
+      await control.commit(nextOffset).catch((err: unknown) => partitionLog(batch.partition).warn({ err }, 'offset commit to Kafka failed (sink holds the position)'))
+    } else if (producer!.transactional) {
       await producer!.sendAndCommit(out, { groupId, topic: batch.topic, partition: batch.partition, offset: nextOffset })
       control.resolve(nextOffset)
     } else {
@@ -199,9 +265,10 @@ export function createRunner<In, Out>(
     for (const reason of dlqReasons) m.deadLettered.inc({ processor, reason })
 
     const doneMs = now()
-    for (const l of lags) m.eventLag.observe({ processor, tier: l.tier }, Math.max(0, (doneMs - l.eventTimeMs) / 1000))
+    for (const l of lags) m.eventLag.observe(lagLabelsFor(l.tier), Math.max(0, (doneMs - l.eventTimeMs) / 1000))
     const perRecordSeconds = Number(process.hrtime.bigint() - started) / 1e9 / handled
-    for (let i = 0; i < handled; i++) m.processingDuration.observe({ processor }, perRecordSeconds)
+    // prom-client has no public way to add n equal observations at once: one observe per record.
+    for (let i = 0; i < handled; i++) m.processingDuration.observe(processorLabels, perRecordSeconds)
     const lag = BigInt(batch.highWatermark) - BigInt(nextOffset)
     m.consumerLag.set({ processor, topic: batch.topic, partition: String(batch.partition) }, Number(lag > 0n ? lag : 0n))
   }
@@ -222,11 +289,13 @@ export function createRunner<In, Out>(
       consumer.onGroupEvent((e) => {
         if (e.type === 'joined') {
           joined = true
+          positions.clear()
           assignment = e.assignment
           m.rebalances.inc({ processor })
           log.info({ groupId, assignment }, 'joined consumer group')
         } else if (e.type === 'rebalancing') {
           joined = false
+          positions.clear() // another instance may advance these partitions in the sink
           log.info({ groupId }, 'rebalancing')
         } else if (e.type === 'crashed') {
           log.error({ err: e.error, restarting: e.restarting }, 'consumer crashed')
@@ -255,14 +324,19 @@ export function createRunner<In, Out>(
         const graceMs = deps.shutdownGraceMs ?? 10_000
         let timer: NodeJS.Timeout | undefined
         const drained = await Promise.race([
-          (consumer?.stop() ?? Promise.resolve()).then(() => true),
+          (inFlight ?? Promise.resolve()).then(
+            () => true,
+            () => true,
+          ),
           new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), graceMs))),
         ])
         clearTimeout(timer)
         // An abandoned batch was not committed: its records are delivered again after restart.
         if (!drained) log.warn({ graceMs }, 'batch in progress did not finish within the grace time; it will be redelivered')
+        await consumer?.stop()
         await consumer?.disconnect()
         await producer?.disconnect()
+        await def.sink?.close()
         log.info('stopped')
       })()
       return stopPromise

@@ -41,6 +41,42 @@ function httpStatus(err: unknown): number | undefined {
   return e?.status ?? e?.response?.status
 }
 
+/** Encoding buffer reused by every encodeWire call (synchronous, so never used by two at once); grows as needed. */
+let scratch = Buffer.allocUnsafeSlow(64 * 1024)
+
+/**
+ * `value` in wire format: magic byte, `schemaId`, Avro body of `type`. Same bytes and errors as
+ * `type.toBuffer(value)` behind the header; header and body are written into one reused scratch
+ * buffer and copied out once (toBuffer allocates a zero-filled buffer for the body, then the
+ * header needed a second one).
+ */
+export function encodeWire(type: avro.Type, schemaId: number, value: unknown): Buffer {
+  let end = type.encode(value, scratch, HEADER_BYTES)
+  while (end < 0) {
+    // avsc returns minus the number of missing bytes when the value does not fit
+    scratch = Buffer.allocUnsafeSlow(Math.max(scratch.length * 2, scratch.length - end))
+    end = type.encode(value, scratch, HEADER_BYTES)
+  }
+  const out = Buffer.allocUnsafe(end)
+  scratch.copy(out, 0, 0, end)
+  out.writeUInt8(MAGIC_BYTE, 0)
+  out.writeInt32BE(schemaId, 1)
+  return out
+}
+
+/**
+ * The Avro body of wire-format `bytes` (after the 5-byte header) read with `type` (through
+ * `resolver` for another writer schema). Reads exactly as `type.fromBuffer(bytes.subarray(5),
+ * resolver)`, with fromBuffer's own errors ('truncated buffer', 'trailing data'), without a
+ * Buffer view per record.
+ */
+export function decodeBody(type: avro.Type, bytes: Buffer, resolver?: avro.Resolver): unknown {
+  const { value, offset } = resolver ? type.decode(bytes, HEADER_BYTES, resolver) : type.decode(bytes, HEADER_BYTES)
+  if (offset < 0) throw new Error('truncated buffer')
+  if (offset < bytes.length) throw new Error('trailing data')
+  return value as unknown
+}
+
 /**
  * Creates a Serde over a Confluent-compatible registry at `url` (e.g. Apicurio's
  * `/apis/ccompat/v7`).
@@ -97,12 +133,7 @@ export function createSerde(url: string): Serde {
     },
 
     encode(schemaId, name, value) {
-      const body = reader(name).toBuffer(value)
-      const out = Buffer.allocUnsafe(HEADER_BYTES + body.length)
-      out.writeUInt8(MAGIC_BYTE, 0)
-      out.writeInt32BE(schemaId, 1)
-      body.copy(out, HEADER_BYTES)
-      return out
+      return encodeWire(reader(name), schemaId, value)
     },
 
     async decode(bytes, name) {
@@ -116,8 +147,7 @@ export function createSerde(url: string): Serde {
       const resolved = await resolverFor(id, name)
       const r = reader(name)
       try {
-        const body = bytes.subarray(HEADER_BYTES)
-        return resolved === r ? r.fromBuffer(body) : r.fromBuffer(body, resolved as avro.Resolver)
+        return decodeBody(r, bytes, resolved === r ? undefined : (resolved as avro.Resolver))
       } catch (err) {
         throw new AurenError('AUREN_ERR_DECODE', `Avro body does not decode with schema id ${id}: ${(err as Error).message}`, { cause: err, context: { schemaId: id } })
       }

@@ -15,7 +15,7 @@ import { DEFAULT_ENRICHMENT_CONFIG } from '../../processors/enrichment/config.ts
 import { createEnrichmentTransform } from '../../processors/enrichment/transform.ts'
 import { loadTraceRuns } from '../../processors/sources/trace-files.ts'
 import { addDecimal } from '../../processors/aggregation/decimal.ts'
-import { percentile } from '../../processors/aggregation/histogram.ts'
+import { percentile } from '../../schemas/latency-histogram.ts'
 import { scanChatDevFolder } from '../helpers/chatdev-reference.ts'
 import { createTestDb, dumpTables, feed, splitByTrace, type TestDb } from '../helpers/aggregation-db.ts'
 

@@ -5,7 +5,7 @@
 import pg from 'pg'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { addDecimal } from '../../processors/aggregation/decimal.ts'
-import { percentile } from '../../processors/aggregation/histogram.ts'
+import { percentile } from '../../schemas/latency-histogram.ts'
 import { MIGRATIONS_TABLE, runMigrations } from '../../processors/aggregation/migrate.ts'
 import type { RollupDelta } from '../../processors/aggregation/rollup-delta.ts'
 import { isAurenError } from '../../processors/runtime/errors.ts'

@@ -22,7 +22,9 @@ processorConformance({ app: 'enrichment', makeInputs: (n) => llmCallEvents(n, Ma
 
 processorConformance({
   app: 'enrichment',
-  env: { AUREN_DELIVERY: 'exactly-once' },
+  // A stable transactional id per instance, as deployments should set it: a restarted instance
+  // fences its predecessor and aborts its open transaction at once.
+  env: (prefix, instance) => ({ AUREN_DELIVERY: 'exactly-once', AUREN_TRANSACTIONAL_ID: `${prefix}enrichment-${instance}` }),
   makeInputs: (n) => llmCallEvents(n, Math.max(6, Math.floor(n / 100))),
   readEffects: enrichedEffects,
   exactlyOnce: true,

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import {
   BUCKET_COUNT, HISTOGRAM_BOUNDS_MS, MAX_RELATIVE_ERROR, OVERFLOW_BUCKET, bucketOf, bucketRange, histogramOf, latencySummary, mergeHistograms, percentile,
-} from '../../../../processors/aggregation/histogram.ts'
+} from '../../../../schemas/latency-histogram.ts'
 import { seededRandom } from '../../../helpers/aggregation-events.ts'
 
 /** Nearest-rank quantile of raw values: the ceil(q·N)-th smallest. */

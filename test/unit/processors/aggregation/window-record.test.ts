@@ -1,7 +1,7 @@
 import avro from 'avsc'
 import { describe, expect, it } from 'vitest'
 import { AVSC_OPTIONS, loadSchema } from '../../../../schemas/index.ts'
-import { histogramOf, percentile } from '../../../../processors/aggregation/histogram.ts'
+import { histogramOf, percentile } from '../../../../schemas/latency-histogram.ts'
 import { rollupStatements, upsertRows } from '../../../../processors/aggregation/rollup-sql.ts'
 import { mergeDeltas } from '../../../../processors/aggregation/rollup-delta.ts'
 import { toRollupDelta } from '../../../../processors/aggregation/transform.ts'

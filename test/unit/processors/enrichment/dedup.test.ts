@@ -91,3 +91,40 @@ describe('DedupWindow count bound under a fast stream', () => {
     expect(w.check(id(9_900), at(0), 0).kind).toBe('duplicate')
   })
 })
+
+describe('DedupWindow at its count bound', () => {
+  it('stays O(1) per operation when every insert evicts the oldest id (a full window in steady state)', () => {
+    // V8 keeps deleted Map entries as holes until a rehash, and a Map iterator walks over them:
+    // reading the oldest key through the Map made each eviction O(evicted so far) here.
+    const w = new DedupWindow({ maxEntries: 50_000, maxAgeMs: 3_600_000 })
+    const ids = Array.from({ length: 250_000 }, (_, i) => id(i))
+    const started = performance.now()
+    let firsts = 0
+    for (let i = 0; i < ids.length; i++) {
+      if (w.check(ids[i]!, at(i), 0).kind === 'first') firsts++
+      w.remember(ids[i]!, at(i), 0)
+    }
+    const ms = performance.now() - started
+    expect(firsts).toBe(ids.length)
+    expect(ms).toBeLessThan(4_000) // about 0.2 s; over 10 s when each eviction walked the Map's holes
+    expect(w.size).toBe(50_000)
+    expect(w.evictions).toEqual({ byAge: 0, byCount: 200_000 })
+    expect(w.check(ids[199_999]!, at(0), 0).kind).toBe('first')
+    expect(w.check(ids[200_000]!, at(0), 0).kind).toBe('duplicate')
+  })
+
+  it('evicts by age and by count in insertion order across queue compactions', () => {
+    const w = new DedupWindow({ maxEntries: 3_000, maxAgeMs: 100 })
+    // 5 000 ids at t=0..4999 (one per ms): age keeps the last 101, count never binds
+    for (let i = 0; i < 5_000; i++) w.remember(id(i), at(i), i)
+    expect(w.size).toBe(101)
+    expect(w.check(id(4_898), at(0), 4_999).kind).toBe('first')
+    expect(w.check(id(4_899), at(0), 4_999).kind).toBe('duplicate')
+    // a burst at one instant: count binds, the oldest go first
+    for (let i = 10_000; i < 14_000; i++) w.remember(id(i), at(i), 5_000)
+    expect(w.size).toBe(3_000)
+    expect(w.check(id(10_999), at(0), 5_000).kind).toBe('first')
+    expect(w.check(id(11_000), at(11_000), 5_000).kind).toBe('redelivery')
+    expect(w.evictions.byAge + w.evictions.byCount).toBe(5_000 + 4_000 - 3_000)
+  })
+})

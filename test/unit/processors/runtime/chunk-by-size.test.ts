@@ -17,3 +17,13 @@ describe('chunkBySize', () => {
     expect(chunkBySize([], 1000)).toEqual([])
   })
 })
+
+describe('chunkBySize record bound', () => {
+  it('also splits at maxRecords records, in order', () => {
+    const records = Array.from({ length: 1_001 }, (_, i) => rec(10, `k${i}`))
+    const chunks = chunkBySize(records, 1_000_000, 400)
+    expect(chunks.map((c) => c.length)).toEqual([400, 400, 201])
+    expect(chunks.flat()).toEqual(records)
+    expect(chunkBySize(records).every((c) => c.length <= 400)).toBe(true) // MAX_REQUEST_RECORDS by default
+  })
+})

@@ -19,7 +19,7 @@
  * bucket the estimate is its lower bound. Same idea as Prometheus native histograms (schema 3
  * uses the same factor 2^(1/8)) and HdrHistogram's log buckets.
  */
-import type { LatencySummary } from '../../schemas/generated/types.ts'
+import type { LatencySummary } from './generated/types.ts'
 
 /** Lower edge of bucket 1, ms. */
 export const HISTOGRAM_MIN_MS = 0.1

@@ -1,0 +1,157 @@
+/**
+ * The gateway's configuration (STYLE.md principle 4): `AUREN_GATEWAY_*` variables and
+ * `AUREN_DATABASE_URL`, parsed once, every problem reported at once (unknown `AUREN_GATEWAY_*`
+ * names too, to catch typos), frozen. Keyed by variable, so an issue names the variable to fix;
+ * each field carries its unit, default and description ({@link describeGatewayConfig} renders
+ * the README table).
+ *
+ * Authentication has no default secret: exactly one of `AUREN_GATEWAY_JWT_SECRET` (HS256, at
+ * least 32 bytes, RFC 7518 section 3.2) or `AUREN_GATEWAY_JWKS_URL` (RS256/ES256 keys) must be set.
+ */
+import { z } from 'zod'
+
+const PREFIX = 'AUREN_GATEWAY_'
+const ms = (def: number, min = 1) => z.coerce.number().int().min(min).max(1e13).default(def)
+const optionalText = z.string().min(1).optional()
+
+const envSchema = z.object({
+  AUREN_DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL').meta({
+    unit: 'URL', description: 'PostgreSQL connection URL of the aggregation rollup tables (required).',
+  }),
+  AUREN_GATEWAY_DB_SCHEMA: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'must be a lower-case SQL identifier').default('public').meta({
+    unit: 'identifier', description: 'Schema of the agg_* tables (the aggregation processor’s AUREN_AGGREGATION_DB_SCHEMA).',
+  }),
+  AUREN_GATEWAY_DB_POOL_SIZE: z.coerce.number().int().min(1).max(100).default(4).meta({
+    unit: 'connections', description: 'Most PostgreSQL connections of the instance.',
+  }),
+  AUREN_GATEWAY_DB_STATEMENT_TIMEOUT_MS: ms(10_000).meta({
+    unit: 'ms', description: 'statement_timeout of every query; a slower query answers 503.',
+  }),
+  AUREN_GATEWAY_HTTP_HOST: z.string().min(1).default('127.0.0.1').meta({ unit: 'address', description: 'Listen address of the REST API, /metrics, /healthz, /readyz.' }),
+  AUREN_GATEWAY_HTTP_PORT: z.coerce.number().int().min(0).max(65535).default(8080).meta({ unit: 'port', description: 'Listen port (0 = any free port).' }),
+  AUREN_GATEWAY_JWT_SECRET: z.string().refine((s) => Buffer.byteLength(s, 'utf8') >= 32, 'must be at least 32 bytes (HS256 key, RFC 7518 3.2)').optional().meta({
+    unit: 'secret', description: 'HS256 shared secret of the JWTs (≥ 32 bytes). Set this or AUREN_GATEWAY_JWKS_URL, not both.',
+  }),
+  AUREN_GATEWAY_JWKS_URL: z.string().url().optional().meta({
+    unit: 'URL', description: 'JWKS document of the issuer (RS256/ES256 keys, fetched and cached). Set this or AUREN_GATEWAY_JWT_SECRET.',
+  }),
+  AUREN_GATEWAY_JWT_ISSUER: optionalText.meta({ unit: 'text', description: 'Required `iss` claim, when set.' }),
+  AUREN_GATEWAY_JWT_AUDIENCE: optionalText.meta({ unit: 'text', description: 'Required `aud` claim, when set.' }),
+  AUREN_GATEWAY_JWT_CLOCK_TOLERANCE_S: z.coerce.number().int().min(0).max(300).default(0).meta({
+    unit: 's', description: 'Clock skew allowed when checking exp and nbf.',
+  }),
+  AUREN_GATEWAY_DEFAULT_RANGE_MS: ms(86_400_000).meta({ unit: 'ms', description: 'Range of a query without `from` (from = to − this; to defaults to now).' }),
+  AUREN_GATEWAY_MAX_RANGE_MS: ms(90 * 86_400_000).meta({ unit: 'ms', description: 'Longest `from`..`to` range a query may ask for (longer: 400).' }),
+  AUREN_GATEWAY_ROLLUP_WINDOW_MS: ms(60_000, 1_000).meta({ unit: 'ms', description: 'Window of the rollups (must equal AUREN_AGGREGATION_WINDOW_MS); the step of projection series.' }),
+  AUREN_GATEWAY_ACTIVE_WINDOW_MS: ms(300_000).meta({ unit: 'ms', description: 'agents/active: an agent is active when one of its events was processed within this time.' }),
+  AUREN_GATEWAY_PROJECTION_BASIS_MIN: z.coerce.number().int().min(1).max(10_080).default(60).meta({
+    unit: 'minutes', description: 'Default history of projections: the N minutes before the latest rollup window with data (rate and trend).',
+  }),
+  AUREN_GATEWAY_COST_SHARE_FACTOR: z.coerce.number().min(1).max(1000).default(2).meta({
+    unit: 'ratio', description: 'Recommendations: a model is out of line when its cost share ≥ this × its call share.',
+  }),
+  AUREN_GATEWAY_EXPORT_MAX_ROWS: z.coerce.number().int().min(1).max(10_000_000).default(100_000).meta({
+    unit: 'rows', description: 'Most rows one export may hold (more: 400, asking for a smaller range or larger window).',
+  }),
+  AUREN_GATEWAY_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').meta({ unit: 'level', description: 'pino log level.' }),
+  AUREN_GATEWAY_SHUTDOWN_FORCE_MS: ms(10_000).meta({ unit: 'ms', description: 'On SIGTERM, exit 1 if closing takes longer than this.' }),
+})
+
+/** How tokens are verified (auth.ts). */
+export type AuthConfig =
+  | { readonly mode: 'hs256'; readonly secret: string; readonly issuer?: string; readonly audience?: string; readonly clockToleranceS: number }
+  | { readonly mode: 'jwks'; readonly jwksUrl: string; readonly issuer?: string; readonly audience?: string; readonly clockToleranceS: number }
+
+/** Query limits and analytics settings used by the routes (app.ts). */
+export interface ApiConfig {
+  readonly defaultRangeMs: number
+  readonly maxRangeMs: number
+  readonly rollupWindowMs: number
+  readonly activeWindowMs: number
+  readonly projectionBasisMin: number
+  readonly costShareFactor: number
+  readonly exportMaxRows: number
+}
+
+/** The gateway configuration, compiled and frozen. */
+export interface GatewayConfig {
+  readonly databaseUrl: string
+  readonly dbSchema: string
+  readonly dbPoolSize: number
+  readonly dbStatementTimeoutMs: number
+  readonly httpHost: string
+  readonly httpPort: number
+  readonly auth: AuthConfig
+  readonly api: ApiConfig
+  readonly logLevel: string
+  readonly shutdownForceMs: number
+}
+
+/** Defaults of {@link ApiConfig} (the schema's), for tests and embedders. */
+export const DEFAULT_API_CONFIG: ApiConfig = Object.freeze({
+  defaultRangeMs: 86_400_000, maxRangeMs: 90 * 86_400_000, rollupWindowMs: 60_000, activeWindowMs: 300_000,
+  projectionBasisMin: 60, costShareFactor: 2, exportMaxRows: 100_000,
+})
+
+/**
+ * Parses the gateway variables of `env` (empty strings count as unset).
+ * @throws Error listing every problem, one per line, each naming its variable
+ */
+export function parseGatewayConfig(env: Record<string, string | undefined>): GatewayConfig {
+  const known = new Set(Object.keys(envSchema.shape))
+  const raw: Record<string, string> = {}
+  const problems: string[] = []
+  for (const [name, value] of Object.entries(env)) {
+    if (!name.startsWith(PREFIX) && name !== 'AUREN_DATABASE_URL') continue
+    if (!known.has(name)) problems.push(`${name}: unknown variable (known: ${[...known].join(', ')})`)
+    else if (value !== undefined && value.trim() !== '') raw[name] = value.trim()
+  }
+  for (const [name, schema] of Object.entries(envSchema.shape)) {
+    const r = schema.safeParse(raw[name])
+    if (!r.success) problems.push(...r.error.issues.map((i) => `${name}: ${raw[name] === undefined ? 'required, not set' : i.message}`))
+  }
+  const hasSecret = raw.AUREN_GATEWAY_JWT_SECRET !== undefined
+  const hasJwks = raw.AUREN_GATEWAY_JWKS_URL !== undefined
+  if (hasSecret === hasJwks) {
+    problems.push(`AUREN_GATEWAY_JWT_SECRET / AUREN_GATEWAY_JWKS_URL: set exactly one (${hasSecret ? 'both are set' : 'neither is set; there is no default secret'})`)
+  }
+  if (problems.length > 0) throw new Error(`invalid gateway configuration:\n  ${problems.join('\n  ')}`)
+  const c = envSchema.parse(raw)
+  const common = {
+    ...(c.AUREN_GATEWAY_JWT_ISSUER ? { issuer: c.AUREN_GATEWAY_JWT_ISSUER } : {}),
+    ...(c.AUREN_GATEWAY_JWT_AUDIENCE ? { audience: c.AUREN_GATEWAY_JWT_AUDIENCE } : {}),
+    clockToleranceS: c.AUREN_GATEWAY_JWT_CLOCK_TOLERANCE_S,
+  }
+  const auth: AuthConfig = c.AUREN_GATEWAY_JWT_SECRET
+    ? Object.freeze({ mode: 'hs256', secret: c.AUREN_GATEWAY_JWT_SECRET, ...common })
+    : Object.freeze({ mode: 'jwks', jwksUrl: c.AUREN_GATEWAY_JWKS_URL!, ...common })
+  return Object.freeze({
+    databaseUrl: c.AUREN_DATABASE_URL,
+    dbSchema: c.AUREN_GATEWAY_DB_SCHEMA,
+    dbPoolSize: c.AUREN_GATEWAY_DB_POOL_SIZE,
+    dbStatementTimeoutMs: c.AUREN_GATEWAY_DB_STATEMENT_TIMEOUT_MS,
+    httpHost: c.AUREN_GATEWAY_HTTP_HOST,
+    httpPort: c.AUREN_GATEWAY_HTTP_PORT,
+    auth,
+    api: Object.freeze({
+      defaultRangeMs: c.AUREN_GATEWAY_DEFAULT_RANGE_MS,
+      maxRangeMs: c.AUREN_GATEWAY_MAX_RANGE_MS,
+      rollupWindowMs: c.AUREN_GATEWAY_ROLLUP_WINDOW_MS,
+      activeWindowMs: c.AUREN_GATEWAY_ACTIVE_WINDOW_MS,
+      projectionBasisMin: c.AUREN_GATEWAY_PROJECTION_BASIS_MIN,
+      costShareFactor: c.AUREN_GATEWAY_COST_SHARE_FACTOR,
+      exportMaxRows: c.AUREN_GATEWAY_EXPORT_MAX_ROWS,
+    }),
+    logLevel: c.AUREN_GATEWAY_LOG_LEVEL,
+    shutdownForceMs: c.AUREN_GATEWAY_SHUTDOWN_FORCE_MS,
+  })
+}
+
+/** One row per variable: name, unit, default (as text) and description, for the README. */
+export function describeGatewayConfig(): { env: string; unit: string; default: string; description: string }[] {
+  return Object.entries(envSchema.shape).map(([env, schema]) => {
+    const meta = (schema.meta() ?? {}) as { unit?: string; description?: string }
+    const def = schema.def.type === 'default' ? String((schema.def as { defaultValue: unknown }).defaultValue) : '(unset)'
+    return { env, unit: meta.unit ?? '', default: def, description: meta.description ?? '' }
+  })
+}

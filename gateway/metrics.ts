@@ -1,0 +1,47 @@
+/**
+ * The gateway's REST metrics (CONTRACTS.md section 4 rules: base units, `_total` counters,
+ * `_seconds` histograms, low-cardinality labels: `route` is the route pattern, never the URL,
+ * and no user, trace or event id). The WebSocket metrics of the contract
+ * (`auren_gateway_connections`, `…_messages_sent_total`, …) belong to the streaming part.
+ */
+import { Counter, Histogram, type Registry } from 'prom-client'
+import type { AuthFailure } from './auth.ts'
+
+export interface GatewayMetrics {
+  /** auren_gateway_http_requests_total{route,method,status}: answered requests. */
+  readonly requests: Counter<'route' | 'method' | 'status'>
+  /** auren_gateway_http_request_duration_seconds{route}: time to answer. */
+  readonly duration: Histogram<'route'>
+  /** auren_gateway_auth_failures_total{reason}: refused tokens (missing, expired, signature, algorithm, claims, malformed, keys_unavailable). */
+  readonly authFailures: Counter<'reason'>
+  /** auren_gateway_forbidden_total{route}: authenticated requests refused by role or user scope. */
+  readonly forbidden: Counter<'route'>
+}
+
+const DURATION_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
+
+/** Registers the metrics on `registry` (once per registry: a second call returns the same ones). */
+export function createGatewayMetrics(registry: Registry): GatewayMetrics {
+  const get = <T>(name: string, make: () => T): T => (registry.getSingleMetric(name) as T | undefined) ?? make()
+  const registers = [registry]
+  return {
+    requests: get('auren_gateway_http_requests_total', () => new Counter({
+      name: 'auren_gateway_http_requests_total', help: 'REST requests answered, by route pattern, method and status code', labelNames: ['route', 'method', 'status'], registers,
+    })),
+    duration: get('auren_gateway_http_request_duration_seconds', () => new Histogram({
+      name: 'auren_gateway_http_request_duration_seconds', help: 'Time to answer a REST request, seconds', labelNames: ['route'], buckets: DURATION_BUCKETS, registers,
+    })),
+    authFailures: get('auren_gateway_auth_failures_total', () => new Counter({
+      name: 'auren_gateway_auth_failures_total', help: 'Bearer tokens refused, by reason', labelNames: ['reason'], registers,
+    })),
+    forbidden: get('auren_gateway_forbidden_total', () => new Counter({
+      name: 'auren_gateway_forbidden_total', help: 'Authenticated requests refused by role or user scope', labelNames: ['route'], registers,
+    })),
+  }
+}
+
+/** Pre-creates the auth failure series at 0, so rates work from the first scrape. */
+export function initAuthFailureSeries(m: GatewayMetrics): void {
+  const reasons: AuthFailure[] = ['missing', 'expired', 'signature', 'algorithm', 'claims', 'malformed', 'keys_unavailable']
+  for (const reason of reasons) m.authFailures.inc({ reason }, 0)
+}

@@ -1,0 +1,160 @@
+/**
+ * The gateway's pure analytics: projections (rate and least-squares trend), recommendations,
+ * range rules, CSV, the shapers' ratios and percentiles.
+ */
+import { describe, expect, it } from 'vitest'
+import { csvField, parseCsv, toCsv } from '../../../gateway/analytics/csv.ts'
+import { shapeCostGroups } from '../../../gateway/analytics/costs.ts'
+import { shapeNetwork, shapeLearning } from '../../../gateway/analytics/intelligence.ts'
+import { shapeTierStats } from '../../../gateway/analytics/memory.ts'
+import { shapePerformance } from '../../../gateway/analytics/performance.ts'
+import { extendTrend, leastSquares, projectUsage, type UsagePoint } from '../../../gateway/analytics/projection.ts'
+import { checkSeriesSize, resolveRange } from '../../../gateway/analytics/range.ts'
+import { cacheCandidates, collaborationPairs, knowledgeGaps, modelCostOutliers } from '../../../gateway/analytics/recommendations.ts'
+import { bucketOf } from '../../../schemas/latency-histogram.ts'
+
+const MIN = 60_000_000
+const T0 = Date.parse('2025-01-24T10:00:00Z') * 1000
+
+describe('projection', () => {
+  it('least squares recovers a line and extends it, clamped at 0', () => {
+    const t = leastSquares([1, 3, 5, 7])
+    expect(t.slope_per_window).toBeCloseTo(2, 12)
+    expect(t.intercept).toBeCloseTo(1, 12)
+    expect(t.r2).toBeCloseTo(1, 12)
+    expect(extendTrend(t, 4, 2)).toBeCloseTo(9 + 11, 12)
+    expect(extendTrend({ slope_per_window: -1, intercept: 2, r2: 1 }, 0, 5)).toBe(2 + 1 + 0 + 0 + 0)
+    expect(leastSquares([4, 4, 4]).r2).toBeNull()
+  })
+
+  it('rate = basis total ÷ minutes × horizon; trend from the per-window series; empty windows count as 0', () => {
+    // 10-minute basis ending at T0 + 10 min; data in windows 0, 2, 4, 6, 8 growing linearly.
+    const points: UsagePoint[] = [0, 2, 4, 6, 8].map((i) => ({ startUs: T0 + i * MIN, input_tokens: 100 * (i + 1), output_tokens: 10, cost_usd: 0.01 * (i + 1), llm_calls: 1 }))
+    points.push({ startUs: T0 - MIN, input_tokens: 1e9, output_tokens: 0, cost_usd: 1e9, llm_calls: 1 }) // before the basis: ignored
+    const p = projectUsage(points, T0 + 10 * MIN, 10, 60_000)
+    const tokens = 100 * (1 + 3 + 5 + 7 + 9) + 50
+    const cost = 0.01 * 25
+    expect(p.basis).toMatchObject({ windows: 10, windows_with_data: 5, tokens, llm_calls: 5, minutes: 10, from: '2025-01-24T10:00:00.000Z', to: '2025-01-24T10:10:00.000Z' })
+    expect(p.basis.cost_usd).toBeCloseTo(cost, 12)
+    expect(p.next_hour.tokens).toBeCloseTo((tokens / 10) * 60, 9)
+    expect(p.next_day.cost_usd).toBeCloseTo((cost / 10) * 1440, 9)
+    expect(p.next_30_days.cost_usd).toBeCloseTo((cost / 10) * 43_200, 9)
+    const series = Array.from({ length: 10 }, (_, i) => (i % 2 === 0 ? 100 * (i + 1) + 10 : 0))
+    expect(p.next_hour.trend_tokens).toBeCloseTo(extendTrend(leastSquares(series), 10, 60), 6)
+    expect(p.next_day.trend_tokens).toBeNull() // 1440 min > 24 × the 10 min basis
+    expect(p.method).toMatch(/× 60 \(next hour\), × 1440 \(next day\)/)
+  })
+
+  it('no data: zeros and a null as_of', () => {
+    const p = projectUsage([], null, 60, 60_000)
+    expect([p.as_of, p.next_hour.tokens, p.next_day.cost_usd, p.basis.windows_with_data]).toEqual([null, 0, 0, 0])
+  })
+})
+
+describe('recommendations', () => {
+  const tiers = [
+    { tier: 'redis_immediate', accesses: 100, hits: 50, served: 50, latency_count: 100, latency_sum_ms: 200 },
+    { tier: 'postgresql_structured', accesses: 50, hits: 30, served: 30, latency_count: 50, latency_sum_ms: 750 },
+    { tier: 'chromadb_semantic', accesses: 20, hits: 20, served: 20, latency_count: 20, latency_sum_ms: 2000 },
+  ]
+  const knowledge = [
+    { item_id: 'kb-a', domain: 'sleep', accesses: 40, found: 40 },
+    { item_id: 'kb-b', domain: 'sleep', accesses: 10, found: 4 },
+    { item_id: 'kb-c', domain: 'nutrition', accesses: 25, found: 25 },
+  ]
+
+  it('cache candidates: most accessed items, with the slowest tier share and the time saved', () => {
+    const [first, second] = cacheCandidates({ knowledge, tiers, edges: [], models: [] }, 2)
+    expect(first!.evidence).toMatchObject({ item_id: 'kb-a', accesses: 40, slowest_tier: 'chromadb_semantic', fastest_tier: 'redis_immediate', slowest_tier_served_share: 0.2, slowest_tier_mean_ms: 100, fastest_tier_mean_ms: 2 })
+    expect(first!.evidence.estimated_ms_saved).toBeCloseTo(40 * 0.2 * 98, 9)
+    expect(second!.evidence.item_id).toBe('kb-c')
+    expect(first!.summary).toMatch(/Cache knowledge item 'kb-a' in redis_immediate: 40 accesses, and 20.0% of memory lookups are served by chromadb_semantic/)
+    expect(cacheCandidates({ knowledge, tiers: tiers.slice(0, 1), edges: [], models: [] }, 5)).toEqual([])
+  })
+
+  it('knowledge gaps by accesses not found', () => {
+    const [gap, ...rest] = knowledgeGaps(knowledge, 5)
+    expect(rest).toEqual([])
+    expect(gap!.evidence).toMatchObject({ item_id: 'kb-b', not_found: 6, not_found_rate: 0.6 })
+  })
+
+  it('collaboration pairs: both directions and kinds summed, share of each agent', () => {
+    const edges = [
+      { from_agent: 'neuro', to_agent: 'sleep', kind: 'collaboration', count: 6, consensus_known: 5, consensus_reached: 4 },
+      { from_agent: 'sleep', to_agent: 'neuro', kind: 'handoff', count: 2, consensus_known: 0, consensus_reached: 0 },
+      { from_agent: 'neuro', to_agent: 'nutrition', kind: 'collaboration', count: 2, consensus_known: 2, consensus_reached: 2 },
+      { from_agent: 'neuro', to_agent: 'neuro', kind: 'handoff', count: 9, consensus_known: 0, consensus_reached: 0 },
+    ]
+    const [top] = collaborationPairs(edges, 1)
+    expect(top!.evidence).toMatchObject({ agent_a: 'neuro', agent_b: 'sleep', interactions: 8, share_of_agent_a: 0.8, share_of_agent_b: 1, consensus_rate: 0.8, kinds: ['collaboration', 'handoff'] })
+    expect(top!.summary).toMatch(/neuro \+ sleep interact most: 8 times, 80.0% of neuro's/)
+  })
+
+  it('model cost outliers: cost share ≥ factor × call share', () => {
+    const models = [{ model: 'gpt-4', calls: 10, cost_usd: 9 }, { model: 'gpt-3.5', calls: 90, cost_usd: 1 }]
+    const [out, ...rest] = modelCostOutliers(models, 2, 5)
+    expect(rest).toEqual([])
+    expect(out!.evidence).toMatchObject({ model: 'gpt-4', cost_share: 0.9, call_share: 0.1, cheapest_model: 'gpt-3.5', factor: 2 })
+    expect(out!.evidence.share_ratio).toBeCloseTo(9, 12)
+    expect(modelCostOutliers(models, 10, 5)).toEqual([])
+    expect(modelCostOutliers([{ model: 'm', calls: 3, cost_usd: 0 }], 2, 5)).toEqual([])
+  })
+})
+
+describe('range', () => {
+  const limits = { defaultRangeMs: 86_400_000, maxRangeMs: 7 * 86_400_000 }
+  const now = Date.parse('2025-01-24T12:00:00Z')
+  it('defaults to the last day; checks order and length', () => {
+    expect(resolveRange({}, now, limits)).toEqual({ fromUs: (now - 86_400_000) * 1000, toUs: now * 1000 })
+    expect(() => resolveRange({ from: '2025-01-24T12:00:00Z', to: '2025-01-24T11:00:00Z' }, now, limits)).toThrow(/'from' .* must be before 'to'/)
+    expect(() => resolveRange({ from: '2025-01-01T00:00:00Z', to: '2025-01-24T00:00:00Z' }, now, limits)).toThrow(/23d is longer than the maximum 7d/)
+    expect(() => checkSeriesSize({ fromUs: 0, toUs: 7 * 86_400_000_000 }, 'minute')).toThrow(/10080 points/)
+    expect(() => checkSeriesSize({ fromUs: 0, toUs: 7 * 86_400_000_000 }, 'hour')).not.toThrow()
+  })
+})
+
+describe('csv', () => {
+  it('quotes, neutralises formulas, round-trips', () => {
+    expect(csvField('a,b')).toBe('"a,b"')
+    expect(csvField('say "hi"')).toBe('"say ""hi"""')
+    expect(csvField('=HYPERLINK("x")')).toBe(`"'=HYPERLINK(""x"")"`)
+    expect(csvField(-1.5)).toBe('-1.5')
+    expect(csvField(null)).toBe('')
+    const text = toCsv(['k', 'v'], [{ k: 'line\nbreak', v: 2 }, { k: 'plain', v: null }])
+    expect(text.endsWith('\r\n')).toBe(true)
+    expect(parseCsv(text)).toEqual([['k', 'v'], ['line\nbreak', '2'], ['plain', '']])
+  })
+})
+
+describe('shapers', () => {
+  it('performance: percentiles from merged buckets, exact means, per-user view without execution figures', () => {
+    const agents = [{ agent_id: 'a', events: '5', executions_started: '2', executions_succeeded: '1', executions_failed: '1', llm_calls_succeeded: '3', llm_calls_failed: '1',
+      input_tokens: '100', output_tokens: '20', cost_usd: '0.5', tool_calls: '0', tool_failures: '0', errors: '2', collaborations: '0',
+      execution_latency_count: '2', execution_latency_sum_ms: '300', llm_latency_count: '4', llm_latency_sum_ms: '400' }]
+    const histograms = [{ agent_id: 'a', metric: 'llm', bucket: bucketOf(100), n: '3' }, { agent_id: 'a', metric: 'llm', bucket: bucketOf(100), n: '1' }]
+    const llm = [{ agent_id: 'a', model: 'm', status: 'succeeded', calls: '3', input_tokens: '100', output_tokens: '20', cost_usd: '0.4', latency_count: '3', latency_sum_ms: '300' }]
+    const [p] = shapePerformance({ agents, llm, histograms })
+    expect(p!.llm).toMatchObject({ calls: 4, failed: 1, failure_rate: 0.25, total_tokens: 120, cost_usd: 0.4 })
+    expect(p!.executions!.success_rate).toBe(0.5)
+    expect(p!.latency.llm.mean_ms).toBe(100)
+    expect(Math.abs(p!.latency.llm.p50_ms! - 100) / 100).toBeLessThan(0.0905)
+    expect(p!.latency.execution!.p95_ms).toBeNull()
+    const [u] = shapePerformance({ userAgents: [{ agent_id: 'a', events: '2', cost_usd: '0.4' }], llm, histograms: [] })
+    expect(u).toMatchObject({ executions: null, tools: null, errors: null, latency: { execution: null, llm: { count: 3, mean_ms: 100, p95_ms: null } } })
+  })
+
+  it('costs, tiers, network and learning ratios', () => {
+    const c = shapeCostGroups('model', [{ key: 'x', cost_usd: '0.25', llm_calls: '2', input_tokens: '1', output_tokens: '1' }], 0.5)
+    expect(c.groups[0]).toMatchObject({ share: 0.5, cost_per_call_usd: 0.125 })
+    expect(c.unattributed_usd).toBe(0.25)
+    const t = shapeTierStats([{ tier: 'chromadb_semantic', accesses: '4', hits: '3', misses: '1', served: '3', latency_count: '4', latency_sum_ms: '400' },
+      { tier: 'redis_immediate', accesses: '10', hits: '6', misses: '4', served: '6', latency_count: '10', latency_sum_ms: '10' }], [])
+    expect(t.tiers.map((x) => [x.tier, x.hit_rate, x.served_share, x.latency.mean_ms])).toEqual([['redis_immediate', 0.6, 6 / 9, 1], ['chromadb_semantic', 0.75, 3 / 9, 100]])
+    const n = shapeNetwork([{ from_agent: 'a', to_agent: 'b', kind: 'collaboration', count: '4', consensus_known: '4', consensus_reached: '3', resolution_count: '4', resolution_sum_ms: '40', knowledge_items_shared: '2' }], 10)
+    expect(n.edges[0]).toMatchObject({ consensus_rate: 0.75, mean_resolution_ms: 10 })
+    expect(n.nodes).toEqual([{ agent_id: 'a', outgoing: 4, incoming: 0, total: 4 }, { agent_id: 'b', outgoing: 0, incoming: 4, total: 4 }])
+    const l = shapeLearning([{ agent_id: 'a', domain: 'sleep', status: 'formed', events: '4' }, { agent_id: 'a', domain: 'sleep', status: 'validated', events: '1' }],
+      [{ agent_id: 'a', domain: 'sleep', status: 'validated', n: '1' }, { agent_id: 'a', domain: 'sleep', status: 'invalidated', n: '3' }], 2)
+    expect(l).toMatchObject({ hypotheses_formed: 4, formed_per_hour: 2, current_status: { validated: 1, invalidated: 3, validation_rate: 0.25, total: 4 } })
+  })
+})
