@@ -3,7 +3,7 @@
  *   topics    create the contract topics and register the value schemas
  *   replay    convert recorded multi-agent runs into AgentEvents and produce them
  *   simulate  synthetic load from the six AUREN specialists
- *   demo      the main job: stack, topics, enrichment, replay, summary
+ *   demo      the main job: topics, enrichment, aggregation, REST API, replay, summary
  * Addresses come from AUREN_KAFKA_BROKERS / AUREN_SCHEMA_REGISTRY_URL, else from the local
  * stack's stack.env (`npm run stack:up`).
  */
@@ -96,7 +96,7 @@ program
   .description('run the pipeline on the recorded runs and print what it computed')
   .option('--traces <dir>', 'folder of recorded runs', DEFAULT_TRACES)
   .option('--json', 'print the summary as JSON', false)
-  .option('--keep-running', 'leave enrichment running (Ctrl-C to stop)', false)
+  .option('--keep-running', 'leave enrichment, aggregation, the REST API, the topics and the schema up (Ctrl-C to stop)', false)
   .addOption(attributionOption())
   .action(async (opts: { traces: string; json: boolean; keepRunning: boolean; attribution: AttributionRule }) => {
     await runDemo({ ...opts, topicPrefix: program.opts().topicPrefix })

@@ -1,16 +1,21 @@
 /**
- * `auren demo`, the main job: topics and schemas ready, the enrichment app running as its own
- * process (scraped by the local Prometheus), the recorded runs replayed, then a summary read
- * back from the enriched and dead-letter topics. Each demo uses its own topic prefix, so runs
- * never mix; its topics are deleted at the end unless --keep-running.
+ * `auren demo`, the main job: topics and schemas ready, the enrichment and aggregation apps and
+ * the REST gateway running as their own processes (the apps scraped by the local Prometheus), the
+ * recorded runs replayed, then a summary read back from the enriched and dead-letter topics, plus
+ * per-agent latency percentiles, top cost drivers, projections and recommendations read through
+ * the REST API. Each demo uses its own topic prefix and PostgreSQL schema, so runs never mix;
+ * its topics and schema are dropped at the end unless --keep-running.
  */
+import { randomBytes } from 'node:crypto'
+import pg from 'pg'
 import { createCliContext, ensureTopicsAndSchemas } from '../lib/cli-context.ts'
 import { runReplay } from '../lib/replay-command.ts'
 import { readTopicToEnd, waitForGroupCaughtUp } from '../lib/read-topic.ts'
-import { startApp } from '../lib/app-process.ts'
-import { registerPromTarget } from '../lib/stack-env.ts'
+import { startApp, startGateway, type AppProcess } from '../lib/app-process.ts'
+import { registerPromTarget, stackEnv } from '../lib/stack-env.ts'
 import { DEFAULT_PARTITIONS, DLQ_HEADERS, fromEnrichedRecord, type EnrichedAgentEvent, type EnrichedAgentEventRecord } from '../../schemas/index.ts'
 import { renderSummary, summarize } from './summary.ts'
+import { rangeCovering, readApiSummary, renderApiSummary } from './api-summary.ts'
 import type { AttributionRule } from '../../processors/sources/chatdev-attribution.ts'
 
 /** Options of `auren demo`. */
@@ -28,34 +33,92 @@ const say = (json: boolean, text: string) => {
   if (!json) console.error(`[demo] ${text}`)
 }
 
+/** Longest API query range the demo's gateway allows: the recorded runs are months apart. */
+const DEMO_MAX_RANGE_MS = 10 * 365 * 86_400_000
+
+/** A fresh PostgreSQL schema name per demo, derived from the topic prefix (`demo_<time>`). */
+export function demoSchema(prefix: string): string {
+  const s = prefix.toLowerCase().replace(/[^a-z0-9_]+/g, '_').replace(/^_+|_+$/g, '')
+  return (s.startsWith('demo_') ? s : `demo_${s}`).slice(0, 63)
+}
+
+/** Prometheus target name of one process of the demo. */
+const targetName = (prefix: string, what: string) => `${prefix}${what}`.replace(/[^A-Za-z0-9_.-]/g, '_')
+
+async function dropSchema(databaseUrl: string, schema: string): Promise<void> {
+  const client = new pg.Client({ connectionString: databaseUrl })
+  await client.connect()
+  try {
+    await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`)
+  } finally {
+    await client.end()
+  }
+}
+
 /** Runs the demo; resolves when done (or, with keepRunning, after Ctrl-C). */
 export async function runDemo(opts: DemoOptions): Promise<void> {
+  const t0 = Date.now()
+  const secs = () => `${((Date.now() - t0) / 1000).toFixed(1)}s`
   const prefix = opts.topicPrefix || `demo-${new Date().toISOString().replace(/[-:T]/g, '').slice(0, 14)}-`
+  const schema = demoSchema(prefix)
   const ctx = await createCliContext(prefix)
+  const databaseUrl = stackEnv().databaseUrl
   const enrichmentGroup = `${prefix}auren.enrichment`
-  say(opts.json, `topics with prefix '${prefix}', schemas registered at ${ctx.env.schemaRegistryUrl}`)
+  const aggregationGroup = `${prefix}auren.aggregation`
+  say(opts.json, `topics with prefix '${prefix}', schemas registered at ${ctx.env.schemaRegistryUrl}, PostgreSQL schema '${schema}'`)
   await ensureTopicsAndSchemas(ctx, DEFAULT_PARTITIONS)
 
-  const app = await startApp('enrichment', prefix, { AUREN_GROUP_ID_PREFIX: `${prefix}auren.` })
-  const removeTarget = registerPromTarget(`${prefix}enrichment`.replace(/[^A-Za-z0-9_.-]/g, '_'), app.address, { processor: 'enrichment', demo: prefix })
+  const procs: AppProcess[] = []
+  const removeTargets: Array<() => void> = []
+  let schemaCreated = false
   let finished = false
   const cleanup = async () => {
     if (finished) return
     finished = true
-    app.kill('SIGTERM')
-    await app.exited
-    removeTarget()
-    if (!opts.keepRunning) await ctx.admin.deleteTopics(Object.values(ctx.topics)).catch(() => undefined)
+    for (const p of procs) p.kill('SIGTERM')
+    await Promise.all(procs.map((p) => p.exited))
+    for (const remove of removeTargets) remove()
+    if (!opts.keepRunning) {
+      if (schemaCreated) await dropSchema(databaseUrl, schema).catch((err: unknown) => say(opts.json, `could not drop schema ${schema}: ${(err as Error).message}`))
+      await ctx.admin.deleteTopics(Object.values(ctx.topics)).catch(() => undefined)
+    }
     await ctx.close()
   }
   try {
-    await app.waitReady(90_000)
-    say(opts.json, `enrichment ready, metrics at http://${app.address}/metrics`)
+    const started = (p: AppProcess) => (procs.push(p), p)
+    const [enrichment, aggregation] = await Promise.all([
+      startApp('enrichment', prefix, { AUREN_GROUP_ID_PREFIX: `${prefix}auren.` }).then(started),
+      startApp('aggregation', prefix, {
+        AUREN_GROUP_ID_PREFIX: `${prefix}auren.`,
+        AUREN_DATABASE_URL: databaseUrl,
+        AUREN_AGGREGATION_DB_SCHEMA: schema,
+        AUREN_AGGREGATION_EXPECTED_PARTITIONS: String(DEFAULT_PARTITIONS),
+      }).then(started),
+    ])
+    schemaCreated = true // the aggregation's migrations create it
+    removeTargets.push(registerPromTarget(targetName(prefix, 'enrichment'), enrichment.address, { processor: 'enrichment', demo: prefix }))
+    removeTargets.push(registerPromTarget(targetName(prefix, 'aggregation'), aggregation.address, { processor: 'aggregation', demo: prefix }))
+    await Promise.all([enrichment.waitReady(90_000), aggregation.waitReady(90_000)])
+    say(opts.json, `enrichment and aggregation ready (${secs()})`)
+
+    // The secret lives only in this process and the gateway's environment: never printed or stored.
+    const secret = randomBytes(48).toString('base64')
+    const gateway = started(await startGateway({
+      AUREN_GATEWAY_JWT_SECRET: secret,
+      AUREN_GATEWAY_DB_SCHEMA: schema,
+      AUREN_GATEWAY_MAX_RANGE_MS: String(DEMO_MAX_RANGE_MS),
+    }))
+    const gatewayUrl = `http://${gateway.address}`
+    const gatewayReady = gateway.waitReady(90_000)
+    gatewayReady.catch(() => undefined) // awaited below
 
     const replay = await runReplay(ctx, { traces: opts.traces, speed: 'max', rebaseTime: false, attribution: opts.attribution, progress: !opts.json })
-    say(opts.json, replay.text)
+    say(opts.json, `${replay.text} (${secs()})`)
 
     await waitForGroupCaughtUp(ctx.admin, enrichmentGroup, ctx.topics.agentEvents)
+    say(opts.json, `enrichment caught up (${secs()})`)
+    await waitForGroupCaughtUp(ctx.admin, aggregationGroup, ctx.topics.enrichedEvents)
+    say(opts.json, `aggregation caught up (${secs()})`)
     const inputEnds = await ctx.admin.endOffsets(ctx.topics.agentEvents)
     const eventsIn = [...inputEnds.values()].reduce((n, o) => n + Number(o), 0)
     const enrichedRecords = await readTopicToEnd(ctx.driver, ctx.admin, ctx.topics.enrichedEvents)
@@ -63,21 +126,47 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
     for (const r of enrichedRecords) enriched.push(fromEnrichedRecord((await ctx.serde.decode(r.value, 'enriched-agent-event')) as EnrichedAgentEventRecord))
     const dlq = await readTopicToEnd(ctx.driver, ctx.admin, ctx.topics.deadLetter)
     const summary = summarize(eventsIn, enriched, dlq.map((r) => r.headers[DLQ_HEADERS.reason] ?? 'UNKNOWN'))
+    say(opts.json, `enriched and dead-letter topics read back (${secs()})`)
+
+    if (enriched.length === 0) throw new Error('no enriched events: nothing to read through the API')
+    let minUs = Infinity
+    let maxUs = -Infinity
+    for (const e of enriched) {
+      minUs = Math.min(minUs, e.event.timestamp)
+      maxUs = Math.max(maxUs, e.event.timestamp)
+    }
+    const range = rangeCovering(minUs, maxUs)
+    if (Date.parse(range.to) - Date.parse(range.from) > DEMO_MAX_RANGE_MS) {
+      throw new Error(`the replayed events span ${range.from} .. ${range.to}, longer than the demo gateway's maximum range (${DEMO_MAX_RANGE_MS / 86_400_000} days)`)
+    }
+    await gatewayReady
+    const api = await readApiSummary(gatewayUrl, secret, range)
+    say(opts.json, `REST API read (${secs()})`)
 
     const links = [
-      `enrichment metrics:   http://${app.address}/metrics`,
+      `REST API (gateway):   ${gatewayUrl}/docs/json   ${gatewayUrl}/api/v2/overview?${new URLSearchParams(range).toString()}  (Bearer JWT, role operator)`,
+      `enrichment metrics:   http://${enrichment.address}/metrics`,
+      `aggregation metrics:  http://${aggregation.address}/metrics`,
+      `gateway metrics:      ${gatewayUrl}/metrics`,
       `Prometheus:           ${ctx.env.prometheusUrl}/graph?g0.expr=${encodeURIComponent('sum by (topic) (auren_records_produced_total)')}`,
       `schema registry:      ${ctx.env.schemaRegistryUrl}/subjects`,
       `topics:               ${Object.values(ctx.topics).join(', ')}`,
+      `PostgreSQL schema:    ${schema} (agg_* rollup tables)`,
     ]
     if (opts.json) {
-      console.log(JSON.stringify({ topic_prefix: prefix, replay: { runs: replay.runs, events: replay.events, skipped_files: replay.skippedFiles, skipped_input: replay.skippedInput }, ...summary }, null, 2))
+      console.log(JSON.stringify({
+        topic_prefix: prefix,
+        replay: { runs: replay.runs, events: replay.events, skipped_files: replay.skippedFiles, skipped_input: replay.skippedInput },
+        ...summary,
+        api: { agents_performance: api.agents_performance, top_cost_drivers: api.top_cost_drivers, projections: api.projections, recommendations: api.recommendations, range: api.range },
+      }, null, 2))
     } else {
-      console.log(renderSummary(summary, links))
+      console.log(`${renderSummary(summary, [])}\n${renderApiSummary(api)}\n\nwhere to look:\n${links.map((l) => `  ${l}`).join('\n')}`)
     }
+    say(opts.json, `done in ${secs()}`)
 
     if (opts.keepRunning) {
-      say(opts.json, 'enrichment keeps running; Ctrl-C to stop')
+      say(opts.json, 'enrichment, aggregation and the gateway keep running; Ctrl-C to stop')
       await new Promise<void>((resolve) => {
         process.once('SIGINT', resolve)
         process.once('SIGTERM', resolve)

@@ -91,8 +91,10 @@ export function renderSummary(s: DemoSummary, links: readonly string[]): string 
   }
   const tot = rows.reduce((t, [, a]) => ({ c: t.c + a.llm_calls, i: t.i + a.input_tokens, o: t.o + a.output_tokens, u: t.u + a.cost_usd }), { c: 0, i: 0, o: 0, u: 0 })
   lines.push(`${'total'.padEnd(w)}  ${String(tot.c).padStart(9)}  ${''.padStart(6)}  ${String(tot.i).padStart(10)}  ${String(tot.o).padStart(10)}  ${tot.u.toFixed(6).padStart(10)}`)
-  lines.push('')
-  lines.push('where to look:')
-  for (const l of links) lines.push(`  ${l}`)
+  if (links.length > 0) {
+    lines.push('')
+    lines.push('where to look:')
+    for (const l of links) lines.push(`  ${l}`)
+  }
   return lines.join('\n')
 }

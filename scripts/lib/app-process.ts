@@ -45,18 +45,39 @@ export async function freePort(): Promise<number> {
 export async function startApp(app: string, prefix: string, extraEnv: Record<string, string> = {}): Promise<AppProcess> {
   const env = stackEnv()
   const port = await freePort()
-  const child = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'processors', app, 'main.ts')], {
+  return spawnScript(app, join('processors', app, 'main.ts'), port, {
+    AUREN_KAFKA_BROKERS: env.kafkaBrokers.join(','),
+    AUREN_SCHEMA_REGISTRY_URL: env.schemaRegistryUrl,
+    AUREN_TOPIC_PREFIX: prefix,
+    AUREN_GROUP_ID_PREFIX: `${prefix}auren.`,
+    AUREN_HTTP_PORT: String(port),
+    AUREN_LOG_LEVEL: 'info',
+    ...extraEnv,
+  })
+}
+
+/**
+ * Spawns the REST gateway (`gateway/server.ts`) on a free port of 127.0.0.1, reading the stack's
+ * PostgreSQL; `extraEnv` carries its AUREN_GATEWAY_* settings (JWT secret or JWKS URL, schema…).
+ * Its /readyz answers 200 once the rollup tables exist.
+ */
+export async function startGateway(extraEnv: Record<string, string>): Promise<AppProcess> {
+  const port = await freePort()
+  return spawnScript('gateway', join('gateway', 'server.ts'), port, {
+    AUREN_DATABASE_URL: stackEnv().databaseUrl,
+    AUREN_GATEWAY_HTTP_HOST: '127.0.0.1',
+    AUREN_GATEWAY_HTTP_PORT: String(port),
+    AUREN_GATEWAY_LOG_LEVEL: 'info',
+    ...extraEnv,
+  })
+}
+
+/** Spawns `node --import tsx <script>` (path relative to the repo root) listening on `port`. */
+function spawnScript(name: string, script: string, port: number, env: Record<string, string>): AppProcess {
+  const app = name
+  const child = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, script)], {
     cwd: repoRoot,
-    env: {
-      ...process.env,
-      AUREN_KAFKA_BROKERS: env.kafkaBrokers.join(','),
-      AUREN_SCHEMA_REGISTRY_URL: env.schemaRegistryUrl,
-      AUREN_TOPIC_PREFIX: prefix,
-      AUREN_GROUP_ID_PREFIX: `${prefix}auren.`,
-      AUREN_HTTP_PORT: String(port),
-      AUREN_LOG_LEVEL: 'info',
-      ...extraEnv,
-    },
+    env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   let out = ''

@@ -1,0 +1,209 @@
+/**
+ * The demo's REST part: signs a short-lived operator token with the run-time secret, reads
+ * per-agent performance, costs by agent and by model, projections and recommendations from the
+ * gateway (gateway/README.md "Endpoints") and shapes them for the summary. Every figure here is
+ * read through the API, none recomputed.
+ */
+import { SignJWT } from 'jose'
+
+/** Latency figures of the API (ms; percentiles from merged histogram buckets, within 9.05 %). */
+export interface ApiLatency {
+  count: number
+  mean_ms: number | null
+  p50_ms: number | null
+  p95_ms: number | null
+  p99_ms: number | null
+}
+
+/** One agent of `GET /api/v2/agents/performance`, as the demo reports it. */
+export interface ApiAgentPerformance {
+  events: number
+  llm_calls: number
+  llm_calls_failed: number
+  input_tokens: number
+  output_tokens: number
+  /** USD of every event type of the agent (the rollups' exact numeric sum). */
+  cost_usd: number
+  executions: { started: number; succeeded: number; failed: number; success_rate: number | null } | null
+  latency: { execution: ApiLatency | null; llm: ApiLatency }
+}
+
+/** One group of `GET /api/v2/costs`. */
+export interface ApiCostGroup {
+  key: string
+  cost_usd: number
+  share: number | null
+  llm_calls: number
+  input_tokens: number
+  output_tokens: number
+  cost_per_call_usd: number | null
+}
+
+/** The top cost drivers: the 5 most expensive agents and models of the range. */
+export interface ApiTopCostDrivers {
+  total_usd: number
+  unattributed_usd: number
+  by_agent: ApiCostGroup[]
+  by_model: ApiCostGroup[]
+}
+
+/** One recommendation of `GET /api/v2/analytics/recommendations`. */
+export interface ApiRecommendation {
+  kind: string
+  summary: string
+  evidence: Record<string, unknown>
+  method: string
+}
+
+/** What the demo read through the REST API (`api` of `auren demo --json`). */
+export interface ApiSummary {
+  /** Base URL of the gateway and the range every query used, [from, to). */
+  gateway: string
+  range: { from: string; to: string }
+  agents_performance: Record<string, ApiAgentPerformance>
+  top_cost_drivers: ApiTopCostDrivers
+  /** The body of `GET /api/v2/analytics/projections` (method, basis, next hour/day/30 days, trend). */
+  projections: Record<string, unknown>
+  recommendations: ApiRecommendation[]
+}
+
+/** How many agents and models the top cost drivers list. */
+const TOP = 5
+
+/**
+ * A [from, to) range covering every event time: whole rollup windows (1 min) from the window of
+ * the earliest event to the end of the window of the latest.
+ * @param minUs earliest event time, epoch µs
+ * @param maxUs latest event time, epoch µs
+ */
+export function rangeCovering(minUs: number, maxUs: number, windowMs = 60_000): { from: string; to: string } {
+  const fromMs = Math.floor(minUs / 1000 / windowMs) * windowMs
+  const toMs = (Math.floor(maxUs / 1000 / windowMs) + 1) * windowMs
+  return { from: new Date(fromMs).toISOString(), to: new Date(toMs).toISOString() }
+}
+
+/** An HS256 operator token (sub `demo`, 10 minutes) signed with the gateway's secret. */
+export async function operatorToken(secret: string): Promise<string> {
+  return new SignJWT({ roles: ['operator'] })
+    .setProtectedHeader({ alg: 'HS256' })
+    .setSubject('demo')
+    .setIssuedAt()
+    .setExpirationTime('10m')
+    .sign(new TextEncoder().encode(secret))
+}
+
+/** GET one `/api/v2` route. @throws Error with the status and the API's error body */
+async function get<T>(base: string, token: string, path: string, params: Record<string, string>): Promise<T> {
+  const url = `${base}/api/v2/${path}?${new URLSearchParams(params).toString()}`
+  const res = await fetch(url, { headers: { authorization: `Bearer ${token}` } })
+  const text = await res.text()
+  if (res.status !== 200) throw new Error(`GET /api/v2/${path} answered ${res.status}: ${text.slice(0, 500)}`)
+  return JSON.parse(text) as T
+}
+
+interface PerformanceBody {
+  agents: Array<{
+    agent_id: string
+    events: number
+    cost_usd: number
+    executions: ApiAgentPerformance['executions']
+    llm: { calls: number; failed: number; input_tokens: number; output_tokens: number }
+    latency: ApiAgentPerformance['latency']
+  }>
+}
+
+interface CostsBody {
+  total_usd: number
+  unattributed_usd: number
+  groups: ApiCostGroup[]
+}
+
+/**
+ * Reads the demo's figures through the API.
+ * @param base gateway base URL, e.g. `http://127.0.0.1:43210`
+ * @param secret the HS256 secret the gateway was started with (never printed)
+ * @param range the range to read, [from, to)
+ */
+export async function readApiSummary(base: string, secret: string, range: { from: string; to: string }): Promise<ApiSummary> {
+  const token = await operatorToken(secret)
+  const [perf, byAgent, byModel, projections, recs] = await Promise.all([
+    get<PerformanceBody>(base, token, 'agents/performance', range),
+    get<CostsBody>(base, token, 'costs', { ...range, group_by: 'agent' }),
+    get<CostsBody>(base, token, 'costs', { ...range, group_by: 'model' }),
+    get<Record<string, unknown>>(base, token, 'analytics/projections', range),
+    get<{ recommendations: ApiRecommendation[] }>(base, token, 'analytics/recommendations', range),
+  ])
+  const agents: Record<string, ApiAgentPerformance> = {}
+  for (const a of [...perf.agents].sort((x, y) => x.agent_id.localeCompare(y.agent_id))) {
+    agents[a.agent_id] = {
+      events: a.events,
+      llm_calls: a.llm.calls,
+      llm_calls_failed: a.llm.failed,
+      input_tokens: a.llm.input_tokens,
+      output_tokens: a.llm.output_tokens,
+      cost_usd: a.cost_usd,
+      executions: a.executions,
+      latency: a.latency,
+    }
+  }
+  const top = (c: CostsBody) => [...c.groups].sort((x, y) => y.cost_usd - x.cost_usd).slice(0, TOP)
+  return {
+    gateway: base,
+    range,
+    agents_performance: agents,
+    top_cost_drivers: { total_usd: byAgent.total_usd, unattributed_usd: byAgent.unattributed_usd, by_agent: top(byAgent), by_model: top(byModel) },
+    projections,
+    recommendations: recs.recommendations,
+  }
+}
+
+const ms = (v: number | null | undefined) => (v === null || v === undefined ? '-' : v >= 1000 ? `${(v / 1000).toFixed(1)}s` : `${v.toFixed(0)}ms`)
+const usd = (v: number) => `$${v.toFixed(6)}`
+const pct = (v: number | null) => (v === null ? '-' : `${(v * 100).toFixed(1)}%`)
+
+/** Renders a number of evidence for a person: integers as is, fractions to 6 significant digits. */
+function evidenceValue(v: unknown): string {
+  if (typeof v === 'number') return Number.isInteger(v) ? String(v) : String(Number(v.toPrecision(6)))
+  if (Array.isArray(v)) return v.join('+')
+  return String(v)
+}
+
+/** Text sections of the API figures: latency per agent, top cost drivers, projections, recommendations. */
+export function renderApiSummary(api: ApiSummary): string {
+  const lines: string[] = []
+  lines.push(`read through the REST API (${api.gateway}), range ${api.range.from} .. ${api.range.to}:`)
+  lines.push('')
+  const all = Object.entries(api.agents_performance)
+  const rows = all.filter(([, a]) => (a.latency.execution?.count ?? 0) > 0 || a.latency.llm.count > 0)
+  lines.push(`latency per agent (ms or s; p50/p95/p99 from histogram buckets, within 9.05 %)${all.length > rows.length ? `, ${all.length - rows.length} agents without timed executions or LLM calls left out` : ''}:`)
+  const w = Math.max(5, ...rows.map(([id]) => id.length))
+  const cols = ['exec n', 'exec p50', 'exec p95', 'exec p99', 'llm n', 'llm p50', 'llm p95', 'llm p99']
+  lines.push(`${'agent'.padEnd(w)}  ${cols.map((c) => c.padStart(8)).join('  ')}`)
+  for (const [id, a] of rows) {
+    const e = a.latency.execution
+    const l = a.latency.llm
+    const cells = [String(e?.count ?? '-'), ms(e?.p50_ms), ms(e?.p95_ms), ms(e?.p99_ms), String(l.count), ms(l.p50_ms), ms(l.p95_ms), ms(l.p99_ms)]
+    lines.push(`${id.padEnd(w)}  ${cells.map((c) => c.padStart(8)).join('  ')}`)
+  }
+  lines.push('')
+  lines.push(`top cost drivers (total ${usd(api.top_cost_drivers.total_usd)}, unattributed ${usd(api.top_cost_drivers.unattributed_usd)}):`)
+  for (const [what, groups] of [['agent', api.top_cost_drivers.by_agent], ['model', api.top_cost_drivers.by_model]] as const) {
+    groups.forEach((g, i) => {
+      lines.push(`  ${what} ${i + 1}. ${g.key.padEnd(28)} ${usd(g.cost_usd).padStart(12)}  ${pct(g.share).padStart(6)}  ${String(g.llm_calls).padStart(5)} calls  ${g.cost_per_call_usd === null ? '' : `${usd(g.cost_per_call_usd)}/call`}`)
+    })
+  }
+  const p = api.projections as { as_of?: string | null; next_hour?: { cost_usd: number; tokens: number }; next_day?: { cost_usd: number; tokens: number }; next_30_days?: { cost_usd: number; tokens: number }; basis?: { minutes: number; windows_with_data: number } }
+  if (p.next_hour && p.next_day && p.next_30_days) {
+    lines.push('')
+    lines.push(`projections (as of ${p.as_of ?? '-'}, basis ${p.basis?.minutes ?? '-'} min, ${p.basis?.windows_with_data ?? '-'} windows with data):`)
+    lines.push(`  next hour ${usd(p.next_hour.cost_usd)} (${Math.round(p.next_hour.tokens)} tokens), next day ${usd(p.next_day.cost_usd)}, next 30 days ${usd(p.next_30_days.cost_usd)}`)
+  }
+  lines.push('')
+  lines.push(`recommendations (${api.recommendations.length}):`)
+  if (api.recommendations.length === 0) lines.push('  none for this range')
+  for (const r of api.recommendations) {
+    lines.push(`  [${r.kind}] ${r.summary}`)
+    lines.push(`      ${Object.entries(r.evidence).map(([k, v]) => `${k}=${evidenceValue(v)}`).join(', ')}`)
+  }
+  return lines.join('\n')
+}
