@@ -1,5 +1,5 @@
 /**
- * `npm run bench`: enrichment throughput, the broker's own producer/consumer ceiling and
+ * `npm run bench`: enrichment and aggregation throughput, the broker's own producer/consumer ceiling and
  * produce-to-enriched latency at a fixed offered rate, measured side by side in one run on the
  * same topic settings. Throughput and ceiling are measured in alternating rounds (enrichment
  * first in odd rounds, the Kafka tools first in even ones) and each ratio is the median of the
@@ -14,6 +14,7 @@ import { dirname, join, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { prepareEnrichmentThroughput, type ThroughputRun, type ThroughputSession } from './enrichment-throughput.ts'
+import { prepareAggregationThroughput, type AggregationRun, type AggregationSession } from './aggregation-throughput.ts'
 import { measureLatency, type LatencyResult } from './latency.ts'
 import { deleteGroups, kafkaVersion, measureBrokerCeiling, type CeilingResult } from './broker-ceiling.ts'
 import { summarizeProfile, type ProfileSummary } from './cpu-profile.ts'
@@ -23,7 +24,7 @@ import type { CoreUsage } from './cpu.ts'
 import { fmt, median, ratio, round, nowMs } from './stats.ts'
 
 const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
-const PHASES = ['throughput', 'ceiling', 'latency'] as const
+const PHASES = ['throughput', 'aggregation', 'ceiling', 'latency'] as const
 type Phase = (typeof PHASES)[number]
 /**
  * AUREN_MAX_BATCH_BYTES the bench gives the app. With the app's default (1 MiB fetched per
@@ -33,7 +34,8 @@ type Phase = (typeof PHASES)[number]
  */
 
 const HELP = `usage: npm run bench -- [options]
-  --events N            events pre-produced for the throughput runs (default 100000)
+  --events N            events pre-produced for the throughput runs (default 100000; aggregation
+                        reads N enriched events, pre-produced to its own topic)
   --rounds R            throughput + ceiling rounds; medians are reported (default 3)
   --rate R              offered rate of the latency run, events/s (default 1000)
   --duration S          measured seconds of the latency run (default 20)
@@ -114,10 +116,12 @@ function row(label: string, value: string, unit: string, note = ''): string {
 interface Round {
   readonly round: number
   enrichment?: ThroughputRun
+  aggregation?: AggregationRun
   ceiling?: CeilingResult
 }
 
 const enrRate = (r: Round) => r.enrichment?.eventsPerSec ?? Number.NaN
+const aggRate = (r: Round) => r.aggregation?.eventsPerSec ?? Number.NaN
 const prodRate = (r: Round) => r.ceiling?.producer.recordsPerSec ?? Number.NaN
 const consRate = (r: Round) => r.ceiling?.consumer.fetchRecordsPerSec ?? Number.NaN
 const finite = (xs: number[]) => xs.filter((x) => Number.isFinite(x))
@@ -153,15 +157,22 @@ async function main(): Promise<void> {
   process.once('SIGTERM', onSignal)
 
   let session: ThroughputSession | undefined
+  let aggSession: AggregationSession | undefined
   try {
     const doThroughput = opts.phases.has('throughput')
+    const doAggregation = opts.phases.has('aggregation')
     const doCeiling = opts.phases.has('ceiling')
-    const nRounds = doThroughput || doCeiling ? opts.rounds : 0
+    const nRounds = doThroughput || doAggregation || doCeiling ? opts.rounds : 0
     if (doThroughput) {
       session = await timed('preProduce', () =>
         prepareEnrichmentThroughput({ events: opts.events, partitions: opts.partitions, seed: opts.seed, timeoutMs: opts.timeoutMs, maxBatchBytes: opts.maxBatchBytes, log, trackGroup }),
       )
       pre = session.preProduce
+    }
+    if (doAggregation) {
+      aggSession = await timed('preProduceAggregation', () =>
+        prepareAggregationThroughput({ events: opts.events, partitions: opts.partitions, seed: opts.seed, timeoutMs: opts.timeoutMs, log, trackGroup }),
+      )
     }
     // Same record size as our encoded input events (600 B when the throughput phase does not run).
     const recordSize = Math.round(pre?.meanValueBytes ?? 600)
@@ -174,6 +185,11 @@ async function main(): Promise<void> {
         log(`round ${r}/${nRounds}: enrichment throughput, N=${opts.events}`)
         current.enrichment = await timed('throughput', () => session!.run(r))
       }
+      const aggregation = async () => {
+        if (!aggSession) return
+        log(`round ${r}/${nRounds}: aggregation throughput, N=${aggSession.events}`)
+        current.aggregation = await timed('aggregation', () => aggSession!.run(r))
+      }
       const ceiling = async () => {
         if (!doCeiling) return
         log(`round ${r}/${nRounds}: broker ceiling, ${opts.ceilingRecords} records of ${recordSize} B`)
@@ -181,9 +197,11 @@ async function main(): Promise<void> {
       }
       if (r % 2 === 1) {
         await enrichment()
+        await aggregation()
         await ceiling()
       } else {
         await ceiling()
+        await aggregation()
         await enrichment()
       }
     }
@@ -205,8 +223,13 @@ async function main(): Promise<void> {
         measureLatency({ rate: opts.rate, durationSeconds: opts.durationSeconds, warmupSeconds: opts.warmupSeconds, partitions: opts.partitions, seed: opts.seed + 1, maxBatchBytes: opts.maxBatchBytes, log, trackGroup }),
       )
     }
+    if (aggSession) {
+      await aggSession.close()
+      aggSession = undefined
+    }
   } finally {
     if (session) await session.close().catch(() => undefined)
+    if (aggSession) await aggSession.close().catch(() => undefined)
     if (groups.length > 0) {
       log(`deleting ${groups.length} consumer groups`)
       await deleteGroups(groups).catch((err: unknown) => log(`could not delete every group: ${(err as Error).message.split('\n')[0]}`))
@@ -216,6 +239,9 @@ async function main(): Promise<void> {
 
   // ---- headline figures: medians over rounds; ratios are medians of per-round ratios ----
   const enr = medianOf(rounds, enrRate)
+  const agg = medianOf(rounds, aggRate)
+  const aggRuns = rounds.filter((r) => r.aggregation).sort((a, b) => aggRate(a) - aggRate(b))
+  const midAgg = aggRuns[Math.floor((aggRuns.length - 1) / 2)]?.aggregation
   const prodCeil = medianOf(rounds, prodRate)
   const consCeil = medianOf(rounds, consRate)
   const ratioP = medianOf(rounds, (r) => ratio(enrRate(r), prodRate(r)))
@@ -233,6 +259,9 @@ async function main(): Promise<void> {
   out.push(`enrichment app: one instance, AUREN_MAX_BATCH_BYTES=${opts.maxBatchBytes ?? 'app default'}`)
   if (mid && pre) {
     out.push(row('enrichment throughput', fmt(enr), 'events/s', `${med}N=${opts.events}, ${fmt(pre.meanValueBytes)} B/record; steady 10-90%: ${fmt(mid.steadyEventsPerSec)}/s`))
+  }
+  if (midAgg) {
+    out.push(row('aggregation throughput', fmt(agg), 'events/s', `${med}N=${midAgg.timedEvents} enriched into PostgreSQL, one instance; steady 10-90%: ${fmt(midAgg.steadyEventsPerSec)}/s`))
   }
   if (midCeil) {
     out.push(row('broker producer ceiling', fmt(prodCeil), 'records/s', `${med}ProducerPerformance, acks=all, idempotent, ${midCeil.records} x ${midCeil.recordSize} B`))
@@ -252,10 +281,10 @@ async function main(): Promise<void> {
   }
   if (n > 1) {
     out.push('')
-    out.push('round   enrichment/s   producer/s   consumer/s   enr/prod   enr/cons   machine cores busy (enrichment)')
+    out.push('round   enrichment/s  aggregation/s   producer/s   consumer/s   enr/prod   enr/cons   machine cores busy (enrichment)')
     for (const r of rounds) {
       out.push(
-        `${String(r.round).padStart(5)}${fmt(enrRate(r)).padStart(15)}${fmt(prodRate(r)).padStart(13)}${fmt(consRate(r)).padStart(13)}` +
+        `${String(r.round).padStart(5)}${fmt(enrRate(r)).padStart(15)}${fmt(aggRate(r)).padStart(15)}${fmt(prodRate(r)).padStart(13)}${fmt(consRate(r)).padStart(13)}` +
           `${fmt(ratio(enrRate(r), prodRate(r)), 3).padStart(11)}${fmt(ratio(enrRate(r), consRate(r)), 3).padStart(11)}${cores(r.enrichment?.cpu, 'machine').padStart(10)}`,
       )
     }
@@ -271,6 +300,11 @@ async function main(): Promise<void> {
     out.push(row('  app start-up', fmt(mid.startupMs), 'ms', 'spawn to /readyz, not timed'))
     out.push(row('  kafkajs produce (pre-load)', fmt(pre.events / pre.seconds), 'events/s', `batches of 2000, acks=all, idempotent; generate+encode ${fmt((pre.encodeSeconds / pre.events) * 1e6, 1)} µs/event; key ${fmt(pre.meanKeyBytes)} B`))
     out.push(row('  kafkajs consume-only', fmt(consumeOnly), 'records/s', 'same input, this process, no decode, after group join'))
+  }
+  if (midAgg) {
+    const c = midAgg.cpu
+    out.push(row('  aggregation app CPU', cores(c, 'process'), 'cores', `${fmt(midAgg.appCpuUsPerEvent)} µs CPU/event (the median aggregation run); machine ${cores(c, 'machine')} of ${ncores}`))
+    out.push(row('  aggregation start-up', fmt(midAgg.startupMs), 'ms', 'spawn to /readyz incl. migrations, not timed'))
   }
   if (midCeil) {
     const p = midCeil.producer
@@ -308,6 +342,7 @@ async function main(): Promise<void> {
     settings: { ...opts, phases: [...opts.phases], replicationFactor: 1 },
     results: {
       enrichmentEventsPerSec: round(enr, 1),
+      aggregationEventsPerSec: round(agg, 1),
       producerCeilingRecordsPerSec: round(prodCeil, 1),
       consumerCeilingRecordsPerSec: round(consCeil, 1),
       ratioToProducer: round(ratioP, 4),
