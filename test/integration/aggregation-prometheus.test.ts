@@ -11,7 +11,8 @@ import { createTestKafka, type TestKafka } from '../helpers/kafka.ts'
 import type { AppProcess } from '../helpers/processes.ts'
 import { registerPromTarget, stackEnv } from '../helpers/stack.ts'
 import { dropSchema, enrichAll, produceEnriched, schemaPool, simulatedEvents, startAggregation, waitStoredCaughtUp } from '../bench/aggregation-workload.ts'
-import { AGENT_EVENT_TYPES, type EnrichedAgentEvent } from '../../schemas/index.ts'
+import { AGENT_EVENT_TYPES, type AgentMetricsWindow, type EnrichedAgentEvent } from '../../schemas/index.ts'
+import { readTopicToEnd } from '../../scripts/lib/read-topic.ts'
 
 /** CONTRACTS.md section 4, aggregation metrics: name → labels (histograms also carry `le` on _bucket). */
 const AGGREGATION_METRICS: Record<string, readonly string[]> = {
@@ -121,5 +122,32 @@ describe('aggregation metrics contract (real Prometheus)', () => {
     // no per-event or per-user label anywhere
     const all = await promQuery(`{__name__=~"auren_.*",${sel}}`)
     for (const s of all) for (const k of ['user_id', 'trace_id', 'event_id', 'user']) expect(s.metric[k], `${s.metric.__name__} ${k}`).toBeUndefined()
+  })
+
+  it('publishes closed windows to auren.agent-metrics.v1 as AgentMetricsWindow records that match the rollups', { timeout: 90_000 }, async () => {
+    const topic = kafka.topics.agentMetrics
+    const deadline = Date.now() + 60_000
+    let records: Awaited<ReturnType<typeof readTopicToEnd>> = []
+    while (Date.now() < deadline) {
+      records = await readTopicToEnd(kafka.driver, kafka.admin, topic)
+      if (records.length > 0) break
+      await new Promise((r) => setTimeout(r, 500))
+    }
+    expect(records.length).toBeGreaterThan(0)
+    const latest = new Map<string, AgentMetricsWindow>()
+    for (const r of records) {
+      const w = (await kafka.serde.decode(r.value, 'agent-metrics-window')) as AgentMetricsWindow
+      expect(r.key?.toString()).toBe(w.agent_id)
+      expect(w.window_end - w.window_start).toBe(60_000_000)
+      latest.set(`${w.agent_id}/${w.window_start}`, w) // the latest record per (agent, window) wins
+    }
+    for (const w of latest.values()) {
+      const res = await pool.query<{ input_tokens: string; output_tokens: string }>(
+        'SELECT input_tokens::text, output_tokens::text FROM agg_agent_minute WHERE agent_id = $1 AND window_start_us = $2',
+        [w.agent_id, w.window_start],
+      )
+      expect(res.rows[0], `${w.agent_id} ${w.window_start}`).toBeDefined()
+      expect({ input: w.input_tokens, output: w.output_tokens }).toEqual({ input: Number(res.rows[0]!.input_tokens), output: Number(res.rows[0]!.output_tokens) })
+    }
   })
 })
