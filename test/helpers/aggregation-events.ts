@@ -3,18 +3,10 @@
  * workload mixing every type (so property tests are reproducible). Timestamps are epoch µs.
  */
 import type { AgentEvent, AgentEventOf, AgentEventType, EnrichedAgentEvent, PayloadByType } from '../../schemas/index.ts'
+import { mulberry32 } from '../../processors/sources/simulator.ts'
 
-/** Deterministic PRNG (mulberry32); returns floats in [0, 1). */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+/** Deterministic PRNG (the simulator's mulberry32); returns floats in [0, 1). */
+export const seededRandom = mulberry32
 
 /** A v4-shaped UUID drawn from `rand`. */
 export function randomUuid(rand: () => number): string {

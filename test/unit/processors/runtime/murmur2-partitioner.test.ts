@@ -1,19 +1,11 @@
 import { randomBytes } from 'node:crypto'
 import { Partitioners, type PartitionMetadata } from 'kafkajs'
 import { describe, expect, it } from 'vitest'
+import { mulberry32 } from '../../../../processors/sources/simulator.ts'
 import { Murmur2Partitioner, murmur2, murmur2String, partitionForKey } from '../../../../processors/runtime/murmur2-partitioner.ts'
 
-/** Seeded PRNG (mulberry32), so a failure reproduces. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+/** Seeded PRNG, so a failure reproduces. */
+const prng = mulberry32
 
 const ALPHABETS = [
   'abcdefghijklmnopqrstuvwxyz0123456789-_',
