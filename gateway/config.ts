@@ -55,7 +55,26 @@ const envSchema = z.object({
   }),
   AUREN_GATEWAY_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').meta({ unit: 'level', description: 'pino log level.' }),
   AUREN_GATEWAY_SHUTDOWN_FORCE_MS: ms(10_000).meta({ unit: 'ms', description: 'On SIGTERM, exit 1 if closing takes longer than this.' }),
+  AUREN_KAFKA_BROKERS: z.string().regex(/^[^,\s]+(,[^,\s]+)*$/, 'must be a comma-separated list of host:port').optional().meta({
+    unit: 'host:port list', description: 'Kafka bootstrap servers of the live stream (/v1/stream). Unset: the stream is off (upgrades answer 503) and only the REST API runs.',
+  }),
+  AUREN_SCHEMA_REGISTRY_URL: z.string().url().optional().meta({ unit: 'URL', description: 'Schema Registry of the stream’s topics (required with AUREN_KAFKA_BROKERS).' }),
+  AUREN_TOPIC_PREFIX: z.string().regex(/^[A-Za-z0-9._-]*$/, 'may hold only letters, digits, ".", "_" and "-"').default('').meta({ unit: 'text', description: 'Prefix of the contract topic names (as the processors’).' }),
+  AUREN_GATEWAY_WS_MAX_CONNECTIONS: z.coerce.number().int().min(1).max(1_000_000).default(1000).meta({ unit: 'connections', description: 'Most WebSocket connections of the instance; more are closed with 1013.' }),
+  AUREN_GATEWAY_WS_MAX_PAYLOAD_BYTES: z.coerce.number().int().min(1024).max(16 * 1024 * 1024).default(65_536).meta({ unit: 'bytes', description: 'Largest client frame; larger closes the connection with 1009.' }),
+  AUREN_GATEWAY_WS_AUTH_TIMEOUT_MS: ms(5_000, 100).meta({ unit: 'ms', description: 'Time to send {"type":"auth"} without an Authorization header (then close 4408).' }),
+  AUREN_GATEWAY_WS_HEARTBEAT_MS: ms(30_000, 100).meta({ unit: 'ms', description: 'WebSocket ping period; a client that did not answer the previous ping is dropped.' }),
+  AUREN_GATEWAY_WS_MAX_SUBSCRIPTIONS: z.coerce.number().int().min(1).max(1000).default(20).meta({ unit: 'subscriptions', description: 'Most subscriptions per connection (more: TOO_MANY_SUBSCRIPTIONS).' }),
+  AUREN_GATEWAY_WS_RATE_PER_S: z.coerce.number().min(0.1).max(10_000).default(20).meta({ unit: 'messages/s', description: 'Client messages allowed per second and connection (token bucket refill).' }),
+  AUREN_GATEWAY_WS_RATE_BURST: z.coerce.number().int().min(1).max(100_000).default(40).meta({ unit: 'messages', description: 'Client messages allowed in a burst (bucket size).' }),
+  AUREN_GATEWAY_WS_RATE_STRIKES: z.coerce.number().int().min(1).max(1000).default(10).meta({ unit: 'messages', description: 'RATE_LIMITED refusals in a row that close the connection with 4429.' }),
+  AUREN_GATEWAY_WS_SLOW_DROP_BYTES: z.coerce.number().int().min(1024).default(1_048_576).meta({ unit: 'bytes', description: 'Queued bytes on a socket above which analytical batches are dropped.' }),
+  AUREN_GATEWAY_WS_SLOW_CLOSE_BYTES: z.coerce.number().int().min(1024).default(8_388_608).meta({ unit: 'bytes', description: 'Queued bytes on a socket above which the client is closed (1013, too slow).' }),
+  AUREN_GATEWAY_HISTORY_MAX_AGE_MS: ms(300_000).meta({ unit: 'ms', description: 'How long stream records are kept for `since` replays.' }),
+  AUREN_GATEWAY_HISTORY_MAX_COUNT: z.coerce.number().int().min(0).max(10_000_000).default(50_000).meta({ unit: 'records', description: 'Most stream records kept for `since` replays.' }),
 })
+
+const OTHER_NAMES = new Set(['AUREN_DATABASE_URL', 'AUREN_KAFKA_BROKERS', 'AUREN_SCHEMA_REGISTRY_URL', 'AUREN_TOPIC_PREFIX'])
 
 /** How tokens are verified (auth.ts). */
 export type AuthConfig =
@@ -85,7 +104,37 @@ export interface GatewayConfig {
   readonly api: ApiConfig
   readonly logLevel: string
   readonly shutdownForceMs: number
+  /** The live stream (/v1/stream); null without AUREN_KAFKA_BROKERS. */
+  readonly stream: StreamConfig | null
 }
+
+/** Settings of the WebSocket stream (ws-server.ts, kafka-fanout.ts). */
+export interface StreamConfig {
+  readonly kafkaBrokers: readonly string[]
+  readonly schemaRegistryUrl: string
+  readonly topicPrefix: string
+  readonly ws: WsConfig
+}
+
+/** WebSocket limits (ws-server.ts). */
+export interface WsConfig {
+  readonly maxConnections: number
+  readonly maxPayloadBytes: number
+  readonly authTimeoutMs: number
+  readonly heartbeatMs: number
+  readonly maxSubscriptions: number
+  readonly rate: { readonly perSecond: number; readonly burst: number; readonly maxStrikes: number }
+  readonly slow: { readonly dropAnalyticalBytes: number; readonly closeBytes: number }
+  readonly history: { readonly maxAgeMs: number; readonly maxCount: number }
+}
+
+/** Defaults of {@link WsConfig} (the schema's). */
+export const DEFAULT_WS_CONFIG: WsConfig = Object.freeze({
+  maxConnections: 1000, maxPayloadBytes: 65_536, authTimeoutMs: 5_000, heartbeatMs: 30_000, maxSubscriptions: 20,
+  rate: Object.freeze({ perSecond: 20, burst: 40, maxStrikes: 10 }),
+  slow: Object.freeze({ dropAnalyticalBytes: 1_048_576, closeBytes: 8_388_608 }),
+  history: Object.freeze({ maxAgeMs: 300_000, maxCount: 50_000 }),
+})
 
 /** Defaults of {@link ApiConfig} (the schema's), for tests and embedders. */
 export const DEFAULT_API_CONFIG: ApiConfig = Object.freeze({
@@ -102,7 +151,7 @@ export function parseGatewayConfig(env: Record<string, string | undefined>): Gat
   const raw: Record<string, string> = {}
   const problems: string[] = []
   for (const [name, value] of Object.entries(env)) {
-    if (!name.startsWith(PREFIX) && name !== 'AUREN_DATABASE_URL') continue
+    if (!name.startsWith(PREFIX) && !OTHER_NAMES.has(name)) continue
     if (!known.has(name)) problems.push(`${name}: unknown variable (known: ${[...known].join(', ')})`)
     else if (value !== undefined && value.trim() !== '') raw[name] = value.trim()
   }
@@ -114,6 +163,9 @@ export function parseGatewayConfig(env: Record<string, string | undefined>): Gat
   const hasJwks = raw.AUREN_GATEWAY_JWKS_URL !== undefined
   if (hasSecret === hasJwks) {
     problems.push(`AUREN_GATEWAY_JWT_SECRET / AUREN_GATEWAY_JWKS_URL: set exactly one (${hasSecret ? 'both are set' : 'neither is set; there is no default secret'})`)
+  }
+  if (raw.AUREN_KAFKA_BROKERS !== undefined && raw.AUREN_SCHEMA_REGISTRY_URL === undefined) {
+    problems.push('AUREN_SCHEMA_REGISTRY_URL: required with AUREN_KAFKA_BROKERS (the stream decodes Avro records)')
   }
   if (problems.length > 0) throw new Error(`invalid gateway configuration:\n  ${problems.join('\n  ')}`)
   const c = envSchema.parse(raw)
@@ -144,6 +196,21 @@ export function parseGatewayConfig(env: Record<string, string | undefined>): Gat
     }),
     logLevel: c.AUREN_GATEWAY_LOG_LEVEL,
     shutdownForceMs: c.AUREN_GATEWAY_SHUTDOWN_FORCE_MS,
+    stream: c.AUREN_KAFKA_BROKERS === undefined ? null : Object.freeze({
+      kafkaBrokers: Object.freeze(c.AUREN_KAFKA_BROKERS.split(',')),
+      schemaRegistryUrl: c.AUREN_SCHEMA_REGISTRY_URL!,
+      topicPrefix: c.AUREN_TOPIC_PREFIX,
+      ws: Object.freeze({
+        maxConnections: c.AUREN_GATEWAY_WS_MAX_CONNECTIONS,
+        maxPayloadBytes: c.AUREN_GATEWAY_WS_MAX_PAYLOAD_BYTES,
+        authTimeoutMs: c.AUREN_GATEWAY_WS_AUTH_TIMEOUT_MS,
+        heartbeatMs: c.AUREN_GATEWAY_WS_HEARTBEAT_MS,
+        maxSubscriptions: c.AUREN_GATEWAY_WS_MAX_SUBSCRIPTIONS,
+        rate: Object.freeze({ perSecond: c.AUREN_GATEWAY_WS_RATE_PER_S, burst: c.AUREN_GATEWAY_WS_RATE_BURST, maxStrikes: c.AUREN_GATEWAY_WS_RATE_STRIKES }),
+        slow: Object.freeze({ dropAnalyticalBytes: c.AUREN_GATEWAY_WS_SLOW_DROP_BYTES, closeBytes: c.AUREN_GATEWAY_WS_SLOW_CLOSE_BYTES }),
+        history: Object.freeze({ maxAgeMs: c.AUREN_GATEWAY_HISTORY_MAX_AGE_MS, maxCount: c.AUREN_GATEWAY_HISTORY_MAX_COUNT }),
+      }),
+    }),
   })
 }
 

@@ -4,7 +4,7 @@
  * and no user, trace or event id). The WebSocket metrics of the contract
  * (`auren_gateway_connections`, `…_messages_sent_total`, …) belong to the streaming part.
  */
-import { Counter, Histogram, type Registry } from 'prom-client'
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client'
 import type { AuthFailure } from './auth.ts'
 
 export interface GatewayMetrics {
@@ -44,4 +44,40 @@ export function createGatewayMetrics(registry: Registry): GatewayMetrics {
 export function initAuthFailureSeries(m: GatewayMetrics): void {
   const reasons: AuthFailure[] = ['missing', 'expired', 'signature', 'algorithm', 'claims', 'malformed', 'keys_unavailable']
   for (const reason of reasons) m.authFailures.inc({ reason }, 0)
+}
+
+/** The contract's WebSocket metrics (CONTRACTS.md section 4, gateway). */
+export interface StreamMetrics {
+  /** auren_gateway_connections: open WebSocket connections (authenticated or not). */
+  readonly connections: Gauge
+  /** auren_gateway_messages_sent_total{type}: frames written, by server message type. */
+  readonly sent: Counter<'type'>
+  /** auren_gateway_delivery_latency_seconds{tier}: event time to frame written, per event. */
+  readonly latency: Histogram<'tier'>
+  /** auren_gateway_dropped_messages_total{reason}: frames or events not delivered (slow_client, buffer_full, decode). */
+  readonly dropped: Counter<'reason'>
+}
+
+const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60]
+
+/** Registers the stream metrics on `registry` (once per registry), with the series pre-created at 0. */
+export function createStreamMetrics(registry: Registry): StreamMetrics {
+  const get = <T>(name: string, make: () => T): T => (registry.getSingleMetric(name) as T | undefined) ?? make()
+  const registers = [registry]
+  const m: StreamMetrics = {
+    connections: get('auren_gateway_connections', () => new Gauge({ name: 'auren_gateway_connections', help: 'Open WebSocket connections of /v1/stream', registers })),
+    sent: get('auren_gateway_messages_sent_total', () => new Counter({
+      name: 'auren_gateway_messages_sent_total', help: 'WebSocket frames written, by server message type', labelNames: ['type'], registers,
+    })),
+    latency: get('auren_gateway_delivery_latency_seconds', () => new Histogram({
+      name: 'auren_gateway_delivery_latency_seconds', help: 'Event time to the frame holding the event written to the socket, seconds, by tier', labelNames: ['tier'], buckets: LATENCY_BUCKETS, registers,
+    })),
+    dropped: get('auren_gateway_dropped_messages_total', () => new Counter({
+      name: 'auren_gateway_dropped_messages_total', help: 'Frames or events not delivered, by reason (slow_client, buffer_full, decode)', labelNames: ['reason'], registers,
+    })),
+  }
+  for (const type of ['event', 'batch', 'metrics', 'alert']) m.sent.inc({ type }, 0)
+  for (const tier of ['critical', 'operational', 'analytical']) m.latency.zero({ tier })
+  for (const reason of ['slow_client', 'buffer_full', 'decode']) m.dropped.inc({ reason }, 0)
+  return m
 }

@@ -4,6 +4,10 @@
  * in-flight ones answered; /healthz and /readyz turn 503) and then the pool; if that takes longer
  * than AUREN_GATEWAY_SHUTDOWN_FORCE_MS, or a second signal arrives, the process exits 1.
  *
+ * With AUREN_KAFKA_BROKERS (and AUREN_SCHEMA_REGISTRY_URL), the WebSocket stream `/v1/stream`
+ * runs too (ws-server.ts fed by kafka-fanout.ts); on shutdown its clients are closed (1001) and
+ * its consumer stopped before the HTTP server closes.
+ *
  * Run: `node --import tsx gateway/server.ts` with AUREN_DATABASE_URL and
  * AUREN_GATEWAY_JWT_SECRET (or AUREN_GATEWAY_JWKS_URL) set (README.md "Configuration").
  */
@@ -12,7 +16,11 @@ import { createLogger } from '../processors/runtime/logger.ts'
 import { buildGateway } from './app.ts'
 import { createAuthenticator } from './auth.ts'
 import { parseGatewayConfig } from './config.ts'
+import { StreamHistory } from './history.ts'
+import { startKafkaFanout, type KafkaFanout } from './kafka-fanout.ts'
+import { createStreamMetrics } from './metrics.ts'
 import { createPool } from './queries/db.ts'
+import { createStreamServer, STREAM_PATH, type StreamServer } from './ws-server.ts'
 
 async function main(): Promise<void> {
   let config
@@ -26,9 +34,26 @@ async function main(): Promise<void> {
   const registry = new Registry()
   collectDefaultMetrics({ register: registry })
   const pool = createPool({ url: config.databaseUrl, schema: config.dbSchema, max: config.dbPoolSize, statementTimeoutMs: config.dbStatementTimeoutMs })
-  const app = buildGateway({ db: pool, auth: createAuthenticator(config.auth), registry, api: config.api, logger: log })
+  const auth = createAuthenticator(config.auth)
+  const app = buildGateway({ db: pool, auth, registry, api: config.api, logger: log })
+  // The live stream needs Kafka: without AUREN_KAFKA_BROKERS only the REST API runs and upgrades of
+  // /v1/stream are refused with 503 (README.md "WebSocket stream").
+  let stream: StreamServer | null = null
+  let fanout: KafkaFanout | null = null
+  if (config.stream) {
+    const metrics = createStreamMetrics(registry)
+    const history = new StreamHistory(config.stream.ws.history, Date.now())
+    const streamServer = createStreamServer({ auth, config: config.stream.ws, metrics, history, log: log.child({ part: 'stream' }) })
+    stream = streamServer
+    await app.ready()
+    streamServer.attach(app.server)
+    fanout = await startKafkaFanout({ config: config.stream, log: log.child({ part: 'fanout' }), metrics, publish: (item) => streamServer.publish(item) })
+  } else {
+    await app.ready()
+    app.server.on('upgrade', (_req, socket) => socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n'))
+  }
   const address = await app.listen({ host: config.httpHost, port: config.httpPort })
-  log.info({ address, auth: config.auth.mode, schema: config.dbSchema }, 'gateway listening')
+  log.info({ address, auth: config.auth.mode, schema: config.dbSchema, stream: stream ? STREAM_PATH : 'off (no AUREN_KAFKA_BROKERS)' }, 'gateway listening')
 
   let stopping = false
   const stop = (signal: NodeJS.Signals) => {
@@ -43,7 +68,10 @@ async function main(): Promise<void> {
       process.exit(1)
     }, config.shutdownForceMs)
     force.unref()
-    app.close()
+    Promise.resolve()
+      .then(() => stream?.close())
+      .then(() => fanout?.stop())
+      .then(() => app.close())
       .then(() => pool.end())
       .then(() => {
         log.info('shutdown complete')

@@ -114,6 +114,9 @@ export function createRunner<In, Out>(
     return l
   }
 
+  /** Partitions with an auren_consumer_lag_records series from this instance. */
+  const lagPartitions = new Set<number>()
+
   /** Sink processors: next offset per partition as stored in the sink, loaded after each (re)assignment. */
   const positions = new Map<number, bigint | null>()
   async function storedPosition(partition: number): Promise<bigint | undefined> {
@@ -271,6 +274,7 @@ export function createRunner<In, Out>(
     for (let i = 0; i < handled; i++) m.processingDuration.observe(processorLabels, perRecordSeconds)
     const lag = BigInt(batch.highWatermark) - BigInt(nextOffset)
     m.consumerLag.set({ processor, topic: batch.topic, partition: String(batch.partition) }, Number(lag > 0n ? lag : 0n))
+    lagPartitions.add(batch.partition)
   }
 
   return {
@@ -291,6 +295,13 @@ export function createRunner<In, Out>(
           joined = true
           positions.clear()
           assignment = e.assignment
+          // Partitions given to other members: their lag is reported by their new owners.
+          const owned = new Set(e.assignment[inputTopic] ?? [])
+          for (const partition of lagPartitions) {
+            if (owned.has(partition)) continue
+            m.consumerLag.remove({ processor, topic: inputTopic, partition: String(partition) })
+            lagPartitions.delete(partition)
+          }
           m.rebalances.inc({ processor })
           log.info({ groupId, assignment }, 'joined consumer group')
         } else if (e.type === 'rebalancing') {

@@ -1,0 +1,267 @@
+/**
+ * The WebSocket stream `auren.v1` against the real pipeline: the enrichment app and the gateway
+ * run as processes on fresh topics; clients connect with real signed tokens (jose, HS256) and
+ * AgentEvents are produced to the input topic.
+ */
+import { randomBytes, randomUUID } from 'node:crypto'
+import { SignJWT } from 'jose'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import WebSocket from 'ws'
+import type { AgentEvent } from '../../schemas/index.ts'
+import { agentEvent } from '../helpers/aggregation-events.ts'
+import { llmCallEvent } from '../helpers/events.ts'
+import { startGateway, type AppProcess } from '../helpers/processes.ts'
+import { useRunningApp } from '../helpers/running-app.ts'
+import { stackEnv } from '../helpers/stack.ts'
+
+const SECRET = randomBytes(32).toString('base64')
+type Msg = Record<string, unknown> & { type: string }
+
+async function token(sub: string, roles: string[], o: { secret?: string; expSeconds?: number } = {}): Promise<string> {
+  return new SignJWT({ roles }).setProtectedHeader({ alg: 'HS256' }).setSubject(sub).setIssuedAt()
+    .setExpirationTime(Math.floor(Date.now() / 1000) + (o.expSeconds ?? 600)).sign(new TextEncoder().encode(o.secret ?? SECRET))
+}
+
+class Client {
+  readonly messages: Msg[] = []
+  readonly closed: Promise<{ code: number; reason: string }>
+  private constructor(readonly ws: WebSocket) {
+    ws.on('message', (d) => this.messages.push(JSON.parse(d.toString()) as Msg))
+    this.closed = new Promise((resolve) => ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() })))
+    ws.on('error', () => {})
+  }
+  static connect(url: string, bearer?: string): Client {
+    return new Client(new WebSocket(url, bearer ? { headers: { Authorization: `Bearer ${bearer}` } } : {}))
+  }
+  send(m: unknown): void {
+    this.ws.send(typeof m === 'string' ? m : JSON.stringify(m))
+  }
+  async waitFor(pred: (m: Msg) => boolean, timeoutMs = 20_000): Promise<Msg> {
+    const deadline = Date.now() + timeoutMs
+    for (;;) {
+      const m = this.messages.find(pred)
+      if (m) return m
+      if (Date.now() > deadline) throw new Error(`no matching message within ${timeoutMs} ms; got ${JSON.stringify(this.messages).slice(0, 2000)}`)
+      await new Promise((r) => setTimeout(r, 20))
+    }
+  }
+  /** Event ids delivered to a subscription (event and batch frames), in order. */
+  eventIds(sub: string): string[] {
+    return this.messages.flatMap((m) => m.subscription_id !== sub ? [] : m.type === 'event' ? [(m.event as { event_id: string }).event_id] : m.type === 'batch' ? (m.events as { event_id: string }[]).map((e) => e.event_id) : [])
+  }
+  async subscribe(body: Record<string, unknown>): Promise<string> {
+    await this.waitFor((x) => x.type === 'welcome')
+    const id = randomUUID()
+    this.send({ type: 'subscribe', id, ...body })
+    const m = await this.waitFor((x) => x.id === id)
+    if (m.type !== 'subscribed') throw new Error(JSON.stringify(m))
+    return m.subscription_id as string
+  }
+  close(): void {
+    this.ws.close()
+  }
+}
+
+/** An LLM call; failed ones are tiered critical by enrichment. */
+function llm(o: { agent: string; user: string; failed?: boolean; confidence?: number; id?: string }): AgentEvent {
+  const e = llmCallEvent({ agent: o.agent, userId: o.user, ...(o.id ? { eventId: o.id } : {}) })
+  return {
+    ...e,
+    payload: { ...e.payload, success: !o.failed, error_type: o.failed ? 'timeout' : null },
+    performance: o.confidence === undefined ? null : { latency_ms: 10, success: !o.failed, error_type: null, confidence_score: o.confidence, memory_usage_mb: null, cpu_percent: null },
+  }
+}
+/** A knowledge access (analytical). */
+function knowledge(agent: string, user: string): AgentEvent {
+  return agentEvent('knowledge_access', { knowledge_item_id: 'k1', domain: null, access_type: 'read', items_retrieved: 1, found: true }, { id: randomUUID(), timestampUs: Date.now() * 1000, agent, user, trace: `t-${randomUUID()}` })
+}
+
+describe('gateway WebSocket stream (auren.v1)', () => {
+  const pipeline = useRunningApp('enrichment')
+  let gateway: AppProcess
+  let url: string
+  const opened: Client[] = []
+  const connect = (bearer?: string) => {
+    const c = Client.connect(url, bearer)
+    opened.push(c)
+    return c
+  }
+
+  beforeAll(async () => {
+    const env = stackEnv()
+    gateway = await startGateway({
+      AUREN_KAFKA_BROKERS: env.kafkaBrokers.join(','),
+      AUREN_SCHEMA_REGISTRY_URL: env.schemaRegistryUrl,
+      AUREN_TOPIC_PREFIX: pipeline.kafka.prefix,
+      AUREN_GATEWAY_JWT_SECRET: SECRET,
+      AUREN_GATEWAY_WS_MAX_SUBSCRIPTIONS: '4',
+    })
+    url = `ws://${gateway.address}/v1/stream`
+    const deadline = Date.now() + 60_000
+    for (;;) {
+      const ok = await fetch(`http://${gateway.address}/healthz`).then((r) => r.ok, () => false)
+      if (ok) break
+      if (Date.now() > deadline) throw new Error(`gateway not up:\n${gateway.output()}`)
+      await new Promise((r) => setTimeout(r, 200))
+    }
+    // The fan-out starts at the latest offsets once it joined its group: produce probes until one arrives.
+    const probe = connect(await token('ops', ['operator']))
+    const sub = await probe.subscribe({ channels: ['events'], filters: { agent_ids: ['probe'] } })
+    for (;;) {
+      await pipeline.kafka.produceEvents([llm({ agent: 'probe', user: 'probe', failed: true })])
+      try {
+        await probe.waitFor((m) => m.subscription_id === sub && m.type === 'event', 2_000)
+        break
+      } catch {
+        if (Date.now() > deadline) throw new Error(`stream never delivered:\n${gateway.output().slice(-4000)}`)
+      }
+    }
+  })
+
+  afterAll(async () => {
+    for (const c of opened) c.ws.terminate()
+    gateway?.kill('SIGTERM')
+    await gateway?.exited
+  })
+
+  it('welcomes clients authenticated by header or by a first auth message', async () => {
+    const a = connect(await token('ops', ['operator']))
+    const w = await a.waitFor((m) => m.type === 'welcome')
+    expect(w).toMatchObject({ protocol: 'auren.v1', connection_id: expect.any(String), channels: expect.arrayContaining(['events', 'metrics', 'alerts']) })
+    expect(Number.isNaN(Date.parse(w.server_time as string))).toBe(false)
+    const b = connect()
+    b.ws.on('open', async () => b.send({ type: 'auth', token: await token('u1', ['viewer']) }))
+    const wv = await b.waitFor((m) => m.type === 'welcome')
+    expect(wv.channels).not.toContain('metrics')
+  })
+
+  it('closes 4401 for expired, forged, alg:none, garbage and missing tokens', async () => {
+    const none = `${Buffer.from('{"alg":"none","typ":"JWT"}').toString('base64url')}.${Buffer.from(JSON.stringify({ sub: 'x', roles: ['admin'], exp: 4e9 })).toString('base64url')}.`
+    const bad = [await token('u', ['admin'], { expSeconds: -60 }), await token('u', ['admin'], { secret: randomBytes(32).toString('base64') }), none, 'garbage']
+    for (const t of bad) expect((await connect(t).closed).code).toBe(4401)
+    const first = connect()
+    first.ws.on('open', () => first.send({ type: 'ping' }))
+    expect((await first.closed).code).toBe(4401)
+  })
+
+  it('closes 4408 without auth within 5 s', async () => {
+    const started = Date.now()
+    expect((await connect().closed).code).toBe(4408)
+    expect(Date.now() - started).toBeGreaterThanOrEqual(4_900)
+  }, 15_000)
+
+  it('answers bad messages, unknown channels, too many subscriptions and pings', async () => {
+    const c = connect(await token('ops', ['admin']))
+    await c.waitFor((m) => m.type === 'welcome')
+    c.send('not json')
+    expect(await c.waitFor((m) => m.type === 'error')).toEqual({ type: 'error', code: 'BAD_REQUEST', message: 'message is not valid JSON' })
+    c.send({ type: 'set_update_interval', id: 'i1', interval_ms: 5 })
+    expect(await c.waitFor((m) => m.id === 'i1')).toMatchObject({ type: 'error', code: 'BAD_REQUEST', message: expect.stringContaining('from 100 to 60000') })
+    c.send({ type: 'subscribe', id: 'u1', channels: ['gossip'] })
+    expect(await c.waitFor((m) => m.id === 'u1')).toMatchObject({ type: 'error', code: 'UNKNOWN_CHANNEL' })
+    for (let i = 0; i < 4; i++) await c.subscribe({ channels: ['events'] })
+    c.send({ type: 'subscribe', id: 'many', channels: ['events'] })
+    expect(await c.waitFor((m) => m.id === 'many')).toMatchObject({ type: 'error', code: 'TOO_MANY_SUBSCRIPTIONS' })
+    c.send({ type: 'ping', id: 'p' })
+    expect(await c.waitFor((m) => m.type === 'pong')).toEqual({ type: 'pong', id: 'p' })
+  })
+
+  it('closes 4429 on a repeated rate limit and 1009 on a frame too large', async () => {
+    const c = connect(await token('ops', ['operator']))
+    await c.waitFor((m) => m.type === 'welcome')
+    for (let i = 0; i < 60; i++) c.send({ type: 'ping', id: `r${i}` })
+    expect((await c.closed).code).toBe(4429)
+    expect(c.messages.filter((m) => m.type === 'pong')).toHaveLength(40) // the burst (AUREN_GATEWAY_WS_RATE_BURST)
+    expect(c.messages.filter((m) => m.type === 'error' && m.code === 'RATE_LIMITED')).toHaveLength(9)
+    const big = connect(await token('ops', ['operator']))
+    await big.waitFor((m) => m.type === 'welcome')
+    big.send({ type: 'ping', id: 'x'.repeat(70_000) })
+    expect((await big.closed).code).toBe(1009)
+  })
+
+  it('delivers critical events at once, batches the others, filters and scopes', async () => {
+    const op = connect(await token('ops', ['operator']))
+    const all = await op.subscribe({ channels: ['events'] })
+    const byAgent = await op.subscribe({ channels: ['llm_usage'], filters: { agent_ids: ['agent-x'] } })
+    const byTier = await op.subscribe({ channels: ['events'], filters: { tiers: ['analytical'] } })
+    const byConf = await op.subscribe({ channels: ['events'], filters: { min_confidence: 0.8 } })
+    const op2 = connect(await token('ops2', ['admin']))
+    const byType = await op2.subscribe({ channels: ['memory'], filters: { event_types: ['knowledge_access'] } })
+    const viewer = connect(await token('u1', ['viewer']))
+    const mine = await viewer.subscribe({ channels: ['events'] })
+
+    const crit = llm({ agent: 'agent-x', user: 'u1', failed: true, confidence: 0.9 })
+    const oper = llm({ agent: 'agent-y', user: 'u2', confidence: 0.5 })
+    const anal = knowledge('agent-x', 'u1')
+    await pipeline.kafka.produceEvents([crit, oper, anal, crit]) // crit twice: delivered once
+
+    const ev = await op.waitFor((m) => m.type === 'event' && m.subscription_id === all)
+    const e = ev.event as Record<string, unknown>
+    expect(e).toMatchObject({ event_id: crit.event_id, tier: 'critical', event_type: 'llm_call_completed', user_id: 'u1', payload: { model: 'gpt-4o', success: false } })
+    expect(e.timestamp).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/)
+    expect(e.enriched_at).toMatch(/Z$/)
+    const opBatch = await op.waitFor((m) => m.type === 'batch' && m.subscription_id === all && m.tier === 'operational')
+    expect((opBatch.events as unknown[]).length).toBeLessThanOrEqual(50)
+    const anBatch = await op.waitFor((m) => m.type === 'batch' && m.subscription_id === all && m.tier === 'analytical')
+    expect((anBatch.events as unknown[]).length).toBeLessThanOrEqual(200)
+    await viewer.waitFor((m) => m.type === 'batch' && m.tier === 'analytical')
+    await op2.waitFor((m) => m.type === 'batch' && m.subscription_id === byType)
+    // A later sentinel to every subscription: once it arrived, everything before it was delivered.
+    const sentinel = llm({ agent: 'agent-x', user: 'u1', failed: true, confidence: 0.95 })
+    await pipeline.kafka.produceEvents([sentinel])
+    await op.waitFor((m) => m.type === 'event' && m.subscription_id === byConf && (m.event as { event_id: string }).event_id === sentinel.event_id)
+    await viewer.waitFor((m) => m.type === 'event' && (m.event as { event_id: string }).event_id === sentinel.event_id)
+    await new Promise((r) => setTimeout(r, 700)) // batches of the sentinel's time (≤ 500 ms) flushed
+
+    const ids = [crit, oper, anal].map((x) => x.event_id)
+    const seen = (c: Client, s: string) => c.eventIds(s).filter((id) => ids.includes(id))
+    expect(seen(op, all).sort()).toEqual([...ids].sort())
+    expect(seen(op, byAgent)).toEqual([crit.event_id])
+    expect(seen(op, byTier)).toEqual([anal.event_id])
+    expect(seen(op, byConf)).toEqual([crit.event_id])
+    expect(seen(op2, byType)).toEqual([anal.event_id])
+    expect(seen(viewer, mine).sort()).toEqual([crit.event_id, anal.event_id].sort())
+    for (const m of viewer.messages) {
+      for (const x of m.type === 'event' ? [m.event] : m.type === 'batch' ? (m.events as unknown[]) : []) expect((x as { user_id: string }).user_id).toBe('u1')
+    }
+
+    // unsubscribe: the subscription gets nothing more, the others go on
+    op.send({ type: 'unsubscribe', subscription_id: all })
+    op.send({ type: 'ping', id: 'after-unsub' })
+    await op.waitFor((m) => m.id === 'after-unsub')
+    const later = llm({ agent: 'agent-x', user: 'u1', failed: true, confidence: 0.99 })
+    await pipeline.kafka.produceEvents([later])
+    await op.waitFor((m) => m.type === 'event' && m.subscription_id === byConf && (m.event as { event_id: string }).event_id === later.event_id)
+    expect(op.eventIds(all)).not.toContain(later.event_id)
+  })
+
+  it('replays missed events exactly once after a reconnect with since, then recovered', async () => {
+    const t = await token('ops', ['operator'])
+    const since = new Date(Date.now() - 1000).toISOString()
+    const observer = connect(t)
+    const obs = await observer.subscribe({ channels: ['events'], filters: { agent_ids: ['agent-replay'] } })
+    const missed = [llm({ agent: 'agent-replay', user: 'u3', failed: true }), llm({ agent: 'agent-replay', user: 'u3' }), knowledge('agent-replay', 'u3')]
+    await pipeline.kafka.produceEvents(missed)
+    const deadline = Date.now() + 20_000
+    while (observer.eventIds(obs).length < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50))
+    expect(observer.eventIds(obs).sort()).toEqual(missed.map((e) => e.event_id).sort())
+
+    const back = connect(t)
+    const sub = await back.subscribe({ channels: ['events'], filters: { agent_ids: ['agent-replay'] }, since: { timestamp: since } })
+    const rec = await back.waitFor((m) => m.type === 'recovered')
+    expect(rec).toEqual({ type: 'recovered', subscription_id: sub, complete: true })
+    expect(back.eventIds(sub).sort()).toEqual(missed.map((e) => e.event_id).sort())
+    const recIndex = back.messages.indexOf(rec)
+    expect(back.messages.slice(recIndex + 1).filter((m) => m.subscription_id === sub && m.type !== 'recovered')).toEqual([])
+
+    const old = await back.subscribe({ channels: ['events'], filters: { agent_ids: ['agent-replay'] }, since: { timestamp: '2020-01-01T00:00:00Z' } })
+    expect(await back.waitFor((m) => m.type === 'recovered' && m.subscription_id === old)).toMatchObject({ complete: false })
+  })
+
+  it('exports the stream metrics', async () => {
+    const text = await gateway.metrics()
+    for (const name of ['auren_gateway_connections', 'auren_gateway_messages_sent_total{type="event"}', 'auren_gateway_delivery_latency_seconds_bucket{le="0.005",tier="critical"}', 'auren_gateway_dropped_messages_total{reason="slow_client"}']) {
+      expect(text).toContain(name)
+    }
+  })
+})
