@@ -3,6 +3,8 @@
  *
  * - `GET /healthz`, `/readyz` (database up and rollup tables present), `/metrics` (the
  *   registry passed in): no auth. `GET /docs/json`: the OpenAPI 3 document (@fastify/swagger).
+ * - `GET /live` and its assets `/live/live.js`, `/live/live.css` (live/assets.ts): the live page,
+ *   no auth to load it (it authenticates its WebSocket to `/v1/stream`).
  * - `GET /api/v2/*` (routes.ts table below): JWT bearer auth (auth.ts), then per route: role and
  *   user scope, range (`from`/`to`), agent existence (404), the query (queries/*) and its shaping
  *   (analytics/*).
@@ -18,6 +20,7 @@ import { bearerToken, type Authenticator, type Principal } from './auth.ts'
 import { DEFAULT_API_CONFIG, type ApiConfig } from './config.ts'
 import { describeValidation, isGatewayError, type ErrorBody, type GatewayErrorCode, type ValidationIssue } from './errors.ts'
 import { createGatewayMetrics, initAuthFailureSeries, type GatewayMetrics } from './metrics.ts'
+import { registerLivePage } from './live/assets.ts'
 import { errorBody, OPENAPI_INFO } from './openapi.ts'
 import { probe as probeDb, type Db } from './queries/db.ts'
 import { API_ROUTES, runRoute } from './routes.ts'
@@ -92,6 +95,7 @@ export function buildGateway(deps: GatewayDeps): FastifyInstance {
       reply.header('content-type', deps.registry.contentType)
       return deps.registry.metrics()
     })
+    registerLivePage(root)
   })
 
   app.register(async (v2) => {

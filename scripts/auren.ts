@@ -4,6 +4,7 @@
  *   replay    convert recorded multi-agent runs into AgentEvents and produce them
  *   simulate  synthetic load from the six AUREN specialists
  *   demo      the main job: topics, enrichment, aggregation, REST API, replay, summary
+ *   tail      print the gateway's live WebSocket stream (auren.v1), filtered
  * Addresses come from AUREN_KAFKA_BROKERS / AUREN_SCHEMA_REGISTRY_URL, else from the local
  * stack's stack.env (`npm run stack:up`).
  */
@@ -11,6 +12,7 @@ import { Command, InvalidArgumentError, Option } from 'commander'
 import { createCliContext, ensureTopicsAndSchemas } from './lib/cli-context.ts'
 import { runReplay } from './lib/replay-command.ts'
 import { runSimulate } from './lib/simulate-command.ts'
+import { runTail } from './lib/tail-command.ts'
 import { runDemo } from './demo/run-demo.ts'
 import { DEFAULT_PARTITIONS } from '../schemas/index.ts'
 import type { AttributionRule } from '../processors/sources/chatdev-attribution.ts'
@@ -100,6 +102,49 @@ program
   .addOption(attributionOption())
   .action(async (opts: { traces: string; json: boolean; keepRunning: boolean; attribution: AttributionRule }) => {
     await runDemo({ ...opts, topicPrefix: program.opts().topicPrefix })
+  })
+
+function list(value: string): string[] {
+  return value.split(',').map((s) => s.trim()).filter((s) => s.length > 0)
+}
+
+function confidence(value: string): number {
+  const n = Number(value)
+  if (value.trim() === '' || !Number.isFinite(n) || n < 0 || n > 1) throw new InvalidArgumentError(`expected a number from 0 to 1, got '${value}'`)
+  return n
+}
+
+function isoTime(value: string): string {
+  if (Number.isNaN(Date.parse(value))) throw new InvalidArgumentError(`expected an ISO-8601 time, got '${value}'`)
+  return value
+}
+
+program
+  .command('tail')
+  .description("print the gateway's live event stream (WebSocket auren.v1); Ctrl-C to stop")
+  .option('--url <ws-url>', 'stream endpoint', process.env.AUREN_GATEWAY_WS_URL ?? 'ws://127.0.0.1:8080/v1/stream')
+  .option('--token <jwt>', 'bearer token (default: AUREN_TOKEN)')
+  .option('--channels <list>', 'comma-separated channels (events, llm_usage, collaboration, metrics, alerts…)', list, ['events'])
+  .option('--agents <list>', 'only these agent ids (comma-separated)', list)
+  .option('--event-types <list>', 'only these event types (comma-separated)', list)
+  .option('--tiers <list>', 'only these tiers: critical, operational, analytical', list)
+  .option('--min-confidence <0..1>', 'only events with at least this confidence score', confidence)
+  .option('--since <iso>', 'replay from this time first (what the gateway still holds)', isoTime)
+  .option('--json', 'one JSON line per event (else one compact line)', false)
+  .action(async (opts: { url: string; token?: string; channels: string[]; agents?: string[]; eventTypes?: string[]; tiers?: string[]; minConfidence?: number; since?: string; json: boolean }) => {
+    const token = opts.token ?? process.env.AUREN_TOKEN
+    if (!token) {
+      console.error('auren tail: no token: pass --token or set AUREN_TOKEN')
+      process.exit(2)
+    }
+    const stop = new AbortController()
+    const onSignal = () => stop.abort()
+    process.once('SIGINT', onSignal)
+    process.once('SIGTERM', onSignal)
+    const status = await runTail({ ...opts, token }, undefined, stop.signal)
+    process.off('SIGINT', onSignal)
+    process.off('SIGTERM', onSignal)
+    process.exitCode = status
   })
 
 program.parseAsync().catch((err: unknown) => {

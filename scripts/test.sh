@@ -14,6 +14,16 @@ npx tsc --noEmit -p tsconfig.json
 echo "[test] lint" >&2
 npx eslint .
 
+# Browser tests (test/e2e/live-page.test.ts) drive Debian's Chromium; install it when missing and
+# we are root. Never fatal: without apt the test skips and says why.
+if [ ! -x /usr/bin/chromium ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+  echo "[test] installing Debian chromium for the browser tests (log: /tmp/auren-chromium-install.log)" >&2
+  if ! DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium >/tmp/auren-chromium-install.log 2>&1; then
+    { DEBIAN_FRONTEND=noninteractive apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium; } >>/tmp/auren-chromium-install.log 2>&1 \
+      || echo "[test] chromium could not be installed; the live page test will skip (see the log)" >&2
+  fi
+fi
+
 was_running=0
 if bash scripts/stack.sh status >/dev/null 2>&1; then was_running=1; fi
 if [ "$was_running" = 0 ] && [ -z "${AUREN_KEEP_STACK:-}" ]; then

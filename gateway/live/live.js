@@ -1,0 +1,321 @@
+/* global document, location */
+/**
+ * AUREN live page: a WebSocket client of the gateway's stream `auren.v1` (CONTRACTS.md section 5).
+ * It authenticates with the first message `{type:"auth"}` (browsers cannot set headers on the
+ * upgrade), subscribes to the chosen channels with an agent filter, and keeps three views:
+ * the newest events (bounded), tokens and cost per agent (llm_call_completed tokens, enriched
+ * cost_usd of any event) and the collaboration graph (agent_handoff / agent_collaboration).
+ * No framework, no CDN; everything is built with DOM APIs and textContent (no HTML injection).
+ */
+
+const CHANNELS = ['events', 'agent_activity', 'llm_usage', 'tool_usage', 'collaboration', 'memory', 'intelligence', 'system']
+const MAX_EVENTS = 200
+const SVG_NS = 'http://www.w3.org/2000/svg'
+const CLOSE_REASONS = {
+  1000: 'closed', 1001: 'server going away', 1006: 'connection lost', 1009: 'frame too large', 1013: 'server at capacity or client too slow',
+  4401: 'unauthorized: missing, invalid or expired token', 4408: 'authentication timed out', 4429: 'rate limit exceeded repeatedly',
+}
+
+const $ = (id) => document.getElementById(id)
+const el = (tag, attrs = {}, text) => {
+  const e = document.createElement(tag)
+  for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v)
+  if (text !== undefined) e.textContent = text
+  return e
+}
+const svg = (tag, attrs = {}, text) => {
+  const e = document.createElementNS(SVG_NS, tag)
+  for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, String(v))
+  if (text !== undefined) e.textContent = text
+  return e
+}
+
+/** Everything the views show. */
+const model = {
+  events: [],
+  seen: new Set(),
+  agents: new Map(), // id -> { calls, input, output, cost, events }
+  edges: new Map(), // "from\u0000to" -> { from, to, count }
+  total: 0,
+}
+let ws = null
+let subscriptionId = null
+let renderQueued = false
+
+function setState(state, detail) {
+  const s = $('state')
+  s.dataset.state = state
+  s.className = `state state-${state}`
+  s.textContent = detail ? `${state}: ${detail}` : state
+  $('connect').disabled = state !== 'disconnected' && state !== 'closed'
+  $('disconnect').disabled = state === 'disconnected' || state === 'closed'
+}
+
+function showError(text) {
+  const li = el('li', { class: 'error' }, `${new Date().toLocaleTimeString()} ${text}`)
+  const list = $('errors')
+  list.prepend(li)
+  while (list.children.length > 5) list.lastElementChild.remove()
+}
+
+function agentStats(id) {
+  let a = model.agents.get(id)
+  if (!a) {
+    a = { calls: 0, input: 0, output: 0, cost: 0, events: 0 }
+    model.agents.set(id, a)
+  }
+  return a
+}
+
+function addEdge(from, to) {
+  if (!from || !to || from === to) return
+  const key = `${from}\u0000${to}`
+  const e = model.edges.get(key) ?? { from, to, count: 0 }
+  e.count += 1
+  model.edges.set(key, e)
+  agentStats(from)
+  agentStats(to)
+}
+
+/** Folds one enriched event into the model. */
+function ingest(ev) {
+  if (!ev || typeof ev !== 'object' || model.seen.has(ev.event_id)) return
+  model.seen.add(ev.event_id)
+  if (model.seen.size > 50_000) model.seen = new Set([...model.seen].slice(-25_000))
+  model.total += 1
+  model.events.unshift(ev)
+  if (model.events.length > MAX_EVENTS) model.events.length = MAX_EVENTS
+  const agent = ev.source_agent?.id
+  const p = ev.payload ?? {}
+  if (agent) {
+    const a = agentStats(agent)
+    a.events += 1
+    if (ev.event_type === 'llm_call_completed') {
+      a.calls += 1
+      a.input += Number(p.input_tokens) || 0
+      a.output += Number(p.output_tokens) || 0
+    }
+    if (typeof ev.cost_usd === 'number') a.cost += ev.cost_usd
+  }
+  if (ev.event_type === 'agent_handoff') addEdge(p.from_agent ?? agent, p.to_agent ?? ev.target_agent?.id)
+  if (ev.event_type === 'agent_collaboration') {
+    const primary = p.primary_agent ?? agent
+    for (const other of p.collaborating_agents ?? []) addEdge(other, primary)
+  }
+}
+
+function scheduleRender() {
+  if (renderQueued) return
+  renderQueued = true
+  setTimeout(() => {
+    renderQueued = false
+    render()
+  }, 100)
+}
+
+function describe(ev) {
+  const p = ev.payload ?? {}
+  switch (ev.event_type) {
+    case 'llm_call_started':
+    case 'llm_call_completed':
+      return `${p.model ?? ''} in=${p.input_tokens ?? 0} out=${p.output_tokens ?? 0}${typeof ev.cost_usd === 'number' ? ` $${ev.cost_usd.toFixed(5)}` : ''}${p.success === false ? ` FAILED ${p.error_type ?? ''}` : ''}`
+    case 'agent_handoff':
+      return `${p.from_agent} → ${p.to_agent}${p.topic ? ` (${p.topic})` : ''}`
+    case 'agent_collaboration':
+      return `${(p.collaborating_agents ?? []).join(', ')} ⇄ ${p.primary_agent} ${p.collaboration_type ?? ''}`
+    case 'tool_usage_started':
+    case 'tool_usage_completed':
+      return `${p.tool_name ?? ''}${p.success === false ? ' FAILED' : ''}`
+    default:
+      return ev.target_agent?.id ? `→ ${ev.target_agent.id}` : ''
+  }
+}
+
+function renderEvents() {
+  const list = $('events')
+  list.replaceChildren(...model.events.map((ev) => {
+    const li = el('li', { class: `event tier-${ev.tier ?? 'unknown'}`, 'data-event-type': ev.event_type })
+    li.append(
+      el('span', {}, String(ev.timestamp ?? '').slice(11, 23)),
+      el('span', { class: 'agent' }, ev.source_agent?.id ?? '—'),
+      el('span', { class: 'type' }, ev.event_type),
+      el('span', { class: 'detail', title: describe(ev) }, describe(ev)),
+    )
+    return li
+  }))
+}
+
+function renderAgents() {
+  const rows = [...model.agents.entries()].sort((a, b) => b[1].cost - a[1].cost || b[1].events - a[1].events)
+  const fmt = (n) => n.toLocaleString('en-US')
+  $('agent-table').tBodies[0].replaceChildren(...rows.map(([id, a]) => {
+    const tr = el('tr', { 'data-agent': id })
+    tr.append(el('td', {}, id), el('td', {}, fmt(a.calls)), el('td', {}, fmt(a.input)), el('td', {}, fmt(a.output)), el('td', { class: 'cost' }, a.cost.toFixed(4)), el('td', {}, fmt(a.events)))
+    return tr
+  }))
+  const sum = (k) => rows.reduce((n, [, a]) => n + a[k], 0)
+  $('total-calls').textContent = fmt(sum('calls'))
+  $('total-in').textContent = fmt(sum('input'))
+  $('total-out').textContent = fmt(sum('output'))
+  $('total-cost').textContent = sum('cost').toFixed(4)
+  $('total-events').textContent = fmt(sum('events'))
+}
+
+/** Agents on a circle; one curved edge per direction, labelled with its count. */
+function renderGraph() {
+  const g = $('graph')
+  const W = 600
+  const H = 420
+  const ids = [...new Set([...model.edges.values()].flatMap((e) => [e.from, e.to]))].sort()
+  const pos = new Map()
+  const r = Math.min(W, H) / 2 - 50
+  ids.forEach((id, i) => {
+    const a = (2 * Math.PI * i) / Math.max(ids.length, 1) - Math.PI / 2
+    pos.set(id, { x: W / 2 + r * Math.cos(a), y: H / 2 + r * Math.sin(a) })
+  })
+  const defs = svg('defs')
+  const marker = svg('marker', { id: 'arrow', viewBox: '0 0 10 10', refX: 27, refY: 5, markerWidth: 9, markerHeight: 9, markerUnits: 'userSpaceOnUse', orient: 'auto-start-reverse' })
+  marker.append(svg('path', { d: 'M 0 0 L 10 5 L 0 10 z', fill: '#5fb3f9' }))
+  defs.append(marker)
+  const children = [defs]
+  const maxCount = Math.max(1, ...[...model.edges.values()].map((e) => e.count))
+  for (const e of model.edges.values()) {
+    const a = pos.get(e.from)
+    const b = pos.get(e.to)
+    const dx = b.x - a.x
+    const dy = b.y - a.y
+    const len = Math.hypot(dx, dy) || 1
+    const bend = 0.15 * len
+    const cx = (a.x + b.x) / 2 - (dy / len) * bend
+    const cy = (a.y + b.y) / 2 + (dx / len) * bend
+    const group = svg('g', { class: 'edge-group', 'data-from': e.from, 'data-to': e.to, 'data-count': e.count })
+    group.append(
+      svg('path', { class: 'edge', d: `M ${a.x} ${a.y} Q ${cx} ${cy} ${b.x} ${b.y}`, 'stroke-width': 1 + 4 * (e.count / maxCount), 'marker-end': 'url(#arrow)' }),
+      svg('text', { class: 'edge-label', x: (a.x + 2 * cx + b.x) / 4, y: (a.y + 2 * cy + b.y) / 4 }, String(e.count)),
+    )
+    children.push(group)
+  }
+  for (const id of ids) {
+    const { x, y } = pos.get(id)
+    const node = svg('g', { class: 'node', 'data-agent': id })
+    node.append(svg('circle', { cx: x, cy: y, r: 16 }), svg('text', { x, y: y + 30 }, id))
+    children.push(node)
+  }
+  if (ids.length === 0) children.push(svg('text', { x: W / 2, y: H / 2, fill: '#7b8794', 'text-anchor': 'middle' }, 'no handoffs or collaborations yet'))
+  g.replaceChildren(...children)
+}
+
+function render() {
+  renderEvents()
+  renderAgents()
+  renderGraph()
+  $('counts').textContent = `${model.total} events · ${model.agents.size} agents · ${model.edges.size} edges`
+}
+
+function onMessage(raw) {
+  let m
+  try {
+    m = JSON.parse(raw)
+  } catch {
+    showError('server sent a frame that is not JSON')
+    return
+  }
+  switch (m.type) {
+    case 'welcome': {
+      setState('authenticating', 'subscribing')
+      const channels = [...document.querySelectorAll('#channels input:checked')].map((i) => i.value)
+      const agents = $('agents').value.split(',').map((s) => s.trim()).filter(Boolean)
+      const msg = { type: 'subscribe', id: 'live-page', channels: channels.length > 0 ? channels : ['events'] }
+      if (agents.length > 0) msg.filters = { agent_ids: agents }
+      ws.send(JSON.stringify(msg))
+      break
+    }
+    case 'subscribed':
+      subscriptionId = m.subscription_id
+      setState('live', m.channels.join(', '))
+      break
+    case 'event':
+      ingest(m.event)
+      scheduleRender()
+      break
+    case 'batch':
+      for (const ev of m.events) ingest(ev)
+      scheduleRender()
+      break
+    case 'recovered':
+      if (!m.complete) showError('replay incomplete: the gateway no longer holds the start of the requested range')
+      break
+    case 'error':
+      showError(`${m.code}: ${m.message}`)
+      if (m.id === 'live-page') setState('authenticating', 'subscription refused')
+      break
+    default:
+      break
+  }
+}
+
+function connect() {
+  const token = $('token').value.trim()
+  if (!token) {
+    showError('paste a token first')
+    return
+  }
+  sessionStorage.setItem('auren.live.token', token)
+  setState('connecting')
+  subscriptionId = null
+  const socket = new WebSocket($('url').value.trim())
+  ws = socket
+  socket.addEventListener('open', () => {
+    setState('authenticating')
+    socket.send(JSON.stringify({ type: 'auth', token }))
+  })
+  socket.addEventListener('message', (e) => onMessage(String(e.data)))
+  socket.addEventListener('close', (e) => {
+    if (ws !== socket) return
+    const reason = CLOSE_REASONS[e.code] ?? 'closed'
+    if (e.code !== 1000) showError(`connection closed ${e.code}: ${e.reason || reason}`)
+    setState('closed', `${e.code} ${reason}`)
+    ws = null
+  })
+  socket.addEventListener('error', () => {
+    if (ws === socket && socket.readyState !== WebSocket.OPEN) showError('cannot reach the stream (is the gateway running with Kafka?)')
+  })
+}
+
+function init() {
+  const fs = $('channels')
+  for (const c of CHANNELS) {
+    const label = el('label')
+    const box = el('input', { type: 'checkbox', value: c, name: 'channel' })
+    box.checked = c === 'events'
+    label.append(box, document.createTextNode(c))
+    fs.append(label)
+  }
+  const params = new URLSearchParams(location.search)
+  $('url').value = params.get('url') ?? `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/v1/stream`
+  $('token').value = sessionStorage.getItem('auren.live.token') ?? ''
+  if (params.get('agents')) $('agents').value = params.get('agents')
+  $('event-limit').textContent = String(MAX_EVENTS)
+  $('signin').addEventListener('submit', (e) => {
+    e.preventDefault()
+    connect()
+  })
+  $('disconnect').addEventListener('click', () => {
+    if (subscriptionId && ws?.readyState === WebSocket.OPEN) ws.send(JSON.stringify({ type: 'unsubscribe', subscription_id: subscriptionId }))
+    ws?.close(1000)
+    ws = null
+    setState('disconnected')
+  })
+  $('clear').addEventListener('click', () => {
+    model.events = []
+    model.seen.clear()
+    model.agents.clear()
+    model.edges.clear()
+    model.total = 0
+    render()
+  })
+  setState('disconnected')
+  render()
+}
+
+init()

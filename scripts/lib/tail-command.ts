@@ -1,0 +1,182 @@
+/**
+ * `auren tail`: a command-line client of the gateway's WebSocket stream `auren.v1`
+ * (CONTRACTS.md section 5). It authenticates with `Authorization: Bearer` on the upgrade,
+ * subscribes once with the given channels and filters (and `since`), and prints each delivered
+ * event: one JSON line with `--json`, else one compact human line. Metrics windows and alerts
+ * (channels `metrics`, `alerts`) are printed the same way. Protocol errors go to stderr.
+ *
+ * Exit status: 0 after Ctrl-C (SIGINT/SIGTERM: unsubscribe, close 1000) or a normal close;
+ * 2 when the subscription is refused (BAD_REQUEST, UNKNOWN_CHANNEL, FORBIDDEN…); 1 when the
+ * connection fails or the server closes it otherwise (4401 bad token, 4408, 4429, 1001, 1013…).
+ */
+import { randomUUID } from 'node:crypto'
+import WebSocket from 'ws'
+
+/** Options of `auren tail` (see `auren tail --help`). */
+export interface TailOptions {
+  readonly url: string
+  readonly token: string
+  readonly channels: readonly string[]
+  readonly agents?: readonly string[]
+  readonly eventTypes?: readonly string[]
+  readonly tiers?: readonly string[]
+  readonly minConfidence?: number
+  /** ISO-8601 replay start. */
+  readonly since?: string
+  readonly json: boolean
+}
+
+/** Where output goes (process streams by default; tests may pass their own). */
+export interface TailIo {
+  out(line: string): void
+  err(line: string): void
+}
+
+const PROCESS_IO: TailIo = {
+  out: (line) => void process.stdout.write(`${line}\n`),
+  err: (line) => void process.stderr.write(`${line}\n`),
+}
+
+/** Meaning of the close codes of `auren.v1`, for messages. */
+export const CLOSE_MEANING: Readonly<Record<number, string>> = {
+  1000: 'normal close',
+  1001: 'server going away',
+  1006: 'connection lost',
+  1009: 'frame too large',
+  1013: 'server at capacity or client too slow',
+  4401: 'unauthorized: the token is missing, malformed, expired or wrongly signed',
+  4408: 'authentication timed out',
+  4429: 'rate limit exceeded repeatedly',
+}
+
+type Json = Record<string, unknown>
+
+/** The subscribe message for `opts`. */
+export function subscribeMessage(opts: TailOptions, id: string): Json {
+  const filters: Json = {}
+  if (opts.agents?.length) filters.agent_ids = opts.agents
+  if (opts.eventTypes?.length) filters.event_types = opts.eventTypes
+  if (opts.tiers?.length) filters.tiers = opts.tiers
+  if (opts.minConfidence !== undefined) filters.min_confidence = opts.minConfidence
+  return {
+    type: 'subscribe',
+    id,
+    channels: opts.channels,
+    ...(Object.keys(filters).length > 0 ? { filters } : {}),
+    ...(opts.since ? { since: { timestamp: opts.since } } : {}),
+  }
+}
+
+/** One compact line for an event: time, tier, type, agent, and what matters for its type. */
+export function humanLine(e: Json): string {
+  const p = (e.payload ?? {}) as Json
+  const agent = (e.source_agent as { id?: string } | null)?.id ?? '-'
+  const target = (e.target_agent as { id?: string } | null)?.id
+  const cost = typeof e.cost_usd === 'number' ? ` $${e.cost_usd.toFixed(6)}` : ''
+  let detail = ''
+  switch (e.event_type) {
+    case 'llm_call_started':
+    case 'llm_call_completed':
+      detail = `${String(p.model ?? '')} in=${Number(p.input_tokens ?? 0)} out=${Number(p.output_tokens ?? 0)}${cost}`
+      break
+    case 'tool_usage_started':
+    case 'tool_usage_completed':
+      detail = `${String(p.tool_name ?? '')}${cost}`
+      break
+    case 'agent_handoff':
+      detail = `${String(p.from_agent)} -> ${String(p.to_agent)}${p.topic ? ` (${String(p.topic)})` : ''}`
+      break
+    case 'agent_collaboration':
+      detail = `${(p.collaborating_agents as string[] | undefined ?? []).join(',')} <-> ${String(p.primary_agent)}`
+      break
+    default:
+      detail = target ? `-> ${target}` : ''
+  }
+  const failed = p.success === false || (e.performance as { success?: boolean } | null)?.success === false ? ' FAILED' : ''
+  return `${String(e.timestamp ?? '')} ${String(e.tier ?? '').padEnd(11)} ${String(e.event_type).padEnd(24)} ${agent}${detail ? ` ${detail}` : ''}${failed}`.trimEnd()
+}
+
+/**
+ * Connects, subscribes and prints until the connection ends or `signal` aborts.
+ * @returns the exit status (see the module comment)
+ */
+export function runTail(opts: TailOptions, io: TailIo = PROCESS_IO, signal?: AbortSignal): Promise<number> {
+  return new Promise((resolve) => {
+    const subscribeId = randomUUID()
+    let subscriptionId: string | null = null
+    let status: number | null = null
+    let stopping = false
+    const ws = new WebSocket(opts.url, { headers: { Authorization: `Bearer ${opts.token}` } })
+    const print = (kind: string, body: Json) => io.out(opts.json ? JSON.stringify(body) : kind === 'event' ? humanLine(body) : `${kind} ${JSON.stringify(body)}`)
+    const stop = () => {
+      if (stopping) return
+      stopping = true
+      if (ws.readyState === WebSocket.OPEN) {
+        if (subscriptionId) ws.send(JSON.stringify({ type: 'unsubscribe', subscription_id: subscriptionId }))
+        ws.close(1000)
+        setTimeout(() => ws.terminate(), 2_000).unref()
+      } else {
+        ws.terminate()
+      }
+    }
+    if (signal?.aborted) stop()
+    signal?.addEventListener('abort', stop, { once: true })
+
+    ws.on('message', (data) => {
+      let m: Json & { type?: string }
+      try {
+        m = JSON.parse(data.toString()) as Json & { type?: string }
+      } catch {
+        io.err('auren tail: the server sent a frame that is not JSON')
+        return
+      }
+      switch (m.type) {
+        case 'welcome':
+          ws.send(JSON.stringify(subscribeMessage(opts, subscribeId)))
+          break
+        case 'subscribed':
+          subscriptionId = String(m.subscription_id)
+          io.err(`auren tail: subscribed to ${(m.channels as string[]).join(', ')} (${subscriptionId}); Ctrl-C to stop`)
+          break
+        case 'event':
+          print('event', m.event as Json)
+          break
+        case 'batch':
+          for (const e of m.events as Json[]) print('event', e)
+          break
+        case 'metrics':
+          print('metrics', m.window as Json)
+          break
+        case 'alert':
+          print('alert', m.alert as Json)
+          break
+        case 'recovered':
+          io.err(m.complete ? 'auren tail: caught up from --since' : 'auren tail: caught up, but --since is older than what the gateway keeps: some events were not replayed')
+          break
+        case 'error':
+          io.err(`auren tail: error ${String(m.code)}: ${String(m.message)}`)
+          if (m.id === subscribeId) {
+            status = 2
+            stop()
+          }
+          break
+        default:
+          break
+      }
+    })
+    ws.on('error', (err) => {
+      // 'close' follows; keep the first reason.
+      if (!stopping && status === null) {
+        io.err(`auren tail: ${err.message} (${opts.url})`)
+        status = 1
+      }
+    })
+    ws.on('close', (code, reason) => {
+      signal?.removeEventListener('abort', stop)
+      if (status !== null) return resolve(status)
+      if (stopping || code === 1000) return resolve(0)
+      io.err(`auren tail: connection closed ${code}: ${reason.toString() || CLOSE_MEANING[code] || 'closed'}${reason.length > 0 && CLOSE_MEANING[code] ? ` (${CLOSE_MEANING[code]})` : ''}`)
+      resolve(1)
+    })
+  })
+}

@@ -1,0 +1,126 @@
+/**
+ * The live page (`GET /live`) in a real browser against the real pipeline: the enrichment app
+ * and the gateway run as processes on fresh topics; playwright-core drives Debian's Chromium
+ * (/usr/bin/chromium, installed by scripts/test.sh when missing) to the page, which first shows
+ * the protocol's 4401 for a forged token, then signs in with a real token (jose, HS256) and
+ * subscribes; recorded ChatDev runs are then replayed into the input topic. The page must show
+ * live events, a non-zero cost for 'Programmer' and collaboration edges with counts. A
+ * screenshot goes to test/artifacts/live-page.png.
+ */
+import { randomBytes } from 'node:crypto'
+import { existsSync, mkdirSync } from 'node:fs'
+import { join } from 'node:path'
+import { SignJWT } from 'jose'
+import { chromium, type Browser } from 'playwright-core'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { publishRuns } from '../../processors/sources/publish.ts'
+import { loadTraceRuns } from '../../processors/sources/trace-files.ts'
+import { startGateway, type AppProcess } from '../helpers/processes.ts'
+import { useRunningApp } from '../helpers/running-app.ts'
+import { stackEnv } from '../helpers/stack.ts'
+
+const ROOT = join(import.meta.dirname, '..', '..')
+const TRACES = join(ROOT, '..', 'shared', 'data', 'agent-traces')
+const CHROMIUM = '/usr/bin/chromium'
+const SCREENSHOT = join(ROOT, 'test', 'artifacts', 'live-page.png')
+const SECRET = randomBytes(32).toString('base64')
+
+const skipReason = !existsSync(CHROMIUM)
+  ? `${CHROMIUM} is missing (scripts/test.sh installs Debian's chromium as root; apt-get was unavailable)`
+  : !existsSync(TRACES) ? `no recorded runs at ${TRACES}` : null
+
+async function token(sub: string, roles: string[], secret = SECRET): Promise<string> {
+  return new SignJWT({ roles }).setProtectedHeader({ alg: 'HS256' }).setSubject(sub).setIssuedAt()
+    .setExpirationTime(Math.floor(Date.now() / 1000) + 600).sign(new TextEncoder().encode(secret))
+}
+
+describe.skipIf(skipReason !== null)(`live page /live in Chromium${skipReason ? ` (skipped: ${skipReason})` : ''}`, () => {
+  const pipeline = useRunningApp('enrichment')
+  let gateway: AppProcess
+  let browser: Browser
+
+  beforeAll(async () => {
+    const env = stackEnv()
+    gateway = await startGateway({
+      AUREN_KAFKA_BROKERS: env.kafkaBrokers.join(','),
+      AUREN_SCHEMA_REGISTRY_URL: env.schemaRegistryUrl,
+      AUREN_TOPIC_PREFIX: pipeline.kafka.prefix,
+      AUREN_GATEWAY_JWT_SECRET: SECRET,
+    })
+    const deadline = Date.now() + 60_000
+    while (!(await fetch(`http://${gateway.address}/healthz`).then((r) => r.ok, () => false))) {
+      if (Date.now() > deadline) throw new Error(`gateway not up:\n${gateway.output()}`)
+      await new Promise((r) => setTimeout(r, 200))
+    }
+    // playwright starts Chromium with a new empty --user-data-dir of its own (it refuses the flag).
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      headless: true,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    })
+  })
+
+  afterAll(async () => {
+    await browser?.close()
+    gateway?.kill('SIGTERM')
+    await gateway?.exited
+  })
+
+  it('serves the page and its assets without auth', async () => {
+    const page = await fetch(`http://${gateway.address}/live`)
+    expect(page.status).toBe(200)
+    expect(page.headers.get('content-type')).toContain('text/html')
+    const html = await page.text()
+    expect(html).toContain('/live/live.js')
+    expect(html).not.toMatch(/https?:\/\//) // nothing from a CDN
+    const js = await fetch(`http://${gateway.address}/live/live.js`)
+    expect(js.headers.get('content-type')).toContain('javascript')
+    expect((await fetch(`http://${gateway.address}/live/live.css`)).status).toBe(200)
+  })
+
+  it('signs in, subscribes and shows a ChatDev replay live: events, per-agent cost, graph', async () => {
+    const page = await browser.newPage({ viewport: { width: 1440, height: 1000 } })
+    const consoleErrors: string[] = []
+    page.on('pageerror', (err) => consoleErrors.push(err.message))
+    await page.goto(`http://${gateway.address}/live`)
+    await expect.poll(() => page.getAttribute('#state', 'data-state')).toBe('disconnected')
+
+    // A forged token: the protocol's close 4401 is shown.
+    await page.fill('#token', await token('ops', ['operator'], randomBytes(32).toString('base64')))
+    await page.click('#connect')
+    await page.waitForSelector('#state[data-state="closed"]', { timeout: 20_000 })
+    expect(await page.textContent('#errors')).toContain('4401')
+
+    await page.fill('#token', await token('ops', ['operator']))
+    await page.click('#connect')
+    await page.waitForSelector('#state[data-state="live"]', { timeout: 20_000 })
+
+    const found = loadTraceRuns(TRACES)
+    const runs = found.runs.filter((r) => r.kind === 'chatdev')
+    expect(runs.length).toBeGreaterThan(0)
+    const k = pipeline.kafka
+    // The fan-out reads from the latest offsets once it joined its group: replay until the page shows events.
+    const deadline = Date.now() + 90_000
+    let sent = 0
+    while ((await page.locator('#events li').count()) === 0) {
+      if (Date.now() > deadline) throw new Error(`the page showed no event after ${sent} events produced:\n${gateway.output().slice(-3000)}`)
+      sent += await publishRuns(runs, { producer: k.producer, serde: k.serde, topic: k.topics.agentEvents, speed: 'max' })
+      await page.waitForSelector('#events li', { timeout: 10_000 }).catch(() => undefined)
+    }
+
+    const programmerCost = page.locator('#agent-table tr[data-agent="Programmer"] td.cost')
+    await expect.poll(async () => Number(await programmerCost.textContent().catch(() => '0')), { timeout: 60_000 }).toBeGreaterThan(0)
+    await expect.poll(() => page.locator('#graph .edge-group').count(), { timeout: 30_000 }).toBeGreaterThan(0)
+    const counts = await page.locator('#graph .edge-group').evaluateAll((gs) => gs.map((g) => Number(g.getAttribute('data-count'))))
+    expect(Math.max(...counts)).toBeGreaterThanOrEqual(1)
+    expect(await page.locator('#graph .edge-label').first().textContent()).toMatch(/^\d+$/)
+    expect(await page.locator('#events li').count()).toBeLessThanOrEqual(200)
+    expect(Number(await page.textContent('#total-cost'))).toBeGreaterThan(0)
+
+    await new Promise((r) => setTimeout(r, 1_500)) // let the replay's batches settle for the picture
+    mkdirSync(join(ROOT, 'test', 'artifacts'), { recursive: true })
+    await page.screenshot({ path: SCREENSHOT, fullPage: true })
+    expect(consoleErrors).toEqual([])
+    await page.close()
+  })
+})

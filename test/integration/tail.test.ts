@@ -1,0 +1,154 @@
+/**
+ * `auren tail` against the real pipeline: the enrichment app and the gateway run as processes on
+ * fresh topics; `auren tail` runs as a child process (as a user runs it) with a real signed token
+ * (jose, HS256); AgentEvents are produced to the input topic and the lines it prints are checked
+ * against its filters. A bad token makes it exit non-zero with the close code and its meaning.
+ */
+import { spawn, type ChildProcess } from 'node:child_process'
+import { randomBytes, randomUUID } from 'node:crypto'
+import { join } from 'node:path'
+import { SignJWT } from 'jose'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import WebSocket from 'ws'
+import type { AgentEvent } from '../../schemas/index.ts'
+import { agentEvent } from '../helpers/aggregation-events.ts'
+import { llmCallEvent } from '../helpers/events.ts'
+import { startGateway, type AppProcess } from '../helpers/processes.ts'
+import { useRunningApp } from '../helpers/running-app.ts'
+import { stackEnv } from '../helpers/stack.ts'
+
+const ROOT = join(import.meta.dirname, '..', '..')
+const SECRET = randomBytes(32).toString('base64')
+
+async function token(sub: string, roles: string[], secret = SECRET): Promise<string> {
+  return new SignJWT({ roles }).setProtectedHeader({ alg: 'HS256' }).setSubject(sub).setIssuedAt()
+    .setExpirationTime(Math.floor(Date.now() / 1000) + 600).sign(new TextEncoder().encode(secret))
+}
+
+function llm(agent: string, o: { failed?: boolean } = {}): AgentEvent {
+  const e = llmCallEvent({ agent, userId: 'u1' })
+  return { ...e, payload: { ...e.payload, success: !o.failed, error_type: o.failed ? 'timeout' : null } }
+}
+
+function knowledge(agent: string): AgentEvent {
+  return agentEvent('knowledge_access', { knowledge_item_id: 'k1', domain: null, access_type: 'read', items_retrieved: 1, found: true }, { id: randomUUID(), timestampUs: Date.now() * 1000, agent, user: 'u1', trace: `t-${randomUUID()}` })
+}
+
+/** `auren tail …` as a child process, its output collected. */
+class Tail {
+  stdout = ''
+  stderr = ''
+  readonly child: ChildProcess
+  readonly exited: Promise<number | string>
+  constructor(args: string[], env: Record<string, string> = {}) {
+    this.child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'scripts', 'auren.ts'), 'tail', ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+    this.child.stdout?.on('data', (d: Buffer) => (this.stdout += d.toString()))
+    this.child.stderr?.on('data', (d: Buffer) => (this.stderr += d.toString()))
+    this.exited = new Promise((resolve) => this.child.once('exit', (code, signal) => resolve(code ?? signal ?? -1)))
+  }
+  lines(): string[] {
+    return this.stdout.split('\n').filter((l) => l.length > 0)
+  }
+  async waitFor(pred: () => boolean, what: string, timeoutMs = 30_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs
+    while (!pred()) {
+      if (Date.now() > deadline) throw new Error(`auren tail: no ${what} within ${timeoutMs} ms\nstdout: ${this.stdout.slice(-2000)}\nstderr: ${this.stderr.slice(-2000)}`)
+      await new Promise((r) => setTimeout(r, 50))
+    }
+  }
+}
+
+describe('auren tail', () => {
+  const pipeline = useRunningApp('enrichment')
+  let gateway: AppProcess
+  let url: string
+  const tails: Tail[] = []
+
+  beforeAll(async () => {
+    const env = stackEnv()
+    gateway = await startGateway({
+      AUREN_KAFKA_BROKERS: env.kafkaBrokers.join(','),
+      AUREN_SCHEMA_REGISTRY_URL: env.schemaRegistryUrl,
+      AUREN_TOPIC_PREFIX: pipeline.kafka.prefix,
+      AUREN_GATEWAY_JWT_SECRET: SECRET,
+    })
+    url = `ws://${gateway.address}/v1/stream`
+    const deadline = Date.now() + 60_000
+    while (!(await fetch(`http://${gateway.address}/healthz`).then((r) => r.ok, () => false))) {
+      if (Date.now() > deadline) throw new Error(`gateway not up:\n${gateway.output()}`)
+      await new Promise((r) => setTimeout(r, 200))
+    }
+    // The fan-out starts at the latest offsets once it joined its group: produce probes until one arrives.
+    const ws = new WebSocket(url, { headers: { Authorization: `Bearer ${await token('ops', ['operator'])}` } })
+    let delivered = false
+    ws.on('message', (d) => {
+      const m = JSON.parse(d.toString()) as { type: string }
+      if (m.type === 'welcome') ws.send(JSON.stringify({ type: 'subscribe', channels: ['events'], filters: { agent_ids: ['probe'] } }))
+      if (m.type === 'event') delivered = true
+    })
+    while (!delivered) {
+      if (Date.now() > deadline) throw new Error(`stream never delivered:\n${gateway.output().slice(-4000)}`)
+      await pipeline.kafka.produceEvents([llm('probe', { failed: true })])
+      await new Promise((r) => setTimeout(r, 1_000))
+    }
+    ws.terminate()
+  })
+
+  afterAll(async () => {
+    for (const t of tails) t.child.kill('SIGKILL')
+    gateway?.kill('SIGTERM')
+    await gateway?.exited
+  })
+
+  it('prints the events its filters select, one JSON line each, and exits 0 on Ctrl-C', async () => {
+    const env = { AUREN_TOKEN: await token('ops', ['operator']) }
+    const json = new Tail(['--url', url, '--json', '--channels', 'events', '--agents', 'agent-a', '--event-types', 'llm_call_completed'], env)
+    const human = new Tail(['--url', url, '--channels', 'llm_usage', '--tiers', 'critical'], env)
+    tails.push(json, human)
+    await json.waitFor(() => json.stderr.includes('subscribed'), 'subscription')
+    await human.waitFor(() => human.stderr.includes('subscribed'), 'subscription')
+
+    const a1 = llm('agent-a')
+    const b1 = llm('agent-b')
+    const k1 = knowledge('agent-a')
+    const aFail = llm('agent-a', { failed: true })
+    await pipeline.kafka.produceEvents([a1, b1, k1, aFail])
+    const sentinel = llm('agent-a')
+    await pipeline.kafka.produceEvents([sentinel])
+    await json.waitFor(() => json.stdout.includes(sentinel.event_id), 'sentinel event')
+    await human.waitFor(() => human.stdout.includes('agent-a'), 'critical event')
+    await new Promise((r) => setTimeout(r, 700)) // batches of the sentinel's time flushed
+
+    const events = json.lines().map((l) => JSON.parse(l) as { event_id: string; event_type: string; source_agent: { id: string }; tier: string; cost_usd: number | null })
+    expect(events.map((e) => e.event_id).sort()).toEqual([a1.event_id, aFail.event_id, sentinel.event_id].sort())
+    for (const e of events) expect(e).toMatchObject({ event_type: 'llm_call_completed', source_agent: { id: 'agent-a' } })
+    expect(events.find((e) => e.event_id === a1.event_id)?.tier).toBe('operational')
+
+    // Human lines: only the critical LLM call (the failed one), compact.
+    expect(human.lines()).toHaveLength(1)
+    expect(human.lines()[0]).toMatch(/^\d{4}-\d\d-\d\dT\S+Z critical\s+llm_call_completed\s+agent-a gpt-4o in=\d+ out=\d+.* FAILED$/)
+
+    json.child.kill('SIGINT')
+    human.child.kill('SIGINT')
+    expect(await json.exited).toBe(0)
+    expect(await human.exited).toBe(0)
+  })
+
+  it('exits non-zero with a clear message on a bad token, a refused subscription or no token', async () => {
+    const forged = new Tail(['--url', url, '--json'], { AUREN_TOKEN: await token('ops', ['admin'], randomBytes(32).toString('base64')) })
+    tails.push(forged)
+    expect(await forged.exited).toBe(1)
+    expect(forged.stderr).toMatch(/connection closed 4401: .*unauthorized/)
+    expect(forged.stdout).toBe('')
+
+    const unknown = new Tail(['--url', url, '--token', await token('ops', ['operator']), '--channels', 'gossip'])
+    tails.push(unknown)
+    expect(await unknown.exited).toBe(2)
+    expect(unknown.stderr).toContain('error UNKNOWN_CHANNEL')
+
+    const none = new Tail(['--url', url], { AUREN_TOKEN: '' })
+    tails.push(none)
+    expect(await none.exited).toBe(2)
+    expect(none.stderr).toContain('no token')
+  })
+})
