@@ -9,7 +9,8 @@
  *   every user's activity, so a viewer may not subscribe to them (FORBIDDEN).
  * - At most once per subscription: the last `dedupCapacity` keys (event_id) are remembered.
  * - Tiers (CONTRACTS.md section 3): `critical` → an `event` frame at once; `operational` →
- *   `batch` within 100 ms or 50 events; `analytical` → within 500 ms or 200 events. With a client
+ *   `batch` within 100 ms or 50 events; `analytical` → within 500 ms or 200 events, counted from
+ *   the first event's `enriched_at` (at most half the budget before it arrived). With a client
  *   update interval, a tier is flushed at most once per interval (frames still hold at most the
  *   tier's batch size).
  */
@@ -49,7 +50,7 @@ type Subscribe = Extract<ClientMessage, { type: 'subscribe' }>
 
 interface Buffer {
   items: { json: Record<string, unknown>; timeMs: number }[]
-  /** When the first buffered event arrived, epoch ms. */
+  /** When the batch's budget started, epoch ms: the first event's enrichment time (see budgetStart). */
   since: number
 }
 
@@ -83,6 +84,33 @@ class Subscription {
     if (f.min_confidence !== undefined && (item.confidence === null || item.confidence < f.min_confidence)) return false
     return true
   }
+}
+
+/** Parsed `enriched_at` of event items, epoch ms (parsed once per item, not per subscription). */
+const enrichedAtCache = new WeakMap<StreamItem, number | null>()
+
+function enrichedAtMs(item: StreamItem): number | null {
+  let ms = enrichedAtCache.get(item)
+  if (ms === undefined) {
+    const iso = item.json.enriched_at
+    const parsed = typeof iso === 'string' ? Date.parse(iso) : Number.NaN
+    ms = Number.isFinite(parsed) ? parsed : null
+    enrichedAtCache.set(item, ms)
+  }
+  return ms
+}
+
+/**
+ * When a new batch's budget starts: the first event's enrichment time (`enriched_at`), so that
+ * the time the event spent in Kafka counts against the tier budget ("within 100 ms of
+ * enrichment"), never later than `nowMs` and at most half the budget before it (a clock skew
+ * between the enrichment host and this one, or a consumer lag, must not turn batching into one
+ * frame per event). Events without `enriched_at` start at `nowMs`.
+ */
+function budgetStart(item: StreamItem, tier: BatchTier, nowMs: number): number {
+  const enrichedAt = enrichedAtMs(item)
+  if (enrichedAt === null) return nowMs
+  return Math.min(nowMs, Math.max(nowMs - TIER_BUDGETS[tier].maxDelayMs / 2, enrichedAt))
 }
 
 /** The subscriptions of one connection. */
@@ -208,7 +236,7 @@ export class SubscriptionSet {
       return
     }
     const tier = item.tier
-    const buf = (sub.buffers[tier] ??= { items: [], since: nowMs })
+    const buf = (sub.buffers[tier] ??= { items: [], since: budgetStart(item, tier, nowMs) })
     buf.items.push({ json: item.json, timeMs: item.timeMs })
     if (buf.items.length > this.limits.maxBufferedEvents) {
       buf.items.shift()

@@ -15,4 +15,7 @@ if [ "$was_running" = 0 ] && [ -z "${AUREN_KEEP_STACK:-}" ]; then
 fi
 bash scripts/stack.sh up
 
+# The gateway phase holds 10 000 WebSocket connections (a descriptor each, in the bench process and
+# in the gateway): raise the open-files limit where the hard limit allows it.
+ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 npx tsx test/bench/run.ts "$@"

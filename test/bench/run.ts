@@ -16,6 +16,7 @@ import { parseArgs } from 'node:util'
 import { prepareEnrichmentThroughput, type ThroughputRun, type ThroughputSession } from './enrichment-throughput.ts'
 import { prepareAggregationThroughput, type AggregationRun, type AggregationSession } from './aggregation-throughput.ts'
 import { measureLatency, type LatencyResult } from './latency.ts'
+import { measureGateway, type GatewayBenchResult } from './gateway-stream.ts'
 import { deleteGroups, kafkaVersion, measureBrokerCeiling, type CeilingResult } from './broker-ceiling.ts'
 import { summarizeProfile, type ProfileSummary } from './cpu-profile.ts'
 import { killRunningApps } from './app.ts'
@@ -24,7 +25,7 @@ import type { CoreUsage } from './cpu.ts'
 import { fmt, median, ratio, round, nowMs } from './stats.ts'
 
 const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
-const PHASES = ['throughput', 'aggregation', 'ceiling', 'latency'] as const
+const PHASES = ['throughput', 'aggregation', 'ceiling', 'latency', 'gateway'] as const
 type Phase = (typeof PHASES)[number]
 /**
  * AUREN_MAX_BATCH_BYTES the bench gives the app. With the app's default (1 MiB fetched per
@@ -42,6 +43,10 @@ const HELP = `usage: npm run bench -- [options]
   --warmup S            unmeasured warm-up seconds before it (default 3)
   --partitions P        partitions of every topic (default 6; replication factor is 1)
   --ceiling-records N   records of ProducerPerformance/ConsumerPerformance (default: --events)
+  --gw-connections N    gateway phase: WebSocket connections opened and held (default 10000)
+  --gw-subscribers N    gateway phase: subscribers of 'events' while events flow (default 1000)
+  --gw-rate R           gateway phase: offered rate, events/s (default 50)
+  --gw-duration S       gateway phase: measured seconds (default 10)
   --phases LIST         comma-separated subset of ${PHASES.join(',')} (default: all)
   --cpu-prof            one more throughput run (not counted) under the V8 CPU profiler, summarized
                         (written to test/artifacts/bench-enrichment.cpuprofile)
@@ -68,6 +73,10 @@ function parseOptions() {
       partitions: { type: 'string' },
       'ceiling-records': { type: 'string' },
       phases: { type: 'string' },
+      'gw-connections': { type: 'string' },
+      'gw-subscribers': { type: 'string' },
+      'gw-rate': { type: 'string' },
+      'gw-duration': { type: 'string' },
       'cpu-prof': { type: 'boolean', default: false },
       'max-batch-bytes': { type: 'string' },
       json: { type: 'string' },
@@ -93,6 +102,10 @@ function parseOptions() {
     partitions: Math.round(positive('partitions', values.partitions, 6)),
     ceilingRecords: Math.round(positive('ceiling-records', values['ceiling-records'], events)),
     phases: new Set(phases as Phase[]),
+    gwConnections: Math.round(positive('gw-connections', values['gw-connections'], 10_000)),
+    gwSubscribers: Math.round(positive('gw-subscribers', values['gw-subscribers'], 1_000)),
+    gwRate: positive('gw-rate', values['gw-rate'], 50),
+    gwDurationSeconds: positive('gw-duration', values['gw-duration'], 10),
     cpuProf: values['cpu-prof'],
     maxBatchBytes: values['max-batch-bytes'] === undefined || values['max-batch-bytes'] === 'app' ? undefined : Math.round(positive('max-batch-bytes', values['max-batch-bytes'], 1)),
     json: values.json ?? join(repoRoot, 'test', 'artifacts', 'bench.json'),
@@ -138,6 +151,7 @@ async function main(): Promise<void> {
   let pre: PreProduceResult | undefined
   let consumeOnly = Number.NaN
   let latency: LatencyResult | undefined
+  let gateway: GatewayBenchResult | undefined
   let profile: ProfileSummary | undefined
   const phaseSeconds: Record<string, number> = {}
   const timed = async <T>(name: string, f: () => Promise<T>): Promise<T> => {
@@ -223,6 +237,12 @@ async function main(): Promise<void> {
         measureLatency({ rate: opts.rate, durationSeconds: opts.durationSeconds, warmupSeconds: opts.warmupSeconds, partitions: opts.partitions, seed: opts.seed + 1, maxBatchBytes: opts.maxBatchBytes, log, trackGroup }),
       )
     }
+    if (opts.phases.has('gateway')) {
+      log(`gateway stream: ${opts.gwConnections} connections, then ${opts.gwSubscribers} subscribers at ${opts.gwRate} events/s`)
+      gateway = await timed('gateway', () =>
+        measureGateway({ connections: opts.gwConnections, subscribers: opts.gwSubscribers, rate: opts.gwRate, durationSeconds: opts.gwDurationSeconds, partitions: opts.partitions, seed: opts.seed + 2, log, trackGroup }),
+      )
+    }
     if (aggSession) {
       await aggSession.close()
       aggSession = undefined
@@ -279,6 +299,16 @@ async function main(): Promise<void> {
         ` (achieved ${fmt(latency.achievedRate)} ev/s over ${fmt(opts.durationSeconds)} s, ${latency.received}/${latency.sent} received${latency.missing > 0 ? `, ${latency.missing} MISSING` : ''})`,
     )
   }
+  if (gateway) {
+    const g = gateway
+    const l = g.latencyMs
+    out.push(row('gateway connections held', String(g.connectionsHeld), 'conns', `of ${g.connectionsAttempted} opened in ${fmt(g.connectSeconds, 1)} s, one instance; gauge ${fmt(g.gatewayGauge)}; gateway RSS ${fmt(g.gatewayRssMiBHeld)} MiB`))
+    out.push(row('gateway delivered', fmt(g.deliveredPerSec), 'events/s', `${g.subscribers} subscribers of 'events' at ${fmt(g.offeredRate)} ev/s offered; ${fmt(g.framesPerSec)} frames/s; ${fmt(g.deliveredShare * 100, 2)}% of sent × subscribers`))
+    out.push(
+      `gateway delivery latency @ ${g.subscribers} subscribers (enriched_at → frame received, batching included): p50 ${fmt(l.p50, 1)} ms  p99 ${fmt(l.p99, 1)} ms  max ${fmt(l.max, 1)} ms` +
+        `; p99 critical ${fmt(g.latencyByTierMs.critical?.p99 ?? Number.NaN, 1)}, operational ${fmt(g.latencyByTierMs.operational?.p99 ?? Number.NaN, 1)}, analytical ${fmt(g.latencyByTierMs.analytical?.p99 ?? Number.NaN, 1)} ms`,
+    )
+  }
   if (n > 1) {
     out.push('')
     out.push('round   enrichment/s  aggregation/s   producer/s   consumer/s   enr/prod   enr/cons   machine cores busy (enrichment)')
@@ -319,6 +349,9 @@ async function main(): Promise<void> {
     out.push(row('  app batches at offered rate', fmt(latency.app.meanBatchRecords, 1), 'rec/batch', `${latency.app.commits} commits, ${fmt(latency.app.meanCommitMs, 1)} ms mean commit`))
     out.push(row('  app CPU at offered rate', cores(latency.cpu, 'process'), 'cores', `broker ${cores(latency.cpu, 'broker')}; machine ${cores(latency.cpu, 'machine')}; enriched record ${fmt(latency.meanEnrichedBytes)} B`))
   }
+  if (gateway) {
+    out.push(row('  gateway CPU at fan-out', cores(gateway.cpu, 'process'), 'cores', `machine ${cores(gateway.cpu, 'machine')} (clients in the bench process); RSS ${fmt(gateway.gatewayRssMiB)} MiB; slow_client drops ${fmt(gateway.slowClientDrops)}`))
+  }
   if (profile) {
     out.push('')
     out.push(`CPU profile of the app over an extra, profiled throughput run (${fmt(profile.windowSeconds, 1)} s, main thread idle ${fmt(profile.idlePct, 1)}%; % of busy samples)`)
@@ -351,11 +384,15 @@ async function main(): Promise<void> {
       meanInputRecordBytes: pre ? round(pre.meanValueBytes, 1) : null,
       latencyMs: latency ? { p50: round(latency.endToEndMs.p50, 2), p95: round(latency.endToEndMs.p95, 2), p99: round(latency.endToEndMs.p99, 2), max: round(latency.endToEndMs.max, 2) } : null,
       latencyAchievedRate: latency ? round(latency.achievedRate, 1) : null,
+      gatewayConnectionsHeld: gateway?.connectionsHeld ?? null,
+      gatewayDeliveredPerSec: gateway ? round(gateway.deliveredPerSec, 1) : null,
+      gatewayLatencyMs: gateway ? { p50: round(gateway.latencyMs.p50, 2), p99: round(gateway.latencyMs.p99, 2) } : null,
     },
     preProduce: pre ?? null,
     rounds,
     kafkajsConsumeOnlyPerSec: round(consumeOnly, 1),
     latency: latency ?? null,
+    gateway: gateway ?? null,
     profile: profile ?? null,
     phaseSeconds,
     totalSeconds: round(totalSeconds, 1),
