@@ -10,25 +10,13 @@ import type pg from 'pg'
 import { createTestKafka, type TestKafka } from '../helpers/kafka.ts'
 import type { AppProcess } from '../helpers/processes.ts'
 import { registerPromTarget, stackEnv } from '../helpers/stack.ts'
+import { AGGREGATION_METRICS_CONTRACT } from '../helpers/metric-contract.ts'
 import { dropSchema, enrichAll, produceEnriched, schemaPool, simulatedEvents, startAggregation, waitStoredCaughtUp } from '../bench/aggregation-workload.ts'
 import { AGENT_EVENT_TYPES, type AgentMetricsWindow, type EnrichedAgentEvent } from '../../schemas/index.ts'
 import { readTopicToEnd } from '../../scripts/lib/read-topic.ts'
 
 /** CONTRACTS.md section 4, aggregation metrics: name → labels (histograms also carry `le` on _bucket). */
-const AGGREGATION_METRICS: Record<string, readonly string[]> = {
-  auren_llm_calls_total: ['agent', 'model', 'status'],
-  auren_llm_tokens_total: ['agent', 'model', 'direction'],
-  auren_llm_cost_usd_total: ['agent', 'model'],
-  auren_llm_call_duration_seconds: ['agent', 'model'],
-  auren_agent_executions_total: ['agent', 'status'],
-  auren_agent_execution_duration_seconds: ['agent'],
-  auren_tool_calls_total: ['agent', 'tool', 'status'],
-  auren_memory_tier_accesses_total: ['tier'],
-  auren_memory_tier_latency_seconds: ['tier'],
-  auren_collaborations_total: ['agent', 'partner', 'consensus'],
-  auren_hypotheses_total: ['agent', 'status'],
-  auren_agents_active: [],
-}
+const AGGREGATION_METRICS = AGGREGATION_METRICS_CONTRACT
 const HISTOGRAMS = new Set(['auren_llm_call_duration_seconds', 'auren_agent_execution_duration_seconds', 'auren_memory_tier_latency_seconds'])
 /** Labels Prometheus adds to every scraped series (target labels), and the runner's processor label. */
 const TARGET_LABELS = new Set(['__name__', 'instance', 'job', 'auren_target', 'processor'])

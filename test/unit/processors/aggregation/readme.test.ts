@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { Registry } from 'prom-client'
+import { AGGREGATION_METRICS_CONTRACT } from '../../../helpers/metric-contract.ts'
 import { describe, expect, it } from 'vitest'
 import { describeAggregationConfig } from '../../../../processors/aggregation/config.ts'
 import { createAggregationMetrics } from '../../../../processors/aggregation/metrics.ts'
@@ -10,21 +11,7 @@ const dir = join(import.meta.dirname, '../../../../processors/aggregation')
 const readme = readFileSync(join(dir, 'README.md'), 'utf8')
 const migration = readFileSync(join(dir, 'migrations/1767225600000_aggregation-tables.sql'), 'utf8')
 
-/** The aggregation metrics of CONTRACTS.md section 4, names and labels as there. */
-const CONTRACT = {
-  auren_llm_calls_total: ['agent', 'model', 'status'],
-  auren_llm_tokens_total: ['agent', 'model', 'direction'],
-  auren_llm_cost_usd_total: ['agent', 'model'],
-  auren_llm_call_duration_seconds: ['agent', 'model'],
-  auren_agent_executions_total: ['agent', 'status'],
-  auren_agent_execution_duration_seconds: ['agent'],
-  auren_tool_calls_total: ['agent', 'tool', 'status'],
-  auren_memory_tier_accesses_total: ['tier'],
-  auren_memory_tier_latency_seconds: ['tier'],
-  auren_collaborations_total: ['agent', 'partner', 'consensus'],
-  auren_hypotheses_total: ['agent', 'status'],
-  auren_agents_active: [],
-}
+const CONTRACT = AGGREGATION_METRICS_CONTRACT
 
 describe('aggregation README and contracts', () => {
   it('has a row for every configuration variable, with its default', () => {
