@@ -7,6 +7,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { createTestKafka, type TestKafka } from '../helpers/kafka.ts'
 import { startApp, type AppProcess } from '../helpers/processes.ts'
+import { waitForMetrics } from '../helpers/metrics-wait.ts'
 import { waitForGroupCaughtUp } from '../../scripts/lib/read-topic.ts'
 import { DLQ_HEADERS, type AgentEvent } from '../../schemas/index.ts'
 
@@ -89,9 +90,9 @@ export function processorConformance(p: ProcessorUnderTest): void {
       for (const e of effects) byKey.set(e.key, [...(byKey.get(e.key) ?? []), position.get(e.eventId)!])
       if (p.ordered !== false) for (const [key, order] of byKey) expect(order, `order of key ${key}`).toEqual([...order].sort((a, b) => a - b))
       await expectAllTookEffect(inputs)
-      const lags = [...(await app.metrics()).matchAll(/^auren_consumer_lag_records\{[^}]*\} (\d+)/gm)].map((m) => Number(m[1]))
-      expect(lags.length).toBeGreaterThan(0)
-      expect(lags.every((v) => v === 0)).toBe(true)
+      const lagsOf = (text: string) => [...text.matchAll(/^auren_consumer_lag_records\{[^}]*\} (\d+)/gm)].map((m) => Number(m[1]))
+      const text = await waitForMetrics(app, [{ name: 'every auren_consumer_lag_records series at 0', test: (t) => lagsOf(t).length > 0 && lagsOf(t).every((v) => v === 0) }])
+      expect(lagsOf(text).every((v) => v === 0)).toBe(true)
       app.kill('SIGTERM')
       expect(await app.exited).toBe(0)
       expect(app.output()).toContain('shutdown complete')

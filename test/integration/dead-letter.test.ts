@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from 'vitest'
 import { useRunningApp } from '../helpers/running-app.ts'
+import { waitForMetrics } from '../helpers/metrics-wait.ts'
 import { llmCallEvent, llmCallEvents } from '../helpers/events.ts'
 import { DLQ_HEADERS, fromEnrichedRecord, toAgentEventRecord, type EnrichedAgentEventRecord } from '../../schemas/index.ts'
 
@@ -58,10 +59,11 @@ describe('enrichment dead-letters poison records and keeps going', () => {
     }
     expect(dlq.find((r) => r.key?.toString() === 'poison-negative')!.headers[DLQ_HEADERS.message]).toContain('input_tokens')
 
-    const metrics = await app.metrics()
-    expect(metrics).toMatch(/auren_records_dead_lettered_total\{processor="enrichment",reason="VALIDATION_FAILED"\} 3/)
-    expect(metrics).toMatch(/auren_records_dead_lettered_total\{processor="enrichment",reason="DESERIALIZATION_FAILED"\} 2/)
-    expect(metrics).toMatch(/auren_records_dead_lettered_total\{processor="enrichment",reason="SCHEMA_UNKNOWN"\} 1/)
-    expect(metrics).toMatch(new RegExp(`auren_records_produced_total\\{processor="enrichment",topic="${kafka.topics.enrichedEvents}"\\} 40`))
+    await waitForMetrics(app, [
+      /auren_records_dead_lettered_total\{processor="enrichment",reason="VALIDATION_FAILED"\} 3$/m,
+      /auren_records_dead_lettered_total\{processor="enrichment",reason="DESERIALIZATION_FAILED"\} 2$/m,
+      /auren_records_dead_lettered_total\{processor="enrichment",reason="SCHEMA_UNKNOWN"\} 1$/m,
+      new RegExp(`auren_records_produced_total\\{processor="enrichment",topic="${kafka.topics.enrichedEvents}"\\} 40$`, 'm'),
+    ])
   })
 })

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createTestKafka, type TestKafka } from '../helpers/kafka.ts'
 import { startApp, type AppProcess } from '../helpers/processes.ts'
 import { llmCallEvents } from '../helpers/events.ts'
+import { waitForMetrics } from '../helpers/metrics-wait.ts'
 import { registerPromTarget, stackEnv } from '../helpers/stack.ts'
 
 /** Every runner metric of CONTRACTS.md section 4 (histograms appear as _bucket/_sum/_count). */
@@ -38,6 +39,7 @@ describe('runner metrics contract', () => {
     await kafka.produceEvents(llmCallEvents(200))
     await kafka.producer.send([{ topic: kafka.topics.agentEvents, key: 'poison', value: Buffer.from('not avro') }])
     await kafka.consumeUntil(kafka.topics.deadLetter, (r) => r.length >= 1)
+    await waitForMetrics(app, [/^auren_records_dead_lettered_total\{[^}]*\} 1$/m, /^auren_records_produced_total\{[^}]*\} 200$/m])
   })
   afterAll(async () => {
     removeTarget?.()
