@@ -1,14 +1,15 @@
 /**
  * The slow-client policy on the real pipeline (CONTRACTS.md section 5, gateway/README.md
  * "Limits"): the enrichment app and the gateway run as processes; two operator clients subscribe
- * to every channel, one of which stops reading (its socket is paused, so the kernel buffers fill
- * and then the gateway's queue for it grows). A steady stream of large events (16 KiB of
- * attributes each, every tier) is produced for ~12 s. Shown: the slow client first loses
- * analytical batches (counted as `slow_client` drops), then is closed with 1013; the other
- * client gets every event within the tier budgets all along; the gateway's resident memory stays
- * under a bound. The slow-client thresholds are lowered by configuration (64 KiB drop, 512 KiB
- * close) so the test does not need hundreds of megabytes of traffic; the kernel's loopback socket
- * buffers (up to 4 MiB on this machine) fill first.
+ * to every channel. A steady stream of large events (16 KiB of attributes each, every tier) is
+ * produced in two phases of the same load: first both clients read (the baseline), then one
+ * stops reading (its socket is paused, so the kernel buffers fill and then the gateway's queue
+ * for it grows). Shown: the slow client first loses analytical batches (counted as `slow_client`
+ * drops), then is closed with 1013; the other client gets every event, within the tier budgets,
+ * with delays no worse than in the baseline phase; the gateway's resident memory stays under a
+ * bound. The slow-client thresholds are lowered by configuration (64 KiB drop, 512 KiB close) so
+ * the test does not need hundreds of megabytes of traffic; the kernel's loopback socket buffers
+ * (up to 4 MiB on this machine) fill first.
  */
 import { randomBytes, randomUUID } from 'node:crypto'
 import type { Socket } from 'node:net'
@@ -23,7 +24,9 @@ import { useRunningApp } from '../helpers/running-app.ts'
 import { stackEnv } from '../helpers/stack.ts'
 
 const SECRET = randomBytes(32).toString('base64')
-const RUN_MS = 12_000
+/** Length of the baseline phase and of the slow-client phase, ms. */
+const BASELINE_MS = 6_000
+const RUN_MS = 10_000
 const TICK_MS = 100
 const PAD = 'x'.repeat(16 * 1024)
 /** Resident memory the gateway must stay under, bytes. */
@@ -60,7 +63,7 @@ function metricValue(text: string, series: string): number {
 
 /** An operator client subscribed to every channel; records per-tier delays of agent 'load'. */
 class Client {
-  readonly delays: Record<Tier, number[]> = { critical: [], operational: [], analytical: [] }
+  delays: Record<Tier, number[]> = { critical: [], operational: [], analytical: [] }
   readonly closed: Promise<{ code: number; reason: string }>
   readonly subscribed: Promise<void>
   probeSeen = false
@@ -87,8 +90,28 @@ class Client {
   }
 }
 
-// Timing acceptance test: opt in with AUREN_TIMING_TESTS=1 (its operational p99 check is not yet stable here).
-describe.skipIf(!process.env.AUREN_TIMING_TESTS)('gateway slow-client policy on the real pipeline (AUREN_TIMING_TESTS=1)', () => {
+/** Every 100 ms for `ms`: 1 critical, 2 operational and 4 analytical events of ~16 KiB (~1.1 MB/s per client). */
+async function produceLoad(pipeline: ReturnType<typeof useRunningApp>, ms: number, sent: Record<Tier, number>, onSecond: () => Promise<void>): Promise<void> {
+  const started = Date.now()
+  for (let tick = 0; Date.now() - started < ms; tick++) {
+    await pipeline.kafka.produceEvents([llm('load', true), llm('load', false), llm('load', false), knowledge('load'), knowledge('load'), knowledge('load'), knowledge('load')])
+    sent.critical += 1
+    sent.operational += 2
+    sent.analytical += 4
+    if (tick % 10 === 9) await onSecond()
+    const wait = started + (tick + 1) * TICK_MS - Date.now()
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait))
+  }
+}
+
+async function delivered(client: Client, sent: Record<Tier, number>): Promise<void> {
+  const deadline = Date.now() + 30_000
+  while (TIERS.some((t) => client.delays[t].length < sent[t]) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100))
+}
+
+const sortedDelays = (c: Client, t: Tier) => [...c.delays[t]].sort((a, b) => a - b)
+
+describe('gateway slow-client policy on the real pipeline', () => {
   const pipeline = useRunningApp('enrichment')
   let gateway: AppProcess
   const clients: Client[] = []
@@ -133,26 +156,34 @@ describe.skipIf(!process.env.AUREN_TIMING_TESTS)('gateway slow-client policy on 
       for (let i = 0; i < 20 && !(normal.probeSeen && slow.probeSeen); i++) await new Promise((r) => setTimeout(r, 100))
       if (Date.now() > deadline) throw new Error(`stream never delivered:\n${gateway.output().slice(-4000)}`)
     }
+    const fmt = (n: number) => n.toFixed(1)
+    const report = (phase: string, c: Client, sent: Record<Tier, number>) => {
+      for (const t of TIERS) {
+        const d = sortedDelays(c, t)
+        console.log(`[gateway slow client] ${phase} normal client ${t.padEnd(11)} ${d.length}/${sent[t]}: p50 ${fmt(percentile(d, 50))} ms, p95 ${fmt(percentile(d, 95))} ms, p99 ${fmt(percentile(d, 99))} ms, max ${fmt(d.at(-1) ?? Number.NaN)} ms`)
+      }
+    }
+
+    // Baseline: both clients read.
+    const baselineSent: Record<Tier, number> = { critical: 0, operational: 0, analytical: 0 }
+    normal.delays = { critical: [], operational: [], analytical: [] }
+    await produceLoad(pipeline, BASELINE_MS, baselineSent, async () => {})
+    await delivered(normal, baselineSent)
+    const baseline = normal.delays
+    report('baseline (both read):', normal, baselineSent)
+    for (const t of TIERS) expect(baseline[t].length, `baseline ${t}`).toBe(baselineSent[t])
+
+    // The same load while one client never reads.
+    normal.delays = { critical: [], operational: [], analytical: [] }
+    slow.delays = { critical: [], operational: [], analytical: [] }
     const rssBefore = metricValue(await gateway.metrics(), 'process_resident_memory_bytes')
     slow.socket.pause()
-
-    // Every 100 ms: 1 critical, 2 operational and 4 analytical events of ~16 KiB (~1.1 MB/s per client).
     const sent: Record<Tier, number> = { critical: 0, operational: 0, analytical: 0 }
     let rssMax = rssBefore
-    let slowClosedAt: number | null = null
-    void slow.closed.then(() => (slowClosedAt = Date.now()))
-    const started = Date.now()
-    for (let tick = 0; Date.now() - started < RUN_MS; tick++) {
-      await pipeline.kafka.produceEvents([llm('load', true), llm('load', false), llm('load', false), knowledge('load'), knowledge('load'), knowledge('load'), knowledge('load')])
-      sent.critical += 1
-      sent.operational += 2
-      sent.analytical += 4
-      if (tick % 10 === 9) rssMax = Math.max(rssMax, metricValue(await gateway.metrics(), 'process_resident_memory_bytes'))
-      const wait = started + (tick + 1) * TICK_MS - Date.now()
-      if (wait > 0) await new Promise((r) => setTimeout(r, wait))
-    }
-    const drainDeadline = Date.now() + 30_000
-    while (TIERS.some((t) => normal.delays[t].length < sent[t]) && Date.now() < drainDeadline) await new Promise((r) => setTimeout(r, 100))
+    await produceLoad(pipeline, RUN_MS, sent, async () => {
+      rssMax = Math.max(rssMax, metricValue(await gateway.metrics(), 'process_resident_memory_bytes'))
+    })
+    await delivered(normal, sent)
     const metrics = await gateway.metrics()
     rssMax = Math.max(rssMax, metricValue(metrics, 'process_resident_memory_bytes'))
     const slowDrops = metricValue(metrics, 'auren_gateway_dropped_messages_total{reason="slow_client"}')
@@ -160,13 +191,9 @@ describe.skipIf(!process.env.AUREN_TIMING_TESTS)('gateway slow-client policy on 
     slow.socket.resume()
     const close = await slow.closed
 
-    const fmt = (n: number) => n.toFixed(1)
-    for (const t of TIERS) {
-      const s = [...normal.delays[t]].sort((a, b) => a - b)
-      console.log(`[gateway slow client] normal client ${t.padEnd(11)} ${s.length}/${sent[t]}: p50 ${fmt(percentile(s, 50))} ms, p99 ${fmt(percentile(s, 99))} ms, max ${fmt(s.at(-1) ?? Number.NaN)} ms`)
-    }
+    report('one client stalled:  ', normal, sent)
     const slowGot = TIERS.map((t) => `${t} ${slow.delays[t].length}/${sent[t]}`).join(', ')
-    console.log(`[gateway slow client] slow client got ${slowGot}; closed ${close.code} '${close.reason}'${slowClosedAt === null ? '' : ''}; slow_client drops ${slowDrops}`)
+    console.log(`[gateway slow client] slow client got ${slowGot}; closed ${close.code} '${close.reason}'; slow_client drops ${slowDrops}`)
     console.log(`[gateway slow client] gateway RSS ${fmt(rssBefore / 2 ** 20)} MiB before, max ${fmt(rssMax / 2 ** 20)} MiB during (bound ${RSS_BOUND / 2 ** 20} MiB)`)
 
     expect(close.code).toBe(1013)
@@ -175,13 +202,21 @@ describe.skipIf(!process.env.AUREN_TIMING_TESTS)('gateway slow-client policy on 
     expect(gateway.output()).toContain('client too slow: closing')
     expect(slow.delays.analytical.length).toBeLessThan(sent.analytical)
     for (const t of TIERS) expect(normal.delays[t].length, t).toBe(sent[t])
-    const sorted = (t: Tier) => [...normal.delays[t]].sort((a, b) => a - b)
+    // The other client keeps the tier budgets. The "never later than 120 ms" bound of the
+    // operational tier is held by gateway-budgets.test.ts (small events); here 16 KiB events make
+    // the Kafka hop from enrichment longer, and single outliers above 120 ms come from the noisy
+    // 2-core machine, in the baseline phase as well: this test holds the operational p99 to it.
+    const sorted = (t: Tier) => sortedDelays(normal, t)
     expect(percentile(sorted('critical'), 99)).toBeLessThan(50)
-    // The 120 ms "never later" bound is the budgets test's (gateway-budgets.test.ts, small events);
-    // here 16 KiB events slow the Kafka hop from enrichment, and single outliers of 130-150 ms were
-    // seen on the noisy 2-core machine, so the operational tier is held to its p99.
-    expect(percentile(sorted('operational'), 99)).toBeLessThan(150)
+    expect(percentile(sorted('operational'), 99)).toBeLessThan(120)
     expect(sorted('analytical').at(-1)).toBeLessThan(550)
+    // ... and is not slowed by the stalled one: its median and p95 per tier stay within 20 ms of
+    // the baseline's (the batched tiers' delays are set by their flush deadlines).
+    const base = (t: Tier) => [...baseline[t]].sort((a, b) => a - b)
+    for (const t of TIERS) {
+      expect(percentile(sorted(t), 50), `${t} p50 vs baseline`).toBeLessThan(percentile(base(t), 50) + 20)
+      expect(percentile(sorted(t), 95), `${t} p95 vs baseline`).toBeLessThan(percentile(base(t), 95) + 20)
+    }
     expect(rssMax).toBeLessThan(RSS_BOUND)
     expect(metricValue(metrics, 'auren_gateway_connections')).toBeLessThanOrEqual(2)
   })

@@ -27,18 +27,38 @@ describe('SubscriptionSet', () => {
     subscribed(s, ['events'])
     expect(s.offer(item({ tier: 'operational' }), 1000)).toEqual([])
     expect(s.offer(item({ tier: 'analytical' }), 1010)).toEqual([])
-    expect(s.nextDeadline()).toBe(1100)
-    expect(s.due(1099)).toEqual([])
-    const op = s.due(1100)
+    // Written 10 % ahead of the budget (TIER_BUDGETS.flushAfterMs), leaving room for the write.
+    expect(s.nextDeadline()).toBe(1090)
+    expect(s.due(1089)).toEqual([])
+    const op = s.due(1090)
     expect(op).toHaveLength(1)
     expect(op[0]!.message).toMatchObject({ type: 'batch', tier: 'operational', events: [expect.any(Object)] })
-    expect(s.nextDeadline()).toBe(1510)
-    expect(s.due(1510)[0]!.message).toMatchObject({ type: 'batch', tier: 'analytical' })
+    expect(s.nextDeadline()).toBe(1460)
+    expect(s.due(1460)[0]!.message).toMatchObject({ type: 'batch', tier: 'analytical' })
     // size triggers
     const outs = []
     for (let i = 0; i < TIER_BUDGETS.operational.maxEvents; i++) outs.push(...s.offer(item({ tier: 'operational' }), 2000))
     expect(outs).toHaveLength(1)
     expect((outs[0]!.message as { events: unknown[] }).events).toHaveLength(50)
+  })
+
+  it('counts the budget from enriched_at, and writes events that arrive overdue on the next timer turn in one frame', () => {
+    const s = new SubscriptionSet(operator)
+    subscribed(s, ['events'])
+    const enrichedAt = (ms: number) => ({ enriched_at: new Date(ms).toISOString() })
+    // 30 ms in Kafka: written 90 ms after enrichment, 60 ms after it arrived.
+    expect(s.offer(item({ tier: 'operational', json: enrichedAt(10_000) }), 10_030)).toEqual([])
+    expect(s.nextDeadline()).toBe(10_090)
+    expect(s.due(10_090)).toHaveLength(1)
+    // Arrived 150 ms after enrichment (a lagging fetch of three): none is written inline, all are due now.
+    for (let i = 0; i < 3; i++) expect(s.offer(item({ tier: 'operational', json: enrichedAt(20_000 + i) }), 20_150)).toEqual([])
+    expect(s.nextDeadline()).toBe(20_150)
+    const late = s.due(20_150)
+    expect(late).toHaveLength(1)
+    expect((late[0]!.message as { events: unknown[] }).events).toHaveLength(3)
+    // An enriched_at in this host's future (clock skew) starts the budget on arrival.
+    s.offer(item({ tier: 'analytical', json: enrichedAt(40_000) }), 30_000)
+    expect(s.nextDeadline()).toBe(30_450)
   })
 
   it('flushes at most once per client update interval, in frames of at most the batch size', () => {
