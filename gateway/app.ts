@@ -1,7 +1,8 @@
 /**
  * The gateway's HTTP app (fastify, not listening: server.ts listens, tests use `app.inject`).
  *
- * - `GET /healthz`, `/readyz` (database up and rollup tables present), `/metrics` (the
+ * - `GET /healthz`, `/readyz` (database up and rollup tables present; with the stream, its
+ *   consumer joined), `/metrics` (the
  *   registry passed in): no auth. `GET /docs/json`: the OpenAPI 3 document (@fastify/swagger).
  * - `GET /live` and its assets `/live/live.js`, `/live/live.css` (live/assets.ts): the live page,
  *   no auth to load it (it authenticates its WebSocket to `/v1/stream`).
@@ -47,6 +48,11 @@ export interface GatewayDeps {
   readonly now?: () => number
   /** Readiness probe; default: the database answers and the rollup tables exist. */
   readonly probe?: () => Promise<{ ready: boolean; detail: Record<string, unknown> }>
+  /**
+   * Readiness of the WebSocket stream when it runs (its Kafka consumer joined its group);
+   * absent: the gateway serves the REST API only and /readyz does not wait for a stream.
+   */
+  readonly streamReadiness?: () => { ready: boolean; detail: Record<string, unknown> }
 }
 
 const STATUS_CODES: Record<number, GatewayErrorCode> = { 400: 'BAD_REQUEST', 401: 'UNAUTHORIZED', 403: 'FORBIDDEN', 404: 'NOT_FOUND', 503: 'UNAVAILABLE' }
@@ -86,10 +92,12 @@ export function buildGateway(deps: GatewayDeps): FastifyInstance {
       reply.code(closing ? 503 : 200)
       return { status: closing ? 'stopping' : 'ok' }
     })
-    root.get('/readyz', { schema: { ...ops, summary: 'Readiness: the rollup database answers and its tables exist' } }, async (_req, reply) => {
-      const { ready, detail } = await (deps.probe ?? (() => probeDb(deps.db)))()
-      reply.code(ready && !closing ? 200 : 503)
-      return { status: ready && !closing ? 'ready' : 'not_ready', ...detail }
+    root.get('/readyz', { schema: { ...ops, summary: 'Readiness: the rollup database answers and its tables exist, and the stream consumer (when the stream runs) joined its group' } }, async (_req, reply) => {
+      const db = await (deps.probe ?? (() => probeDb(deps.db)))()
+      const stream = deps.streamReadiness?.()
+      const ready = db.ready && (stream?.ready ?? true) && !closing
+      reply.code(ready ? 200 : 503)
+      return { status: ready ? 'ready' : 'not_ready', ...db.detail, ...(stream ? { stream: stream.detail } : {}) }
     })
     root.get('/metrics', { schema: { ...ops, summary: 'Prometheus metrics (text exposition format)' } }, async (_req, reply) => {
       reply.header('content-type', deps.registry.contentType)

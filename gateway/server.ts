@@ -35,11 +35,14 @@ async function main(): Promise<void> {
   collectDefaultMetrics({ register: registry })
   const pool = createPool({ url: config.databaseUrl, schema: config.dbSchema, max: config.dbPoolSize, statementTimeoutMs: config.dbStatementTimeoutMs })
   const auth = createAuthenticator(config.auth)
-  const app = buildGateway({ db: pool, auth, registry, api: config.api, logger: log })
-  // The live stream needs Kafka: without AUREN_KAFKA_BROKERS only the REST API runs and upgrades of
-  // /v1/stream are refused with 503 (README.md "WebSocket stream").
   let stream: StreamServer | null = null
   let fanout: KafkaFanout | null = null
+  const streamReadiness = config.stream
+    ? () => ({ ready: fanout?.joined ?? false, detail: { consumer: fanout === null ? 'starting' : fanout.joined ? 'joined' : 'joining', connections: stream?.size ?? 0 } })
+    : undefined
+  const app = buildGateway({ db: pool, auth, registry, api: config.api, logger: log, ...(streamReadiness ? { streamReadiness } : {}) })
+  // The live stream needs Kafka: without AUREN_KAFKA_BROKERS only the REST API runs and upgrades of
+  // /v1/stream are refused with 503 (README.md "WebSocket stream").
   if (config.stream) {
     const metrics = createStreamMetrics(registry)
     const history = new StreamHistory(config.stream.ws.history, Date.now())

@@ -126,6 +126,7 @@ describe('gateway slow-client policy on the real pipeline', () => {
       AUREN_GATEWAY_LOG_LEVEL: 'warn',
       AUREN_GATEWAY_WS_SLOW_DROP_BYTES: String(64 * 1024),
       AUREN_GATEWAY_WS_SLOW_CLOSE_BYTES: String(512 * 1024),
+      AUREN_GATEWAY_WS_MAX_CONNECTIONS: '2',
     })
     const deadline = Date.now() + 60_000
     while (!(await fetch(`http://${gateway.address}/healthz`).then((r) => r.ok, () => false))) {
@@ -140,7 +141,7 @@ describe('gateway slow-client policy on the real pipeline', () => {
     await gateway?.exited
   })
 
-  it('drops then closes (1013) a client that never reads; the other client keeps its budgets; memory stays bounded', async () => {
+  it('drops then closes (1013) a client that never reads; the other client keeps its budgets; memory stays bounded; over capacity closes 1013', async () => {
     const connect = async () => {
       const c = new Client(new WebSocket(`ws://${gateway.address}/v1/stream`, { headers: { Authorization: `Bearer ${await token('ops', ['operator'])}` } }))
       clients.push(c)
@@ -149,6 +150,10 @@ describe('gateway slow-client policy on the real pipeline', () => {
     }
     const normal = await connect()
     const slow = await connect()
+    // A third connection is over AUREN_GATEWAY_WS_MAX_CONNECTIONS: closed 1013 'server at capacity'.
+    const third = new Client(new WebSocket(`ws://${gateway.address}/v1/stream`, { headers: { Authorization: `Bearer ${await token('ops', ['operator'])}` } }))
+    third.subscribed.catch(() => {})
+    expect(await third.closed).toEqual({ code: 1013, reason: 'server at capacity' })
     // The fan-out starts at the latest offsets once it joined its group: produce probes until both got one.
     const deadline = Date.now() + 60_000
     while (!normal.probeSeen || !slow.probeSeen) {

@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import WebSocket from 'ws'
 import type { AgentEvent } from '../../schemas/index.ts'
 import { agentEvent } from '../helpers/aggregation-events.ts'
+import { createTestDb, type TestDb } from '../helpers/aggregation-db.ts'
 import { llmCallEvent } from '../helpers/events.ts'
 import { startGateway, type AppProcess } from '../helpers/processes.ts'
 import { useRunningApp } from '../helpers/running-app.ts'
@@ -79,6 +80,7 @@ function knowledge(agent: string, user: string): AgentEvent {
 describe('gateway WebSocket stream (auren.v1)', () => {
   const pipeline = useRunningApp('enrichment')
   let gateway: AppProcess
+  let db: TestDb
   let url: string
   const opened: Client[] = []
   const connect = (bearer?: string) => {
@@ -89,7 +91,9 @@ describe('gateway WebSocket stream (auren.v1)', () => {
 
   beforeAll(async () => {
     const env = stackEnv()
+    db = await createTestDb() // rollup tables, so that /readyz depends on the stream alone
     gateway = await startGateway({
+      AUREN_GATEWAY_DB_SCHEMA: db.schema,
       AUREN_KAFKA_BROKERS: env.kafkaBrokers.join(','),
       AUREN_SCHEMA_REGISTRY_URL: env.schemaRegistryUrl,
       AUREN_TOPIC_PREFIX: pipeline.kafka.prefix,
@@ -122,6 +126,15 @@ describe('gateway WebSocket stream (auren.v1)', () => {
     for (const c of opened) c.ws.terminate()
     gateway?.kill('SIGTERM')
     await gateway?.exited
+    await db?.drop()
+  })
+
+  it('reports the stream consumer in /readyz once it joined its group', async () => {
+    // The probe client of beforeAll got an event, so the consumer has joined.
+    const res = await fetch(`http://${gateway.address}/readyz`)
+    const body = await res.json()
+    expect(body, JSON.stringify(body)).toMatchObject({ status: 'ready', stream: { consumer: 'joined', connections: expect.any(Number) } })
+    expect(res.status).toBe(200)
   })
 
   it('welcomes clients authenticated by header or by a first auth message', async () => {
