@@ -20,6 +20,7 @@ import { WebSocketServer, type RawData, type WebSocket } from 'ws'
 import { AuthError, bearerToken, type Authenticator, type Principal } from './auth.ts'
 import type { WsConfig } from './config.ts'
 import type { StreamItem } from './event-json.ts'
+import { frameJson } from './frame-json.ts'
 import type { StreamHistory } from './history.ts'
 import { slowClientAction, TokenBucket } from './limits.ts'
 import type { StreamMetrics } from './metrics.ts'
@@ -59,6 +60,8 @@ interface Connection {
   /** Messages are handled one after another (the header token's verification first). */
   chain: Promise<void>
   flushTimer: NodeJS.Timeout | null
+  /** Deadline the flush timer is set for, epoch ms. */
+  flushAt: number | null
   timers: NodeJS.Timeout[]
 }
 
@@ -112,7 +115,7 @@ export function createStreamServer(deps: StreamServerDeps): StreamServer {
       }
       return
     }
-    c.ws.send(JSON.stringify(out.message))
+    c.ws.send(frameJson(out.message))
     metrics.sent.inc({ type: out.message.type })
     if (out.tier !== null) {
       const t = now()
@@ -131,14 +134,20 @@ export function createStreamServer(deps: StreamServerDeps): StreamServer {
     schedule(c)
   }
 
-  /** Sets the connection's one flush timer to its earliest batch deadline. */
+  /**
+   * Sets the connection's one flush timer to its earliest batch deadline (kept as it is when that
+   * did not change: most events join a batch whose timer is already set).
+   */
   function schedule(c: Connection): void {
+    const deadline = c.subs?.nextDeadline() ?? null
+    if (c.flushTimer && deadline === c.flushAt) return
     if (c.flushTimer) clearTimeout(c.flushTimer)
     c.flushTimer = null
-    const deadline = c.subs?.nextDeadline() ?? null
+    c.flushAt = deadline
     if (deadline === null) return
     c.flushTimer = setTimeout(() => {
       c.flushTimer = null
+      c.flushAt = null
       if (c.subs) sendAll(c, c.subs.due(now()))
     }, Math.max(0, deadline - now()))
   }
@@ -210,7 +219,7 @@ export function createStreamServer(deps: StreamServerDeps): StreamServer {
       ws.close(CLOSE.TRY_AGAIN_LATER, 'server at capacity')
       return
     }
-    const c: Connection = { id: randomUUID(), ws, bucket: new TokenBucket(config.rate, now()), subs: null, alive: true, chain: Promise.resolve(), flushTimer: null, timers: [] }
+    const c: Connection = { id: randomUUID(), ws, bucket: new TokenBucket(config.rate, now()), subs: null, alive: true, chain: Promise.resolve(), flushTimer: null, flushAt: null, timers: [] }
     conns.add(c)
     metrics.connections.inc()
     ws.on('pong', () => (c.alive = true))

@@ -1,20 +1,23 @@
 /**
  * The gateway's live stream under load (`npm run bench -- --phases gateway`): one enrichment
- * app and one gateway (processes, fresh topics), clients in this process over loopback.
+ * app and one gateway (processes, fresh topics), and the clients spread over `clientProcesses`
+ * forked processes (gateway-client-worker.ts), so that parsing frames for hundreds of
+ * subscribers is not one event loop's delay counted as the gateway's.
  *
  * 1. Connections held: `connections` WebSocket clients (Bearer token on the upgrade) are opened
- *    in waves of 250; held = clients welcomed and still open after a 3 s hold (the gateway's
- *    `auren_gateway_connections` gauge is read too).
+ *    in waves of 250 per client process; held = clients welcomed and still open after a 3 s hold
+ *    (the gateway's `auren_gateway_connections` gauge is read too).
  * 2. Fan-out: all but `subscribers` of them are closed; each remaining one subscribes to `events`;
  *    seeded simulator events (every tier) are produced at `rate` events/s for `durationSeconds`
  *    (after a 2 s unmeasured warm-up). Each client counts the events it receives and records
  *    receive time − `enriched_at` (both clocks are this machine's), so the latency includes
- *    batching (operational up to 100 ms, analytical up to 500 ms) and this process's own
- *    event-loop delay.
+ *    the Kafka hop from enrichment and batching (operational frames are written 90 ms and
+ *    analytical 450 ms after enrichment), reported per tier.
  */
+import { fork, type ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
+import { fileURLToPath } from 'node:url'
 import { SignJWT } from 'jose'
-import WebSocket from 'ws'
 import { createTestKafka } from '../helpers/kafka.ts'
 import { startGateway, type AppProcess } from '../helpers/processes.ts'
 import { stackEnv } from '../helpers/stack.ts'
@@ -28,6 +31,8 @@ export interface GatewayBenchOptions {
   readonly connections: number
   /** Subscribers of `events` during the fan-out measurement. */
   readonly subscribers: number
+  /** Client processes the connections are spread over. */
+  readonly clientProcesses: number
   /** Offered rate of the fan-out measurement, events/s. */
   readonly rate: number
   readonly durationSeconds: number
@@ -64,28 +69,82 @@ export interface GatewayBenchResult {
   readonly cpu: CoreUsage
   readonly gatewayRssMiB: number
   readonly slowClientDrops: number
+  readonly clientProcesses: number
+  /**
+   * Gateway side, from its own histogram (auren_gateway_delivery_latency_seconds, event time to
+   * frame written) over the measured window: share of deliveries written within 50 ms
+   * (critical), 100 ms (operational) or 500 ms (analytical) of the event's time, 0..1. The event
+   * time is the produce time here, so the enrichment hop is included; the clients' parsing is not.
+   */
+  readonly writtenWithinBudget: Record<string, number>
+}
+
+/** Budget per tier, seconds, as `le` labels of auren_gateway_delivery_latency_seconds. */
+const TIER_BUDGET_LE: Record<string, string> = { critical: '0.05', operational: '0.1', analytical: '0.5' }
+
+/** Per tier: [deliveries written within the tier's budget, all deliveries] from /metrics text. */
+function budgetCounts(text: string): Record<string, [number, number]> {
+  const out: Record<string, [number, number]> = {}
+  for (const [tier, le] of Object.entries(TIER_BUDGET_LE)) {
+    out[tier] = [
+      metricSum(text, 'auren_gateway_delivery_latency_seconds_bucket', `le="${le}",tier="${tier}"`),
+      metricSum(text, 'auren_gateway_delivery_latency_seconds_count', `tier="${tier}"`),
+    ]
+  }
+  return out
 }
 
 const SECRET = randomBytes(32).toString('base64')
 const TICK_MS = 10
 
-function isoMs(iso: string): number {
-  const dot = iso.lastIndexOf('.')
-  return Date.parse(`${iso.slice(0, dot)}Z`) + Number(iso.slice(dot + 1, -1).padEnd(6, '0')) / 1000
+/** One forked client process, answering one request at a time (gateway-client-worker.ts). */
+class ClientProcess {
+  private readonly child: ChildProcess
+  private chain: Promise<unknown> = Promise.resolve()
+  private readonly exited: Promise<void>
+
+  constructor() {
+    this.child = fork(fileURLToPath(new URL('./gateway-client-worker.ts', import.meta.url)), [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+    this.exited = new Promise((resolve) => this.child.once('exit', () => resolve()))
+  }
+
+  /** Sends a request and resolves with its answer; rejects on a failure answer or an exit. */
+  request<T = Record<string, unknown>>(msg: Record<string, unknown>): Promise<T> {
+    const next = this.chain.then(() => new Promise<T>((resolve, reject) => {
+      const onMessage = (m: { type: string; message?: string }) => {
+        this.child.off('exit', onExit)
+        if (m.type === 'done') resolve(m as T)
+        else reject(new Error(`client process: ${msg.type as string} failed: ${m.message}`))
+      }
+      const onExit = (code: number | null) => {
+        this.child.off('message', onMessage)
+        reject(new Error(`client process exited (${code}) during ${msg.type as string}`))
+      }
+      this.child.once('message', onMessage)
+      this.child.once('exit', onExit)
+      this.child.send(msg)
+    }))
+    this.chain = next.catch(() => undefined)
+    return next
+  }
+
+  async close(): Promise<void> {
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return
+    await this.request({ type: 'close' }).catch(() => undefined)
+    await withTimeout(this.exited, 10_000, 'client process did not exit').catch(() => this.child.kill('SIGKILL'))
+  }
 }
 
-interface BenchClient {
-  readonly ws: WebSocket
-  welcomed: boolean
-  open: boolean
-}
+/** Splits `n` into `parts` near-equal non-negative integers. */
+const split = (n: number, parts: number) => Array.from({ length: parts }, (_, i) => Math.floor(n / parts) + (i < n % parts ? 1 : 0))
 
 export async function measureGateway(opts: GatewayBenchOptions): Promise<GatewayBenchResult> {
   const kafka = await createTestKafka(opts.partitions)
   opts.trackGroup(`${kafka.prefix}auren.enrichment`)
   let enrichment: AppProcess | undefined
   let gateway: AppProcess | undefined
-  const clients: BenchClient[] = []
+  const workers = Array.from({ length: Math.max(1, opts.clientProcesses) }, () => new ClientProcess())
+  const all = <T>(f: (w: ClientProcess, i: number) => Promise<T>) => Promise.all(workers.map(f))
   try {
     enrichment = await startEnrichment(kafka.prefix)
     const env = stackEnv()
@@ -109,88 +168,46 @@ export async function measureGateway(opts: GatewayBenchOptions): Promise<Gateway
     const rss = async () => metricSum(await gw.metrics(), 'process_resident_memory_bytes') / 2 ** 20
 
     // ---- 1. connections held ----
-    opts.log(`gateway: opening ${opts.connections} connections`)
+    opts.log(`gateway: opening ${opts.connections} connections from ${workers.length} client processes`)
     const connectStart = nowMs()
-    for (let i = 0; i < opts.connections; i += 250) {
-      const wave: Promise<void>[] = []
-      for (let j = i; j < Math.min(opts.connections, i + 250); j++) {
-        const ws = new WebSocket(url, { headers: { Authorization: `Bearer ${token}` }, perMessageDeflate: false })
-        const c: BenchClient = { ws, welcomed: false, open: true }
-        clients.push(c)
-        ws.on('error', () => undefined)
-        ws.on('close', () => (c.open = false))
-        wave.push(new Promise<void>((resolve) => {
-          const done = () => resolve()
-          ws.once('message', () => {
-            c.welcomed = true
-            done()
-          })
-          ws.once('close', done)
-          setTimeout(done, 30_000).unref()
-        }))
-      }
-      await Promise.all(wave)
-    }
+    const perWorker = split(opts.connections, workers.length)
+    await all((w, i) => w.request({ type: 'open', url, token, count: perWorker[i] }))
     const connectSeconds = (nowMs() - connectStart) / 1000
     await delay(3_000)
-    const connectionsHeld = clients.filter((c) => c.welcomed && c.open).length
+    const held = await all((w) => w.request<{ open: number }>({ type: 'held' }))
+    const heldCounts = held.map((h) => h.open)
+    const connectionsHeld = heldCounts.reduce((a, b) => a + b, 0)
     const heldMetrics = await gw.metrics()
     const gatewayGauge = metricSum(heldMetrics, 'auren_gateway_connections')
     const gatewayRssMiBHeld = metricSum(heldMetrics, 'process_resident_memory_bytes') / 2 ** 20
     opts.log(`gateway: ${connectionsHeld}/${opts.connections} held (gauge ${gatewayGauge}) after ${connectSeconds.toFixed(1)} s; RSS ${gatewayRssMiBHeld.toFixed(0)} MiB`)
 
     // ---- 2. fan-out to `subscribers` ----
-    const subs = clients.filter((c) => c.welcomed && c.open).slice(0, opts.subscribers)
-    for (const c of clients) if (!subs.includes(c)) c.ws.terminate()
-    clients.splice(0, clients.length, ...subs)
-    const measureFromMs = nowMs() + 2_000 + 1_000 // after the subscriptions and the warm-up
-    let measureFromUs = Number.POSITIVE_INFINITY
-    const latencies: number[] = []
-    const byTier: Record<string, number[]> = { critical: [], operational: [], analytical: [] }
-    let delivered = 0
-    let frames = 0
-    let probes = 0
-    const subscribed = subs.map((c) => new Promise<void>((resolve, reject) => {
-      c.ws.removeAllListeners('message')
-      c.ws.on('message', (data) => {
-        const recv = nowMs()
-        const m = JSON.parse(data.toString()) as { type: string; event?: unknown; events?: unknown[] }
-        if (m.type === 'subscribed') return resolve()
-        if (m.type === 'error') return reject(new Error(JSON.stringify(m)))
-        const events = (m.type === 'event' ? [m.event] : m.type === 'batch' ? m.events! : []) as { enriched_at: string; tier: string; timestamp: string; source: string }[]
-        for (const e of events) {
-          if (e.source === 'bench-probe') {
-            probes++
-            continue
-          }
-          if (isoMs(e.timestamp) * 1000 < measureFromUs) continue
-          const l = recv - isoMs(e.enriched_at)
-          latencies.push(l)
-          byTier[e.tier]?.push(l)
-          delivered++
-        }
-        if (events.length > 0 && recv >= measureFromMs) frames++
-      })
-      c.ws.send(JSON.stringify({ type: 'subscribe', channels: ['events'] }))
-    }))
-    await withTimeout(Promise.all(subscribed), 60_000, 'subscriptions not confirmed within 60 s')
+    const keep = split(Math.min(opts.subscribers, connectionsHeld), workers.length).map((k, i) => Math.min(k, heldCounts[i]!))
+    const subscribers = (await withTimeout(all((w, i) => w.request<{ subscribers: number }>({ type: 'subscribe', keep: keep[i] })), 60_000, 'subscriptions not confirmed within 60 s'))
+      .reduce((a, r) => a + r.subscribers, 0)
 
     const encode = await eventEncoder(kafka)
     const source = eventSource(opts.seed)
-    // The fan-out reads from the latest offsets once it joined its group: probe until delivered.
-    while (probes === 0) {
+    // The fan-out reads from the latest offsets once it joined its group: probe until every
+    // subscriber got one.
+    for (;;) {
       await kafka.producer.send([encode({ ...source.next(Math.round(nowMs() * 1000)), source: 'bench-probe' })])
       await delay(1_000)
+      const probes = (await all((w) => w.request<{ probes: number }>({ type: 'probes' }))).reduce((a, r) => a + r.probes, 0)
+      if (probes >= subscribers) break
       if (nowMs() > deadline + 60_000) throw new Error(`stream never delivered:\n${gw.output().slice(-4000)}`)
     }
-    opts.log(`gateway: ${subs.length} subscribers; offering ${opts.rate} events/s for 2 s warm-up + ${opts.durationSeconds} s`)
+    opts.log(`gateway: ${subscribers} subscribers; offering ${opts.rate} events/s for 2 s warm-up + ${opts.durationSeconds} s`)
     const startMs = nowMs()
-    measureFromUs = Math.round((startMs + 2_000) * 1000)
+    const measureFromUs = Math.round((startMs + 2_000) * 1000)
+    await all((w) => w.request({ type: 'measure', fromUs: measureFromUs }))
     const total = Math.round(opts.rate * (2 + opts.durationSeconds))
     let sent = 0
     let measuredSent = 0
     let meter: (() => CoreUsage) | undefined
     let measuredStartMs = Number.NaN
+    let budgetAtStart: Record<string, [number, number]> = {}
     const pending = new Set<Promise<unknown>>()
     while (sent < total) {
       const due = Math.min(total, Math.floor(((nowMs() - startMs) / 1000) * opts.rate))
@@ -200,7 +217,7 @@ export async function measureGateway(opts: GatewayBenchOptions): Promise<Gateway
         if (measured && !meter) {
           meter = startCpuMeter(gw.child.pid)
           measuredStartMs = nowMs()
-          frames = 0
+          void gw.metrics().then((t) => (budgetAtStart = budgetCounts(t)))
         }
         const records = []
         for (let i = sent; i < due; i++) records.push(encode(source.next(stampUs)))
@@ -215,17 +232,40 @@ export async function measureGateway(opts: GatewayBenchOptions): Promise<Gateway
     const measuredSeconds = (nowMs() - measuredStartMs) / 1000
     const cpu = meter ? meter() : {}
     await withTimeout(Promise.all(pending), 60_000, 'produce acknowledgements did not arrive within 60 s')
-    const expected = measuredSent * subs.length
+    const expected = measuredSent * subscribers
+    type Report = { delivered: number; frames: number; latencies: Record<string, number[]> }
+    const collect = () => all((w) => w.request<Report>({ type: 'report' }))
+    let reports = await collect()
     const drainDeadline = nowMs() + 20_000
-    while (delivered < expected && nowMs() < drainDeadline) await delay(50)
+    while (reports.reduce((a, r) => a + r.delivered, 0) < expected && nowMs() < drainDeadline) {
+      await delay(500)
+      reports = await collect()
+    }
+    const delivered = reports.reduce((a, r) => a + r.delivered, 0)
+    const frames = reports.reduce((a, r) => a + r.frames, 0)
+    const byTier: Record<string, number[]> = { critical: [], operational: [], analytical: [] }
+    const latencies: number[] = []
+    for (const r of reports) {
+      for (const [tier, values] of Object.entries(r.latencies)) {
+        for (const v of values) {
+          byTier[tier]?.push(v)
+          latencies.push(v)
+        }
+      }
+    }
     const endMetrics = await gw.metrics()
-    const result: GatewayBenchResult = {
+    const budgetAtEnd = budgetCounts(endMetrics)
+    const writtenWithinBudget = Object.fromEntries(Object.entries(budgetAtEnd).map(([tier, [within, all]]) => {
+      const [within0, all0] = budgetAtStart[tier] ?? [0, 0]
+      return [tier, all - all0 > 0 ? (within - within0) / (all - all0) : Number.NaN]
+    }))
+    return {
       connectionsAttempted: opts.connections,
       connectionsHeld,
       gatewayGauge,
       connectSeconds,
       gatewayRssMiBHeld,
-      subscribers: subs.length,
+      subscribers,
       offeredRate: opts.rate,
       sent: measuredSent,
       deliveredPerSec: delivered / measuredSeconds,
@@ -236,10 +276,11 @@ export async function measureGateway(opts: GatewayBenchOptions): Promise<Gateway
       cpu,
       gatewayRssMiB: await rss(),
       slowClientDrops: metricSum(endMetrics, 'auren_gateway_dropped_messages_total', 'reason="slow_client"'),
+      clientProcesses: workers.length,
+      writtenWithinBudget,
     }
-    return result
   } finally {
-    for (const c of clients) c.ws.terminate()
+    await Promise.all(workers.map((w) => w.close()))
     if (gateway) await stopApp(gateway, 10_000)
     if (enrichment) await stopApp(enrichment, 10_000)
     await kafka.close()
