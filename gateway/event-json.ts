@@ -69,9 +69,14 @@ export function eventItem(e: EnrichedAgentEvent): StreamItem {
   }
 }
 
-/** Stream item of a closed metrics window (key: agent and window start; time: window end). */
+/**
+ * Stream item of a closed metrics window (time: window end). Key: agent, window start and
+ * `late_events`: a window published again after a late event (aggregation's `late_update`)
+ * carries one more late event, so it is a new item, while the same publication delivered twice
+ * (the outbox publishes at least once) is recognised by the subscriptions' dedup.
+ */
 export function metricsItem(w: AgentMetricsWindow): StreamItem {
-  return { kind: 'metrics', key: `${w.agent_id}@${w.window_start}`, json: metricsWindowJson(w), agentIds: [w.agent_id], timeMs: w.window_end / 1000 }
+  return { kind: 'metrics', key: `${w.agent_id}@${w.window_start}#${w.late_events}`, json: metricsWindowJson(w), agentIds: [w.agent_id], timeMs: w.window_end / 1000 }
 }
 
 /** Stream item of an alert change (key: fingerprint, status and start; time: ends_at or starts_at). */

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
-import { alertItem, enrichedEventJson, eventItem, isoFromMicros } from '../../../gateway/event-json.ts'
-import type { Alert, EnrichedAgentEvent } from '../../../schemas/index.ts'
+import { alertItem, enrichedEventJson, eventItem, isoFromMicros, metricsItem } from '../../../gateway/event-json.ts'
+import { SubscriptionSet } from '../../../gateway/subscriptions.ts'
+import type { AgentMetricsWindow, Alert, EnrichedAgentEvent } from '../../../schemas/index.ts'
 import { llmCallEvent } from '../../helpers/events.ts'
 
 describe('event-json', () => {
@@ -26,5 +27,21 @@ describe('event-json', () => {
   it('shapes alerts', () => {
     const a = { fingerprint: 'f', rule: 'r', severity: 'critical', status: 'firing', labels: { agent: 'a1' }, annotations: {}, value: 1, threshold: 0, starts_at: 1_000_000, ends_at: null, source_window: null } as unknown as Alert
     expect(alertItem(a)).toMatchObject({ kind: 'alert', key: 'f:firing:1000000', agentIds: ['a1'], json: { starts_at: '1970-01-01T00:00:01.000000Z', ends_at: null } })
+  })
+
+  it('sends a window again when it is re-published after a late event, but not the same publication twice', () => {
+    const latency = { count: 0, sum_ms: 0, p50_ms: null, p95_ms: null, p99_ms: null }
+    const w = {
+      agent_id: 'a1', window_start: 1_700_000_040_000_000, window_end: 1_700_000_100_000_000, executions: { started: 0, completed: 0, failed: 0 },
+      llm_calls: { succeeded: 2, failed: 0 }, input_tokens: 10, output_tokens: 5, cost_usd: 0.5, tool_calls: 0, errors: 0,
+      execution_latency: latency, llm_latency: latency, collaborations: 0, late_events: 0,
+    } as unknown as AgentMetricsWindow
+    const subs = new SubscriptionSet({ userId: 'ops', roles: ['operator'] })
+    subs.subscribe({ type: 'subscribe', channels: ['metrics'] })
+    const frames = [metricsItem(w), metricsItem({ ...w }), metricsItem({ ...w, input_tokens: 17, late_events: 1 })].flatMap((i) => subs.offer(i, 0))
+    expect(frames.map((f) => f.message)).toEqual([
+      { type: 'metrics', subscription_id: 's1', window: expect.objectContaining({ window_start: '2023-11-14T22:14:00.000000Z', input_tokens: 10, late_events: 0 }) },
+      { type: 'metrics', subscription_id: 's1', window: expect.objectContaining({ input_tokens: 17, late_events: 1 }) },
+    ])
   })
 })
