@@ -32,9 +32,14 @@ export function metricsWindowJson(w: AgentMetricsWindow): Record<string, unknown
   return { ...w, window_start: isoFromMicros(w.window_start), window_end: isoFromMicros(w.window_end) }
 }
 
-/** Frame body of an alert (starts_at and ends_at as ISO-8601). */
+/** Frame body of an alert (starts_at, ends_at and source_window's start and end as ISO-8601). */
 export function alertJson(a: Alert): Record<string, unknown> {
-  return { ...a, starts_at: isoFromMicros(a.starts_at), ends_at: a.ends_at === null ? null : isoFromMicros(a.ends_at) }
+  return {
+    ...a,
+    starts_at: isoFromMicros(a.starts_at),
+    ends_at: a.ends_at === null ? null : isoFromMicros(a.ends_at),
+    source_window: a.source_window === null ? null : { start: isoFromMicros(a.source_window.start), end: isoFromMicros(a.source_window.end) },
+  }
 }
 
 /** One record of the stream, shaped once per gateway and routed to every subscription. */

@@ -271,6 +271,28 @@ describe('gateway WebSocket stream (auren.v1)', () => {
     expect(await back.waitFor((m) => m.type === 'recovered' && m.subscription_id === old)).toMatchObject({ complete: false })
   })
 
+  it('delivers alerts from the alerts topic to operators subscribed to alerts, by agent, once', async () => {
+    const ops = connect(await token('ops', ['operator']))
+    const sub = await ops.subscribe({ channels: ['alerts'], filters: { agent_ids: ['agent-alerted'] } })
+    const startsAt = Date.parse('2026-11-21T10:00:00.000Z') * 1000 + 123
+    const alert = (agent: string, status: 'firing' | 'resolved', fingerprint: string) => ({
+      fingerprint, rule: 'LlmErrorRateHigh', severity: 'critical', status, labels: { agent }, value: 0.4, threshold: 0.1,
+      annotations: { summary: `${agent} LLM error rate 40%`, description: 'failed / all LLM calls over 5 min', runbook: null },
+      starts_at: startsAt, ends_at: status === 'resolved' ? startsAt + 60_000_000 : null, source_window: { start: startsAt, end: startsAt + 60_000_000 },
+    })
+    const { serde, producer, topics } = pipeline.kafka
+    const id = await serde.register(topics.alerts, 'alert')
+    const firing = alert('agent-alerted', 'firing', 'fp-1')
+    const records = [firing, firing, alert('agent-other', 'firing', 'fp-2'), alert('agent-alerted', 'resolved', 'fp-1')]
+    await producer.send(records.map((a) => ({ topic: topics.alerts, key: a.fingerprint, value: serde.encode(id, 'alert', a) })))
+    await ops.waitFor((m) => m.type === 'alert' && (m.alert as { status: string }).status === 'resolved')
+    await new Promise((r) => setTimeout(r, 300))
+    const got = ops.messages.filter((m) => m.subscription_id === sub && m.type === 'alert').map((m) => m.alert as Record<string, unknown>)
+    expect(got.map((a) => [a.fingerprint, a.status])).toEqual([['fp-1', 'firing'], ['fp-1', 'resolved']])
+    expect(got[0]).toEqual({ ...firing, starts_at: '2026-11-21T10:00:00.000123Z', ends_at: null, source_window: { start: '2026-11-21T10:00:00.000123Z', end: '2026-11-21T10:01:00.000123Z' } })
+    expect(got[1]).toMatchObject({ ends_at: '2026-11-21T10:01:00.000123Z' })
+  })
+
   it('exports the stream metrics', async () => {
     const text = await gateway.metrics()
     for (const name of ['auren_gateway_connections', 'auren_gateway_messages_sent_total{type="event"}', 'auren_gateway_delivery_latency_seconds_bucket{le="0.005",tier="critical"}', 'auren_gateway_dropped_messages_total{reason="slow_client"}']) {
