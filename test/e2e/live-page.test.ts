@@ -10,14 +10,13 @@
 import { randomBytes } from 'node:crypto'
 import { existsSync, mkdirSync } from 'node:fs'
 import { join } from 'node:path'
-import { SignJWT } from 'jose'
 import { chromium, type Browser } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { publishRuns } from '../../processors/sources/publish.ts'
 import { loadTraceRuns } from '../../processors/sources/trace-files.ts'
-import { startGateway, type AppProcess } from '../helpers/processes.ts'
+import type { AppProcess } from '../helpers/processes.ts'
 import { useRunningApp } from '../helpers/running-app.ts'
-import { stackEnv } from '../helpers/stack.ts'
+import { hs256Token, startStreamGateway } from '../helpers/stream-gateway.ts'
 
 const ROOT = join(import.meta.dirname, '..', '..')
 const TRACES = join(ROOT, '..', 'shared', 'data', 'agent-traces')
@@ -29,10 +28,7 @@ const skipReason = !existsSync(CHROMIUM)
   ? `${CHROMIUM} is missing (scripts/test.sh installs Debian's chromium as root; apt-get was unavailable)`
   : !existsSync(TRACES) ? `no recorded runs at ${TRACES}` : null
 
-async function token(sub: string, roles: string[], secret = SECRET): Promise<string> {
-  return new SignJWT({ roles }).setProtectedHeader({ alg: 'HS256' }).setSubject(sub).setIssuedAt()
-    .setExpirationTime(Math.floor(Date.now() / 1000) + 600).sign(new TextEncoder().encode(secret))
-}
+const token = (sub: string, roles: string[], secret = SECRET) => hs256Token(secret, sub, roles)
 
 describe.skipIf(skipReason !== null)(`live page /live in Chromium${skipReason ? ` (skipped: ${skipReason})` : ''}`, () => {
   const pipeline = useRunningApp('enrichment')
@@ -40,18 +36,7 @@ describe.skipIf(skipReason !== null)(`live page /live in Chromium${skipReason ? 
   let browser: Browser
 
   beforeAll(async () => {
-    const env = stackEnv()
-    gateway = await startGateway({
-      AUREN_KAFKA_BROKERS: env.kafkaBrokers.join(','),
-      AUREN_SCHEMA_REGISTRY_URL: env.schemaRegistryUrl,
-      AUREN_TOPIC_PREFIX: pipeline.kafka.prefix,
-      AUREN_GATEWAY_JWT_SECRET: SECRET,
-    })
-    const deadline = Date.now() + 60_000
-    while (!(await fetch(`http://${gateway.address}/healthz`).then((r) => r.ok, () => false))) {
-      if (Date.now() > deadline) throw new Error(`gateway not up:\n${gateway.output()}`)
-      await new Promise((r) => setTimeout(r, 200))
-    }
+    gateway = await startStreamGateway(pipeline.kafka.prefix, SECRET)
     // playwright starts Chromium with a new empty --user-data-dir of its own (it refuses the flag).
     browser = await chromium.launch({
       executablePath: CHROMIUM,

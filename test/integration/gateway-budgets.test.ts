@@ -9,15 +9,14 @@
  * gateway's batching, not CPU starvation; the figures are printed.
  */
 import { randomBytes, randomUUID } from 'node:crypto'
-import { SignJWT } from 'jose'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import WebSocket from 'ws'
 import type { AgentEvent } from '../../schemas/index.ts'
 import { agentEvent } from '../helpers/aggregation-events.ts'
 import { llmCallEvent } from '../helpers/events.ts'
-import { startGateway, type AppProcess } from '../helpers/processes.ts'
+import type { AppProcess } from '../helpers/processes.ts'
 import { useRunningApp } from '../helpers/running-app.ts'
-import { stackEnv } from '../helpers/stack.ts'
+import { hs256Token, isoMs, startStreamGateway } from '../helpers/stream-gateway.ts'
 
 const SECRET = randomBytes(32).toString('base64')
 const RUN_MS = 10_000
@@ -25,10 +24,7 @@ const TICK_MS = 100
 type Msg = Record<string, unknown> & { type: string }
 type Tier = 'critical' | 'operational' | 'analytical'
 
-async function token(sub: string, roles: string[]): Promise<string> {
-  return new SignJWT({ roles }).setProtectedHeader({ alg: 'HS256' }).setSubject(sub).setIssuedAt()
-    .setExpirationTime(Math.floor(Date.now() / 1000) + 600).sign(new TextEncoder().encode(SECRET))
-}
+const token = (sub: string, roles: string[]) => hs256Token(SECRET, sub, roles)
 
 /** An LLM call: failed ones are critical, successful ones operational. */
 function llm(agent: string, failed: boolean): AgentEvent {
@@ -41,10 +37,6 @@ function knowledge(agent: string): AgentEvent {
 }
 
 /** ms since the epoch of an ISO-8601 string with microseconds (`…T14:11:16.123456Z`). */
-function isoMs(iso: string): number {
-  const dot = iso.lastIndexOf('.')
-  return Date.parse(`${iso.slice(0, dot)}Z`) + Number(iso.slice(dot + 1, -1).padEnd(6, '0')) / 1000
-}
 
 function percentile(sorted: readonly number[], p: number): number {
   return sorted[Math.min(sorted.length, Math.max(1, Math.ceil((p / 100) * sorted.length))) - 1] ?? Number.NaN
@@ -60,19 +52,10 @@ describe('gateway tier budgets on the real pipeline', () => {
   let probeSeen = false
 
   beforeAll(async () => {
-    const env = stackEnv()
-    gateway = await startGateway({
-      AUREN_KAFKA_BROKERS: env.kafkaBrokers.join(','),
-      AUREN_SCHEMA_REGISTRY_URL: env.schemaRegistryUrl,
-      AUREN_TOPIC_PREFIX: pipeline.kafka.prefix,
-      AUREN_GATEWAY_JWT_SECRET: SECRET,
+    gateway = await startStreamGateway(pipeline.kafka.prefix, SECRET, {
       AUREN_GATEWAY_LOG_LEVEL: 'warn',
     })
     const deadline = Date.now() + 60_000
-    while (!(await fetch(`http://${gateway.address}/healthz`).then((r) => r.ok, () => false))) {
-      if (Date.now() > deadline) throw new Error(`gateway not up:\n${gateway.output()}`)
-      await new Promise((r) => setTimeout(r, 200))
-    }
     ws = new WebSocket(`ws://${gateway.address}/v1/stream`, { headers: { Authorization: `Bearer ${await token('ops', ['operator'])}` } })
     ws.on('error', () => {})
     const subscribed = new Promise<void>((resolve, reject) => {

@@ -7,15 +7,14 @@
  * record on `auren.agent-metrics.v1` (timestamps as ISO-8601), and nothing for other agents.
  */
 import { randomBytes } from 'node:crypto'
-import { SignJWT } from 'jose'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import WebSocket from 'ws'
 import { readTopicToEnd } from '../../scripts/lib/read-topic.ts'
 import type { AgentMetricsWindow } from '../../schemas/index.ts'
 import { dropSchema, enrichAll, produceEnriched, schemaPool, simulatedEvents, startAggregation, waitStoredCaughtUp } from '../bench/aggregation-workload.ts'
 import { createTestKafka, type TestKafka } from '../helpers/kafka.ts'
-import { startGateway, type AppProcess } from '../helpers/processes.ts'
-import { stackEnv } from '../helpers/stack.ts'
+import type { AppProcess } from '../helpers/processes.ts'
+import { hs256Token, startStreamGateway } from '../helpers/stream-gateway.ts'
 
 const SECRET = randomBytes(32).toString('base64')
 type Msg = Record<string, unknown> & { type: string }
@@ -37,25 +36,8 @@ describe('gateway metrics channel fed by the aggregation app', () => {
 
   beforeAll(async () => {
     kafka = await createTestKafka()
-    const env = stackEnv()
-    gateway = await startGateway({
-      AUREN_KAFKA_BROKERS: env.kafkaBrokers.join(','),
-      AUREN_SCHEMA_REGISTRY_URL: env.schemaRegistryUrl,
-      AUREN_TOPIC_PREFIX: kafka.prefix,
-      AUREN_GATEWAY_JWT_SECRET: SECRET,
-      AUREN_GATEWAY_LOG_LEVEL: 'warn',
-    })
-    // The stream reads from the latest offsets once its consumer joined: wait for that in /readyz
-    // (the rollup tables are not there yet, so only the stream part is looked at).
-    const deadline = Date.now() + 60_000
-    for (;;) {
-      const body = (await fetch(`http://${gateway.address}/readyz`).then((r) => r.json(), () => null)) as { stream?: { consumer?: string } } | null
-      if (body?.stream?.consumer === 'joined') break
-      if (Date.now() > deadline) throw new Error(`stream consumer never joined:\n${gateway.output().slice(-4000)}`)
-      await new Promise((r) => setTimeout(r, 200))
-    }
-    const token = await new SignJWT({ roles: ['operator'] }).setProtectedHeader({ alg: 'HS256' }).setSubject('ops').setIssuedAt()
-      .setExpirationTime(Math.floor(Date.now() / 1000) + 600).sign(new TextEncoder().encode(SECRET))
+    gateway = await startStreamGateway(kafka.prefix, SECRET, { AUREN_GATEWAY_LOG_LEVEL: 'warn' })
+    const token = await hs256Token(SECRET, 'ops', ['operator'])
     ws = new WebSocket(`ws://${gateway.address}/v1/stream`, { headers: { Authorization: `Bearer ${token}` } })
     ws.on('message', (data) => messages.push(JSON.parse(data.toString()) as Msg))
     await new Promise<void>((resolve, reject) => {

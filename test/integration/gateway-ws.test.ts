@@ -4,24 +4,20 @@
  * AgentEvents are produced to the input topic.
  */
 import { randomBytes, randomUUID } from 'node:crypto'
-import { SignJWT } from 'jose'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import WebSocket from 'ws'
 import type { AgentEvent } from '../../schemas/index.ts'
 import { agentEvent } from '../helpers/aggregation-events.ts'
 import { createTestDb, type TestDb } from '../helpers/aggregation-db.ts'
 import { llmCallEvent } from '../helpers/events.ts'
-import { startGateway, type AppProcess } from '../helpers/processes.ts'
+import type { AppProcess } from '../helpers/processes.ts'
 import { useRunningApp } from '../helpers/running-app.ts'
-import { stackEnv } from '../helpers/stack.ts'
+import { hs256Token, startStreamGateway } from '../helpers/stream-gateway.ts'
 
 const SECRET = randomBytes(32).toString('base64')
 type Msg = Record<string, unknown> & { type: string }
 
-async function token(sub: string, roles: string[], o: { secret?: string; expSeconds?: number } = {}): Promise<string> {
-  return new SignJWT({ roles }).setProtectedHeader({ alg: 'HS256' }).setSubject(sub).setIssuedAt()
-    .setExpirationTime(Math.floor(Date.now() / 1000) + (o.expSeconds ?? 600)).sign(new TextEncoder().encode(o.secret ?? SECRET))
-}
+const token = (sub: string, roles: string[], o: { secret?: string; expSeconds?: number } = {}) => hs256Token(o.secret ?? SECRET, sub, roles, o.expSeconds ?? 600)
 
 class Client {
   readonly messages: Msg[] = []
@@ -90,24 +86,12 @@ describe('gateway WebSocket stream (auren.v1)', () => {
   }
 
   beforeAll(async () => {
-    const env = stackEnv()
     db = await createTestDb() // rollup tables, so that /readyz depends on the stream alone
-    gateway = await startGateway({
+    gateway = await startStreamGateway(pipeline.kafka.prefix, SECRET, {
       AUREN_GATEWAY_DB_SCHEMA: db.schema,
-      AUREN_KAFKA_BROKERS: env.kafkaBrokers.join(','),
-      AUREN_SCHEMA_REGISTRY_URL: env.schemaRegistryUrl,
-      AUREN_TOPIC_PREFIX: pipeline.kafka.prefix,
-      AUREN_GATEWAY_JWT_SECRET: SECRET,
       AUREN_GATEWAY_WS_MAX_SUBSCRIPTIONS: '4',
     })
     url = `ws://${gateway.address}/v1/stream`
-    const deadline = Date.now() + 60_000
-    for (;;) {
-      const ok = await fetch(`http://${gateway.address}/healthz`).then((r) => r.ok, () => false)
-      if (ok) break
-      if (Date.now() > deadline) throw new Error(`gateway not up:\n${gateway.output()}`)
-      await new Promise((r) => setTimeout(r, 200))
-    }
     // The fan-out starts at the latest offsets once it joined its group: produce probes until one arrives.
     const probe = connect(await token('ops', ['operator']))
     const sub = await probe.subscribe({ channels: ['events'], filters: { agent_ids: ['probe'] } })
@@ -300,3 +284,4 @@ describe('gateway WebSocket stream (auren.v1)', () => {
     }
   })
 })
+    const deadline = Date.now() + 60_000

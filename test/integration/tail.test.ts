@@ -7,23 +7,19 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { randomBytes, randomUUID } from 'node:crypto'
 import { join } from 'node:path'
-import { SignJWT } from 'jose'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import WebSocket from 'ws'
 import type { AgentEvent } from '../../schemas/index.ts'
 import { agentEvent } from '../helpers/aggregation-events.ts'
 import { llmCallEvent } from '../helpers/events.ts'
-import { startGateway, type AppProcess } from '../helpers/processes.ts'
+import type { AppProcess } from '../helpers/processes.ts'
 import { useRunningApp } from '../helpers/running-app.ts'
-import { stackEnv } from '../helpers/stack.ts'
+import { hs256Token, startStreamGateway } from '../helpers/stream-gateway.ts'
 
 const ROOT = join(import.meta.dirname, '..', '..')
 const SECRET = randomBytes(32).toString('base64')
 
-async function token(sub: string, roles: string[], secret = SECRET): Promise<string> {
-  return new SignJWT({ roles }).setProtectedHeader({ alg: 'HS256' }).setSubject(sub).setIssuedAt()
-    .setExpirationTime(Math.floor(Date.now() / 1000) + 600).sign(new TextEncoder().encode(secret))
-}
+const token = (sub: string, roles: string[], secret = SECRET) => hs256Token(secret, sub, roles)
 
 function llm(agent: string, o: { failed?: boolean } = {}): AgentEvent {
   const e = llmCallEvent({ agent, userId: 'u1' })
@@ -65,19 +61,8 @@ describe('auren tail', () => {
   const tails: Tail[] = []
 
   beforeAll(async () => {
-    const env = stackEnv()
-    gateway = await startGateway({
-      AUREN_KAFKA_BROKERS: env.kafkaBrokers.join(','),
-      AUREN_SCHEMA_REGISTRY_URL: env.schemaRegistryUrl,
-      AUREN_TOPIC_PREFIX: pipeline.kafka.prefix,
-      AUREN_GATEWAY_JWT_SECRET: SECRET,
-    })
+    gateway = await startStreamGateway(pipeline.kafka.prefix, SECRET)
     url = `ws://${gateway.address}/v1/stream`
-    const deadline = Date.now() + 60_000
-    while (!(await fetch(`http://${gateway.address}/healthz`).then((r) => r.ok, () => false))) {
-      if (Date.now() > deadline) throw new Error(`gateway not up:\n${gateway.output()}`)
-      await new Promise((r) => setTimeout(r, 200))
-    }
     // The fan-out starts at the latest offsets once it joined its group: produce probes until one arrives.
     const ws = new WebSocket(url, { headers: { Authorization: `Bearer ${await token('ops', ['operator'])}` } })
     let delivered = false
@@ -152,3 +137,4 @@ describe('auren tail', () => {
     expect(none.stderr).toContain('no token')
   })
 })
+    const deadline = Date.now() + 60_000
