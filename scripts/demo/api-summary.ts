@@ -5,15 +5,11 @@
  * read through the API, none recomputed.
  */
 import { SignJWT } from 'jose'
+import type { CostGroupFigures } from '../../gateway/analytics/costs.ts'
+import type { LatencyFigures } from '../../gateway/analytics/figures.ts'
 
 /** Latency figures of the API (ms; percentiles from merged histogram buckets, within 9.05 %). */
-export interface ApiLatency {
-  count: number
-  mean_ms: number | null
-  p50_ms: number | null
-  p95_ms: number | null
-  p99_ms: number | null
-}
+export type ApiLatency = LatencyFigures
 
 /** One agent of `GET /api/v2/agents/performance`, as the demo reports it. */
 export interface ApiAgentPerformance {
@@ -29,15 +25,7 @@ export interface ApiAgentPerformance {
 }
 
 /** One group of `GET /api/v2/costs`. */
-export interface ApiCostGroup {
-  key: string
-  cost_usd: number
-  share: number | null
-  llm_calls: number
-  input_tokens: number
-  output_tokens: number
-  cost_per_call_usd: number | null
-}
+export type ApiCostGroup = CostGroupFigures
 
 /** The top cost drivers: the 5 most expensive agents and models of the range. */
 export interface ApiTopCostDrivers {

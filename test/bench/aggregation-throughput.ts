@@ -8,18 +8,14 @@
  */
 import { createTestKafka } from '../helpers/kafka.ts'
 import { createSimulator } from '../../processors/sources/simulator.ts'
-import { stopApp } from './app.ts'
+import { stopApp, type PhaseContext } from './app.ts'
 import { dropSchema, enrichAll, produceEnriched, schemaPool, startAggregation, storedOffsetSum, waitStoredCaughtUp } from './aggregation-workload.ts'
 import { startCpuMeter, type CoreUsage } from './cpu.ts'
 import { nowMs } from './stats.ts'
 
-export interface AggregationThroughputOptions {
+export interface AggregationThroughputOptions extends PhaseContext {
   readonly events: number
-  readonly partitions: number
-  readonly seed: number
   readonly timeoutMs: number
-  readonly log: (line: string) => void
-  readonly trackGroup: (groupId: string) => void
 }
 
 /** One timed catch-up of one aggregation instance. */

@@ -6,6 +6,18 @@ import { mkdirSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { startApp, type AppProcess } from '../helpers/processes.ts'
+
+/** What every benchmark phase is given by run.ts. */
+export interface PhaseContext {
+  /** Partitions of every topic the phase creates. */
+  readonly partitions: number
+  /** Simulator seed. */
+  readonly seed: number
+  /** Progress lines, to stderr. */
+  readonly log: (line: string) => void
+  /** Told every consumer group the phase creates (to delete at the end, even after a failure). */
+  readonly trackGroup: (groupId: string) => void
+}
 import { withTimeout } from './stats.ts'
 
 const running = new Set<AppProcess>()

@@ -7,22 +7,17 @@ import { randomUUID } from 'node:crypto'
 import { existsSync, rmSync } from 'node:fs'
 import { createTestKafka, type TestKafka } from '../helpers/kafka.ts'
 import type { AppProcess } from '../helpers/processes.ts'
-import { metricSum, startEnrichment, stopApp } from './app.ts'
+import { metricSum, startEnrichment, stopApp, type PhaseContext } from './app.ts'
 import { startCpuMeter, type CoreUsage } from './cpu.ts'
 import { preProduce, type PreProduceResult } from './workload.ts'
 import { delay, nowMs } from './stats.ts'
 
-export interface ThroughputOptions {
+export interface ThroughputOptions extends PhaseContext {
   readonly events: number
-  readonly partitions: number
-  readonly seed: number
   /** AUREN_MAX_BATCH_BYTES of the app (undefined: the app's default). */
   readonly maxBatchBytes?: number
   /** Give up waiting for a group to catch up after this long, ms. */
   readonly timeoutMs: number
-  readonly log: (line: string) => void
-  /** Told every consumer group the run creates (to delete at the end, even after a failure). */
-  readonly trackGroup: (groupId: string) => void
 }
 
 /** One timed catch-up of one app instance. */

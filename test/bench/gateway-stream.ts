@@ -21,12 +21,12 @@ import { SignJWT } from 'jose'
 import { createTestKafka } from '../helpers/kafka.ts'
 import { startGateway, type AppProcess } from '../helpers/processes.ts'
 import { stackEnv } from '../helpers/stack.ts'
-import { metricSum, startEnrichment, stopApp } from './app.ts'
+import { metricSum, startEnrichment, stopApp, type PhaseContext } from './app.ts'
 import { startCpuMeter, type CoreUsage } from './cpu.ts'
 import { delay, nowMs, summarize, withTimeout, type Summary } from './stats.ts'
 import { eventEncoder, eventSource } from './workload.ts'
 
-export interface GatewayBenchOptions {
+export interface GatewayBenchOptions extends PhaseContext {
   /** Connections to open for the held-connections figure (target 10 000). */
   readonly connections: number
   /** Subscribers of `events` during the fan-out measurement. */
@@ -36,10 +36,6 @@ export interface GatewayBenchOptions {
   /** Offered rate of the fan-out measurement, events/s. */
   readonly rate: number
   readonly durationSeconds: number
-  readonly partitions: number
-  readonly seed: number
-  readonly log: (line: string) => void
-  readonly trackGroup: (groupId: string) => void
 }
 
 export interface GatewayBenchResult {

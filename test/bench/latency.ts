@@ -10,23 +10,18 @@ import { createTestKafka } from '../helpers/kafka.ts'
 import type { AppProcess } from '../helpers/processes.ts'
 import type { EnrichedAgentEventRecord } from '../../schemas/index.ts'
 import type { ProduceRecord } from '../../processors/runtime/kafka-client.ts'
-import { metricSum, startEnrichment, stopApp } from './app.ts'
+import { metricSum, startEnrichment, stopApp, type PhaseContext } from './app.ts'
 import { startCpuMeter, type CoreUsage } from './cpu.ts'
 import { eventEncoder, eventSource } from './workload.ts'
 import { delay, nowMs, summarize, withTimeout, type Summary } from './stats.ts'
 
-export interface LatencyOptions {
+export interface LatencyOptions extends PhaseContext {
   /** Offered rate, events/s. */
   readonly rate: number
   readonly durationSeconds: number
   readonly warmupSeconds: number
-  readonly partitions: number
-  readonly seed: number
   /** AUREN_MAX_BATCH_BYTES of the app (undefined: the app's default). */
   readonly maxBatchBytes?: number
-  readonly log: (line: string) => void
-  /** Told every consumer group the run creates (to delete at the end, even after a failure). */
-  readonly trackGroup: (groupId: string) => void
 }
 
 export interface LatencyResult {
