@@ -52,7 +52,10 @@ export interface RunnerDeps {
   readonly shutdownGraceMs?: number
   /** Clock, epoch ms. */
   readonly now?: () => number
-  /** Called when the consumer crashed for good (not restarting); main exits non-zero. */
+  /**
+   * Called when the consumer crashed for good (not restarting); main exits non-zero. Not called
+   * for a crash reported after stop() began (logged as a warning instead).
+   */
   readonly onFatal?: (err: Error) => void
 }
 
@@ -309,6 +312,13 @@ export function createRunner<In, Out>(
           positions.clear() // another instance may advance these partitions in the sink
           log.info({ groupId }, 'rebalancing')
         } else if (e.type === 'crashed') {
+          if (stopping) {
+            // kafkajs reports a crash of a join or fetch still under way when stop() disconnects
+            // (its runner calls onCrash whether or not it is running). The drain already committed
+            // what was processed; the rest is delivered again after restart: not a failure.
+            log.warn({ err: e.error }, 'consumer crashed while stopping; shutdown goes on')
+            return
+          }
           log.error({ err: e.error, restarting: e.restarting }, 'consumer crashed')
           if (!e.restarting) deps.onFatal?.(e.error)
         }

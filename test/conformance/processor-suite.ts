@@ -38,6 +38,34 @@ export interface ProcessorUnderTest {
   readonly exactlyOnce: boolean
 }
 
+/**
+ * Sends `signal` to an instance the moment it logs that its consumer is re-joining the group
+ * (the runner's "rebalancing" line, logged when kafkajs starts the re-join).
+ * @throws Error when no rebalance is logged within timeoutMs
+ */
+async function killWhenRebalancing(app: AppProcess, signal: NodeJS.Signals, timeoutMs: number): Promise<void> {
+  const stdout = app.child.stdout!
+  await new Promise<void>((resolve, reject) => {
+    let seen = ''
+    const onData = (d: Buffer) => {
+      seen = (seen + d.toString()).slice(-4096)
+      if (!seen.includes('"msg":"rebalancing"')) return
+      app.kill(signal)
+      done()
+      resolve()
+    }
+    const timer = setTimeout(() => {
+      done()
+      reject(new Error(`no rebalance logged within ${timeoutMs} ms`))
+    }, timeoutMs)
+    const done = () => {
+      clearTimeout(timer)
+      stdout.off('data', onData)
+    }
+    stdout.on('data', onData)
+  })
+}
+
 function metricValue(text: string, name: string): number {
   const m = new RegExp(`^${name}\\{[^}]*\\} (\\d+)`, 'm').exec(text)
   return m ? Number(m[1]) : 0
@@ -160,6 +188,30 @@ export function processorConformance(p: ProcessorUnderTest): void {
       await caughtUp()
       await expectAllTookEffect(inputs)
       expect(metricValue(await a.metrics(), 'auren_rebalances_total')).toBeGreaterThanOrEqual(3)
+    })
+
+    it('exits 0 when stopped in the middle of a rebalance, and loses nothing (rolling restart)', async () => {
+      const rounds = 3
+      const inputs = p.makeInputs(1200 * (rounds + 1))
+      const part = (k: number) => inputs.slice(k * 1200, (k + 1) * 1200)
+      await start()
+      let leaving = await start({}, 1)
+      await produce(part(0))
+      for (let round = 1; round <= rounds; round++) {
+        // A new instance joins; the one to leave gets SIGTERM as soon as it logs the
+        // rebalance, i.e. while its consumer is re-joining the group.
+        const rejoin = killWhenRebalancing(leaving, 'SIGTERM', 60_000)
+        const joining = await startApp(p.app, kafka.prefix, typeof p.env === 'function' ? p.env(kafka.prefix, round + 1) : { ...p.env })
+        apps.push(joining)
+        await produce(part(round))
+        await rejoin
+        expect(await leaving.exited, leaving.output().slice(-6000)).toBe(0)
+        expect(leaving.output()).toContain('shutdown complete')
+        await joining.waitReady()
+        leaving = joining
+      }
+      await caughtUp()
+      await expectAllTookEffect(inputs)
     })
   })
 }
