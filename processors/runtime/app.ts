@@ -94,7 +94,8 @@ export async function runProcessorApp<In, Out, AppConfig = undefined>(opts: {
   await runner.start()
   const stopBackground = opts.background ? await opts.background({ driver, serde, topics: runner.topics, log }) : undefined
   const stop = async () => {
-    await stopBackground?.()
+    // The drain must run even when a background task fails to stop.
+    await Promise.resolve(stopBackground?.()).catch((err: unknown) => log.error({ err }, 'stopping background work failed; draining anyway'))
     await runner.stop()
     await http.close()
   }

@@ -66,7 +66,11 @@ export type LagObservation = { eventTimeMs: number; tier: string }
 export interface Runner {
   /** Registers schemas, connects, joins the consumer group and starts consuming. */
   start(): Promise<void>
-  /** Stops fetching, lets the batch in progress finish and commit, then disconnects. Idempotent. */
+  /**
+   * Stops fetching, lets the batch in progress finish and commit (within shutdownGraceMs), then
+   * disconnects the consumer and producer and closes the sink. A failing close step is logged
+   * and the others still run; it does not reject. Idempotent.
+   */
   stop(): Promise<void>
   readonly health: HealthSource
   readonly groupId: string
@@ -354,10 +358,22 @@ export function createRunner<In, Out>(
         clearTimeout(timer)
         // An abandoned batch was not committed: its records are delivered again after restart.
         if (!drained) log.warn({ graceMs }, 'batch in progress did not finish within the grace time; it will be redelivered')
-        await consumer?.stop()
-        await consumer?.disconnect()
-        await producer?.disconnect()
-        await def.sink?.close()
+        // What was processed is committed by now: a failing close step is logged and the
+        // others still run, so one broken connection does not leave the rest open.
+        const [c, p, sink] = [consumer, producer, def.sink]
+        const steps: Array<[string, (() => Promise<void>) | undefined]> = [
+          ['consumer stop', c && (() => c.stop())],
+          ['consumer disconnect', c && (() => c.disconnect())],
+          ['producer disconnect', p && (() => p.disconnect())],
+          ['sink close', sink && (() => sink.close())],
+        ]
+        for (const [step, run] of steps) {
+          try {
+            await run?.()
+          } catch (err) {
+            log.error({ err, step }, 'shutdown step failed; going on')
+          }
+        }
         log.info('stopped')
       })()
       return stopPromise
