@@ -18,23 +18,27 @@ export interface GatewayMetrics {
   readonly forbidden: Counter<'route'>
 }
 
+/** The metric `name` already on `registry`, or the one `make` creates and registers there. */
+function registered<T>(registry: Registry, name: string, make: () => T): T {
+  return (registry.getSingleMetric(name) as T | undefined) ?? make()
+}
+
 const DURATION_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
 
 /** Registers the metrics on `registry` (once per registry: a second call returns the same ones). */
 export function createGatewayMetrics(registry: Registry): GatewayMetrics {
-  const get = <T>(name: string, make: () => T): T => (registry.getSingleMetric(name) as T | undefined) ?? make()
   const registers = [registry]
   return {
-    requests: get('auren_gateway_http_requests_total', () => new Counter({
+    requests: registered(registry, 'auren_gateway_http_requests_total', () => new Counter({
       name: 'auren_gateway_http_requests_total', help: 'REST requests answered, by route pattern, method and status code', labelNames: ['route', 'method', 'status'], registers,
     })),
-    duration: get('auren_gateway_http_request_duration_seconds', () => new Histogram({
+    duration: registered(registry, 'auren_gateway_http_request_duration_seconds', () => new Histogram({
       name: 'auren_gateway_http_request_duration_seconds', help: 'Time to answer a REST request, seconds', labelNames: ['route'], buckets: DURATION_BUCKETS, registers,
     })),
-    authFailures: get('auren_gateway_auth_failures_total', () => new Counter({
+    authFailures: registered(registry, 'auren_gateway_auth_failures_total', () => new Counter({
       name: 'auren_gateway_auth_failures_total', help: 'Bearer tokens refused, by reason', labelNames: ['reason'], registers,
     })),
-    forbidden: get('auren_gateway_forbidden_total', () => new Counter({
+    forbidden: registered(registry, 'auren_gateway_forbidden_total', () => new Counter({
       name: 'auren_gateway_forbidden_total', help: 'Authenticated requests refused by role or user scope', labelNames: ['route'], registers,
     })),
   }
@@ -62,17 +66,16 @@ const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10
 
 /** Registers the stream metrics on `registry` (once per registry), with the series pre-created at 0. */
 export function createStreamMetrics(registry: Registry): StreamMetrics {
-  const get = <T>(name: string, make: () => T): T => (registry.getSingleMetric(name) as T | undefined) ?? make()
   const registers = [registry]
   const m: StreamMetrics = {
-    connections: get('auren_gateway_connections', () => new Gauge({ name: 'auren_gateway_connections', help: 'Open WebSocket connections of /v1/stream', registers })),
-    sent: get('auren_gateway_messages_sent_total', () => new Counter({
+    connections: registered(registry, 'auren_gateway_connections', () => new Gauge({ name: 'auren_gateway_connections', help: 'Open WebSocket connections of /v1/stream', registers })),
+    sent: registered(registry, 'auren_gateway_messages_sent_total', () => new Counter({
       name: 'auren_gateway_messages_sent_total', help: 'WebSocket frames written, by server message type', labelNames: ['type'], registers,
     })),
-    latency: get('auren_gateway_delivery_latency_seconds', () => new Histogram({
+    latency: registered(registry, 'auren_gateway_delivery_latency_seconds', () => new Histogram({
       name: 'auren_gateway_delivery_latency_seconds', help: 'Event time to the frame holding the event written to the socket, seconds, by tier', labelNames: ['tier'], buckets: LATENCY_BUCKETS, registers,
     })),
-    dropped: get('auren_gateway_dropped_messages_total', () => new Counter({
+    dropped: registered(registry, 'auren_gateway_dropped_messages_total', () => new Counter({
       name: 'auren_gateway_dropped_messages_total', help: 'Frames or events not delivered, by reason (slow_client, buffer_full, decode)', labelNames: ['reason'], registers,
     })),
   }

@@ -17,6 +17,8 @@ export interface AppProcess {
   readonly address: string
   /** Everything it printed (pino JSON lines on stdout, anything on stderr). */
   output(): string
+  /** True until the process has exited (by itself or by a signal). */
+  alive(): boolean
   /** Resolves with the exit code (or signal name) when the process ends. */
   readonly exited: Promise<number | string>
   /** Polls /readyz until 200, or throws after timeoutMs with the process output. */
@@ -92,6 +94,7 @@ function spawnScript(name: string, script: string, port: number, env: Record<str
     address,
     exited,
     output: () => out,
+    alive: () => child.exitCode === null && child.signalCode === null,
     kill: (signal) => void child.kill(signal),
     metrics: async () => (await fetch(`http://${address}/metrics`)).text(),
     async waitReady(timeoutMs = 60_000) {

@@ -27,7 +27,7 @@ export async function readTopicToEnd(driver: KafkaDriver, admin: TopicAdmin, top
         .run({
           topics: [topic],
           fromBeginning: true,
-            autoResolve: true,
+          autoResolve: true,
           onBatch: async (batch) => {
             const end = remaining.get(batch.partition)
             if (end === undefined) return

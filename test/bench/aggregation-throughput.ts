@@ -9,7 +9,7 @@
 import { createTestKafka } from '../helpers/kafka.ts'
 import { createSimulator } from '../../processors/sources/simulator.ts'
 import { stopApp, type PhaseContext } from './app.ts'
-import { dropSchema, enrichAll, produceEnriched, schemaPool, startAggregation, storedOffsetSum, waitStoredCaughtUp } from './aggregation-workload.ts'
+import { dropSchema, schemaForPrefix, enrichAll, produceEnriched, schemaPool, startAggregation, storedOffsetSum, waitStoredCaughtUp } from './aggregation-workload.ts'
 import { startCpuMeter, type CoreUsage } from './cpu.ts'
 import { nowMs } from './stats.ts'
 
@@ -71,7 +71,7 @@ export async function prepareAggregationThroughput(opts: AggregationThroughputOp
     async run(round) {
       const group = `${kafka.prefix}agg${round}.auren.`
       opts.trackGroup(`${group}aggregation`)
-      const schema = `agg_bench_${kafka.prefix.replace(/[^a-z0-9]/gi, '_').toLowerCase()}r${round}`
+      const schema = `${schemaForPrefix('bench', kafka.prefix)}_r${round}`
       const pool = schemaPool(schema, 1)
       const spawnedAt = nowMs()
       const app = await startAggregation(kafka.prefix, schema, { AUREN_GROUP_ID_PREFIX: group, AUREN_AGGREGATION_EXPECTED_PARTITIONS: String(opts.partitions) })
@@ -84,7 +84,7 @@ export async function prepareAggregationThroughput(opts: AggregationThroughputOp
         let lastLog = startMs
         await waitStoredCaughtUp(pool, kafka, topic, {
           timeoutMs: opts.timeoutMs,
-          alive: () => app.child.exitCode === null && app.child.signalCode === null,
+          alive: () => app.alive(),
           onSample(done, t) {
             samples.push({ t, done })
             if (t - lastLog > 5_000) {

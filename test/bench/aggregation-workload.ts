@@ -72,6 +72,15 @@ export async function startAggregation(prefix: string, schema: string, env: Reco
   return app
 }
 
+/**
+ * The PostgreSQL schema of one test's or bench round's rollups: `agg_<tag>_<topic prefix>`, the
+ * prefix lower-cased with every other character than a-z and 0-9 as `_`, no trailing `_`
+ * (e.g. `agg_c_t_1a2b3c4d` for prefix `t-1a2b3c4d-`).
+ */
+export function schemaForPrefix(tag: string, prefix: string): string {
+  return `agg_${tag}_${prefix.replace(/[^a-z0-9]/gi, '_').toLowerCase()}`.replace(/_+$/, '')
+}
+
 /** Drops a schema (and everything in it). */
 export async function dropSchema(schema: string): Promise<void> {
   const c = new pg.Client(stackEnv().databaseUrl)

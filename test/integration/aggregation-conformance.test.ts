@@ -9,10 +9,11 @@ import { expect } from 'vitest'
 import { processorConformance } from '../conformance/processor-suite.ts'
 import { llmCallEvents } from '../helpers/events.ts'
 import { stackEnv } from '../helpers/stack.ts'
+import { schemaForPrefix } from '../bench/aggregation-workload.ts'
 import type { TestKafka } from '../helpers/kafka.ts'
 import { toEnrichedRecord, type AgentEvent, type EnrichedAgentEvent } from '../../schemas/index.ts'
 
-const schemaOf = (prefix: string) => `agg_c_${prefix.replace(/[^a-z0-9]/gi, '_').toLowerCase()}`.replace(/_+$/, '')
+const schemaOf = (prefix: string) => schemaForPrefix('c', prefix)
 
 async function query<R extends pg.QueryResultRow>(kafka: TestKafka, sql: string): Promise<R[]> {
   const client = new pg.Client({ connectionString: stackEnv().databaseUrl, options: `-c search_path=${schemaOf(kafka.prefix)}` })

@@ -14,7 +14,7 @@ import { dumpTables } from '../helpers/aggregation-db.ts'
 import { seededRandom } from '../helpers/aggregation-events.ts'
 import { loadTraceRuns } from '../../processors/sources/trace-files.ts'
 import type { EnrichedAgentEvent } from '../../schemas/index.ts'
-import { dropSchema, enrichAll, produceEnriched, schemaPool, simulatedEvents, startAggregation, storedOffsetSum, waitStoredCaughtUp } from '../bench/aggregation-workload.ts'
+import { dropSchema, schemaForPrefix, enrichAll, produceEnriched, schemaPool, simulatedEvents, startAggregation, storedOffsetSum, waitStoredCaughtUp } from '../bench/aggregation-workload.ts'
 
 const TRACES = join(import.meta.dirname, '..', '..', '..', 'shared', 'data', 'agent-traces')
 
@@ -32,12 +32,11 @@ describe('aggregation exactly-once under repeated SIGKILL (real processes)', () 
   let schemaClean = ''
   beforeAll(async () => {
     kafka = await createTestKafka(6)
-    const base = kafka.prefix.replace(/[^a-z0-9]/gi, '_').toLowerCase().replace(/_+$/, '')
-    schemaKilled = `agg_k_${base}`
-    schemaClean = `agg_u_${base}`
+    schemaKilled = schemaForPrefix('k', kafka.prefix)
+    schemaClean = schemaForPrefix('u', kafka.prefix)
   })
   afterAll(async () => {
-    for (const a of apps) if (a.child.exitCode === null && a.child.signalCode === null) a.kill('SIGKILL')
+    for (const a of apps) if (a.alive()) a.kill('SIGKILL')
     await Promise.all(apps.map((a) => a.exited))
     await Promise.all(pools.map((p) => p.end().catch(() => undefined)))
     if (schemaKilled) await dropSchema(schemaKilled)

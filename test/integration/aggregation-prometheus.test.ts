@@ -11,7 +11,7 @@ import { createTestKafka, type TestKafka } from '../helpers/kafka.ts'
 import type { AppProcess } from '../helpers/processes.ts'
 import { registerPromTarget, stackEnv } from '../helpers/stack.ts'
 import { AGGREGATION_METRICS_CONTRACT } from '../helpers/metric-contract.ts'
-import { dropSchema, enrichAll, produceEnriched, schemaPool, simulatedEvents, startAggregation, waitStoredCaughtUp } from '../bench/aggregation-workload.ts'
+import { dropSchema, schemaForPrefix, enrichAll, produceEnriched, schemaPool, simulatedEvents, startAggregation, waitStoredCaughtUp } from '../bench/aggregation-workload.ts'
 import { AGENT_EVENT_TYPES, type AgentMetricsWindow, type EnrichedAgentEvent } from '../../schemas/index.ts'
 import { readTopicToEnd } from '../../scripts/lib/read-topic.ts'
 
@@ -30,7 +30,6 @@ async function promQuery(expr: string): Promise<Sample[]> {
   return body.data.result
 }
 
-const schemaOf = (prefix: string) => `agg_p_${prefix.replace(/[^a-z0-9]/gi, '_').toLowerCase()}`.replace(/_+$/, '')
 
 describe('aggregation metrics contract (real Prometheus)', () => {
   let kafka: TestKafka
@@ -43,7 +42,7 @@ describe('aggregation metrics contract (real Prometheus)', () => {
 
   beforeAll(async () => {
     kafka = await createTestKafka()
-    schema = schemaOf(kafka.prefix)
+    schema = schemaForPrefix('p', kafka.prefix)
     const now = Date.now()
     // every event type, on the simulator's clock, ending before "now" (no future timestamps)
     enriched = enrichAll(simulatedEvents(3_000, 11, (now - 3 * 3_600_000) * 1000), now)
@@ -51,7 +50,7 @@ describe('aggregation metrics contract (real Prometheus)', () => {
     app = await startAggregation(kafka.prefix, schema, { AUREN_AGGREGATION_EXPECTED_PARTITIONS: '6' })
     removeTarget = registerPromTarget(target(), app.address, { processor_instance: kafka.prefix })
     pool = schemaPool(schema)
-    await waitStoredCaughtUp(pool, kafka, kafka.topics.enrichedEvents, { timeoutMs: 120_000, pollMs: 200, alive: () => app.child.exitCode === null && app.child.signalCode === null })
+    await waitStoredCaughtUp(pool, kafka, kafka.topics.enrichedEvents, { timeoutMs: 120_000, pollMs: 200, alive: () => app.alive() })
   }, 240_000)
   afterAll(async () => {
     removeTarget?.()

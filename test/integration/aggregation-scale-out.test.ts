@@ -17,7 +17,7 @@ import { dumpTables } from '../helpers/aggregation-db.ts'
 import { loadTraceRuns } from '../../processors/sources/trace-files.ts'
 import { percentile } from '../../schemas/latency-histogram.ts'
 import type { EnrichedAgentEvent } from '../../schemas/index.ts'
-import { dropSchema, enrichAll, produceEnriched, schemaPool, simulatedEvents, startAggregation, waitStoredCaughtUp } from '../bench/aggregation-workload.ts'
+import { dropSchema, schemaForPrefix, enrichAll, produceEnriched, schemaPool, simulatedEvents, startAggregation, waitStoredCaughtUp } from '../bench/aggregation-workload.ts'
 
 const TRACES = join(import.meta.dirname, '..', '..', '..', 'shared', 'data', 'agent-traces')
 const SIMULATED = 12_000
@@ -39,8 +39,6 @@ function input(): EnrichedAgentEvent[] {
   return enrichAll(mixed, now)
 }
 
-const alive = (a: AppProcess) => a.child.exitCode === null && a.child.signalCode === null
-
 async function p95(pool: pg.Pool): Promise<number | null> {
   const res = await pool.query<{ bucket: number; n: string }>("SELECT bucket, sum(count) AS n FROM agg_latency_histogram WHERE metric = 'llm' GROUP BY bucket")
   return percentile(new Map(res.rows.map((r) => [r.bucket, Number(r.n)])), 0.95)
@@ -56,13 +54,12 @@ describe('aggregation scale-out (real processes, one input, 1 instance vs a chan
 
   beforeAll(async () => {
     kafka = await createTestKafka(6)
-    const base = kafka.prefix.replace(/[^a-z0-9]/gi, '_').toLowerCase().replace(/_+$/, '')
-    schemaA = `agg_sa_${base}`
-    schemaB = `agg_sb_${base}`
+    schemaA = schemaForPrefix('sa', kafka.prefix)
+    schemaB = schemaForPrefix('sb', kafka.prefix)
     events = input()
   })
   afterAll(async () => {
-    for (const a of apps) if (alive(a)) a.kill('SIGKILL')
+    for (const a of apps) if (a.alive()) a.kill('SIGKILL')
     await Promise.all(apps.map((a) => a.exited))
     await Promise.all(pools.map((p) => p.end().catch(() => undefined)))
     if (schemaA) await dropSchema(schemaA)
@@ -108,7 +105,7 @@ describe('aggregation scale-out (real processes, one input, 1 instance vs a chan
     await b2!.exited
     await produceEnriched(kafka, chunk(4))
     await startB() // ... and is restarted
-    expect(alive(b4)).toBe(true)
+    expect(b4.alive()).toBe(true)
     await waitStoredCaughtUp(poolB, kafka, topic, { timeoutMs: 300_000, pollMs: 200 })
 
     // (a) one instance over the same topic
@@ -116,7 +113,7 @@ describe('aggregation scale-out (real processes, one input, 1 instance vs a chan
     apps.push(a)
     const poolA = schemaPool(schemaA)
     pools.push(poolA)
-    await waitStoredCaughtUp(poolA, kafka, topic, { timeoutMs: 300_000, pollMs: 200, alive: () => alive(a) })
+    await waitStoredCaughtUp(poolA, kafka, topic, { timeoutMs: 300_000, pollMs: 200, alive: () => a.alive() })
 
     const [dumpA, dumpB] = await Promise.all([dumpTables(poolA), dumpTables(poolB)])
     expect(dumpA.agg_seen_events!.length).toBe(events.length)

@@ -4,8 +4,8 @@
  * event's RollupDelta; or `{ description, window_ms?, events: [...] }` → the MergedDelta of
  * the events' deltas (a batch). Enriched events in the domain shape (payload unwrapped).
  */
-import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { goldenCaseNames, readGoldenCase } from '../../../helpers/golden-fixtures.ts'
 import type { EnrichedAgentEvent } from '../../../../schemas/index.ts'
 import { mergeDeltas, type MergedDelta, type RollupDelta } from '../../../../processors/aggregation/rollup-delta.ts'
 import { toRollupDelta } from '../../../../processors/aggregation/transform.ts'
@@ -21,18 +21,10 @@ export interface FixtureInput {
 }
 
 /** Names of every case, sorted. */
-export function fixtureNames(): string[] {
-  return readdirSync(FIXTURE_DIR)
-    .filter((f) => f.endsWith('.input.json'))
-    .map((f) => f.slice(0, -'.input.json'.length))
-    .sort()
-}
+export const fixtureNames = (): string[] => goldenCaseNames(FIXTURE_DIR)
 
-export function readFixture(name: string): { input: FixtureInput; expected: unknown } {
-  const input = JSON.parse(readFileSync(join(FIXTURE_DIR, `${name}.input.json`), 'utf8')) as FixtureInput
-  const expected = JSON.parse(readFileSync(join(FIXTURE_DIR, `${name}.expected.json`), 'utf8')) as unknown
-  return { input, expected }
-}
+/** One case's input and expected output. */
+export const readFixture = (name: string): { input: FixtureInput; expected: unknown } => readGoldenCase<FixtureInput>(FIXTURE_DIR, name)
 
 /** The delta of `event`, or the merged delta of `events`. */
 export function runFixture(input: FixtureInput): RollupDelta | MergedDelta {

@@ -6,8 +6,8 @@
  * (`{ source, now_ms }`, each must emit) and `event` is an AgentEvent in the domain shape.
  * `<case>.expected.json`: the Outcome, as JSON.
  */
-import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { goldenCaseNames, readGoldenCase } from '../../../helpers/golden-fixtures.ts'
 import { pino } from 'pino'
 import { Registry } from 'prom-client'
 import type { AgentEvent, EnrichedAgentEvent } from '../../../../schemas/index.ts'
@@ -28,19 +28,11 @@ export interface FixtureInput {
   event: AgentEvent
 }
 
-/** Names of every case (files ending in .input.json), sorted. */
-export function fixtureNames(): string[] {
-  return readdirSync(FIXTURE_DIR)
-    .filter((f) => f.endsWith('.input.json'))
-    .map((f) => f.slice(0, -'.input.json'.length))
-    .sort()
-}
+/** Names of every case, sorted. */
+export const fixtureNames = (): string[] => goldenCaseNames(FIXTURE_DIR)
 
-export function readFixture(name: string): { input: FixtureInput; expected: unknown } {
-  const input = JSON.parse(readFileSync(join(FIXTURE_DIR, `${name}.input.json`), 'utf8')) as FixtureInput
-  const expected = JSON.parse(readFileSync(join(FIXTURE_DIR, `${name}.expected.json`), 'utf8')) as unknown
-  return { input, expected }
-}
+/** One case's input and expected output. */
+export const readFixture = (name: string): { input: FixtureInput; expected: unknown } => readGoldenCase<FixtureInput>(FIXTURE_DIR, name)
 
 /** A context with a fixed clock, a silent logger and a fresh registry. */
 export function fixedContext(nowMs: number, source: RecordCoordinates, registry = new Registry()): ProcessorContext {
