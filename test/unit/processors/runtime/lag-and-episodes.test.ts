@@ -33,7 +33,10 @@ describe('createEpisodeLog', () => {
     const { log, lines } = capture()
     let t = 0
     const ep = createEpisodeLog(log, 'broker unreachable', { now: () => t, remindMs: 60_000 })
-    for (let i = 0; i < 16; i++) ((t += 1_000), ep.occurred({}, 'connect ECONNREFUSED'))
+    for (let i = 0; i < 16; i++) {
+      t += 1_000
+      ep.occurred({}, 'connect ECONNREFUSED')
+    }
     expect(ep.active).toBe(true)
     ep.ended()
     await new Promise((r) => setImmediate(r))
@@ -45,7 +48,10 @@ describe('createEpisodeLog', () => {
     const { log, lines } = capture()
     let t = 0
     const ep = createEpisodeLog(log, 'broker unreachable', { now: () => t, remindMs: 60_000 })
-    for (let i = 0; i < 30; i++) ((t += 5_000), ep.occurred({}, 'x'))
+    for (let i = 0; i < 30; i++) {
+      t += 5_000
+      ep.occurred({}, 'x')
+    }
     ep.ended()
     await new Promise((r) => setImmediate(r))
     expect(lines.filter((l) => l.level === 40).length).toBe(3) // start, +60 s, +120 s
