@@ -411,7 +411,7 @@ export function createRunner<In, Out>(
         joined = false
         outage ??= { since: now(), reason: e.error.message }
         outage.reason = e.error.message
-        if (!e.restarting && !isRetriableBatchError(e.error) && e.error.name !== 'KafkaJSNonRetriableError') {
+        if (!e.restarting && !isRetriableBatchError(e.error)) {
           // A processing error that is not a fault of the broker or the sink: a defect to fix.
           log.fatal({ err: e.error }, 'consumer failed with a non-retriable error')
           deps.onFatal?.(e.error)
