@@ -29,6 +29,8 @@ export type Role = (typeof ROLES)[number]
 export interface Principal {
   readonly userId: string
   readonly roles: readonly Role[]
+  /** The token's `scope` claim (OAuth 2.0, RFC 8693 section 4.2: space-separated; an array is accepted); absent: none. */
+  readonly scopes?: readonly string[]
 }
 
 /** Verifies bearer tokens. */
@@ -74,7 +76,8 @@ export function createAuthenticator(config: AuthConfig): Authenticator {
       } catch (err) {
         throw toAuthError(err)
       }
-      return { userId: subjectOf(payload.sub), roles: rolesOf(payload.roles) }
+      const scopes = scopesOf(payload.scope)
+      return { userId: subjectOf(payload.sub), roles: rolesOf(payload.roles), ...(scopes.length > 0 ? { scopes } : {}) }
     },
   }
 }
@@ -96,6 +99,12 @@ export function subjectOf(sub: unknown): string {
   if (bad !== null) throw new AuthError('claims', `token claim 'sub' ${bad}`)
   if (sub.length > MAX_SUB_CHARS) throw new AuthError('claims', `token claim 'sub' is longer than ${MAX_SUB_CHARS} characters`)
   return sub
+}
+
+/** Scopes of a `scope` claim: a space-separated string, or an array of strings. */
+export function scopesOf(claim: unknown): string[] {
+  if (typeof claim === 'string') return claim.split(' ').filter((x) => x !== '')
+  return Array.isArray(claim) ? claim.filter((x): x is string => typeof x === 'string') : []
 }
 
 /** Known roles in a `roles` claim (array or single string), in {@link ROLES} order. */

@@ -158,3 +158,58 @@ describe('gateway SIGTERM during a broker outage', () => {
     console.log(`SIGTERM during a broker outage: ${stops.map((s) => `${s.delayMs} ms after the kill: exit ${s.exit} in ${s.stopMs} ms`).join('; ')}`)
   })
 })
+
+describe('ingest API during a broker outage', () => {
+  const KEY = randomBytes(24).toString('base64url')
+  let kafka: TestKafka
+  let db: TestDb
+  let gateway: AppProcess
+
+  beforeAll(async () => {
+    kafka = await createTestKafka()
+    db = await createTestDb()
+    gateway = await startStreamGateway(kafka.prefix, SECRET, { AUREN_GATEWAY_DB_SCHEMA: db.schema, AUREN_GATEWAY_INGEST_API_KEYS: KEY, AUREN_GATEWAY_INGEST_ACK_TIMEOUT_MS: '3000' })
+  })
+
+  afterAll(async () => {
+    await restoreStack()
+    gateway?.kill('SIGTERM')
+    await gateway?.exited
+    await kafka?.close().catch(() => {})
+    await db?.drop()
+  })
+
+  it('answers 503 with Retry-After while the broker is down; after it returns, the retried batch is in Kafka once per event_id', async () => {
+    const post = async (events: unknown[]) => {
+      const res = await fetch(`http://${gateway.address}/v1/events`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-api-key': KEY }, body: JSON.stringify({ events }) })
+      return { status: res.status, retryAfter: res.headers.get('retry-after'), body: (await res.json()) as Record<string, unknown> }
+    }
+    const before = Array.from({ length: 3 }, () => llmCallEvent({ agent: 'planner' }))
+    expect((await post(before)).status).toBe(200)
+    const during = Array.from({ length: 4 }, () => llmCallEvent({ agent: 'planner' }))
+    const answers: { status: number; retryAfter: string | null; ms: number }[] = []
+    await brokerOutage(15_000, async () => {
+      for (let i = 0; i < 3; i++) {
+        const t0 = Date.now()
+        const r = await post(during)
+        answers.push({ status: r.status, retryAfter: r.retryAfter, ms: Date.now() - t0 })
+      }
+    })
+    for (const a of answers) {
+      expect(a.status, JSON.stringify(answers)).toBe(503)
+      expect(Number(a.retryAfter)).toBeGreaterThanOrEqual(1)
+      expect(a.ms).toBeLessThan(3_000 + 2_000)
+    }
+    // The exporter keeps retrying until accepted.
+    let last = { status: 0 }
+    await waitUntil('the retried batch is accepted after the broker returned', async () => (last = await post(during)).status === 200, 120_000)
+    expect(last.status).toBe(200)
+    const ids = [...before, ...during].map((e) => e.event_id)
+    const records = await kafka.consumeUntil(kafka.topics.agentEvents, (rs) => rs.length >= ids.length, 60_000)
+    const seen = await Promise.all(records.map(async (r) => ((await kafka.serde.decode(r.value, 'agent-event')) as { event_id: string }).event_id))
+    // Exactly once: read to the end offsets (nothing more arrives later).
+    const end = [...(await kafka.admin.endOffsets(kafka.topics.agentEvents)).values()].reduce((a, b) => a + Number(b), 0)
+    expect(end).toBe(ids.length)
+    expect([...seen].sort()).toEqual([...ids].sort())
+  })
+})
