@@ -78,7 +78,15 @@ export function checkEventBatch(body: unknown, o: BatchOptions): { accepted: Acc
   return { accepted, rejected }
 }
 
-function checkItem(item: unknown, o: BatchOptions): { event: AgentEvent; record: AgentEventRecord } | Omit<RejectedItem, 'index'> {
+/**
+ * Checks one event object (shape, defaults, enrichment's rules): the accepted event and record,
+ * or the refusal with its reasons. Used for JSON items and for events mapped from OTLP spans.
+ */
+export function checkEvent(item: unknown, o: Omit<BatchOptions, 'maxEvents'>): { event: AgentEvent; record: AgentEventRecord } | Omit<RejectedItem, 'index'> {
+  return checkItem(item, o)
+}
+
+function checkItem(item: unknown, o: Omit<BatchOptions, 'maxEvents'>): { event: AgentEvent; record: AgentEventRecord } | Omit<RejectedItem, 'index'> {
   if (typeof item !== 'object' || item === null || Array.isArray(item)) return { eventId: null, reason: 'not_an_object', errors: ['an event must be a JSON object'] }
   const raw = item as Record<string, unknown>
   const eventId = typeof raw.event_id === 'string' ? raw.event_id : null

@@ -29,13 +29,16 @@ import type { IngestConfig } from '../config.ts'
 import { GatewayError } from '../errors.ts'
 import { TokenBucket } from '../limits.ts'
 import { DeliveryLedger } from './delivery-ledger.ts'
-import { BatchShapeError, checkEventBatch, type RejectedItem } from './event-batch.ts'
+import { BatchShapeError, checkEvent, checkEventBatch, type RejectedItem } from './event-batch.ts'
+import { decodeTraceRequest, encodeTraceResponse, OtlpDecodeError } from './otlp-decode.ts'
+import { mapSpans } from './otlp-map.ts'
 import type { EventProducer } from './event-producer.ts'
 import type { AgentEventRecord } from '../../schemas/index.ts'
 
 /** Scope a JWT needs to write events. */
 export const WRITE_SCOPE = 'events:write'
 export const EVENTS_PATH = '/v1/events'
+export const TRACES_PATH = '/v1/traces'
 
 /** The ingest metrics. */
 export interface IngestMetrics {
@@ -51,6 +54,8 @@ export interface IngestMetrics {
   readonly duration: Histogram<'api' | 'status'>
   /** auren_ingest_in_flight_requests: requests waiting for the broker. */
   readonly inFlight: Gauge
+  /** auren_ingest_spans_skipped_total{reason}: OTLP spans that map to no event (not_gen_ai, non_leaf_llm, no_model). */
+  readonly skipped: Counter<'reason'>
 }
 
 /** Registers the ingest metrics (once per registry). */
@@ -67,6 +72,7 @@ export function createIngestMetrics(registry: Registry): IngestMetrics {
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], registers,
     })),
     inFlight: one('auren_ingest_in_flight_requests', () => new Gauge({ name: 'auren_ingest_in_flight_requests', help: 'Ingest requests waiting for the broker acknowledgement', registers })),
+    skipped: one('auren_ingest_spans_skipped_total', () => new Counter({ name: 'auren_ingest_spans_skipped_total', help: 'OTLP spans that map to no event, by reason', labelNames: ['reason'], registers })),
   }
 }
 
@@ -153,6 +159,21 @@ export function registerIngestRoutes(app: FastifyInstance, deps: IngestDeps): { 
       if (enc !== 'identity') throw new IngestRefusal('BAD_REQUEST', `Content-Encoding '${enc}' is not supported (gzip or none)`, undefined, 415)
       return payload
     })
+    scope.addContentTypeParser('application/x-protobuf', { parseAs: 'buffer', bodyLimit: config.maxBodyBytes }, (_req, body, done) => done(null, body))
+    scope.post(TRACES_PATH, { bodyLimit: config.maxBodyBytes, schema: { hide: true } }, async (request, reply) => {
+      const t0 = performance.now()
+      let status = 500
+      try {
+        const out = await handleTraces(request, reply)
+        status = reply.statusCode
+        return out
+      } catch (err) {
+        status = err instanceof IngestRefusal && err.status ? err.status : err instanceof GatewayError ? err.statusCode : 500
+        throw err
+      } finally {
+        metrics.duration.observe({ api: 'otlp', status: String(status) }, (performance.now() - t0) / 1000)
+      }
+    })
     scope.post(EVENTS_PATH, { bodyLimit: config.maxBodyBytes, schema: { hide: true } }, async (request, reply) => {
       const t0 = performance.now()
       let status = 500
@@ -196,6 +217,52 @@ export function registerIngestRoutes(app: FastifyInstance, deps: IngestDeps): { 
       rejected: checked.rejected.length,
       ...(checked.rejected.length > 0 ? { errors: checked.rejected.map(itemError) } : {}),
     }
+  }
+
+  async function handleTraces(request: FastifyRequest, reply: FastifyReply) {
+    const encoding = String(request.headers['content-type'] ?? '').startsWith('application/x-protobuf') ? 'protobuf' as const : 'json' as const
+    const credential = await authenticate(request)
+    rateLimit(credential)
+    let spans
+    try {
+      spans = decodeTraceRequest(request.body, encoding)
+    } catch (err) {
+      if (err instanceof OtlpDecodeError) throw new IngestRefusal('BAD_REQUEST', err.message)
+      throw err
+    }
+    if (spans.length > config.maxEvents) throw new IngestRefusal('BAD_REQUEST', `the request holds ${spans.length} spans, more than ${config.maxEvents}; export smaller batches`)
+    metrics.received.inc({ api: 'otlp' }, spans.length)
+    const records: AgentEventRecord[] = []
+    const problems: string[] = []
+    let rejectedSpans = 0
+    let acceptedSpans = 0
+    for (const outcome of mapSpans(spans)) {
+      if (outcome.kind === 'skipped') {
+        metrics.skipped.inc({ reason: outcome.reason })
+        continue
+      }
+      const checked = outcome.events.map((e) => checkEvent(e, { nowMs: now(), maxFutureSkewMs: config.maxFutureSkewMs }))
+      const refused = checked.filter((c): c is Exclude<typeof c, { record: AgentEventRecord }> => 'reason' in c)
+      if (refused.length > 0) {
+        rejectedSpans++
+        metrics.rejected.inc({ api: 'otlp', reason: refused[0]!.reason })
+        if (problems.length < 5) problems.push(`span ${outcome.span.spanId} (${outcome.span.name}): ${refused.flatMap((r) => r.errors).join('; ')}`)
+        continue
+      }
+      acceptedSpans++
+      for (const c of checked) if ('record' in c) records.push(c.record)
+    }
+    if (records.length > 0) {
+      if (inFlight >= config.maxInFlight) {
+        metrics.rejected.inc({ api: 'otlp', reason: 'backpressure' }, acceptedSpans)
+        throw new IngestRefusal('UNAVAILABLE', `${inFlight} requests are waiting for the broker; retry later`, 1, 429)
+      }
+      await deliver(records, 'otlp')
+    }
+    metrics.accepted.inc({ api: 'otlp' }, acceptedSpans)
+    const body = encodeTraceResponse(rejectedSpans, problems.join(' | '), encoding)
+    reply.code(200).type(encoding === 'protobuf' ? 'application/x-protobuf' : 'application/json')
+    return body
   }
 
   /** Writes records once each by event_id and waits (at most ackTimeoutMs) for the acknowledgement. */
