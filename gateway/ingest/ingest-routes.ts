@@ -11,7 +11,7 @@
  *   refused: 207; none accepted: 400.
  * - **backpressure**: more than `maxInFlight` requests waiting for the broker → 429 with
  *   `Retry-After: 1`; the broker not acknowledging within `ackTimeoutMs` (broker down, registry
- *   down) → 503 with `Retry-After: 5`. Exporters retry on both; a retry of events whose first
+ *   down) → 503 with a `Retry-After` growing with the outage ({@link unavailableRetryAfterS}). Exporters retry on both; a retry of events whose first
  *   write is still pending waits for that write instead of writing them again (delivery-ledger.ts).
  * - **limits**: body size (413), events per request (400), requests per credential (token
  *   bucket: 429 with `Retry-After`).
@@ -39,6 +39,17 @@ import type { AgentEventRecord } from '../../schemas/index.ts'
 export const WRITE_SCOPE = 'events:write'
 export const EVENTS_PATH = '/v1/events'
 export const TRACES_PATH = '/v1/traces'
+/**
+ * Retry-After of a 503 (broker or registry not acknowledging), s: half the time the broker has
+ * been unacknowledging so far, within [5, 30]. A blip is retried soon; a broker restart (tens of
+ * seconds here) spreads the at most 6 attempts an OTLP exporter makes
+ * (otlp-exporter-base retrying-transport.js, which waits what Retry-After says) over about a
+ * minute and a half instead of ~15 s.
+ * @param outageMs time since the first unacknowledged request of the current outage, ms
+ */
+export function unavailableRetryAfterS(outageMs: number): number {
+  return Math.min(30, Math.max(5, Math.ceil(outageMs / 2000)))
+}
 
 /** The ingest metrics. */
 export interface IngestMetrics {
@@ -103,6 +114,8 @@ export function registerIngestRoutes(app: FastifyInstance, deps: IngestDeps): { 
   const keyDigests = config.apiKeys.map(sha)
   const buckets = new Map<string, TokenBucket>()
   let inFlight = 0
+  /** Since when (epoch ms) the broker has not acknowledged; null while it does. */
+  let unavailableSince: number | null = null
 
   /** The credential's id (for its rate bucket), or throws 401/403. */
   async function authenticate(request: FastifyRequest): Promise<string> {
@@ -284,10 +297,12 @@ export function registerIngestRoutes(app: FastifyInstance, deps: IngestDeps): { 
         Promise.all(waits),
         new Promise((_, reject) => (timer = setTimeout(() => reject(new Error('ack timeout')), config.ackTimeoutMs))),
       ])
+      unavailableSince = null
     } catch (err) {
+      unavailableSince ??= now() - config.ackTimeoutMs
       metrics.rejected.inc({ api, reason: 'unavailable' }, records.length)
       app.log.warn({ err }, 'ingest: events not acknowledged in time')
-      throw new IngestRefusal('UNAVAILABLE', `Kafka did not acknowledge the events within ${config.ackTimeoutMs} ms (broker or schema registry unavailable); retry later — events already sent are not written twice`, 5)
+      throw new IngestRefusal('UNAVAILABLE', `Kafka did not acknowledge the events within ${config.ackTimeoutMs} ms (broker or schema registry unavailable); retry later — events already sent are not written twice`, unavailableRetryAfterS(now() - unavailableSince))
     } finally {
       clearTimeout(timer)
       inFlight--

@@ -7,6 +7,7 @@ import avro from 'avsc'
 import { describe, expect, it } from 'vitest'
 import { AVSC_OPTIONS, loadSchema } from '../../../schemas/index.ts'
 import { BatchShapeError, checkEventBatch } from '../../../gateway/ingest/event-batch.ts'
+import { unavailableRetryAfterS } from '../../../gateway/ingest/ingest-routes.ts'
 
 const NOW = Date.parse('2025-03-01T10:00:00Z')
 const O = { nowMs: NOW, maxFutureSkewMs: 86_400_000, maxEvents: 10 }
@@ -48,5 +49,11 @@ describe('checkEventBatch', () => {
     expect(() => checkEventBatch({ event: [] }, O)).toThrow(BatchShapeError)
     expect(() => checkEventBatch([], O)).toThrow(/no event/)
     expect(() => checkEventBatch(Array.from({ length: 11 }, () => minimal()), O)).toThrow(/11 events, more than 10/)
+  })
+})
+
+describe('unavailableRetryAfterS', () => {
+  it('is half the outage so far, within 5 and 30 s', () => {
+    expect([0, 2_000, 10_000, 16_000, 41_000, 59_000, 600_000].map(unavailableRetryAfterS)).toEqual([5, 5, 5, 8, 21, 30, 30])
   })
 })
