@@ -13,6 +13,8 @@ import { createCliContext, ensureTopicsAndSchemas } from './lib/cli-context.ts'
 import { runReplay } from './lib/replay-command.ts'
 import { runSimulate } from './lib/simulate-command.ts'
 import { runTail } from './lib/tail-command.ts'
+import { interruptedMessage } from './lib/resume-hint.ts'
+import { PublishInterruptedError, type RetryPolicy } from '../processors/sources/publish-retry.ts'
 import { runDemo } from './demo/run-demo.ts'
 import { DEFAULT_PARTITIONS } from '../schemas/index.ts'
 import type { AttributionRule } from '../processors/sources/chatdev-attribution.ts'
@@ -33,6 +35,24 @@ function attributionOption(): Option {
     .choices(['next-utterance', 'block-order'])
     .default('next-utterance')
 }
+
+function count(value: string): number {
+  const n = Number(value)
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`expected a whole number ≥ 0, got '${value}'`)
+  return n
+}
+
+/** Retrying through a broker outage: a line on stderr per failed attempt, give up after `seconds`. */
+function retryPolicy(command: string, seconds: number): RetryPolicy {
+  return {
+    giveUpAfterMs: seconds * 1000,
+    onRetry: ({ attempt, error, failingForMs, nextInMs }) =>
+      process.stderr.write(`auren ${command}: broker unavailable (${error.message}); attempt ${attempt} failed after ${Math.round(failingForMs / 1000)} s of failures, retrying in ${Math.round(nextInMs / 1000)} s (gives up after ${seconds} s)\n`),
+  }
+}
+
+/** The CLI's arguments after `auren` (for the resume command). */
+const cliArgs = () => process.argv.slice(2)
 
 const DEFAULT_TRACES = new URL('../../shared/data/agent-traces', import.meta.url).pathname
 
@@ -64,12 +84,18 @@ program
   .option('--user-id <id>', 'user_id to stamp on every event')
   .addOption(attributionOption())
   .option('--no-progress', 'no progress bar')
-  .action(async (opts: { traces: string; speed: 'max' | number; rebaseTime: boolean; userId?: string; attribution: AttributionRule; progress: boolean }) => {
+  .option('--skip <n>', 'events already sent by an interrupted replay of the same runs (it prints the value)', count, 0)
+  .option('--give-up-after <seconds>', 'how long to retry while the broker refuses events before stopping', positiveNumber, 300)
+  .action(async (opts: { traces: string; speed: 'max' | number; rebaseTime: boolean; userId?: string; attribution: AttributionRule; progress: boolean; skip: number; giveUpAfter: number }) => {
     const ctx = await createCliContext(program.opts().topicPrefix)
     try {
       await ensureTopicsAndSchemas(ctx, DEFAULT_PARTITIONS)
-      const report = await runReplay(ctx, opts)
+      const report = await runReplay(ctx, { ...opts, retry: retryPolicy('replay', opts.giveUpAfter) })
       console.log(report.text)
+    } catch (err) {
+      if (!(err instanceof PublishInterruptedError)) throw err
+      console.error(interruptedMessage('replay', err, null, cliArgs()))
+      process.exitCode = 1
     } finally {
       await ctx.close()
     }
@@ -82,12 +108,18 @@ program
   .option('--duration <seconds>', 'how long to run', positiveNumber, 30)
   .option('--seed <n>', 'PRNG seed (same seed, same events)', (v) => Math.round(Number(v)), 42)
   .option('--no-progress', 'no progress bar')
-  .action(async (opts: { rate: number; duration: number; seed: number; progress: boolean }) => {
+  .option('--skip <n>', 'events already sent by an interrupted run with the same seed (it prints the value)', count, 0)
+  .option('--give-up-after <seconds>', 'how long to retry while the broker refuses events before stopping', positiveNumber, 300)
+  .action(async (opts: { rate: number; duration: number; seed: number; progress: boolean; skip: number; giveUpAfter: number }) => {
     const ctx = await createCliContext(program.opts().topicPrefix)
     try {
       await ensureTopicsAndSchemas(ctx, DEFAULT_PARTITIONS)
-      const sent = await runSimulate(ctx, opts)
-      console.log(`simulated ${sent} events`)
+      const sent = await runSimulate(ctx, { ...opts, retry: retryPolicy('simulate', opts.giveUpAfter) })
+      console.log(`simulated ${sent} events${opts.skip > 0 ? ` (after skipping the first ${opts.skip}, sent before)` : ''}`)
+    } catch (err) {
+      if (!(err instanceof PublishInterruptedError)) throw err
+      console.error(interruptedMessage('simulate', err, Math.round(opts.rate * opts.duration), cliArgs()))
+      process.exitCode = 1
     } finally {
       await ctx.close()
     }
