@@ -5,6 +5,7 @@
  *   simulate  synthetic load from the six AUREN specialists
  *   demo      the main job: topics, enrichment, aggregation, REST API, replay, summary
  *   tail      print the gateway's live WebSocket stream (auren.v1), filtered
+ *   chaos     processor, broker and database faults under load on the local stack; loss and double-count table
  * Addresses come from AUREN_KAFKA_BROKERS / AUREN_SCHEMA_REGISTRY_URL, else from the local
  * stack's stack.env (`npm run stack:up`).
  */
@@ -13,6 +14,7 @@ import { createCliContext, ensureTopicsAndSchemas } from './lib/cli-context.ts'
 import { runReplay } from './lib/replay-command.ts'
 import { runSimulate } from './lib/simulate-command.ts'
 import { runTail } from './lib/tail-command.ts'
+import { runChaos } from './lib/chaos/chaos-command.ts'
 import { interruptedMessage } from './lib/resume-hint.ts'
 import { PublishInterruptedError, type RetryPolicy } from '../processors/sources/publish-retry.ts'
 import { runDemo } from './demo/run-demo.ts'
@@ -177,6 +179,38 @@ program
     process.off('SIGINT', onSignal)
     process.off('SIGTERM', onSignal)
     process.exitCode = status
+  })
+
+/** A duration: `90`, `90s`, `5m`, `1h` → ms. */
+function durationMs(value: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(value.trim())
+  if (!m) throw new InvalidArgumentError(`expected a duration like 300, 90s, 5m, got '${value}'`)
+  const factor = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[(m[2] ?? 's') as 'ms' | 's' | 'm' | 'h']
+  const ms = Number(m[1]) * factor
+  if (ms <= 0) throw new InvalidArgumentError(`expected a positive duration, got '${value}'`)
+  return ms
+}
+
+program
+  .command('chaos')
+  .description('faults under load on the local stack (kills its broker and stops its database: use a stack nobody else uses); prints lost and double-counted events, exits 1 on any')
+  .option('--duration <time>', 'how long to inject faults (90s, 5m…)', durationMs, 300_000)
+  .addOption(new Option('--delivery <mode>', 'delivery mode of the processors').choices(['exactly-once', 'at-least-once']).default('exactly-once'))
+  .option('--rate <events/s>', 'simulator events per second', positiveNumber, 250)
+  .option('--kill-every <seconds>', 'seconds between SIGKILLs of a random processor instance', positiveNumber, 7)
+  .option('--poison <n>', 'undecodable records spread over the run', count, 50)
+  .option('--traces <dir>', "recorded runs replayed at the start ('' for none)", DEFAULT_TRACES)
+  .option('--db-down <time>', 'how long PostgreSQL stays stopped', durationMs, 20_000)
+  .option('--drain-timeout <time>', 'how long to wait for draining after the faults', durationMs, 300_000)
+  .option('--seed <n>', 'seed of the simulator and of the choice of instance to kill', (v) => Math.round(Number(v)), 42)
+  .option('--keep', 'keep the topics and the PostgreSQL schema afterwards', false)
+  .action(async (opts: { duration: number; delivery: 'exactly-once' | 'at-least-once'; rate: number; killEvery: number; poison: number; traces: string; dbDown: number; drainTimeout: number; seed: number; keep: boolean }) => {
+    const { result, table } = await runChaos({
+      durationMs: opts.duration, delivery: opts.delivery, rate: opts.rate, killEverySec: opts.killEvery, poison: opts.poison, traces: opts.traces,
+      databaseDownMs: opts.dbDown, drainTimeoutMs: opts.drainTimeout, seed: opts.seed, keep: opts.keep,
+    })
+    console.log(table)
+    process.exitCode = result.ok ? 0 : 1
   })
 
 program.parseAsync().catch((err: unknown) => {
