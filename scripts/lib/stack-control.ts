@@ -112,8 +112,10 @@ export async function brokerOutage(downMs: number, during?: () => Promise<void>)
     await Promise.all([sleep(downMs), during?.().catch((err: unknown) => void (failure = err))])
   } finally {
     restartAt = Date.now()
-    await startServer('kafka').catch(async () => restoreStack())
-    await waitForBrokerUsable()
+    // The stack script's own readiness probe starts a JVM per attempt, which on 2 busy cores
+    // takes longer than the broker's start: start without it and probe with the Kafka client.
+    await stackCommand(['start', 'kafka', '--no-wait']).catch(async () => restoreStack())
+    await waitForBrokerUsable(180_000).catch(async () => restoreStack())
   }
   if (failure) throw failure
   return { downMs: restartAt - t0, outageMs: Date.now() - t0 }
