@@ -11,7 +11,9 @@
 #   bash scripts/stack.sh kill <server>   SIGKILL the server (no shutdown at all; kafka, schema-registry,
 #                                         prometheus; postgres is refused: its backends would outlive it)
 #   bash scripts/stack.sh stop <server>   stop one server as `down` does (postgres: fast shutdown, data kept)
-#   bash scripts/stack.sh start <server>  start one server (its data is kept) and wait until it is ready
+#   bash scripts/stack.sh start <server> [--no-wait]
+#                                         start one server (its data is kept) and wait until it is ready
+#                                         (--no-wait: return once started; the caller probes it itself)
 #
 # Servers (ports overridable, see scripts/stack/common.sh):
 #   kafka            Apache Kafka, KRaft broker+controller   127.0.0.1:19092 (controller 19093)
@@ -147,16 +149,18 @@ cmd_stop() {
 }
 
 cmd_start() {
-  local s="$1" p pid
+  local s="$1" nowait="${2:-}" p pid
   p="$(server_prefix "$s")"
+  [[ -z "$nowait" || "$nowait" == --no-wait ]] || { echo "usage: bash scripts/stack.sh start <server> [--no-wait]" >&2; exit 2; }
   ensure_dirs
   if pid="$("${p}_pid")"; then
-    "${p}_ready" >/dev/null 2>&1 || wait_until "$s" "$pid" "$AUREN_STACK_TIMEOUT" "${p}_ready"
+    [[ -n "$nowait" ]] || "${p}_ready" >/dev/null 2>&1 || wait_until "$s" "$pid" "$AUREN_STACK_TIMEOUT" "${p}_ready"
     log "$s already running (pid $pid)"
     return 0
   fi
   "${p}_install"
   "${p}_start"
+  if [[ -n "$nowait" ]]; then log "$s started (pid $("${p}_pid")); not waiting until it is ready"; return 0; fi
   "${p}_wait"
 }
 
@@ -166,7 +170,7 @@ case "${1:-}" in
   status) cmd_status ;;
   kill) cmd_kill "${2:-}" ;;
   stop) cmd_stop "${2:-}" ;;
-  start) cmd_start "${2:-}" ;;
+  start) cmd_start "${2:-}" "${3:-}" ;;
   *)
     echo "usage: bash scripts/stack.sh up|down|status|kill <server>|stop <server>|start <server>" >&2
     exit 2

@@ -19,6 +19,7 @@
  * A failure anywhere rolls everything back, offset included; the runner retries the batch.
  */
 import pg from 'pg'
+import type { Logger } from 'pino'
 import type { AgentMetricsWindow } from '../../schemas/generated/types.ts'
 import { AurenError } from '../runtime/errors.ts'
 import type { SinkOffset, SinkRecord, TransactionalSink } from '../runtime/sink.ts'
@@ -38,6 +39,8 @@ export interface AggregationSinkOptions extends WindowConfig {
   readonly poolSize?: number
   /** Called after each committed batch (metrics.ts recordAppliedBatch). */
   readonly onCommitted?: (batch: AppliedBatch) => void
+  /** Receives errors of idle pooled connections (e.g. 57P01 at a database shutdown); default: dropped. */
+  readonly log?: Logger
 }
 
 /** An unpublished AgentMetricsWindow of the outbox. */
@@ -71,13 +74,30 @@ const PUBLISH_LOCK_ID = 0x41_47_47_50_55_42
 const RETRIABLE_CLASSES = new Set(['08', '40', '53', '57'])
 
 /**
+ * True for a database error worth retrying: SQLSTATE classes 08 (connection), 40 (rollback:
+ * deadlock, serialization), 53 (resources), 57 (operator intervention, e.g. 57P01 admin
+ * shutdown, 57P03 cannot connect now), and every error without a SQLSTATE (socket errors such as
+ * ECONNREFUSED or ECONNRESET, "Connection terminated unexpectedly", timeouts). Errors wrapping
+ * another (`cause`) are judged by the innermost one that carries a code.
+ * Source: PostgreSQL documentation, Appendix A "PostgreSQL Error Codes".
+ */
+export function isRetriableDbError(err: unknown): boolean {
+  let e = err as { code?: unknown; cause?: unknown } | undefined
+  for (let depth = 0; e && typeof e.code !== 'string' && e.cause && depth < 5; depth++) e = e.cause as typeof e
+  const code = e?.code
+  return typeof code !== 'string' || !/^[0-9A-Z]{5}$/.test(code) || RETRIABLE_CLASSES.has(code.slice(0, 2))
+}
+
+/**
  * Creates the sink. Run the migrations (migrate.ts) first.
  * @param db a pg Pool (owned by the caller; `close()` leaves it open) or a connection URL
  */
 export function createAggregationSink(db: pg.Pool | string, options: AggregationSinkOptions): AggregationSink {
   const ownPool = typeof db === 'string'
   const pool = typeof db === 'string' ? new pg.Pool({ connectionString: db, max: options.poolSize ?? 4, options: `-c search_path=${options.schema ?? 'public'}` }) : db
-  pool.on('error', () => {}) // an idle client lost its connection; the pool replaces it
+  // An idle client lost its connection (57P01 admin shutdown, ECONNRESET): pg-pool has already
+  // removed it; log it, never let the 'error' event go unhandled (Node would exit).
+  pool.on('error', (err) => options.log?.warn({ err, sqlstate: (err as { code?: unknown }).code }, 'idle PostgreSQL connection lost; discarded'))
 
   async function inTransaction<T>(work: (c: pg.PoolClient) => Promise<T>): Promise<T> {
     const client = await pool.connect().catch((err: unknown) => {
@@ -263,6 +283,6 @@ async function emitWindows(c: pg.PoolClient, groupId: string, topic: string, fre
 
 function sinkError(err: unknown, stage: string): AurenError {
   const code = (err as { code?: unknown }).code
-  const retriable = typeof code !== 'string' || !/^[0-9A-Z]{5}$/.test(code) || RETRIABLE_CLASSES.has(code.slice(0, 2))
+  const retriable = isRetriableDbError(err)
   return new AurenError('AUREN_ERR_SINK_UNAVAILABLE', `aggregation sink ${stage} failed: ${(err as Error).message}`, { retriable, cause: err, context: { sqlstate: code } })
 }

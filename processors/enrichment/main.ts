@@ -3,6 +3,7 @@
  * environment (runtime/config.ts for the shared fields, ./config.ts for AUREN_ENRICHMENT_*).
  */
 import { runProcessorApp } from '../runtime/app.ts'
+import { reportFatal } from '../runtime/fatal.ts'
 import { parseEnrichmentConfig } from './config.ts'
 import { loadCatalog } from './catalog.ts'
 import { createEnrichmentMetrics } from './metrics.ts'
@@ -19,6 +20,5 @@ try {
     },
   })
 } catch (err) {
-  console.error((err as Error).message)
-  process.exit(1)
+  reportFatal('auren-enrichment', err)
 }

@@ -27,7 +27,11 @@ import type { RunnerMetrics } from './metrics.ts'
 import type { HealthSource } from './http.ts'
 import { deadLetterRecord } from './dead-letter.ts'
 import type { SinkRecord } from './sink.ts'
-import { hasCode, isAurenError } from './errors.ts'
+import { AurenError, hasCode, isAurenError } from './errors.ts'
+import { decidePosition } from './position.ts'
+import { startLagMonitor, type LagMonitor, type OffsetRange } from './lag-monitor.ts'
+import { createEpisodeLog } from './episode-log.ts'
+import type { TopicAdmin } from './kafka-client.ts'
 
 /** What the runner needs; main.ts builds these (STYLE.md principle 5). */
 export interface RunnerDeps {
@@ -52,9 +56,17 @@ export interface RunnerDeps {
   readonly shutdownGraceMs?: number
   /** Clock, epoch ms. */
   readonly now?: () => number
+  /** Period of the auren_consumer_lag_records update of every assigned partition, ms. Default 5 000. */
+  readonly lagIntervalMs?: number
   /**
-   * Called when the consumer crashed for good (not restarting); main exits non-zero. Not called
-   * for a crash reported after stop() began (logged as a warning instead).
+   * How long the consumer may stay out of its group after a crash (broker unreachable) before
+   * onFatal is called, ms; 0 or absent: never (the runner restarts the consumer until it joins).
+   */
+  readonly giveUpMs?: number
+  /**
+   * Called when the runner gives up (a non-retriable processing error, or the broker unreachable
+   * for longer than giveUpMs); main exits non-zero. Not called for a crash reported after stop()
+   * began (logged as a warning instead).
    */
   readonly onFatal?: (err: Error) => void
 }
@@ -64,7 +76,12 @@ export type LagObservation = { eventTimeMs: number; tier: string }
 
 /** A running processor. */
 export interface Runner {
-  /** Registers schemas, connects, joins the consumer group and starts consuming. */
+  /**
+   * Registers schemas, connects, joins the consumer group and starts consuming. A broker or
+   * registry that does not answer is retried with backoff (not ready meanwhile); resolves without
+   * running when stop() is called first.
+   * @throws a non-retriable error, or the last error once `giveUpMs` passed
+   */
   start(): Promise<void>
   /**
    * Stops fetching, lets the batch in progress finish and commit (within shutdownGraceMs), then
@@ -78,6 +95,20 @@ export interface Runner {
 }
 
 const HEARTBEAT_EVERY = 500
+/** Backoff of a retried batch or consumer restart: 250 ms doubling to 10 s. */
+const backoffMs = (attempt: number) => Math.min(10_000, 250 * 2 ** Math.min(attempt, 6))
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
+
+/**
+ * True for a batch failure worth retrying: an AurenError marked retriable (sink or registry
+ * unreachable, SQLSTATE classes 08/40/53/57, connection errors) or any Kafka client error (the
+ * producer is replaced after a failed send or transaction, and a rebalance surfaces through the
+ * heartbeat before the retry).
+ */
+export function isRetriableBatchError(err: unknown): boolean {
+  if (isAurenError(err)) return err.retriable
+  return typeof (err as Error | undefined)?.name === 'string' && (err as Error).name.startsWith('KafkaJS')
+}
 
 /**
  * Creates the runner of one processor definition.
@@ -121,8 +152,19 @@ export function createRunner<In, Out>(
     return l
   }
 
-  /** Partitions with an auren_consumer_lag_records series from this instance. */
-  const lagPartitions = new Set<number>()
+  let lagMonitor: LagMonitor | undefined
+  let admin: TopicAdmin | undefined
+  /** Partitions of the input topic assigned to this instance (last join). */
+  const assignedPartitions = () => assignment[inputTopic] ?? []
+  /** Batches failing with a retriable error, retried with backoff: one warning per episode. */
+  const retrying = createEpisodeLog(log, 'batch failed, retrying with backoff')
+  /** Consumer crashes (broker unreachable) until the group is joined again. */
+  const crashes = createEpisodeLog(log, 'consumer crashed, restarting')
+  /** Since when the consumer is out of its group after a crash (epoch ms), with the cause. */
+  let outage: { since: number; reason: string } | undefined
+  let giveUpTimer: NodeJS.Timeout | undefined
+  /** Sink processors: partitions already positioned on the stored offset since their assignment (position.ts). */
+  const positioned = new Set<number>()
 
   /** Sink processors: next offset per partition as stored in the sink, loaded after each (re)assignment. */
   const positions = new Map<number, bigint | null>()
@@ -210,12 +252,35 @@ export function createRunner<In, Out>(
   let inFlight: Promise<void> | undefined
   async function onBatch(batch: ConsumedBatch, control: BatchControl): Promise<void> {
     if (stopping) return // not processed, not committed: delivered again after restart
-    const current = processBatch(batch, control)
+    const current = processWithRetry(batch, control)
     inFlight = current
     try {
       await current
     } finally {
       if (inFlight === current) inFlight = undefined
+    }
+  }
+
+  /**
+   * Processes a batch; a retriable failure (sink or broker unreachable) is retried with backoff,
+   * heartbeating between attempts, until it succeeds, the partition is revoked or the runner
+   * stops (then nothing was committed and the batch is delivered again). Any other error goes
+   * to the consumer, which crashes.
+   */
+  async function processWithRetry(batch: ConsumedBatch, control: BatchControl): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await processBatch(batch, control)
+        retrying.ended()
+        return
+      } catch (err) {
+        if (!isRetriableBatchError(err)) throw err
+        retrying.occurred({ err, partition: batch.partition, topic: batch.topic }, (err as Error).message)
+        positions.delete(batch.partition) // read the sink's offset again: another instance may have moved it
+        await sleep(backoffMs(attempt))
+        if (stopping || !control.isRunning() || control.isStale()) return
+        await control.heartbeat() // throws when a rebalance is under way: the consumer rejoins
+      }
     }
   }
 
@@ -229,10 +294,14 @@ export function createRunner<In, Out>(
     const consumedLabels = { processor, topic: batch.topic }
     const sinkOut: SinkRecord<Out>[] = []
     const stored = def.sink ? await storedPosition(batch.partition) : undefined
-    if (stored !== undefined && stored < BigInt(batch.records[0]?.offset ?? stored)) {
-      // The sink is ahead of nothing and behind Kafka's position: fetch from the sink's offset.
-      partitionLog(batch.partition).warn({ stored: stored.toString(), fetched: batch.records[0]?.offset }, 'seeking back to the offset stored in the sink')
-      control.seek(stored.toString())
+    const first = batch.records[0]?.offset
+    const decision = decidePosition(stored, first === undefined ? undefined : BigInt(first), positioned.has(batch.partition))
+    positioned.add(batch.partition)
+    if (decision.action === 'seek') {
+      // First batch since the assignment starts past the sink's offset: read from the sink's
+      // offset once; a gap left after that is markers or aborted records (read_committed).
+      partitionLog(batch.partition).info({ stored: decision.offset.toString(), fetched: first }, 'seeking to the offset stored in the sink')
+      control.seek(decision.offset.toString())
       return
     }
     for (const record of batch.records) {
@@ -280,8 +349,114 @@ export function createRunner<In, Out>(
     // prom-client has no public way to add n equal observations at once: one observe per record.
     for (let i = 0; i < handled; i++) m.processingDuration.observe(processorLabels, perRecordSeconds)
     const lag = BigInt(batch.highWatermark) - BigInt(nextOffset)
-    m.consumerLag.set({ processor, topic: batch.topic, partition: String(batch.partition) }, Number(lag > 0n ? lag : 0n))
-    lagPartitions.add(batch.partition)
+    if (!control.isStale()) lagMonitor?.set(batch.partition, Number(lag > 0n ? lag : 0n))
+  }
+
+  /** Next offset per partition the processor holds: the sink's, else the group's committed one. */
+  async function heldPositions(partitions: readonly number[]): Promise<Map<number, string | undefined>> {
+    admin ??= await deps.driver.admin()
+    const committed = await admin.committedOffsets(groupId, inputTopic)
+    const stored = def.sink ? await def.sink.storedOffsets(groupId, inputTopic, partitions) : new Map<number, string>()
+    const out = new Map<number, string | undefined>()
+    for (const p of partitions) {
+      const c = committed.get(p)
+      out.set(p, stored.get(p) ?? (c !== undefined && BigInt(c) >= 0n ? c : undefined))
+    }
+    return out
+  }
+
+  async function offsetRanges(): Promise<Map<number, OffsetRange>> {
+    admin ??= await deps.driver.admin()
+    try {
+      return await admin.offsetRanges(inputTopic)
+    } catch (err) {
+      const a = admin
+      admin = undefined
+      void a.disconnect().catch(() => undefined)
+      throw err
+    }
+  }
+
+  /** Creates the consumer, subscribes to its group events and runs it; throws when the broker is unreachable. */
+  async function runConsumer(): Promise<void> {
+    const c = deps.driver.consumer({ groupId, maxBytesPerPartition: deps.maxBatchBytes })
+    consumer = c
+    c.onGroupEvent((e) => {
+      if (consumer !== c) return // an abandoned consumer
+      if (e.type === 'joined') {
+        joined = true
+        positions.clear()
+        positioned.clear()
+        assignment = e.assignment
+        if (outage) log.info({ groupId, outageMs: now() - outage.since }, 'consumer back in its group')
+        outage = undefined
+        crashes.ended()
+        // Partitions given to other members: their lag is reported by their new owners.
+        lagMonitor?.prune()
+        m.rebalances.inc({ processor })
+        log.info({ groupId, assignment }, 'joined consumer group')
+      } else if (e.type === 'rebalancing') {
+        joined = false
+        positions.clear() // another instance may advance these partitions in the sink
+        positioned.clear()
+        log.info({ groupId }, 'rebalancing')
+      } else if (e.type === 'crashed') {
+        if (stopping) {
+          // kafkajs reports a crash of a join or fetch still under way when stop() disconnects
+          // (its runner calls onCrash whether or not it is running). The drain already committed
+          // what was processed; the rest is delivered again after restart: not a failure.
+          log.warn({ err: e.error }, 'consumer crashed while stopping; shutdown goes on')
+          return
+        }
+        joined = false
+        outage ??= { since: now(), reason: e.error.message }
+        outage.reason = e.error.message
+        if (!e.restarting && !isRetriableBatchError(e.error) && e.error.name !== 'KafkaJSNonRetriableError') {
+          // A processing error that is not a fault of the broker or the sink: a defect to fix.
+          log.fatal({ err: e.error }, 'consumer failed with a non-retriable error')
+          deps.onFatal?.(e.error)
+          return
+        }
+        crashes.occurred({ err: e.error, restarting: e.restarting }, e.error.message)
+        if (!e.restarting) void restartConsumer(c)
+      }
+    })
+    await c.run({
+      topics: [inputTopic],
+      fromBeginning: deps.fromBeginning,
+      onBatch,
+      // Past transaction markers there is nothing to produce: commit (and store in the sink), so lag reaches 0.
+      onSkipped: async ({ partition, nextOffset }, commit) => {
+        try {
+          if (def.sink) {
+            await def.sink.writeBatch([], { groupId, topic: inputTopic, partition, nextOffset })
+            const held = positions.get(partition)
+            if (held !== undefined && held !== null && held < BigInt(nextOffset)) positions.set(partition, BigInt(nextOffset))
+          }
+          await commit(nextOffset)
+        } catch (err) {
+          log.warn({ err, partition, nextOffset }, 'commit past transaction markers failed; retried with the next batch')
+        }
+      },
+    })
+  }
+
+  /** Replaces a consumer that kafkajs does not restart, with backoff, until one runs or the runner stops. */
+  async function restartConsumer(old: BatchConsumer): Promise<void> {
+    await old.disconnect().catch(() => undefined)
+    for (let attempt = 0; !stopping && consumer === old; attempt++) {
+      await sleep(backoffMs(attempt + 2))
+      if (stopping || consumer !== old) return
+      try {
+        await runConsumer()
+        return
+      } catch (err) {
+        crashes.occurred({ err }, (err as Error).message)
+        const failed = consumer
+        if (failed && failed !== old) await failed.disconnect().catch(() => undefined)
+        consumer = old // retry from the same state
+      }
+    }
   }
 
   return {
@@ -289,62 +464,74 @@ export function createRunner<In, Out>(
     topics,
     health: {
       healthy: () => !stopping,
-      ready: () => ({ ready: joined && !stopping, detail: { groupId, joined, assignment } }),
+      ready: () => {
+        const ready = joined && !stopping && !retrying.active
+        const reason = stopping
+          ? 'stopping'
+          : outage
+            ? `consumer out of its group since ${new Date(outage.since).toISOString()} (broker unreachable?): ${outage.reason}`
+            : retrying.active
+              ? `batches failing and retried (${retrying.count} attempts)`
+              : joined
+                ? undefined
+                : 'not in the consumer group yet'
+        return { ready, detail: { groupId, joined, assignment, ...(reason ? { reason } : {}) } }
+      },
     },
     async start() {
-      if (def.output) outputSchemaId = await deps.serde.register(topics[def.output.topic], def.output.schema)
-      await deps.serde.register(inputTopic, def.input.schema)
       if (deps.delivery === 'exactly-once' && !deps.transactionalId) throw new Error('exactly-once delivery needs a transactionalId')
-      producer = await deps.driver.producer(deps.delivery === 'exactly-once' ? { transactionalId: deps.transactionalId } : undefined)
-      consumer = deps.driver.consumer({ groupId, maxBytesPerPartition: deps.maxBatchBytes })
-      consumer.onGroupEvent((e) => {
-        if (e.type === 'joined') {
-          joined = true
-          positions.clear()
-          assignment = e.assignment
-          // Partitions given to other members: their lag is reported by their new owners.
-          const owned = new Set(e.assignment[inputTopic] ?? [])
-          for (const partition of lagPartitions) {
-            if (owned.has(partition)) continue
-            m.consumerLag.remove({ processor, topic: inputTopic, partition: String(partition) })
-            lagPartitions.delete(partition)
-          }
-          m.rebalances.inc({ processor })
-          log.info({ groupId, assignment }, 'joined consumer group')
-        } else if (e.type === 'rebalancing') {
-          joined = false
-          positions.clear() // another instance may advance these partitions in the sink
-          log.info({ groupId }, 'rebalancing')
-        } else if (e.type === 'crashed') {
-          if (stopping) {
-            // kafkajs reports a crash of a join or fetch still under way when stop() disconnects
-            // (its runner calls onCrash whether or not it is running). The drain already committed
-            // what was processed; the rest is delivered again after restart: not a failure.
-            log.warn({ err: e.error }, 'consumer crashed while stopping; shutdown goes on')
-            return
-          }
-          log.error({ err: e.error, restarting: e.restarting }, 'consumer crashed')
-          if (!e.restarting) deps.onFatal?.(e.error)
+      // Broker or registry unreachable at start: retried with backoff (not ready meanwhile)
+      // until it answers, the runner stops, or the give-up time passes.
+      const startFailures = createEpisodeLog(log, 'start failed, retrying with backoff')
+      const since = now()
+      for (let attempt = 0; ; attempt++) {
+        try {
+          if (def.output) outputSchemaId ??= await deps.serde.register(topics[def.output.topic], def.output.schema)
+          await deps.serde.register(inputTopic, def.input.schema)
+          producer ??= await deps.driver.producer(deps.delivery === 'exactly-once' ? { transactionalId: deps.transactionalId } : undefined)
+          await runConsumer()
+          outage = undefined
+          startFailures.ended()
+          break
+        } catch (err) {
+          const c = consumer
+          consumer = undefined
+          await c?.disconnect().catch(() => undefined)
+          if (stopping) return // stop() during start: nothing to run
+          const giveUpMs = deps.giveUpMs ?? 0
+          if (!isRetriableBatchError(err) || (giveUpMs > 0 && now() - since >= giveUpMs)) throw err
+          outage = { since, reason: (err as Error).message }
+          startFailures.occurred({ err }, (err as Error).message)
+          await sleep(backoffMs(attempt))
+          if (stopping) return
         }
+      }
+      lagMonitor = startLagMonitor({
+        processor,
+        topic: inputTopic,
+        gauge: m.consumerLag,
+        assigned: assignedPartitions,
+        offsetRanges,
+        positions: heldPositions,
+        log,
+        intervalMs: deps.lagIntervalMs ?? 5_000,
       })
-      await consumer.run({
-        topics: [inputTopic],
-        fromBeginning: deps.fromBeginning,
-        onBatch,
-        // Past transaction markers there is nothing to produce: commit, so lag reaches 0.
-        onSkipped: async ({ partition, nextOffset }, commit) => {
-          try {
-            await commit(nextOffset)
-          } catch (err) {
-            log.warn({ err, partition, nextOffset }, 'commit past transaction markers failed; retried with the next batch')
-          }
-        },
-      })
+      giveUpTimer = setInterval(() => {
+        const giveUpMs = deps.giveUpMs ?? 0
+        if (giveUpMs <= 0 || !outage || stopping || now() - outage.since < giveUpMs) return
+        clearInterval(giveUpTimer)
+        const err = new AurenError('AUREN_ERR_BROKER_UNAVAILABLE', `consumer out of its group for ${now() - outage.since} ms (give-up time ${giveUpMs} ms): ${outage.reason}`)
+        log.fatal({ err }, 'giving up')
+        deps.onFatal?.(err)
+      }, 1_000)
+      giveUpTimer.unref()
       log.info({ inputTopic, outputTopic, groupId, delivery: deps.delivery ?? 'at-least-once' }, 'processor started')
     },
     stop() {
       stopPromise ??= (async () => {
         stopping = true
+        lagMonitor?.stop()
+        clearInterval(giveUpTimer)
         log.info('stopping: no more fetches, draining the batch in progress')
         const graceMs = deps.shutdownGraceMs ?? 10_000
         let timer: NodeJS.Timeout | undefined
@@ -360,11 +547,12 @@ export function createRunner<In, Out>(
         if (!drained) log.warn({ graceMs }, 'batch in progress did not finish within the grace time; it will be redelivered')
         // What was processed is committed by now: a failing close step is logged and the
         // others still run, so one broken connection does not leave the rest open.
-        const [c, p, sink] = [consumer, producer, def.sink]
+        const [c, p, sink, a] = [consumer, producer, def.sink, admin]
         const steps: Array<[string, (() => Promise<void>) | undefined]> = [
           ['consumer stop', c && (() => c.stop())],
           ['consumer disconnect', c && (() => c.disconnect())],
           ['producer disconnect', p && (() => p.disconnect())],
+          ['admin disconnect', a && (() => a.disconnect())],
           ['sink close', sink && (() => sink.close())],
         ]
         for (const [step, run] of steps) {

@@ -10,7 +10,10 @@
 import { execFile } from 'node:child_process'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { stackDir } from './stack-env.ts'
+import { randomUUID } from 'node:crypto'
+import { stackDir, stackEnv } from './stack-env.ts'
+import { createKafkaDriver } from '../../processors/runtime/kafka-client.ts'
+import { createLogger } from '../../processors/runtime/logger.ts'
 
 const stackScript = join(dirname(fileURLToPath(import.meta.url)), '..', 'stack.sh')
 
@@ -55,6 +58,39 @@ export async function startServer(server: StackServer): Promise<void> {
  */
 export async function restoreStack(): Promise<void> {
   await stackCommand(['up'], 300_000)
+  await waitForBrokerUsable()
+}
+
+/**
+ * Waits until the restarted broker does real work again: it creates a topic with a leader, takes
+ * a record and deletes the topic. The stack script's readiness probe only lists topics, and right
+ * after an unclean restart the broker may still refuse a new topic's partitions for a few seconds
+ * ("This server does not host this topic-partition"), which would fail the next test's set-up.
+ * @throws Error with the last failure when that does not succeed within timeoutMs
+ */
+export async function waitForBrokerUsable(timeoutMs = 90_000): Promise<void> {
+  const driver = createKafkaDriver({ brokers: stackEnv().kafkaBrokers, clientId: 'auren-stack-probe', log: createLogger('stack-probe', 'fatal') })
+  const deadline = Date.now() + timeoutMs
+  let last: unknown
+  while (Date.now() < deadline) {
+    const topic = `auren-probe-${randomUUID().slice(0, 8)}`
+    try {
+      const admin = await driver.admin()
+      try {
+        await admin.ensureTopics([{ topic, partitions: 1 }])
+        const producer = await driver.producer()
+        await producer.send([{ topic, key: 'probe', value: Buffer.from('probe') }]).finally(() => producer.disconnect())
+        await admin.deleteTopics([topic]).catch(() => undefined)
+        return
+      } finally {
+        await admin.disconnect()
+      }
+    } catch (err) {
+      last = err
+      await sleep(1_000)
+    }
+  }
+  throw new Error(`broker not usable within ${timeoutMs} ms after its restart: ${(last as Error)?.message}`)
 }
 
 /** Resolves after ms milliseconds. */
@@ -65,7 +101,7 @@ export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeou
  * stack script. `during` runs while the broker is down (its failure is rethrown after the
  * restart). The stack is restored even when something fails.
  * @returns measured times in ms: from the kill to the restart command, and from the kill until
- *   the broker answered again (the outage clients saw)
+ *   the broker works again (waitForBrokerUsable; the outage clients saw)
  */
 export async function brokerOutage(downMs: number, during?: () => Promise<void>): Promise<{ downMs: number; outageMs: number }> {
   const t0 = Date.now()
@@ -76,7 +112,10 @@ export async function brokerOutage(downMs: number, during?: () => Promise<void>)
     await Promise.all([sleep(downMs), during?.().catch((err: unknown) => void (failure = err))])
   } finally {
     restartAt = Date.now()
-    await startServer('kafka').catch(async () => restoreStack())
+    // The stack script's own readiness probe starts a JVM per attempt, which on 2 busy cores
+    // takes longer than the broker's start: start without it and probe with the Kafka client.
+    await stackCommand(['start', 'kafka', '--no-wait']).catch(async () => restoreStack())
+    await waitForBrokerUsable(180_000).catch(async () => restoreStack())
   }
   if (failure) throw failure
   return { downMs: restartAt - t0, outageMs: Date.now() - t0 }
