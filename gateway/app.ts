@@ -19,11 +19,12 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRepl
 import type { Registry } from 'prom-client'
 import { bearerToken, type Authenticator, type Principal } from './auth.ts'
 import { DEFAULT_API_CONFIG, type ApiConfig } from './config.ts'
-import { describeValidation, isGatewayError, type ErrorBody, type GatewayErrorCode, type ValidationIssue } from './errors.ts'
+import { badRequest, describeValidation, isGatewayError, type ErrorBody, type GatewayErrorCode, type ValidationIssue } from './errors.ts'
 import { createGatewayMetrics, initAuthFailureSeries, type GatewayMetrics } from './metrics.ts'
 import { registerLivePage } from './live/assets.ts'
 import { errorBody, OPENAPI_INFO } from './openapi.ts'
 import { probe as probeDb, type Db } from './queries/db.ts'
+import { describeQueryProblems, parseQueryString, queryProblems } from './query-string.ts'
 import { API_ROUTES, runRoute } from './routes.ts'
 
 declare module 'fastify' {
@@ -65,6 +66,9 @@ export function buildGateway(deps: GatewayDeps): FastifyInstance {
   initAuthFailureSeries(metrics)
   const app = Fastify({
     ...(deps.logger ? { loggerInstance: deps.logger } : { logger: false }),
+    // Strict decoding: a value that is not UTF-8 or holds a NUL/control character is a 400
+    // naming the parameter (query-string.ts), never text PostgreSQL refuses (a 500).
+    routerOptions: { querystringParser: parseQueryString },
     ajv: { customOptions: { removeAdditional: false, allErrors: true, verbose: true, coerceTypes: 'array', useDefaults: true } },
   }) as unknown as FastifyInstance
   let closing = false
@@ -72,6 +76,10 @@ export function buildGateway(deps: GatewayDeps): FastifyInstance {
     closing = true
   })
   app.decorateRequest('principal', null)
+  app.addHook('preValidation', async (request) => {
+    const problems = queryProblems(request.query)
+    if (problems.length > 0) throw badRequest(describeQueryProblems(problems))
+  })
   app.setSerializerCompiler(() => (data) => JSON.stringify(data))
   app.setErrorHandler((err, request, reply) => sendError(err, request, reply, metrics))
   app.setNotFoundHandler((request, reply) => {

@@ -8,7 +8,7 @@
  *   accepts RS256 and ES256;
  * - the algorithm list is fixed per mode, so `alg: none` (unsecured JWT, RFC 7519 section 6)
  *   and algorithm confusion (an HS256 token signed with a public key) are refused;
- * - `exp` and `sub` are required, `exp`/`nbf` enforced (with the configured clock tolerance),
+ * - `exp` and `sub` are required, `sub` non-empty ({@link subjectOf}), `exp`/`nbf` enforced (with the configured clock tolerance),
  *   `iss` and `aud` checked when configured;
  * - `roles`: an array of role names (a single string is accepted too); unknown names are
  *   ignored; a token with no known role authenticates but is refused by every route (403).
@@ -19,6 +19,7 @@
 import { createRemoteJWKSet, errors as joseErrors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose'
 import type { AuthConfig } from './config.ts'
 import { forbidden, GatewayError } from './errors.ts'
+import { textProblem } from './query-string.ts'
 
 /** Roles of the contract, least to most privileged. */
 export const ROLES = ['viewer', 'operator', 'admin'] as const
@@ -28,6 +29,8 @@ export type Role = (typeof ROLES)[number]
 export interface Principal {
   readonly userId: string
   readonly roles: readonly Role[]
+  /** The token's `scope` claim (OAuth 2.0, RFC 8693 section 4.2: space-separated; an array is accepted); absent: none. */
+  readonly scopes?: readonly string[]
 }
 
 /** Verifies bearer tokens. */
@@ -73,9 +76,35 @@ export function createAuthenticator(config: AuthConfig): Authenticator {
       } catch (err) {
         throw toAuthError(err)
       }
-      return { userId: payload.sub!, roles: rolesOf(payload.roles) }
+      const scopes = scopesOf(payload.scope)
+      return { userId: subjectOf(payload.sub), roles: rolesOf(payload.roles), ...(scopes.length > 0 ? { scopes } : {}) }
     },
   }
+}
+
+/** Most characters of a `sub` (the `user_id` query parameter's limit, so a viewer's own id can be asked for). */
+export const MAX_SUB_CHARS = 256
+
+/**
+ * The user id of a verified token's `sub`. Events without a user are kept under the user id ''
+ * in the rollups (processors/aggregation/transform.ts), so a token whose `sub` is empty (or only
+ * spaces) would read them as its own: such a token is invalid, as is a missing `sub` (jose's
+ * required claim) or one PostgreSQL cannot take (a NUL or control character, an unpaired
+ * surrogate: query-string.ts `textProblem`) or longer than {@link MAX_SUB_CHARS}.
+ * @throws AuthError `claims` naming what is wrong with `sub`
+ */
+export function subjectOf(sub: unknown): string {
+  if (typeof sub !== 'string' || sub.trim() === '') throw new AuthError('claims', "token claim 'sub' is empty: a token must name its user")
+  const bad = textProblem(sub)
+  if (bad !== null) throw new AuthError('claims', `token claim 'sub' ${bad}`)
+  if (sub.length > MAX_SUB_CHARS) throw new AuthError('claims', `token claim 'sub' is longer than ${MAX_SUB_CHARS} characters`)
+  return sub
+}
+
+/** Scopes of a `scope` claim: a space-separated string, or an array of strings. */
+export function scopesOf(claim: unknown): string[] {
+  if (typeof claim === 'string') return claim.split(' ').filter((x) => x !== '')
+  return Array.isArray(claim) ? claim.filter((x): x is string => typeof x === 'string') : []
 }
 
 /** Known roles in a `roles` claim (array or single string), in {@link ROLES} order. */

@@ -72,6 +72,16 @@ const envSchema = z.object({
   AUREN_GATEWAY_WS_SLOW_CLOSE_BYTES: z.coerce.number().int().min(1024).default(8_388_608).meta({ unit: 'bytes', description: 'Queued bytes on a socket above which the client is closed (1013, too slow).' }),
   AUREN_GATEWAY_HISTORY_MAX_AGE_MS: ms(300_000).meta({ unit: 'ms', description: 'How long stream records are kept for `since` replays.' }),
   AUREN_GATEWAY_HISTORY_MAX_COUNT: z.coerce.number().int().min(0).max(10_000_000).default(50_000).meta({ unit: 'records', description: 'Most stream records kept for `since` replays.' }),
+  AUREN_GATEWAY_INGEST_API_KEYS: z.string().refine((s) => s.split(',').every((k) => k.trim().length >= 32), 'must be comma-separated keys of at least 32 characters each').optional().meta({
+    unit: 'secret list', description: 'API keys accepted by the ingest API (`X-API-Key`), comma-separated, ≥ 32 characters each; a JWT with scope `events:write` is accepted too.',
+  }),
+  AUREN_GATEWAY_INGEST_MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(64 * 1024 * 1024).default(4 * 1024 * 1024).meta({ unit: 'bytes', description: 'Largest ingest request body, after gzip decompression (more: 413).' }),
+  AUREN_GATEWAY_INGEST_MAX_EVENTS: z.coerce.number().int().min(1).max(100_000).default(1000).meta({ unit: 'events', description: 'Most events (or spans) in one ingest request (more: 400).' }),
+  AUREN_GATEWAY_INGEST_RATE_PER_S: z.coerce.number().min(0.1).max(100_000).default(50).meta({ unit: 'requests/s', description: 'Ingest requests allowed per second and credential (token bucket; over it: 429 with Retry-After).' }),
+  AUREN_GATEWAY_INGEST_RATE_BURST: z.coerce.number().int().min(1).max(1_000_000).default(100).meta({ unit: 'requests', description: 'Ingest requests allowed in a burst per credential.' }),
+  AUREN_GATEWAY_INGEST_MAX_IN_FLIGHT: z.coerce.number().int().min(1).max(10_000).default(32).meta({ unit: 'requests', description: 'Ingest requests waiting for the broker’s acknowledgement at once; more: 429 with Retry-After (backpressure).' }),
+  AUREN_GATEWAY_INGEST_ACK_TIMEOUT_MS: ms(5_000, 100).meta({ unit: 'ms', description: 'Longest wait for the broker’s acknowledgement of a batch; then 503 with Retry-After (the client retries; event_id dedups).' }),
+  AUREN_GATEWAY_INGEST_MAX_FUTURE_SKEW_MS: ms(86_400_000, 0).meta({ unit: 'ms', description: 'An event more than this ahead of the clock is refused (enrichment’s AUREN_ENRICHMENT_MAX_FUTURE_SKEW_MS; same default).' }),
 })
 
 const OTHER_NAMES = new Set(['AUREN_DATABASE_URL', 'AUREN_KAFKA_BROKERS', 'AUREN_SCHEMA_REGISTRY_URL', 'AUREN_TOPIC_PREFIX'])
@@ -114,6 +124,7 @@ export interface StreamConfig {
   readonly schemaRegistryUrl: string
   readonly topicPrefix: string
   readonly ws: WsConfig
+  readonly ingest: IngestConfig
 }
 
 /** WebSocket limits (ws-server.ts). */
@@ -127,6 +138,23 @@ export interface WsConfig {
   readonly slow: { readonly dropAnalyticalBytes: number; readonly closeBytes: number }
   readonly history: { readonly maxAgeMs: number; readonly maxCount: number }
 }
+
+/** The ingest API (`POST /v1/events`), part of the stream settings (it needs Kafka too). */
+export interface IngestConfig {
+  /** Accepted `X-API-Key` values (may be empty: then only JWTs with scope `events:write`). */
+  readonly apiKeys: readonly string[]
+  readonly maxBodyBytes: number
+  readonly maxEvents: number
+  readonly rate: { readonly perSecond: number; readonly burst: number }
+  readonly maxInFlight: number
+  readonly ackTimeoutMs: number
+  readonly maxFutureSkewMs: number
+}
+
+export const DEFAULT_INGEST_CONFIG: IngestConfig = Object.freeze({
+  apiKeys: Object.freeze([]), maxBodyBytes: 4 * 1024 * 1024, maxEvents: 1000, rate: Object.freeze({ perSecond: 50, burst: 100 }),
+  maxInFlight: 32, ackTimeoutMs: 5_000, maxFutureSkewMs: 86_400_000,
+})
 
 /** Defaults of {@link WsConfig} (the schema's). */
 export const DEFAULT_WS_CONFIG: WsConfig = Object.freeze({
@@ -209,6 +237,15 @@ export function parseGatewayConfig(env: Record<string, string | undefined>): Gat
         rate: Object.freeze({ perSecond: c.AUREN_GATEWAY_WS_RATE_PER_S, burst: c.AUREN_GATEWAY_WS_RATE_BURST, maxStrikes: c.AUREN_GATEWAY_WS_RATE_STRIKES }),
         slow: Object.freeze({ dropAnalyticalBytes: c.AUREN_GATEWAY_WS_SLOW_DROP_BYTES, closeBytes: c.AUREN_GATEWAY_WS_SLOW_CLOSE_BYTES }),
         history: Object.freeze({ maxAgeMs: c.AUREN_GATEWAY_HISTORY_MAX_AGE_MS, maxCount: c.AUREN_GATEWAY_HISTORY_MAX_COUNT }),
+      }),
+      ingest: Object.freeze({
+        apiKeys: Object.freeze((c.AUREN_GATEWAY_INGEST_API_KEYS ?? '').split(',').map((k) => k.trim()).filter((k) => k !== '')),
+        maxBodyBytes: c.AUREN_GATEWAY_INGEST_MAX_BODY_BYTES,
+        maxEvents: c.AUREN_GATEWAY_INGEST_MAX_EVENTS,
+        rate: Object.freeze({ perSecond: c.AUREN_GATEWAY_INGEST_RATE_PER_S, burst: c.AUREN_GATEWAY_INGEST_RATE_BURST }),
+        maxInFlight: c.AUREN_GATEWAY_INGEST_MAX_IN_FLIGHT,
+        ackTimeoutMs: c.AUREN_GATEWAY_INGEST_ACK_TIMEOUT_MS,
+        maxFutureSkewMs: c.AUREN_GATEWAY_INGEST_MAX_FUTURE_SKEW_MS,
       }),
     }),
   })

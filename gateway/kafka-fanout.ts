@@ -22,8 +22,19 @@ import type { StreamMetrics } from './metrics.ts'
 export interface KafkaFanout {
   /** True once the consumer joined its group (partitions assigned). */
   readonly joined: boolean
-  stop(): Promise<void>
+  /**
+   * Stops fetching and leaves the group, waiting at most `timeoutMs` (default
+   * {@link STOP_TIMEOUT_MS}) on the broker: during a broker outage kafkajs' stop and disconnect
+   * retry against a broker that does not answer, so after the timeout the consumer is abandoned
+   * (logged) — safe, since its group has this instance as its only member and commits nothing;
+   * the broker drops the member after its session timeout. Never throws: a failure to stop is
+   * logged, the shutdown goes on.
+   */
+  stop(timeoutMs?: number): Promise<void>
 }
+
+/** Most time a shutdown waits on the broker to stop the stream consumer, ms. */
+export const STOP_TIMEOUT_MS = 2_000
 
 /** Starts reading; resolves once the consumer runs (joining goes on in the background). */
 export async function startKafkaFanout(deps: { config: StreamConfig; log: Logger; metrics: StreamMetrics; publish: (item: StreamItem) => void }): Promise<KafkaFanout> {
@@ -60,9 +71,23 @@ export async function startKafkaFanout(deps: { config: StreamConfig; log: Logger
     get joined() {
       return joined
     },
-    async stop() {
-      await consumer.stop()
-      await consumer.disconnect()
+    async stop(timeoutMs = STOP_TIMEOUT_MS) {
+      const t0 = Date.now()
+      const stopping = (async () => {
+        await consumer.stop()
+        await consumer.disconnect()
+      })()
+      let timer: NodeJS.Timeout | undefined
+      const outcome = await Promise.race([
+        stopping.then(() => 'stopped' as const, (err: unknown) => ({ err })),
+        new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), timeoutMs))),
+      ])
+      clearTimeout(timer)
+      if (outcome === 'stopped') log.info({ ms: Date.now() - t0 }, 'stream consumer stopped')
+      else if (outcome === 'timeout') {
+        stopping.catch(() => undefined)
+        log.warn({ timeoutMs }, 'stream consumer not stopped in time (the broker does not answer); abandoned: its group is this instance alone and nothing is committed')
+      } else log.warn({ err: outcome.err }, 'stream consumer failed to stop cleanly; going on with the shutdown')
     },
   }
 }

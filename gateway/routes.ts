@@ -172,6 +172,11 @@ export const API_ROUTES: readonly RouteDef[] = [
 /** Access → range → agent → load, for one request. */
 export async function runRoute(route: RouteDef, request: FastifyRequest, reply: FastifyReply, deps: { db: Db; api: ApiConfig; now: () => number }): Promise<unknown> {
   const q = request.query as Query
+  // ajv's type coercion turns '1e400' and 'Infinity' into Infinity and then lets it pass
+  // minimum/maximum; such a value would reach SQL (LIMIT) or an answer (as null).
+  for (const [name, value] of Object.entries(q)) {
+    if (typeof value === 'number' && !Number.isFinite(value)) throw badRequest(`query parameter '${name}' must be a finite number (got ${JSON.stringify(String(value))})`)
+  }
   const principal = request.principal
   if (principal === null) throw forbidden('not authenticated') // unreachable: the auth hook runs first
   const access = typeof route.access === 'function' ? route.access(q) : route.access

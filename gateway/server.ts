@@ -5,8 +5,10 @@
  * than AUREN_GATEWAY_SHUTDOWN_FORCE_MS, or a second signal arrives, the process exits 1.
  *
  * With AUREN_KAFKA_BROKERS (and AUREN_SCHEMA_REGISTRY_URL), the WebSocket stream `/v1/stream`
- * runs too (ws-server.ts fed by kafka-fanout.ts); on shutdown its clients are closed (1001) and
- * its consumer stopped before the HTTP server closes.
+ * runs too (ws-server.ts fed by kafka-fanout.ts), and the ingest API `POST /v1/events`
+ * (ingest/ingest-routes.ts); on shutdown the stream's clients are closed (1001), its consumer
+ * and the ingest producer stopped (each waiting at most 2 s on the broker) before the HTTP
+ * server closes.
  *
  * Run: `node --import tsx gateway/server.ts` with AUREN_DATABASE_URL and
  * AUREN_GATEWAY_JWT_SECRET (or AUREN_GATEWAY_JWKS_URL) set (README.md "Configuration").
@@ -19,6 +21,8 @@ import { parseGatewayConfig } from './config.ts'
 import { StreamHistory } from './history.ts'
 import { startKafkaFanout, type KafkaFanout } from './kafka-fanout.ts'
 import { createStreamMetrics } from './metrics.ts'
+import { createEventProducer, type EventProducer } from './ingest/event-producer.ts'
+import { registerIngestRoutes } from './ingest/ingest-routes.ts'
 import { createPool } from './queries/db.ts'
 import { createStreamServer, STREAM_PATH, type StreamServer } from './ws-server.ts'
 
@@ -37,6 +41,7 @@ async function main(): Promise<void> {
   const auth = createAuthenticator(config.auth)
   let stream: StreamServer | null = null
   let fanout: KafkaFanout | null = null
+  let ingestProducer: EventProducer | null = null
   const streamReadiness = config.stream
     ? () => ({ ready: fanout?.joined ?? false, detail: { consumer: fanout === null ? 'starting' : fanout.joined ? 'joined' : 'joining', connections: stream?.size ?? 0 } })
     : undefined
@@ -48,6 +53,8 @@ async function main(): Promise<void> {
     const history = new StreamHistory(config.stream.ws.history, Date.now())
     const streamServer = createStreamServer({ auth, config: config.stream.ws, metrics, history, log: log.child({ part: 'stream' }) })
     stream = streamServer
+    ingestProducer = createEventProducer(config.stream, log.child({ part: 'ingest' }))
+    registerIngestRoutes(app, { config: config.stream.ingest, auth, producer: ingestProducer, registry })
     await app.ready()
     streamServer.attach(app.server)
     fanout = await startKafkaFanout({ config: config.stream, log: log.child({ part: 'fanout' }), metrics, publish: (item) => streamServer.publish(item) })
@@ -74,6 +81,7 @@ async function main(): Promise<void> {
     Promise.resolve()
       .then(() => stream?.close())
       .then(() => fanout?.stop())
+      .then(() => ingestProducer && withTimeout(ingestProducer.close(), 2_000, () => log.warn('ingest producer not closed in 2 s (broker unreachable); abandoned')))
       .then(() => app.close())
       .then(() => pool.end())
       .then(() => {
@@ -87,6 +95,14 @@ async function main(): Promise<void> {
   }
   process.on('SIGTERM', stop)
   process.on('SIGINT', stop)
+}
+
+/** Waits for `p` at most `ms`; on timeout calls `onTimeout` and resolves (a failure of `p` is ignored). */
+async function withTimeout(p: Promise<unknown>, ms: number, onTimeout: () => void): Promise<void> {
+  let timer: NodeJS.Timeout | undefined
+  const late = await Promise.race([p.then(() => false, () => false), new Promise<boolean>((r) => (timer = setTimeout(() => r(true), ms)))])
+  clearTimeout(timer)
+  if (late) onTimeout()
 }
 
 main().catch((err: unknown) => {

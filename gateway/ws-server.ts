@@ -47,9 +47,15 @@ export interface StreamServer {
   publish(item: StreamItem): void
   /** Open connections. */
   readonly size: number
-  /** Closes every connection (1001) and stops accepting. */
+  /**
+   * Closes every connection (1001) and stops accepting; a client that does not answer the close
+   * handshake within {@link CLOSE_HANDSHAKE_MS} is disconnected (its socket destroyed).
+   */
   close(): Promise<void>
 }
+
+/** How long close() waits for clients to answer the close handshake before dropping them, ms. */
+export const CLOSE_HANDSHAKE_MS = 2_000
 
 interface Connection {
   readonly id: string
@@ -270,7 +276,12 @@ export function createStreamServer(deps: StreamServerDeps): StreamServer {
       clearInterval(heartbeat)
       attached?.off('upgrade', onUpgrade)
       for (const c of conns) c.ws.close(CLOSE.GOING_AWAY, 'server shutting down')
+      // ws waits 30 s for a peer's close frame; shutdown has a 10 s budget (server.ts).
+      const forced = setTimeout(() => {
+        for (const c of conns) c.ws.terminate()
+      }, CLOSE_HANDSHAKE_MS)
       await new Promise<void>((resolve) => wss.close(() => resolve()))
+      clearTimeout(forced)
     },
   }
 }

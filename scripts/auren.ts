@@ -5,6 +5,7 @@
  *   simulate  synthetic load from the six AUREN specialists
  *   demo      the main job: topics, enrichment, aggregation, REST API, replay, summary
  *   tail      print the gateway's live WebSocket stream (auren.v1), filtered
+ *   chaos     processor, broker and database faults under load on the local stack; loss and double-count table
  * Addresses come from AUREN_KAFKA_BROKERS / AUREN_SCHEMA_REGISTRY_URL, else from the local
  * stack's stack.env (`npm run stack:up`).
  */
@@ -13,6 +14,9 @@ import { createCliContext, ensureTopicsAndSchemas } from './lib/cli-context.ts'
 import { runReplay } from './lib/replay-command.ts'
 import { runSimulate } from './lib/simulate-command.ts'
 import { runTail } from './lib/tail-command.ts'
+import { runChaos } from './lib/chaos/chaos-command.ts'
+import { interruptedMessage } from './lib/resume-hint.ts'
+import { PublishInterruptedError, type RetryPolicy } from '../processors/sources/publish-retry.ts'
 import { runDemo } from './demo/run-demo.ts'
 import { DEFAULT_PARTITIONS } from '../schemas/index.ts'
 import type { AttributionRule } from '../processors/sources/chatdev-attribution.ts'
@@ -33,6 +37,24 @@ function attributionOption(): Option {
     .choices(['next-utterance', 'block-order'])
     .default('next-utterance')
 }
+
+function count(value: string): number {
+  const n = Number(value)
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`expected a whole number ≥ 0, got '${value}'`)
+  return n
+}
+
+/** Retrying through a broker outage: a line on stderr per failed attempt, give up after `seconds`. */
+function retryPolicy(command: string, seconds: number): RetryPolicy {
+  return {
+    giveUpAfterMs: seconds * 1000,
+    onRetry: ({ attempt, error, failingForMs, nextInMs }) =>
+      process.stderr.write(`auren ${command}: broker unavailable (${error.message}); attempt ${attempt} failed after ${Math.round(failingForMs / 1000)} s of failures, retrying in ${Math.round(nextInMs / 1000)} s (gives up after ${seconds} s)\n`),
+  }
+}
+
+/** The CLI's arguments after `auren` (for the resume command). */
+const cliArgs = () => process.argv.slice(2)
 
 const DEFAULT_TRACES = new URL('../../shared/data/agent-traces', import.meta.url).pathname
 
@@ -64,12 +86,18 @@ program
   .option('--user-id <id>', 'user_id to stamp on every event')
   .addOption(attributionOption())
   .option('--no-progress', 'no progress bar')
-  .action(async (opts: { traces: string; speed: 'max' | number; rebaseTime: boolean; userId?: string; attribution: AttributionRule; progress: boolean }) => {
+  .option('--skip <n>', 'events already sent by an interrupted replay of the same runs (it prints the value)', count, 0)
+  .option('--give-up-after <seconds>', 'how long to retry while the broker refuses events before stopping', positiveNumber, 300)
+  .action(async (opts: { traces: string; speed: 'max' | number; rebaseTime: boolean; userId?: string; attribution: AttributionRule; progress: boolean; skip: number; giveUpAfter: number }) => {
     const ctx = await createCliContext(program.opts().topicPrefix)
     try {
       await ensureTopicsAndSchemas(ctx, DEFAULT_PARTITIONS)
-      const report = await runReplay(ctx, opts)
+      const report = await runReplay(ctx, { ...opts, retry: retryPolicy('replay', opts.giveUpAfter) })
       console.log(report.text)
+    } catch (err) {
+      if (!(err instanceof PublishInterruptedError)) throw err
+      console.error(interruptedMessage('replay', err, null, cliArgs()))
+      process.exitCode = 1
     } finally {
       await ctx.close()
     }
@@ -82,12 +110,18 @@ program
   .option('--duration <seconds>', 'how long to run', positiveNumber, 30)
   .option('--seed <n>', 'PRNG seed (same seed, same events)', (v) => Math.round(Number(v)), 42)
   .option('--no-progress', 'no progress bar')
-  .action(async (opts: { rate: number; duration: number; seed: number; progress: boolean }) => {
+  .option('--skip <n>', 'events already sent by an interrupted run with the same seed (it prints the value)', count, 0)
+  .option('--give-up-after <seconds>', 'how long to retry while the broker refuses events before stopping', positiveNumber, 300)
+  .action(async (opts: { rate: number; duration: number; seed: number; progress: boolean; skip: number; giveUpAfter: number }) => {
     const ctx = await createCliContext(program.opts().topicPrefix)
     try {
       await ensureTopicsAndSchemas(ctx, DEFAULT_PARTITIONS)
-      const sent = await runSimulate(ctx, opts)
-      console.log(`simulated ${sent} events`)
+      const sent = await runSimulate(ctx, { ...opts, retry: retryPolicy('simulate', opts.giveUpAfter) })
+      console.log(`simulated ${sent} events${opts.skip > 0 ? ` (after skipping the first ${opts.skip}, sent before)` : ''}`)
+    } catch (err) {
+      if (!(err instanceof PublishInterruptedError)) throw err
+      console.error(interruptedMessage('simulate', err, Math.round(opts.rate * opts.duration), cliArgs()))
+      process.exitCode = 1
     } finally {
       await ctx.close()
     }
@@ -145,6 +179,38 @@ program
     process.off('SIGINT', onSignal)
     process.off('SIGTERM', onSignal)
     process.exitCode = status
+  })
+
+/** A duration: `90`, `90s`, `5m`, `1h` → ms. */
+function durationMs(value: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(value.trim())
+  if (!m) throw new InvalidArgumentError(`expected a duration like 300, 90s, 5m, got '${value}'`)
+  const factor = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[(m[2] ?? 's') as 'ms' | 's' | 'm' | 'h']
+  const ms = Number(m[1]) * factor
+  if (ms <= 0) throw new InvalidArgumentError(`expected a positive duration, got '${value}'`)
+  return ms
+}
+
+program
+  .command('chaos')
+  .description('faults under load on the local stack (kills its broker and stops its database: use a stack nobody else uses); prints lost and double-counted events, exits 1 on any')
+  .option('--duration <time>', 'how long to inject faults (90s, 5m…)', durationMs, 300_000)
+  .addOption(new Option('--delivery <mode>', 'delivery mode of the processors').choices(['exactly-once', 'at-least-once']).default('exactly-once'))
+  .option('--rate <events/s>', 'simulator events per second', positiveNumber, 250)
+  .option('--kill-every <seconds>', 'seconds between SIGKILLs of a random processor instance', positiveNumber, 7)
+  .option('--poison <n>', 'undecodable records spread over the run', count, 50)
+  .option('--traces <dir>', "recorded runs replayed at the start ('' for none)", DEFAULT_TRACES)
+  .option('--db-down <time>', 'how long PostgreSQL stays stopped', durationMs, 20_000)
+  .option('--drain-timeout <time>', 'how long to wait for draining after the faults', durationMs, 300_000)
+  .option('--seed <n>', 'seed of the simulator and of the choice of instance to kill', (v) => Math.round(Number(v)), 42)
+  .option('--keep', 'keep the topics and the PostgreSQL schema afterwards', false)
+  .action(async (opts: { duration: number; delivery: 'exactly-once' | 'at-least-once'; rate: number; killEvery: number; poison: number; traces: string; dbDown: number; drainTimeout: number; seed: number; keep: boolean }) => {
+    const { result, table } = await runChaos({
+      durationMs: opts.duration, delivery: opts.delivery, rate: opts.rate, killEverySec: opts.killEvery, poison: opts.poison, traces: opts.traces,
+      databaseDownMs: opts.dbDown, drainTimeoutMs: opts.drainTimeout, seed: opts.seed, keep: opts.keep,
+    })
+    console.log(table)
+    process.exitCode = result.ok ? 0 : 1
   })
 
 program.parseAsync().catch((err: unknown) => {

@@ -7,6 +7,14 @@
 #   bash scripts/stack.sh down    stop every server (SIGTERM, wait, then SIGKILL)
 #   bash scripts/stack.sh status  one line per server: state, pid, address (exit 3 if any is down)
 #
+# Fault injection (tests and `auren chaos`; only on a stack instance nobody else is using):
+#   bash scripts/stack.sh kill <server>   SIGKILL the server (no shutdown at all; kafka, schema-registry,
+#                                         prometheus; postgres is refused: its backends would outlive it)
+#   bash scripts/stack.sh stop <server>   stop one server as `down` does (postgres: fast shutdown, data kept)
+#   bash scripts/stack.sh start <server> [--no-wait]
+#                                         start one server (its data is kept) and wait until it is ready
+#                                         (--no-wait: return once started; the caller probes it itself)
+#
 # Servers (ports overridable, see scripts/stack/common.sh):
 #   kafka            Apache Kafka, KRaft broker+controller   127.0.0.1:19092 (controller 19093)
 #   schema-registry  Apicurio Registry, Confluent API         http://127.0.0.1:18081/apis/ccompat/v7
@@ -46,6 +54,8 @@ AUREN_KAFKA_LIBS=$KAFKA_LIBS
 EOF
   )
   mv -f "$tmp" "$STACK_ENV_FILE"
+  printf 'AUREN_KAFKA_PORT=%s\nAUREN_KAFKA_CONTROLLER_PORT=%s\nAUREN_REGISTRY_PORT=%s\nAUREN_PG_PORT=%s\nAUREN_PROM_PORT=%s\n' \
+    "$AUREN_KAFKA_PORT" "$AUREN_KAFKA_CONTROLLER_PORT" "$AUREN_REGISTRY_PORT" "$AUREN_PG_PORT" "$AUREN_PROM_PORT" >"$STACK_PORTS_FILE"
 }
 
 cmd_up() {
@@ -112,12 +122,57 @@ cmd_status() {
   return "$all_up"
 }
 
+# server_prefix <server>: the function prefix of a server name, or exit 2 naming the valid ones.
+server_prefix() {
+  [[ -n "${1:-}" && -n "${PREFIX[$1]:-}" ]] || { echo "unknown server '${1:-}': one of ${SERVERS[*]}" >&2; exit 2; }
+  printf '%s' "${PREFIX[$1]}"
+}
+
+cmd_kill() {
+  local s="$1" p pid i
+  p="$(server_prefix "$s")"
+  [[ "$s" != postgres ]] || die "kill postgres: a SIGKILLed postmaster leaves its backends running and the data dir locked; use 'stop postgres' (fast shutdown)"
+  pid="$("${p}_pid")" || die "$s is not running"
+  kill -KILL "$pid"
+  for ((i = 0; i < 40; i++)); do
+    kill -0 "$pid" 2>/dev/null || { rm -f "$(pid_file "$s")"; log "$s killed (SIGKILL, pid $pid)"; return 0; }
+    sleep 0.25
+  done
+  die "$s (pid $pid) still alive 10s after SIGKILL"
+}
+
+cmd_stop() {
+  local p
+  p="$(server_prefix "$1")"
+  "${p}_stop"
+  if "${p}_pid" >/dev/null; then die "$1 still running"; fi
+}
+
+cmd_start() {
+  local s="$1" nowait="${2:-}" p pid
+  p="$(server_prefix "$s")"
+  [[ -z "$nowait" || "$nowait" == --no-wait ]] || { echo "usage: bash scripts/stack.sh start <server> [--no-wait]" >&2; exit 2; }
+  ensure_dirs
+  if pid="$("${p}_pid")"; then
+    [[ -n "$nowait" ]] || "${p}_ready" >/dev/null 2>&1 || wait_until "$s" "$pid" "$AUREN_STACK_TIMEOUT" "${p}_ready"
+    log "$s already running (pid $pid)"
+    return 0
+  fi
+  "${p}_install"
+  "${p}_start"
+  if [[ -n "$nowait" ]]; then log "$s started (pid $("${p}_pid")); not waiting until it is ready"; return 0; fi
+  "${p}_wait"
+}
+
 case "${1:-}" in
   up) cmd_up ;;
   down) cmd_down ;;
   status) cmd_status ;;
+  kill) cmd_kill "${2:-}" ;;
+  stop) cmd_stop "${2:-}" ;;
+  start) cmd_start "${2:-}" "${3:-}" ;;
   *)
-    echo "usage: bash scripts/stack.sh up|down|status" >&2
+    echo "usage: bash scripts/stack.sh up|down|status|kill <server>|stop <server>|start <server>" >&2
     exit 2
     ;;
 esac

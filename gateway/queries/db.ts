@@ -35,6 +35,9 @@ export interface PoolOptions {
   readonly statementTimeoutMs: number
 }
 
+/** Longest wait for a new PostgreSQL connection, ms. */
+export const CONNECT_TIMEOUT_MS = 5_000
+
 /** A pool whose connections read the rollup schema, with a statement timeout. */
 export function createPool(o: PoolOptions): pg.Pool {
   const pool = new pg.Pool({
@@ -42,6 +45,9 @@ export function createPool(o: PoolOptions): pg.Pool {
     max: o.max,
     options: `-c search_path=${o.schema} -c statement_timeout=${Math.round(o.statementTimeoutMs)}`,
     application_name: 'auren-gateway',
+    // A database that does not accept the connection (down host, full backlog) fails the request
+    // within this time as 503, instead of holding it until the client gives up.
+    connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
   })
   pool.on('error', () => {}) // an idle client lost its connection; the pool replaces it
   return pool
@@ -67,16 +73,34 @@ export function whereOf(f: Filter, ps: Params, cols: { user?: string; agent?: st
   return conds.join(' AND ')
 }
 
-/** SQLSTATE classes that mean "not now": connection, resources, operator intervention, cancel (statement timeout). */
+/**
+ * SQLSTATE classes that mean "not now" (PostgreSQL appendix A): 08 connection exception, 53
+ * insufficient resources, 57 operator intervention (57P01 admin shutdown, 57P03 cannot connect
+ * now while starting, 57014 query canceled by the statement timeout).
+ */
 const UNAVAILABLE_CLASSES = new Set(['08', '53', '57'])
+/**
+ * True when a database error means the database cannot answer now (503), false when the server
+ * answered with an error about the query (500). From the server (a pg `DatabaseError`, with its
+ * SQLSTATE and severity): classes 08, 53 and 57 are 503, the rest 500. Not from the server: a
+ * socket error (a Node system error code such as ECONNREFUSED, ECONNRESET, ETIMEDOUT, EPIPE),
+ * "Connection terminated unexpectedly", a connect timeout or an ended pool are 503; a
+ * TypeError/RangeError (a value pg could not send) is 500.
+ */
+export function isUnavailable(err: unknown): boolean {
+  const e = err as { code?: unknown; severity?: unknown } | null
+  if (err instanceof pg.DatabaseError || typeof e?.severity === 'string') {
+    return typeof e?.code === 'string' && UNAVAILABLE_CLASSES.has(e.code.slice(0, 2))
+  }
+  return !(err instanceof TypeError || err instanceof RangeError)
+}
 
-/** Runs a query; database failures become GatewayError UNAVAILABLE (503) or INTERNAL (500). */
+/** Runs a query; database failures become GatewayError UNAVAILABLE (503, {@link isUnavailable}) or INTERNAL (500). */
 export async function rows<R extends pg.QueryResultRow>(db: Db, text: string, values: readonly unknown[] = []): Promise<R[]> {
   try {
     return (await db.query<R>(text, [...values])).rows
   } catch (err) {
-    const code = (err as { code?: unknown }).code
-    const unavailable = typeof code !== 'string' || UNAVAILABLE_CLASSES.has(code.slice(0, 2))
+    const unavailable = isUnavailable(err)
     throw new GatewayError(unavailable ? 'UNAVAILABLE' : 'INTERNAL', unavailable ? 'the rollup database is unavailable; retry later' : 'query failed', { cause: err })
   }
 }

@@ -1,7 +1,7 @@
 /**
  * The enrichment transform (STYLE.md principles 1 and 2): one AgentEvent in, one outcome out.
  *
- * 1. validate (validate.ts) → `deadLetter('VALIDATION_FAILED', <every violation, joined>)`;
+ * 1. validate (schemas/validate-event.ts) → `deadLetter('VALIDATION_FAILED', <every violation, joined>)`;
  * 2. dedup by event_id (dedup.ts) → `skip('duplicate')` when seen at other coordinates; a
  *    redelivery of the same record (same topic/partition/offset) is enriched and emitted again;
  * 3. enrich → `emit({ key: trace_id, value: EnrichedAgentEvent })` with tier (tiering.ts), cost
@@ -24,7 +24,7 @@ import { DedupWindow } from './dedup.ts'
 import { createEnrichmentMetrics, type EnrichmentMetrics } from './metrics.ts'
 import { priceEvent } from './pricing.ts'
 import { decideTier } from './tiering.ts'
-import { qualityWarnings, validateEvent } from './validate.ts'
+import { qualityWarnings, validateEvent } from '../../schemas/validate-event.ts'
 
 /** Optional collaborators; each defaults to one built from config (tests inject their own). */
 export interface EnrichmentDeps {

@@ -4,6 +4,7 @@
  * Used by `auren replay` and `auren simulate`.
  */
 import type { RecordProducer } from '../runtime/kafka-client.ts'
+import { sendRetrying, type RetryPolicy } from './publish-retry.ts'
 import type { Serde } from '../runtime/serde.ts'
 import { toAgentEventRecord, type AgentEvent } from '../../schemas/index.ts'
 
@@ -19,9 +20,17 @@ export interface PublishOptions {
    * after the start of the replay, all runs side by side.
    */
   readonly speed: 'max' | number
-  /** Records per produce request in 'max' mode. Default 500. */
+  /** Records per send in 'max' mode. Default 400 (one produce request, see publish-retry.ts). */
   readonly batchSize?: number
-  /** Called after each acknowledged batch with the running count. */
+  /**
+   * Events (in send order, which is deterministic for the same runs and options) already
+   * acknowledged by an earlier run that stopped: they are not sent again. A paced replay starts
+   * with the first event not skipped. Default 0.
+   */
+  readonly skip?: number
+  /** How to retry sends through a broker outage (publish-retry.ts); default: give up after 5 min. */
+  readonly retry?: RetryPolicy
+  /** Called after each acknowledged request with the running count (skipped events included). */
   readonly onProgress?: (sent: number) => void
   /** Stops early when aborted (e.g. Ctrl-C); what was sent stays sent. */
   readonly signal?: AbortSignal
@@ -58,38 +67,41 @@ export function replaySchedule(runs: readonly ReplayRun[], speed: number): Array
 }
 
 /**
- * Produces every event of every run; resolves with the number acknowledged.
- * @throws whatever the producer throws (broker unreachable after retries); the count of what
- *   was acknowledged before is reported through onProgress.
+ * Produces every event of every run (after the first `skip`), retrying through broker outages;
+ * resolves with the number acknowledged by this call.
+ * @throws PublishInterruptedError (publish-retry.ts) when the broker refused a request for the
+ *   retry policy's give-up time, or the signal was aborted while retrying; its `sent` counts the
+ *   skipped events too, so it is the `skip` of the run that resumes.
  */
 export async function publishRuns(runs: readonly ReplayRun[], opts: PublishOptions): Promise<number> {
   const schemaId = await opts.serde.register(opts.topic, 'agent-event')
   const encode = (e: AgentEvent) => ({ topic: opts.topic, key: e.trace_id, value: opts.serde.encode(schemaId, 'agent-event', toAgentEventRecord(e)) })
+  const skip = Math.max(0, Math.floor(opts.skip ?? 0))
+  const retry: RetryPolicy = { ...opts.retry, ...(opts.signal ? { signal: opts.signal } : {}) }
   let sent = 0
+  const send = async (events: readonly AgentEvent[]) => {
+    await sendRetrying(opts.producer, events.map(encode), retry, skip + sent, (n) => {
+      sent += n
+      opts.onProgress?.(skip + sent)
+    })
+  }
 
   if (opts.speed === 'max') {
-    const batchSize = opts.batchSize ?? 500
-    const all = runs.flatMap((r) => r.events)
-    for (let i = 0; i < all.length && !opts.signal?.aborted; i += batchSize) {
-      const batch = all.slice(i, i + batchSize)
-      await opts.producer.send(batch.map(encode))
-      sent += batch.length
-      opts.onProgress?.(sent)
-    }
+    const batchSize = opts.batchSize ?? 400
+    const all = runs.flatMap((r) => r.events).slice(skip)
+    for (let i = 0; i < all.length && !opts.signal?.aborted; i += batchSize) await send(all.slice(i, i + batchSize))
     return sent
   }
 
-  const schedule = replaySchedule(runs, opts.speed)
-  const t0 = Date.now()
+  const schedule = replaySchedule(runs, opts.speed).slice(skip)
+  const t0 = Date.now() - (schedule[0]?.atMs ?? 0)
   let i = 0
   while (i < schedule.length && !opts.signal?.aborted) {
     const due: AgentEvent[] = []
     const elapsed = Date.now() - t0
     while (i < schedule.length && schedule[i]!.atMs <= elapsed) due.push(schedule[i++]!.event)
     if (due.length > 0) {
-      await opts.producer.send(due.map(encode))
-      sent += due.length
-      opts.onProgress?.(sent)
+      await send(due)
     } else {
       const wait = Math.min(250, schedule[i]!.atMs - elapsed)
       await new Promise((r) => setTimeout(r, Math.max(1, wait)))

@@ -3,7 +3,7 @@
  * `shared/data/agent-traces`, data README). The only module of `processors/sources` with I/O:
  * it reads files with node:fs and never touches Kafka.
  */
-import { readdirSync, readFileSync } from 'node:fs'
+import { readdirSync, readFileSync, realpathSync, statSync } from 'node:fs'
 import { join, posix, sep } from 'node:path'
 import type { AgentEvent } from '../../schemas/index.ts'
 import { parseChatDevLog } from './chatdev-log.ts'
@@ -55,14 +55,43 @@ export function classifyTraceFile(file: string): { kind: TraceKind } | { reason:
   return { reason: 'unknown file type' }
 }
 
-function listFiles(root: string, dir = ''): string[] {
-  const out: string[] = []
-  for (const d of readdirSync(join(root, dir), { withFileTypes: true })) {
-    const rel = dir === '' ? d.name : `${dir}/${d.name}`
-    if (d.isDirectory()) out.push(...listFiles(root, rel))
-    else if (d.isFile()) out.push(rel)
+/**
+ * Every regular file under `root`, following symbolic links to files and folders (a folder
+ * reached twice through links, e.g. a link to an ancestor, is listed once); a link that points
+ * nowhere or to something else than a file or folder is returned in `skipped` with the reason.
+ */
+function listFiles(root: string): { files: string[]; skipped: Array<{ file: string; reason: string }> } {
+  const files: string[] = []
+  const skipped: Array<{ file: string; reason: string }> = []
+  const visited = new Set<string>([realpathSync(root)])
+  const walk = (dir: string) => {
+    for (const d of readdirSync(join(root, dir), { withFileTypes: true })) {
+      const rel = dir === '' ? d.name : `${dir}/${d.name}`
+      if (d.isDirectory()) walk(rel)
+      else if (d.isFile()) files.push(rel)
+      else if (d.isSymbolicLink()) {
+        const path = join(root, rel)
+        let target: ReturnType<typeof statSync>
+        try {
+          target = statSync(path)
+        } catch (err) {
+          skipped.push({ file: rel, reason: `broken symbolic link (${(err as NodeJS.ErrnoException).code ?? 'unreadable'})` })
+          continue
+        }
+        if (target.isFile()) files.push(rel)
+        else if (target.isDirectory()) {
+          const real = realpathSync(path)
+          if (visited.has(real)) skipped.push({ file: rel, reason: 'symbolic link to a folder already read' })
+          else {
+            visited.add(real)
+            walk(rel)
+          }
+        } else skipped.push({ file: rel, reason: 'symbolic link to neither a file nor a folder' })
+      } else skipped.push({ file: rel, reason: 'not a regular file' })
+    }
   }
-  return out
+  walk('')
+  return { files, skipped }
 }
 
 function merge(...tallies: Array<Record<string, number>>): Record<string, number> {
@@ -95,13 +124,15 @@ export function convertTraceFile(root: string, file: string, kind: TraceKind, op
 }
 
 /**
- * Discovers, reads and converts every recorded run under `root`, in path order. Files that are
- * not runs are listed in `skipped` with a reason, never silently ignored.
+ * Discovers, reads and converts every recorded run under `root`, in path order, following
+ * symbolic links. Files that are not runs (and links that lead nowhere) are listed in `skipped`
+ * with a reason, never silently ignored.
  * @throws the fs error when `root` cannot be read
  */
 export function loadTraceRuns(root: string, options: LoadTraceOptions = {}): TraceDiscovery {
-  const result: TraceDiscovery = { runs: [], skipped: [] }
-  const files = listFiles(root).map((f) => f.split(sep).join(posix.sep)).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
+  const listed = listFiles(root)
+  const result: TraceDiscovery = { runs: [], skipped: listed.skipped }
+  const files = listed.files.map((f) => f.split(sep).join(posix.sep)).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
   for (const file of files) {
     const c = classifyTraceFile(file)
     if ('reason' in c) {

@@ -1,6 +1,7 @@
 /** `auren simulate`: synthetic events at a fixed rate for a fixed duration. */
 import { createSimulator } from '../../processors/sources/simulator.ts'
 import { toAgentEventRecord } from '../../schemas/index.ts'
+import { sendRetrying, type RetryPolicy } from '../../processors/sources/publish-retry.ts'
 import type { CliContext } from './cli-context.ts'
 import { createProgress } from './progress.ts'
 
@@ -10,19 +11,35 @@ export interface SimulateOptions {
   duration: number
   seed: number
   progress: boolean
+  /**
+   * Events already acknowledged by an earlier run with the same seed (`--skip`): generated and
+   * dropped, so the run continues the same sequence of event ids. Default 0.
+   */
+  skip?: number
+  /** Retrying through broker outages (`--give-up-after`, messages on stderr). */
+  retry?: RetryPolicy
 }
 
-/** Produces `rate × duration` events, paced every 10 ms; resolves with the number acknowledged. */
+/**
+ * Produces `rate × duration` events (the first `skip` of them excepted), paced every 10 ms,
+ * retrying through broker outages; resolves with the number acknowledged by this run.
+ * @throws PublishInterruptedError when the broker refused events for the give-up time; its `sent`
+ *   counts the skipped events too (the `--skip` that resumes).
+ */
 export async function runSimulate(ctx: CliContext, opts: SimulateOptions, signal?: AbortSignal): Promise<number> {
   const sim = createSimulator({ seed: opts.seed })
   const schemaId = await ctx.serde.register(ctx.topics.agentEvents, 'agent-event')
   const total = Math.round(opts.rate * opts.duration)
   const progress = createProgress('simulate', total, opts.progress)
+  const skip = Math.min(total, Math.max(0, Math.floor(opts.skip ?? 0)))
+  for (let i = 0; i < skip; i++) sim.next(Date.now() * 1000)
+  const retry: RetryPolicy = { ...opts.retry, ...(signal ? { signal } : {}) }
+  // Pacing restarts after the skipped events: they count as sent at t0.
   const t0 = Date.now()
-  let sent = 0
+  let sent = skip
   try {
     while (sent < total && !signal?.aborted) {
-      const due = Math.min(total, Math.floor(((Date.now() - t0) / 1000) * opts.rate)) - sent
+      const due = Math.min(total, skip + Math.floor(((Date.now() - t0) / 1000) * opts.rate)) - sent
       if (due <= 0) {
         await new Promise((r) => setTimeout(r, 10))
         continue
@@ -32,12 +49,13 @@ export async function runSimulate(ctx: CliContext, opts: SimulateOptions, signal
         const e = sim.next(nowUs)
         return { topic: ctx.topics.agentEvents, key: e.trace_id, value: ctx.serde.encode(schemaId, 'agent-event', toAgentEventRecord(e)) }
       })
-      await ctx.producer.send(records)
-      sent += due
-      progress.update(sent)
+      await sendRetrying(ctx.producer, records, retry, sent, (n) => {
+        sent += n
+        progress.update(sent)
+      })
     }
   } finally {
     progress.stop()
   }
-  return sent
+  return sent - skip
 }

@@ -15,6 +15,21 @@ REPO_ROOT="$(cd "$STACK_LIB_DIR/../.." && pwd)"
 AUREN_CACHE_DIR="${AUREN_CACHE_DIR:-$HOME/.cache/auren}"
 AUREN_STACK_DIR="${AUREN_STACK_DIR:-$HOME/.cache/auren/run}"
 
+# Ports given to `up` are kept in $AUREN_STACK_DIR/ports.env, so later commands on the same run
+# dir (`kill kafka`, `start kafka`, `status`) use them without repeating the variables; a
+# variable set in the environment still wins.
+STACK_PORTS_FILE="$AUREN_STACK_DIR/ports.env"
+if [[ -f "$STACK_PORTS_FILE" ]]; then
+  while IFS='=' read -r _key _value; do
+    case "$_key" in
+      AUREN_KAFKA_PORT | AUREN_KAFKA_CONTROLLER_PORT | AUREN_REGISTRY_PORT | AUREN_PG_PORT | AUREN_PROM_PORT)
+        [[ -z "${!_key:-}" && "$_value" =~ ^[0-9]+$ ]] && printf -v "$_key" '%s' "$_value"
+        ;;
+    esac
+  done <"$STACK_PORTS_FILE"
+  unset _key _value
+fi
+
 AUREN_KAFKA_PORT="${AUREN_KAFKA_PORT:-19092}"
 AUREN_KAFKA_CONTROLLER_PORT="${AUREN_KAFKA_CONTROLLER_PORT:-19093}"
 AUREN_REGISTRY_PORT="${AUREN_REGISTRY_PORT:-18081}"

@@ -1,15 +1,19 @@
 /**
  * One conformance suite for every processor app (STYLE.md principle 14), run on the real
  * broker: open and close cleanly, keep per-key order, restart after SIGKILL without loss,
- * dead-letter poison and go on, survive instances joining and leaving mid-stream, drain lag to 0.
+ * dead-letter poison and go on, survive instances joining and leaving mid-stream, drain lag to 0;
+ * and ride out faults of the stack itself (./fault-cases.ts: broker SIGKILL, a broker outage past
+ * the client's retry budget, PostgreSQL stopped for 20 s).
  * Each app supplies how to make inputs and how to read back which inputs took effect.
  */
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { createTestKafka, type TestKafka } from '../helpers/kafka.ts'
 import { startApp, type AppProcess } from '../helpers/processes.ts'
 import { waitForMetrics } from '../helpers/metrics-wait.ts'
 import { waitForGroupCaughtUp } from '../../scripts/lib/read-topic.ts'
 import { DLQ_HEADERS, type AgentEvent } from '../../schemas/index.ts'
+import { restoreStack } from '../helpers/stack-control.ts'
+import { faultCases } from './fault-cases.ts'
 
 /** What the suite needs to know of a processor app. */
 export interface ProcessorUnderTest {
@@ -36,6 +40,12 @@ export interface ProcessorUnderTest {
   readEffects(kafka: TestKafka): Promise<Array<{ key: string; eventId: string }>>
   /** True when each input takes effect exactly once (else at least once). */
   readonly exactlyOnce: boolean
+  /**
+   * PostgreSQL schema of the app's tables for a test prefix, for apps that keep their state in
+   * the database: the fault cases then also stop PostgreSQL mid-stream and check the REST
+   * gateway on those tables.
+   */
+  dbSchema?(prefix: string): string
 }
 
 /**
@@ -96,15 +106,23 @@ export function processorConformance(p: ProcessorUnderTest): void {
       await p.verify?.(kafka, inputs)
     }
 
+    /** Set by a fault case: the stack is restored before anything else in afterEach. */
+    let faulted = false
+
     beforeEach(async () => {
       kafka = await createTestKafka()
     })
     afterEach(async () => {
+      if (faulted) await restoreStack()
+      faulted = false
       for (const a of apps) a.kill('SIGTERM')
       await Promise.all(apps.map((a) => a.exited))
       apps.length = 0
       if (kafka) await p.cleanup?.(kafka)
       await kafka?.close()
+    })
+    afterAll(async () => {
+      if (faulted) await restoreStack()
     })
 
     it('opens, processes, keeps per-key order, drains lag to 0 and closes cleanly on SIGTERM', async () => {
@@ -212,6 +230,21 @@ export function processorConformance(p: ProcessorUnderTest): void {
       }
       await caughtUp()
       await expectAllTookEffect(inputs)
+    })
+
+    faultCases({
+      app: p.app,
+      exactlyOnce: p.exactlyOnce,
+      database: p.dbSchema !== undefined,
+      kafka: () => kafka,
+      start,
+      makeInputs: (n) => p.makeInputs(n),
+      produce,
+      inputTopic,
+      expectAllTookEffect,
+      ...(p.dbSchema ? { dbSchema: p.dbSchema } : {}),
+      faulted: () => void (faulted = true),
+      track: (app) => void apps.push(app),
     })
   })
 }

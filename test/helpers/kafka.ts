@@ -40,7 +40,18 @@ export async function createTestKafka(partitions = DEFAULT_PARTITIONS): Promise<
   const topics = topicNames(prefix)
   const driver = createKafkaDriver({ brokers: env.kafkaBrokers, clientId: 'auren-test', log: createLogger('test', 'error') })
   const admin = await driver.admin()
-  await admin.ensureTopics(Object.values(topics).map((topic) => ({ topic, partitions })))
+  // Right after a broker restart (the fault cases), KRaft may answer a new topic's metadata with
+  // UNKNOWN_TOPIC_OR_PARTITION for a moment, which kafkajs' createTopics does not retry; creating
+  // again skips the topics that exist.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await admin.ensureTopics(Object.values(topics).map((topic) => ({ topic, partitions })))
+      break
+    } catch (err) {
+      if (attempt >= 10 || !/does not host this topic-partition|leader/i.test((err as Error).message)) throw err
+      await new Promise((r) => setTimeout(r, 500 * attempt))
+    }
+  }
   const producer = await driver.producer()
   const serde = createSerde(env.schemaRegistryUrl)
   let eventSchemaId: number | undefined

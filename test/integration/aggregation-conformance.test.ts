@@ -34,6 +34,7 @@ processorConformance({
   inputTopic: 'enrichedEvents',
   ordered: false,
   exactlyOnce: true,
+  dbSchema: schemaOf,
   env: (prefix) => ({ AUREN_DATABASE_URL: stackEnv().databaseUrl, AUREN_AGGREGATION_DB_SCHEMA: schemaOf(prefix), AUREN_AGGREGATION_EXPECTED_PARTITIONS: '6' }),
   makeInputs: (n) => llmCallEvents(n, Math.max(6, Math.floor(n / 100))),
   async produce(kafka, inputs) {

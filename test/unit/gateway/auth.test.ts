@@ -48,6 +48,13 @@ describe('HS256', () => {
     expect(await failure(auth, 'abc.def.ghi')).toMatchObject({ code: 'UNAUTHORIZED', reason: 'malformed' })
   })
 
+  it('refuses a sub that names no user: empty, blank, not a string, with a NUL or control character, too long', async () => {
+    for (const sub of ['', '  ', 42, 'u\u0000', 'a\tb', 'x'.repeat(257), '\ud800']) {
+      expect(await failure(auth, await sign({ sub, roles: ['admin'] })), JSON.stringify(sub)).toMatchObject({ code: 'UNAUTHORIZED', reason: 'claims', message: expect.stringMatching(/'sub'/) })
+    }
+    expect(await auth.verify(await sign({ sub: 'x'.repeat(256), roles: ['viewer'] }))).toMatchObject({ userId: 'x'.repeat(256) })
+  })
+
   it('checks issuer and audience when configured, and tolerates configured clock skew', async () => {
     const strict = createAuthenticator({ mode: 'hs256', secret: SECRET, issuer: 'https://idp.example', audience: 'auren', clockToleranceS: 30 })
     const good = await new SignJWT({ sub: 'u', roles: ['operator'] }).setProtectedHeader({ alg: 'HS256' }).setIssuer('https://idp.example').setAudience('auren').setExpirationTime(nowS() - 10).sign(key)

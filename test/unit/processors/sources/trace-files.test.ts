@@ -1,4 +1,4 @@
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -54,5 +54,35 @@ describe('loadTraceRuns', () => {
       ['stray.bin', 'unknown file type'],
       ['who-and-when/Hand-Crafted/2.json', 'invalid JSON'],
     ])
+  })
+
+  it('follows symbolic links to trace files and folders, and reports a link that leads nowhere', () => {
+    const store = mkdtempSync(join(tmpdir(), 'auren-trace-store-'))
+    const linked = mkdtempSync(join(tmpdir(), 'auren-traces-linked-'))
+    try {
+      mkdirSync(join(store, 'run-a'))
+      copyFileSync(join(FIXTURES, 'chatdev-basic.input.txt'), join(store, 'run-a', 'Run A.log'))
+      mkdirSync(join(store, 'ww'))
+      copyFileSync(join(FIXTURES, 'who-and-when-magentic.input.json'), join(store, 'ww', '7.json'))
+      // A file link inside a real folder, a folder link, a dangling link and a link back to the root.
+      mkdirSync(join(linked, 'chatdev', 'WareHouse', 'run-a'), { recursive: true })
+      symlinkSync(join(store, 'run-a', 'Run A.log'), join(linked, 'chatdev', 'WareHouse', 'run-a', 'Run A.log'))
+      symlinkSync(join(store, 'ww'), join(linked, 'who-and-when'))
+      symlinkSync(join(store, 'gone.log'), join(linked, 'gone.log'))
+      symlinkSync(linked, join(linked, 'loop'))
+
+      const found = loadTraceRuns(linked)
+      expect(found.runs.map((r) => [r.kind, r.file, r.events.length > 0])).toEqual([
+        ['chatdev', 'chatdev/WareHouse/run-a/Run A.log', true],
+        ['who-and-when', 'who-and-when/7.json', true],
+      ])
+      expect(found.skipped).toEqual([
+        { file: 'gone.log', reason: 'broken symbolic link (ENOENT)' },
+        { file: 'loop', reason: 'symbolic link to a folder already read' },
+      ])
+    } finally {
+      rmSync(store, { recursive: true, force: true })
+      rmSync(linked, { recursive: true, force: true })
+    }
   })
 })

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import type { AgentEvent } from '../../../../schemas/index.ts'
-import { qualityWarnings, validateEvent } from '../../../../processors/enrichment/validate.ts'
+import type { AgentEvent } from '../../../schemas/index.ts'
+import { qualityWarnings, validateEvent } from '../../../schemas/validate-event.ts'
 
 const NOW = 1_700_000_000_000
 const opts = { nowMs: NOW, maxFutureSkewMs: 86_400_000 }

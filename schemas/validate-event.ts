@@ -8,7 +8,7 @@
  * call without `error_type` is still a failure worth seeing (critical tier), and the recorded
  * runs the replay feeds us (ChatDev, Who&When) contain failures whose class is unknown.
  */
-import type { AgentEvent } from '../../schemas/index.ts'
+import type { AgentEvent } from './agent-event.ts'
 
 /** One broken rule. `rule` is a stable label (also a metric label); `message` is for humans. */
 export interface Violation {

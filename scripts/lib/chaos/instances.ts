@@ -1,0 +1,112 @@
+/**
+ * The processor instances of a chaos run: a fixed number of slots per app, each running one
+ * process; `kill` SIGKILLs a slot's process and starts a new one in its place (same slot, same
+ * transactional id); a process that exits without being killed is counted and restarted.
+ * Scrapes each live instance's /metrics for the highest per-partition consumer lag.
+ */
+import { startApp, type AppProcess } from '../app-process.ts'
+
+/** One slot: an app and the process currently running it. */
+interface Slot {
+  readonly app: string
+  readonly index: number
+  proc: AppProcess
+  /** True while the run itself ended this process (SIGKILL or the final SIGTERM). */
+  killing: boolean
+}
+
+/** How to start the instances of each app. */
+export interface InstanceSpec {
+  readonly app: string
+  readonly count: number
+  env(index: number): Record<string, string>
+}
+
+/** The running instances of a chaos run. */
+export class InstancePool {
+  private readonly slots: Slot[] = []
+  private stopping = false
+  readonly kills: Record<string, number> = {}
+  readonly unexpectedExits: Record<string, number> = {}
+  readonly maxLag: Record<string, number | null> = {}
+  /** Last lines of every process that exited by itself (for the report). */
+  readonly exitOutputs: string[] = []
+
+  constructor(
+    private readonly prefix: string,
+    private readonly specs: readonly InstanceSpec[],
+    private readonly log: (line: string) => void,
+  ) {
+    for (const s of specs) {
+      this.kills[s.app] = 0
+      this.unexpectedExits[s.app] = 0
+      this.maxLag[s.app] = null
+    }
+  }
+
+  /** Starts every slot and waits until each reports ready. */
+  async start(): Promise<void> {
+    for (const spec of this.specs) for (let i = 0; i < spec.count; i++) this.slots.push(await this.spawn(spec, i))
+    await Promise.all(this.slots.map((s) => s.proc.waitReady(120_000)))
+  }
+
+  private async spawn(spec: InstanceSpec, index: number): Promise<Slot> {
+    const slot: Slot = { app: spec.app, index, proc: await startApp(spec.app, this.prefix, spec.env(index)), killing: false }
+    this.watch(slot, spec)
+    return slot
+  }
+
+  private watch(slot: Slot, spec: InstanceSpec): void {
+    const proc = slot.proc
+    void proc.exited.then(async (code) => {
+      if (slot.killing || this.stopping || slot.proc !== proc) return
+      this.unexpectedExits[slot.app]!++
+      this.exitOutputs.push(`${slot.app}#${slot.index} exited by itself (${code}):\n${proc.output().split('\n').slice(-8).join('\n')}`)
+      this.log(`${slot.app}#${slot.index} exited by itself (${code}); starting it again`)
+      slot.proc = await startApp(spec.app, this.prefix, spec.env(slot.index))
+      this.watch(slot, spec)
+    })
+  }
+
+  /** SIGKILLs a random instance and starts a new process in its slot (not waiting for it to be ready). */
+  async killRandom(random: () => number): Promise<string> {
+    const slot = this.slots[Math.floor(random() * this.slots.length)]!
+    const spec = this.specs.find((s) => s.app === slot.app)!
+    slot.killing = true
+    slot.proc.kill('SIGKILL')
+    await slot.proc.exited
+    this.kills[slot.app]!++
+    slot.proc = await startApp(spec.app, this.prefix, spec.env(slot.index))
+    slot.killing = false
+    this.watch(slot, spec)
+    return `${slot.app}#${slot.index}`
+  }
+
+  /** Reads every live instance's /metrics once and keeps the highest lag of one partition per app. */
+  async scrapeLag(): Promise<Map<string, number[]>> {
+    const now = new Map<string, number[]>()
+    await Promise.all(
+      this.slots.map(async (s) => {
+        const text = await s.proc.metrics().catch(() => null)
+        if (text === null) return
+        const lags = [...text.matchAll(/^auren_consumer_lag_records\{[^}]*\} (\d+)/gm)].map((m) => Number(m[1]))
+        now.set(`${s.app}#${s.index}`, lags)
+        if (lags.length > 0) this.maxLag[s.app] = Math.max(this.maxLag[s.app] ?? 0, ...lags)
+      }),
+    )
+    return now
+  }
+
+  /** True when every instance answers /metrics with lag series, all 0. */
+  async allLagZero(): Promise<boolean> {
+    const now = await this.scrapeLag()
+    return now.size === this.slots.length && [...now.values()].every((l) => l.length > 0 && l.every((v) => v === 0))
+  }
+
+  /** SIGTERMs every instance; resolves with the exit code of each. */
+  async stop(): Promise<Array<{ instance: string; code: number | string }>> {
+    this.stopping = true
+    for (const s of this.slots) s.proc.kill('SIGTERM')
+    return Promise.all(this.slots.map(async (s) => ({ instance: `${s.app}#${s.index}`, code: await s.proc.exited })))
+  }
+}

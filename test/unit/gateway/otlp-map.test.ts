@@ -1,0 +1,35 @@
+/**
+ * Span → event mapping rules that the SDK test does not reach: an LLM span with an LLM span
+ * below it is not a call of its own (usage counted once, on the leaf), an LLM span without a
+ * model is skipped, ids are UUID v5 and stable.
+ */
+import { describe, expect, it } from 'vitest'
+import type { OtlpSpan } from '../../../gateway/ingest/otlp-decode.ts'
+import { mapSpans, spanEventId, uuidV5 } from '../../../gateway/ingest/otlp-map.ts'
+
+const span = (spanId: string, parentSpanId: string, attributes: OtlpSpan['attributes']): OtlpSpan => ({
+  traceId: 'a'.repeat(32), spanId, parentSpanId, name: 'x', startUs: 1_700_000_000_000_000, endUs: 1_700_000_000_500_000, attributes, statusCode: 0, statusMessage: '', links: [], resource: { 'service.name': 'svc' },
+})
+
+describe('mapSpans', () => {
+  it('counts usage on leaf LLM spans only', () => {
+    const out = mapSpans([
+      span('01', '', { 'openinference.span.kind': 'LLM', 'llm.model_name': 'm', 'llm.token_count.prompt': 500 }),
+      span('02', '01', { 'gen_ai.operation.name': 'chat', 'gen_ai.request.model': 'm', 'gen_ai.usage.input_tokens': 200 }),
+      span('03', '02', { 'gen_ai.operation.name': 'chat', 'gen_ai.request.model': 'm', 'gen_ai.usage.input_tokens': 150 }),
+      span('04', '', { 'gen_ai.operation.name': 'chat' }),
+      span('05', '', { 'db.system': 'postgresql' }),
+    ])
+    expect(out.map((o) => (o.kind === 'skipped' ? o.reason : (o.events[0]!.payload as { input_tokens: number }).input_tokens))).toEqual(['non_leaf_llm', 'non_leaf_llm', 150, 'no_model', 'not_gen_ai'])
+    const leaf = out[2]!
+    expect(leaf.kind === 'events' && leaf.events[0]).toMatchObject({ event_id: spanEventId('a'.repeat(32), '03'), parent_event_id: spanEventId('a'.repeat(32), '02'), source_agent: { id: 'svc' } })
+  })
+
+  it('uuidV5 is RFC 9562 v5 and stable', () => {
+    const id = uuidV5('trace/span')
+    expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/)
+    expect(uuidV5('trace/span')).toBe(id)
+    // RFC 9562 appendix A.4: v5 of "www.example.com" in the DNS namespace.
+    expect(uuidV5('www.example.com', '6ba7b810-9dad-11d1-80b4-00c04fd430c8')).toBe('2ed6657d-e927-568b-95e1-2665a8aea6a2')
+  })
+})
