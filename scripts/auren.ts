@@ -11,7 +11,7 @@
 import { Command, InvalidArgumentError, Option } from 'commander'
 import { createCliContext, ensureTopicsAndSchemas } from './lib/cli-context.ts'
 import { runReplay } from './lib/replay-command.ts'
-import { runSimulate } from './lib/simulate-command.ts'
+import { resolveSeed, runSimulate, seedNotice } from './lib/simulate-command.ts'
 import { runTail } from './lib/tail-command.ts'
 import { runDemo } from './demo/run-demo.ts'
 import { DEFAULT_PARTITIONS } from '../schemas/index.ts'
@@ -80,14 +80,16 @@ program
   .description('produce synthetic events from the six AUREN specialists at a given rate')
   .option('--rate <events/s>', 'events per second', positiveNumber, 50)
   .option('--duration <seconds>', 'how long to run', positiveNumber, 30)
-  .option('--seed <n>', 'PRNG seed (same seed, same events)', (v) => Math.round(Number(v)), 42)
+  .option('--seed <n>', 'PRNG seed: the same seed gives the same events (and event ids, which downstream dedup drops as repeats); default: a new random seed per run', (v) => Math.round(Number(v)))
   .option('--no-progress', 'no progress bar')
-  .action(async (opts: { rate: number; duration: number; seed: number; progress: boolean }) => {
+  .action(async (opts: { rate: number; duration: number; seed?: number; progress: boolean }) => {
+    const seed = resolveSeed(opts.seed)
+    console.error(seedNotice(seed))
     const ctx = await createCliContext(program.opts().topicPrefix)
     try {
       await ensureTopicsAndSchemas(ctx, DEFAULT_PARTITIONS)
-      const sent = await runSimulate(ctx, opts)
-      console.log(`simulated ${sent} events`)
+      const sent = await runSimulate(ctx, { ...opts, seed: seed.seed })
+      console.log(`simulated ${sent} events (seed ${seed.seed})`)
     } finally {
       await ctx.close()
     }
