@@ -94,7 +94,7 @@ export function createSimulator(options: SimulatorOptions): Simulator {
   const uuid = (): string => `${hex(8)}-${hex(4)}-4${hex(3)}-${pick(['8', '9', 'a', 'b'])}${hex(3)}-${hex(12)}`
   const perf = (ms: number, ok = true, err: string | null = null): PerformanceMetrics =>
     ({ latency_ms: round(ms), success: ok, error_type: err, confidence_score: null, memory_usage_mb: round(range(180, 420), 1), cpu_percent: round(range(5, 80), 1) })
-  let queue: AgentEvent[] = []
+  const queue: AgentEvent[] = []
   let scenario = 0
 
   function scenarioSteps(primary: AgentRef): Step[] {
