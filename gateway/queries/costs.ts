@@ -16,15 +16,36 @@ function base(f: Filter): { table: string; calls: string; cols: { user?: string;
     : { table: 'agg_user_minute', calls: 'llm_calls', cols: { user: 'user_id', agent: 'agent_id' } }
 }
 
-const SUMS = (calls: string) =>
-  `sum(cost_usd)::text AS cost_usd, sum(${calls})::text AS llm_calls, sum(input_tokens)::text AS input_tokens, sum(output_tokens)::text AS output_tokens`
+/** Sums of a cost row; `priced` = the column counting events (or calls) with a known cost. */
+const SUMS = (calls: string, priced = 'priced_events') =>
+  `sum(cost_usd)::text AS cost_usd, sum(${priced})::text AS priced, sum(${calls})::text AS llm_calls, sum(input_tokens)::text AS input_tokens, sum(output_tokens)::text AS output_tokens`
 
-/** Total USD, calls and tokens of the scope. */
-export async function costTotals(db: Db, f: Filter): Promise<{ cost_usd: number; llm_calls: number; input_tokens: number; output_tokens: number }> {
+/** Totals of the scope: USD (null when nothing was priced), answered calls, failed attempts, tokens (null without an answered call). */
+export async function costTotals(db: Db, f: Filter): Promise<{ cost_usd: number | null; llm_calls: number; llm_failed_attempts: number; input_tokens: number | null; output_tokens: number | null }> {
   const b = base(f)
   const ps = new Params()
-  const [r] = await rows<Omit<CostRow, 'key'>>(db, `SELECT ${SUMS(b.calls)} FROM ${b.table} WHERE ${whereOf(f, ps, b.cols)}`, ps.values)
-  return { cost_usd: num(r?.cost_usd), llm_calls: num(r?.llm_calls), input_tokens: num(r?.input_tokens), output_tokens: num(r?.output_tokens) }
+  const [[r], failed] = await Promise.all([
+    rows<Omit<CostRow, 'key'>>(db, `SELECT ${SUMS(b.calls)} FROM ${b.table} WHERE ${whereOf(f, ps, b.cols)}`, ps.values),
+    failedAttempts(db, f, null),
+  ])
+  const calls = num(r?.llm_calls)
+  return {
+    cost_usd: num(r?.priced) > 0 ? num(r?.cost_usd) : null, llm_calls: calls, llm_failed_attempts: failed.get('') ?? 0,
+    input_tokens: calls > 0 ? num(r?.input_tokens) : null, output_tokens: calls > 0 ? num(r?.output_tokens) : null,
+  }
+}
+
+/**
+ * Failed LLM attempts (agg_llm_failure_minute) of the scope, per group key ('' = the total when
+ * `group` is null): agent, model, user or window start (ISO) for hour and day.
+ */
+export async function failedAttempts(db: Db, f: Filter, group: CostGroup | null): Promise<Map<string, number>> {
+  const ps = new Params()
+  const where = whereOf(f, ps, { user: 'user_id', agent: 'agent_id' })
+  const key = group === null ? "''" : group === 'agent' ? 'agent_id' : group === 'model' ? 'model' : group === 'user' ? 'user_id'
+    : `(window_start_us - window_start_us % ${ps.p(WINDOW_US[group])})::text`
+  const out = await rows<{ k: string; n: string }>(db, `SELECT ${key} AS k, sum(attempts)::text AS n FROM agg_llm_failure_minute WHERE ${where} GROUP BY 1`, ps.values)
+  return new Map(out.map((r) => [group === 'hour' || group === 'day' ? isoOfUs(num(r.k)) : r.k, num(r.n)]))
 }
 
 /** Grouped sums of the scope. */
@@ -32,11 +53,11 @@ export async function costRows(db: Db, f: Filter, group: CostGroup): Promise<Cos
   const ps = new Params()
   if (group === 'model') {
     return rows<CostRow>(db,
-      `SELECT model AS key, ${SUMS('calls')} FROM agg_llm_minute WHERE ${whereOf(f, ps, { user: 'user_id', agent: 'agent_id' })} GROUP BY model`, ps.values)
+      `SELECT model AS key, ${SUMS('calls', 'priced_calls')} FROM agg_llm_minute WHERE ${whereOf(f, ps, { user: 'user_id', agent: 'agent_id' })} GROUP BY model`, ps.values)
   }
   if (group === 'user') {
     return rows<CostRow>(db,
-      `SELECT user_id AS key, ${SUMS('llm_calls')} FROM agg_user_minute WHERE ${whereOf(f, ps, { user: 'user_id', agent: 'agent_id' })} GROUP BY user_id`, ps.values)
+      `SELECT user_id AS key, ${SUMS('llm_calls')} FROM agg_user_minute WHERE ${whereOf(f, ps, { user: 'user_id', agent: 'agent_id' })} AND user_id <> '' GROUP BY user_id`, ps.values)
   }
   const b = base(f)
   const where = whereOf(f, ps, b.cols)
@@ -78,8 +99,10 @@ export async function loadProjection(db: Db, f: Filter, basisMinutes: number, st
  * groups: CostGroupFigures[], projection: CostProjection }` (USD, tokens).
  */
 export async function loadCosts(db: Db, f: Filter, group: CostGroup, basisMinutes: number, stepMs: number) {
-  const [totals, grouped, projection] = await Promise.all([costTotals(db, f), costRows(db, f, group), loadProjection(db, f, basisMinutes, stepMs)])
-  const { groups, unattributed_usd } = shapeCostGroups(group, grouped, totals.cost_usd)
+  const [totals, grouped, failed, projection] = await Promise.all([
+    costTotals(db, f), costRows(db, f, group), failedAttempts(db, f, group), loadProjection(db, f, basisMinutes, stepMs),
+  ])
+  const { groups, unattributed_usd } = shapeCostGroups(group, grouped, totals.cost_usd, failed)
   return {
     range: rangeBody(f.range),
     scope: { user_id: f.userId, agent_id: f.agentId },

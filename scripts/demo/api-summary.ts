@@ -14,12 +14,20 @@ export type ApiLatency = LatencyFigures
 /** One agent of `GET /api/v2/agents/performance`, as the demo reports it. */
 export interface ApiAgentPerformance {
   events: number
-  llm_calls: number
+  /** Answered LLM calls (null: the agent has no LLM event). */
+  llm_calls: number | null
+  /** Answered LLM calls with an error status. */
   llm_calls_failed: number
-  input_tokens: number
-  output_tokens: number
-  /** USD of every event type of the agent (the rollups' exact numeric sum). */
-  cost_usd: number
+  /** Failed attempts without an answer (not calls), total and by error_type. */
+  llm_failed_attempts: number | null
+  llm_failed_attempts_by_error_type: Record<string, number>
+  /** Tokens of answered calls (null without one). */
+  input_tokens: number | null
+  output_tokens: number | null
+  /** USD of every event type of the agent (the rollups' exact numeric sum); null when nothing was priced. */
+  cost_usd: number | null
+  /** USD of LLM calls ÷ answered calls. */
+  cost_per_llm_call_usd: number | null
   executions: { started: number; succeeded: number; failed: number; success_rate: number | null } | null
   latency: { execution: ApiLatency | null; llm: ApiLatency }
 }
@@ -29,8 +37,8 @@ export type ApiCostGroup = CostGroupFigures
 
 /** The top cost drivers: the 5 most expensive agents and models of the range. */
 export interface ApiTopCostDrivers {
-  total_usd: number
-  unattributed_usd: number
+  total_usd: number | null
+  unattributed_usd: number | null
   by_agent: ApiCostGroup[]
   by_model: ApiCostGroup[]
 }
@@ -93,16 +101,19 @@ interface PerformanceBody {
   agents: Array<{
     agent_id: string
     events: number
-    cost_usd: number
+    cost_usd: number | null
+    llm_calls: number | null
+    llm_failed_attempts: number | null
+    llm_failed_attempts_by_error_type: Record<string, number>
     executions: ApiAgentPerformance['executions']
-    llm: { calls: number; failed: number; input_tokens: number; output_tokens: number }
+    llm: { failed: number; input_tokens: number | null; output_tokens: number | null; cost_per_call_usd: number | null }
     latency: ApiAgentPerformance['latency']
   }>
 }
 
 interface CostsBody {
-  total_usd: number
-  unattributed_usd: number
+  total_usd: number | null
+  unattributed_usd: number | null
   groups: ApiCostGroup[]
 }
 
@@ -125,16 +136,19 @@ export async function readApiSummary(base: string, secret: string, range: { from
   for (const a of [...perf.agents].sort((x, y) => x.agent_id.localeCompare(y.agent_id))) {
     agents[a.agent_id] = {
       events: a.events,
-      llm_calls: a.llm.calls,
+      llm_calls: a.llm_calls,
       llm_calls_failed: a.llm.failed,
+      llm_failed_attempts: a.llm_failed_attempts,
+      llm_failed_attempts_by_error_type: a.llm_failed_attempts_by_error_type,
       input_tokens: a.llm.input_tokens,
       output_tokens: a.llm.output_tokens,
       cost_usd: a.cost_usd,
+      cost_per_llm_call_usd: a.llm.cost_per_call_usd,
       executions: a.executions,
       latency: a.latency,
     }
   }
-  const top = (c: CostsBody) => [...c.groups].sort((x, y) => y.cost_usd - x.cost_usd).slice(0, TOP)
+  const top = (c: CostsBody) => [...c.groups].filter((g) => g.cost_usd !== null).sort((x, y) => y.cost_usd! - x.cost_usd!).slice(0, TOP)
   return {
     gateway: base,
     range,
@@ -146,7 +160,7 @@ export async function readApiSummary(base: string, secret: string, range: { from
 }
 
 const ms = (v: number | null | undefined) => (v === null || v === undefined ? '-' : v >= 1000 ? `${(v / 1000).toFixed(1)}s` : `${v.toFixed(0)}ms`)
-const usd = (v: number) => `$${v.toFixed(6)}`
+const usd = (v: number | null) => (v === null ? 'unknown' : `$${v.toFixed(6)}`)
 const pct = (v: number | null) => (v === null ? '-' : `${(v * 100).toFixed(1)}%`)
 
 /** Renders a number of evidence for a person: integers as is, fractions to 6 significant digits. */
@@ -177,7 +191,7 @@ export function renderApiSummary(api: ApiSummary): string {
   lines.push(`top cost drivers (total ${usd(api.top_cost_drivers.total_usd)}, unattributed ${usd(api.top_cost_drivers.unattributed_usd)}):`)
   for (const [what, groups] of [['agent', api.top_cost_drivers.by_agent], ['model', api.top_cost_drivers.by_model]] as const) {
     groups.forEach((g, i) => {
-      lines.push(`  ${what} ${i + 1}. ${g.key.padEnd(28)} ${usd(g.cost_usd).padStart(12)}  ${pct(g.share).padStart(6)}  ${String(g.llm_calls).padStart(5)} calls  ${g.cost_per_call_usd === null ? '' : `${usd(g.cost_per_call_usd)}/call`}`)
+      lines.push(`  ${what} ${i + 1}. ${g.key.padEnd(28)} ${usd(g.cost_usd).padStart(12)}  ${pct(g.share).padStart(6)}  ${String(g.llm_calls).padStart(5)} answered calls  ${g.cost_per_call_usd === null ? '' : `${usd(g.cost_per_call_usd)}/call`}${g.llm_failed_attempts > 0 ? `  (${g.llm_failed_attempts} failed attempts apart)` : ''}`)
     })
   }
   const p = api.projections as { as_of?: string | null; next_hour?: { cost_usd: number; tokens: number }; next_day?: { cost_usd: number; tokens: number }; next_30_days?: { cost_usd: number; tokens: number }; basis?: { minutes: number; windows_with_data: number } }

@@ -7,7 +7,7 @@ import { csvField, parseCsv, toCsv } from '../../../gateway/analytics/csv.ts'
 import { shapeCostGroups } from '../../../gateway/analytics/costs.ts'
 import { shapeNetwork, shapeLearning } from '../../../gateway/analytics/intelligence.ts'
 import { shapeTierStats } from '../../../gateway/analytics/memory.ts'
-import { shapePerformance } from '../../../gateway/analytics/performance.ts'
+import { performanceTotals, shapePerformance } from '../../../gateway/analytics/performance.ts'
 import { extendTrend, leastSquares, projectUsage, type UsagePoint } from '../../../gateway/analytics/projection.ts'
 import { checkSeriesSize, resolveRange } from '../../../gateway/analytics/range.ts'
 import { cacheCandidates, collaborationPairs, knowledgeGaps, modelCostOutliers } from '../../../gateway/analytics/recommendations.ts'
@@ -130,21 +130,40 @@ describe('shapers', () => {
   it('performance: percentiles from merged buckets, exact means, per-user view without execution figures', () => {
     const agents = [{ agent_id: 'a', events: '5', executions_started: '2', executions_succeeded: '1', executions_failed: '1', llm_calls_succeeded: '3', llm_calls_failed: '1',
       input_tokens: '100', output_tokens: '20', cost_usd: '0.5', tool_calls: '0', tool_failures: '0', errors: '2', collaborations: '0',
-      execution_latency_count: '2', execution_latency_sum_ms: '300', llm_latency_count: '4', llm_latency_sum_ms: '400' }]
+      execution_latency_count: '2', execution_latency_sum_ms: '300', llm_latency_count: '4', llm_latency_sum_ms: '400', llm_failed_attempts: '0', priced_events: '4' }]
     const histograms = [{ agent_id: 'a', metric: 'llm', bucket: bucketOf(100), n: '3' }, { agent_id: 'a', metric: 'llm', bucket: bucketOf(100), n: '1' }]
-    const llm = [{ agent_id: 'a', model: 'm', status: 'succeeded', calls: '3', input_tokens: '100', output_tokens: '20', cost_usd: '0.4', latency_count: '3', latency_sum_ms: '300' }]
-    const [p] = shapePerformance({ agents, llm, histograms })
-    expect(p!.llm).toMatchObject({ calls: 4, failed: 1, failure_rate: 0.25, total_tokens: 120, cost_usd: 0.4 })
+    const llm = [{ agent_id: 'a', model: 'm', status: 'succeeded', calls: '3', input_tokens: '100', output_tokens: '20', cost_usd: '0.4', priced_calls: '3', latency_count: '3', latency_sum_ms: '300' },
+      { agent_id: 'a', model: 'm', status: 'failed', calls: '1', input_tokens: '0', output_tokens: '0', cost_usd: '0', priced_calls: '1', latency_count: '0', latency_sum_ms: '0' }]
+    const [p] = shapePerformance({ agents, llm, failures: [], histograms })
+    expect(p).toMatchObject({ llm_calls: 4, llm_failed_attempts: 0 })
+    expect(p!.llm).toMatchObject({ failed: 1, failure_rate: 0.25, total_tokens: 120, cost_usd: 0.4, cost_per_call_usd: 0.1 })
     expect(p!.executions!.success_rate).toBe(0.5)
     expect(p!.latency.llm.mean_ms).toBe(100)
     expect(Math.abs(p!.latency.llm.p50_ms! - 100) / 100).toBeLessThan(0.0905)
     expect(p!.latency.execution!.p95_ms).toBeNull()
-    const [u] = shapePerformance({ userAgents: [{ agent_id: 'a', events: '2', cost_usd: '0.4' }], llm, histograms: [] })
+    const [u] = shapePerformance({ userAgents: [{ agent_id: 'a', events: '2', cost_usd: '0.4', priced_events: '1' }], llm, failures: [], histograms: [] })
     expect(u).toMatchObject({ executions: null, tools: null, errors: null, latency: { execution: null, llm: { count: 3, mean_ms: 100, p95_ms: null } } })
   })
 
+  it('performance: a retry is not a call, per-call cost divides by answered calls, unknown is null', () => {
+    const row = (id: string, o: Record<string, string>) => ({ agent_id: id, events: '0', executions_started: '0', executions_succeeded: '0', executions_failed: '0', llm_calls_succeeded: '0',
+      llm_calls_failed: '0', input_tokens: '0', output_tokens: '0', cost_usd: '0', tool_calls: '0', tool_failures: '0', errors: '0', collaborations: '0', execution_latency_count: '0',
+      execution_latency_sum_ms: '0', llm_latency_count: '0', llm_latency_sum_ms: '0', llm_failed_attempts: '0', priced_events: '0', ...o })
+    // ChatDev-like: 2 answered gpt-4 calls for $0.1014, 3 rate-limit retries; Who&When-like: turns only
+    const agents = [row('coder', { events: '5', llm_calls_succeeded: '2', input_tokens: '3000', output_tokens: '200', cost_usd: '0.1014', llm_failed_attempts: '3', errors: '3', priced_events: '2' }),
+      row('planner', { events: '7' })]
+    const llm = [{ agent_id: 'coder', model: 'gpt-4', status: 'succeeded', calls: '2', input_tokens: '3000', output_tokens: '200', cost_usd: '0.1014', priced_calls: '2', latency_count: '2', latency_sum_ms: '9000' }]
+    const failures = [{ agent_id: 'coder', model: 'gpt-4', error_type: 'rate_limit_exceeded', attempts: '3' }]
+    const [coder, planner] = shapePerformance({ agents, llm, failures, histograms: [] })
+    expect(coder).toMatchObject({ llm_calls: 2, llm_failed_attempts: 3, llm_failed_attempts_by_error_type: { rate_limit_exceeded: 3 }, cost_usd: 0.1014 })
+    expect(coder!.llm).toMatchObject({ attempts: 5, failed: 0, cost_per_call_usd: 0.0507, input_tokens: 3000 })
+    expect(planner).toMatchObject({ llm_calls: null, llm_failed_attempts: null, cost_usd: null, llm: { input_tokens: null, output_tokens: null, total_tokens: null, cost_usd: null, cost_per_call_usd: null } })
+    expect(performanceTotals([coder!, planner!])).toMatchObject({ llm_calls: 2, llm_failed_attempts: 3, input_tokens: 3000, cost_usd: 0.1014 })
+    expect(performanceTotals([planner!])).toMatchObject({ llm_calls: null, input_tokens: null, cost_usd: null })
+  })
+
   it('costs, tiers, network and learning ratios', () => {
-    const c = shapeCostGroups('model', [{ key: 'x', cost_usd: '0.25', llm_calls: '2', input_tokens: '1', output_tokens: '1' }], 0.5)
+    const c = shapeCostGroups('model', [{ key: 'x', cost_usd: '0.25', priced: '2', llm_calls: '2', input_tokens: '1', output_tokens: '1' }], 0.5)
     expect(c.groups[0]).toMatchObject({ share: 0.5, cost_per_call_usd: 0.125 })
     expect(c.unattributed_usd).toBe(0.25)
     const t = shapeTierStats([{ tier: 'chromadb_semantic', accesses: '4', hits: '3', misses: '1', served: '3', latency_count: '4', latency_sum_ms: '400' },
