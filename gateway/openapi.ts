@@ -124,7 +124,8 @@ export const RESPONSES: Record<string, Schema> = {
     truncated: { type: 'boolean' }, resolution: nLatency,
   }),
   'intelligence/learning': obj({
-    range, scope, events_by_status: obj(statusCounts), hypotheses_formed: int, formed_per_hour: nn,
+    range, scope, events_by_status: obj(statusCounts), hypotheses_formed: int, formed_per_hour: { ...nn, description: 'Hypotheses formed ÷ rate_basis.hours.' },
+    rate_basis: obj({ denominator: s, from: ns, to: ns, hours: nn }, { description: 'The span holding hypothesis events: the denominator of formed_per_hour.' }),
     current_status: obj({ ...statusCounts, validation_rate: nn, total: int }),
     by_agent: arr(obj({ agent_id: s, ...statusCounts, validation_rate: nn })),
     by_domain: arr(obj({ domain: s, ...statusCounts, validation_rate: nn })),

@@ -121,7 +121,7 @@ export const API_ROUTES: readonly RouteDef[] = [
     summary: 'Hypotheses formed, validated, invalidated, pending; validation rate',
     description: 'Events by the status they set (agg_hypothesis_minute) and latest status of hypotheses changed in the range (agg_hypothesis_state).',
     query: query({ ...RANGE, agent_id: Q.agent_id }), response200: json('intelligence/learning'),
-    load: ({ db, filter }) => loadLearning(db, filter),
+    load: ({ db, api, filter }) => loadLearning(db, filter, api.rollupWindowMs),
   },
   {
     path: 'knowledge/heatmap', tag: 'knowledge', access: 'all-users', what: 'knowledge access figures',

@@ -235,6 +235,13 @@ describe.skipIf(!existsSync(TRACES))('gateway REST API over the rollups of the r
     const learning = await ok(`/api/v2/intelligence/learning?${qs(ALL)}`)
     const hyp = events.filter((e) => e.event.event_type.startsWith('hypothesis_')).map((e) => (e.event.payload as { status: string }).status)
     for (const status of ['formed', 'validated', 'invalidated', 'pending']) expect(learning.events_by_status[status], status).toBe(hyp.filter((s) => s === status).length)
+    // the rate divides by the span holding hypothesis events, not by the 88-day range asked for
+    const hypUs = events.filter((e) => e.event.event_type.startsWith('hypothesis_')).map((e) => e.event.timestamp)
+    const spanHours = ((Math.floor(Math.max(...hypUs) / 60e6) + 1) * 60e6 - Math.floor(Math.min(...hypUs) / 60e6) * 60e6) / 3_600e6
+    expect(spanHours).toBeLessThan(24)
+    expect(learning.rate_basis.hours).toBeCloseTo(spanHours, 9)
+    expect(learning.formed_per_hour).toBeCloseTo(learning.hypotheses_formed / spanHours, 9)
+    expect(learning.rate_basis.denominator).toMatch(/span holding hypothesis events/)
 
     const heat = await ok(`/api/v2/knowledge/heatmap?${qs({ ...ALL, limit: 10 })}`)
     const access = events.filter((e) => e.event.event_type === 'knowledge_access')

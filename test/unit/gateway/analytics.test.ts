@@ -173,7 +173,9 @@ describe('shapers', () => {
     expect(n.edges[0]).toMatchObject({ consensus_rate: 0.75, mean_resolution_ms: 10 })
     expect(n.nodes).toEqual([{ agent_id: 'a', outgoing: 4, incoming: 0, total: 4 }, { agent_id: 'b', outgoing: 0, incoming: 4, total: 4 }])
     const l = shapeLearning([{ agent_id: 'a', domain: 'sleep', status: 'formed', events: '4' }, { agent_id: 'a', domain: 'sleep', status: 'validated', events: '1' }],
-      [{ agent_id: 'a', domain: 'sleep', status: 'validated', n: '1' }, { agent_id: 'a', domain: 'sleep', status: 'invalidated', n: '3' }], 2)
+      [{ agent_id: 'a', domain: 'sleep', status: 'validated', n: '1' }, { agent_id: 'a', domain: 'sleep', status: 'invalidated', n: '3' }], { fromUs: 0, toUs: 2 * 3_600e6 })
     expect(l).toMatchObject({ hypotheses_formed: 4, formed_per_hour: 2, current_status: { validated: 1, invalidated: 3, validation_rate: 0.25, total: 4 } })
+    expect(l.rate_basis).toEqual({ denominator: expect.stringContaining('span holding hypothesis events'), from: '1970-01-01T00:00:00.000Z', to: '1970-01-01T02:00:00.000Z', hours: 2 })
+    expect(shapeLearning([], [], null)).toMatchObject({ formed_per_hour: null, rate_basis: { hours: null } })
   })
 })
