@@ -140,11 +140,13 @@ export const RESPONSES: Record<string, Schema> = {
   }),
   'analytics/projections': obj({ range, scope, basis_minutes: int, ...projectionProps }),
   'analytics/recommendations': obj({
-    range, options: obj({ limit_per_kind: int, cost_share_factor: n }), count: int,
+    range, options: obj({ limit_per_kind: int, cost_share_factor: n, min_support: int }), count: int,
     recommendations: arr(obj({
       kind: { type: 'string', enum: ['cache_candidate', 'knowledge_gap', 'collaboration_pair', 'model_cost_outlier'] },
       summary: s, evidence: { type: 'object', additionalProperties: true }, method: s,
     })),
+    unqualified: arr(obj({ kind: { type: 'string', enum: ['cache_candidate', 'knowledge_gap', 'collaboration_pair', 'model_cost_outlier'] }, reason: s }),
+      { description: 'Kinds that gave no recommendation, and why (no data, or below the minimum support).' }),
   }),
   'export/analytics': obj({
     dataset: { type: 'string', enum: DATASET_NAMES }, description: s, range, scope, window: s, columns: arr(s),

@@ -141,9 +141,13 @@ export const API_ROUTES: readonly RouteDef[] = [
     path: 'analytics/recommendations', tag: 'analytics', access: 'all-users', what: 'recommendations',
     summary: 'Recommendations computed from the range: cache candidates, knowledge gaps, top collaborating pairs, model cost outliers',
     description: 'Each carries its evidence (the numbers behind it) and method.',
-    query: query({ ...RANGE, limit: { ...Q.limit, default: 5 }, cost_share_factor: { type: 'number', minimum: 1, maximum: 1000, description: 'Model cost outlier threshold (default AUREN_GATEWAY_COST_SHARE_FACTOR = 2).' } }),
+    query: query({
+      ...RANGE, limit: { ...Q.limit, default: 5 }, cost_share_factor: { type: 'number', minimum: 1, maximum: 1000, description: 'Model cost outlier threshold (default AUREN_GATEWAY_COST_SHARE_FACTOR = 2).' },
+      min_support: { type: 'integer', minimum: 1, maximum: 1_000_000, description: 'Least observations behind a recommendation (default AUREN_GATEWAY_RECOMMENDATION_MIN_SUPPORT = 10).' },
+    }),
     response200: json('analytics/recommendations'),
-    load: ({ db, api, q, filter }) => loadRecommendations(db, filter, q.limit as number, (q.cost_share_factor as number | undefined) ?? api.costShareFactor),
+    load: ({ db, api, q, filter }) => loadRecommendations(db, filter, q.limit as number, (q.cost_share_factor as number | undefined) ?? api.costShareFactor,
+      (q.min_support as number | undefined) ?? api.recommendationMinSupport),
   },
   {
     path: 'export/analytics', tag: 'export', what: 'figures of this dataset',

@@ -254,7 +254,15 @@ describe.skipIf(!existsSync(TRACES))('gateway REST API over the rollups of the r
   it('recommendations carry the numbers behind them', async () => {
     const body = await ok(`/api/v2/analytics/recommendations?${qs(ALL)}`, tokens.admin)
     const kinds = new Set(body.recommendations.map((r: { kind: string }) => r.kind))
-    for (const k of ['cache_candidate', 'collaboration_pair', 'model_cost_outlier']) expect(kinds.has(k), k).toBe(true)
+    for (const k of ['collaboration_pair', 'model_cost_outlier']) expect(kinds.has(k), k).toBe(true)
+    // knowledge items of the simulator are accessed once or twice each: below the default minimum support of 10
+    expect(body.options.min_support).toBe(10)
+    expect(kinds.has('cache_candidate')).toBe(false)
+    expect(body.unqualified).toContainEqual({ kind: 'cache_candidate', reason: expect.stringMatching(/below the minimum support of 10/) })
+    for (const r of body.recommendations) expect(r.method).toContain('minimum support 10')
+    const loose = await ok(`/api/v2/analytics/recommendations?${qs({ ...ALL, min_support: 1 })}`, tokens.admin)
+    const cache = loose.recommendations.find((r: { kind: string }) => r.kind === 'cache_candidate')
+    expect(cache.method).toContain('minimum support 1 ')
     const outlier = body.recommendations.find((r: { kind: string }) => r.kind === 'model_cost_outlier')
     const modelCalls = events.filter((e) => llmDone(e)?.model === outlier.evidence.model).length
     expect(outlier.evidence.calls).toBe(modelCalls)

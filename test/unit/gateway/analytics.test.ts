@@ -10,7 +10,7 @@ import { shapeTierStats } from '../../../gateway/analytics/memory.ts'
 import { performanceTotals, shapePerformance } from '../../../gateway/analytics/performance.ts'
 import { extendTrend, leastSquares, projectUsage, type UsagePoint } from '../../../gateway/analytics/projection.ts'
 import { checkSeriesSize, resolveRange } from '../../../gateway/analytics/range.ts'
-import { cacheCandidates, collaborationPairs, knowledgeGaps, modelCostOutliers } from '../../../gateway/analytics/recommendations.ts'
+import { cacheCandidates, collaborationPairs, knowledgeGaps, modelCostOutliers, recommend, unqualified } from '../../../gateway/analytics/recommendations.ts'
 import { bucketOf } from '../../../schemas/latency-histogram.ts'
 
 const MIN = 60_000_000
@@ -91,13 +91,35 @@ describe('recommendations', () => {
   })
 
   it('model cost outliers: cost share ≥ factor × call share', () => {
-    const models = [{ model: 'gpt-4', calls: 10, cost_usd: 9 }, { model: 'gpt-3.5', calls: 90, cost_usd: 1 }]
+    const models = [{ model: 'gpt-4', calls: 10, cost_usd: 9, priced_calls: 10 }, { model: 'gpt-3.5', calls: 90, cost_usd: 1, priced_calls: 90 }]
     const [out, ...rest] = modelCostOutliers(models, 2, 5)
     expect(rest).toEqual([])
     expect(out!.evidence).toMatchObject({ model: 'gpt-4', cost_share: 0.9, call_share: 0.1, cheapest_model: 'gpt-3.5', factor: 2 })
     expect(out!.evidence.share_ratio).toBeCloseTo(9, 12)
     expect(modelCostOutliers(models, 10, 5)).toEqual([])
-    expect(modelCostOutliers([{ model: 'm', calls: 3, cost_usd: 0 }], 2, 5)).toEqual([])
+    expect(modelCostOutliers([{ model: 'm', calls: 3, cost_usd: 0, priced_calls: 3 }], 2, 5)).toEqual([])
+  })
+
+  it('every rule has a minimum support, stated in its method; the answer says when nothing qualifies', () => {
+    const few = [{ item_id: 'kb-x', domain: 'sleep', accesses: 2, found: 1 }]
+    const o = { limit: 5, costShareFactor: 2, minSupport: 10 }
+    const models = [{ model: 'gpt-4', calls: 3, cost_usd: 0.15, priced_calls: 3 }, { model: 'gpt-3.5', calls: 300, cost_usd: 0.3, priced_calls: 300 }]
+    const edges = [{ from_agent: 'a', to_agent: 'b', kind: 'handoff', count: 2, consensus_known: 0, consensus_reached: 0 }]
+    const input = { knowledge: few, tiers, edges, models }
+    // "Cache item X: 2 accesses, 0.297 slow lookups" and a gap from one access no longer qualify
+    expect(recommend(input, o)).toEqual([])
+    expect(unqualified(input, [], o)).toEqual([
+      { kind: 'cache_candidate', reason: '1 candidate items are all below the minimum support of 10' },
+      { kind: 'knowledge_gap', reason: '1 candidate items are all below the minimum support of 10' },
+      { kind: 'collaboration_pair', reason: '1 agent pairs have interactions below the minimum support of 10' },
+      { kind: 'model_cost_outlier', reason: 'no model with at least 10 answered calls has a cost share ≥ 2 × its call share' },
+    ])
+    const recs = recommend({ knowledge, tiers, edges: [], models: [{ ...models[0]!, calls: 30, priced_calls: 30 }, models[1]!] }, o)
+    expect(recs.map((r) => r.kind)).toEqual(['cache_candidate', 'cache_candidate', 'cache_candidate', 'knowledge_gap', 'model_cost_outlier'])
+    for (const r of recs) expect(r.method).toContain('minimum support 10 (AUREN_GATEWAY_RECOMMENDATION_MIN_SUPPORT)')
+    expect(unqualified({ knowledge: [], tiers: [], edges: [], models: [] }, [], o).map((u) => u.reason)).toEqual([
+      'no knowledge access in the range', 'every knowledge access found its item', 'no collaboration or handoff in the range', 'no priced answered LLM call in the range',
+    ])
   })
 })
 
