@@ -68,12 +68,17 @@ const agentPerformance = obj({
   latency: obj({ execution: nLatency, llm: latency }),
 })
 
-const horizon = obj({ minutes: int, tokens: n, input_tokens: n, output_tokens: n, cost_usd: n, llm_calls: n, trend_tokens: nn, trend_cost_usd: nn })
+const nInt = { type: 'integer', nullable: true }
+const horizon = obj({ minutes: int, tokens: nInt, input_tokens: nInt, output_tokens: nInt, cost_usd: nn, llm_calls: nInt, trend_tokens: nInt, trend_cost_usd: nn })
 const trend = obj({ slope_per_window: n, intercept: n, r2: nn })
-const basis = obj({ from: ns, to: ns, minutes: n, windows: int, windows_with_data: int, input_tokens: int, output_tokens: int, tokens: int, cost_usd: n, llm_calls: int })
+const basis = obj({
+  from: ns, to: ns, minutes: n, windows: int, windows_with_data: int, windows_with_tokens: int, windows_with_cost: int, min_windows: int, trend_min_r2: n,
+  input_tokens: int, output_tokens: int, tokens: int, cost_usd: n, llm_calls: int,
+})
 const projectionProps = {
-  method: s, as_of: ns, basis, rate_per_minute: obj({ tokens: n, cost_usd: n, llm_calls: n }),
+  method: s, as_of: ns, basis, rate_per_minute: obj({ tokens: nn, cost_usd: nn, llm_calls: nn }),
   next_hour: horizon, next_day: horizon, next_30_days: horizon, trend: obj({ tokens: trend, cost_usd: trend }),
+  reasons: obj({ tokens: ns, cost: ns, trend_tokens: ns, trend_cost: ns }, { description: 'Why a projection is null (too little data, r² too low); null when it is given.' }),
 }
 
 const statusCounts = { formed: int, validated: int, invalidated: int, pending: int, other: int }
@@ -110,7 +115,7 @@ export const RESPONSES: Record<string, Schema> = {
     range, scope, group_by: { type: 'string', enum: [...COST_GROUPS] }, total_usd: nn, unattributed_usd: nn,
     totals: obj({ cost_usd: nn, llm_calls: int, llm_failed_attempts: int, input_tokens: nint, output_tokens: nint }),
     groups: arr(obj({ key: s, cost_usd: nn, share: nn, llm_calls: int, llm_failed_attempts: int, input_tokens: nint, output_tokens: nint, cost_per_call_usd: nn })),
-    projection: obj({ hourly_usd: n, daily_usd: n, monthly_usd: n, trend_daily_usd: nn, as_of: ns, basis, method: s }),
+    projection: obj({ hourly_usd: nn, daily_usd: nn, monthly_usd: nn, reason: ns, trend_daily_usd: nn, trend_reason: ns, trend_r2: nn, as_of: ns, basis, method: s }),
   }),
   'memory/tier-stats': obj({
     range, totals: obj({ accesses: int, hits: int, lookups_served: int }),

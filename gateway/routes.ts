@@ -98,7 +98,8 @@ export const API_ROUTES: readonly RouteDef[] = [
     response200: json('costs'),
     load: ({ db, api, q, filter }) => {
       if (q.group_by === 'hour' || q.group_by === 'day') checkSeriesSize(filter.range, q.group_by)
-      return loadCosts(db, filter, q.group_by as CostGroup, (q.basis_minutes as number | undefined) ?? api.projectionBasisMin, api.rollupWindowMs)
+      return loadCosts(db, filter, q.group_by as CostGroup, (q.basis_minutes as number | undefined) ?? api.projectionBasisMin, api.rollupWindowMs,
+        { minWindows: api.projectionMinWindows, trendMinR2: api.trendMinR2 })
     },
   },
   {
@@ -135,7 +136,8 @@ export const API_ROUTES: readonly RouteDef[] = [
     summary: 'Projected tokens and USD for the next hour, day and 30 days, with the method and numbers used',
     description: 'Rate projection (basis total ÷ basis minutes × horizon) and least-squares trend projection over the basis_minutes before the latest window with data at or before `to`.',
     query: query({ ...RANGE, user_id: Q.user_id, agent_id: Q.agent_id, basis_minutes: Q.basis_minutes }), response200: json('analytics/projections'),
-    load: ({ db, api, q, filter }) => loadProjections(db, filter, (q.basis_minutes as number | undefined) ?? api.projectionBasisMin, api.rollupWindowMs),
+    load: ({ db, api, q, filter }) => loadProjections(db, filter, (q.basis_minutes as number | undefined) ?? api.projectionBasisMin, api.rollupWindowMs,
+      { minWindows: api.projectionMinWindows, trendMinR2: api.trendMinR2 }),
   },
   {
     path: 'analytics/recommendations', tag: 'analytics', access: 'all-users', what: 'recommendations',

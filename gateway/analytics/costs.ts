@@ -44,11 +44,17 @@ export interface CostGroupFigures {
 
 /** Headline projected spend (projection.ts rate method). */
 export interface CostProjection {
-  hourly_usd: number
-  daily_usd: number
-  monthly_usd: number
-  /** Trend projection of the next day, USD (null when the basis is too short, projection.ts). */
+  /** Rate projections, USD; null with `reason` when the basis holds too few priced windows. */
+  hourly_usd: number | null
+  daily_usd: number | null
+  monthly_usd: number | null
+  /** Why the rate projections are null (null when they are given). */
+  reason: string | null
+  /** Trend projection of the next day, USD (null with `trend_reason`: too little data or r² too low, projection.ts). */
   trend_daily_usd: number | null
+  trend_reason: string | null
+  /** r² of the cost trend line over the basis (null for a constant series). */
+  trend_r2: number | null
   as_of: string | null
   basis: Projection['basis']
   method: string
@@ -86,7 +92,10 @@ export function costProjection(p: Projection): CostProjection {
     hourly_usd: p.next_hour.cost_usd,
     daily_usd: p.next_day.cost_usd,
     monthly_usd: p.next_30_days.cost_usd,
+    reason: p.reasons.cost,
     trend_daily_usd: p.next_day.trend_cost_usd,
+    trend_reason: p.next_day.trend_cost_usd === null ? (p.reasons.trend_cost ?? 'the next day is beyond the trend\'s reach (24 × the basis)') : null,
+    trend_r2: p.trend.cost_usd.r2,
     as_of: p.as_of,
     basis: p.basis,
     method: p.method,

@@ -6,6 +6,7 @@
 import { num } from '../analytics/figures.ts'
 import { rangeBody } from '../analytics/range.ts'
 import { recommend, unqualified } from '../analytics/recommendations.ts'
+import type { ProjectionLimits } from '../analytics/projection.ts'
 import { loadProjection } from './costs.ts'
 import { Params, rows, whereOf, type Db, type Filter } from './db.ts'
 import { edgeRows } from './intelligence.ts'
@@ -13,8 +14,8 @@ import { knowledgeCells } from './knowledge.ts'
 import { tierRows } from './memory.ts'
 
 /** Body: `{ range, scope, basis_minutes, ...Projection }` (tokens, USD). */
-export async function loadProjections(db: Db, f: Filter, basisMinutes: number, stepMs: number) {
-  const projection = await loadProjection(db, f, basisMinutes, stepMs)
+export async function loadProjections(db: Db, f: Filter, basisMinutes: number, stepMs: number, limits?: ProjectionLimits) {
+  const projection = await loadProjection(db, f, basisMinutes, stepMs, limits)
   return { range: rangeBody(f.range), scope: { user_id: f.userId, agent_id: f.agentId }, basis_minutes: basisMinutes, ...projection }
 }
 

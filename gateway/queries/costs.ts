@@ -5,7 +5,7 @@
  */
 import { costProjection, shapeCostGroups, type CostGroup, type CostRow } from '../analytics/costs.ts'
 import { num } from '../analytics/figures.ts'
-import { projectUsage, type Projection, type UsagePoint } from '../analytics/projection.ts'
+import { DEFAULT_PROJECTION_LIMITS, projectUsage, type Projection, type ProjectionLimits, type UsagePoint } from '../analytics/projection.ts'
 import { isoOfUs, rangeBody, WINDOW_US } from '../analytics/range.ts'
 import { Params, rows, whereOf, type Db, type Filter } from './db.ts'
 
@@ -74,14 +74,14 @@ export async function costRows(db: Db, f: Filter, group: CostGroup): Promise<Cos
  * Usage per rollup window before the latest window with data at or before `f.range.toUs`, and
  * the projection from it (analytics/projection.ts states the method).
  */
-export async function loadProjection(db: Db, f: Filter, basisMinutes: number, stepMs: number): Promise<Projection> {
+export async function loadProjection(db: Db, f: Filter, basisMinutes: number, stepMs: number, limits: ProjectionLimits = DEFAULT_PROJECTION_LIMITS): Promise<Projection> {
   const b = base(f)
   const ps = new Params()
   const conds = [`window_start_us < ${ps.p(f.range.toUs)}`]
   if (b.cols.user && f.userId !== null) conds.push(`${b.cols.user} = ${ps.p(f.userId)}`)
   if (f.agentId !== null) conds.push(`agent_id = ${ps.p(f.agentId)}`)
   const [latest] = await rows<{ w: string | null }>(db, `SELECT max(window_start_us)::text AS w FROM ${b.table} WHERE ${conds.join(' AND ')}`, ps.values)
-  if (latest?.w === null || latest?.w === undefined) return projectUsage([], null, basisMinutes, stepMs)
+  if (latest?.w === null || latest?.w === undefined) return projectUsage([], null, basisMinutes, stepMs, limits)
   const asOfUs = Math.min(num(latest.w) + stepMs * 1000, f.range.toUs)
   const windows = Math.max(1, Math.ceil((basisMinutes * 60_000) / stepMs))
   const basis = { ...f, range: { fromUs: asOfUs - windows * stepMs * 1000, toUs: asOfUs } }
@@ -89,18 +89,18 @@ export async function loadProjection(db: Db, f: Filter, basisMinutes: number, st
   const points = await rows<{ w: string } & Omit<CostRow, 'key'>>(db,
     `SELECT window_start_us::text AS w, ${SUMS(b.calls)} FROM ${b.table} WHERE ${whereOf(basis, qs, b.cols)} GROUP BY window_start_us`, qs.values)
   const usage: UsagePoint[] = points.map((p) => ({
-    startUs: num(p.w), input_tokens: num(p.input_tokens), output_tokens: num(p.output_tokens), cost_usd: num(p.cost_usd), llm_calls: num(p.llm_calls),
+    startUs: num(p.w), input_tokens: num(p.input_tokens), output_tokens: num(p.output_tokens), cost_usd: num(p.cost_usd), llm_calls: num(p.llm_calls), priced: num(p.priced),
   }))
-  return projectUsage(usage, asOfUs, basisMinutes, stepMs)
+  return projectUsage(usage, asOfUs, basisMinutes, stepMs, limits)
 }
 
 /**
  * GET /api/v2/costs body: `{ range, scope, group_by, total_usd, unattributed_usd, totals,
  * groups: CostGroupFigures[], projection: CostProjection }` (USD, tokens).
  */
-export async function loadCosts(db: Db, f: Filter, group: CostGroup, basisMinutes: number, stepMs: number) {
+export async function loadCosts(db: Db, f: Filter, group: CostGroup, basisMinutes: number, stepMs: number, limits: ProjectionLimits = DEFAULT_PROJECTION_LIMITS) {
   const [totals, grouped, failed, projection] = await Promise.all([
-    costTotals(db, f), costRows(db, f, group), failedAttempts(db, f, group), loadProjection(db, f, basisMinutes, stepMs),
+    costTotals(db, f), costRows(db, f, group), failedAttempts(db, f, group), loadProjection(db, f, basisMinutes, stepMs, limits),
   ])
   const { groups, unattributed_usd } = shapeCostGroups(group, grouped, totals.cost_usd, failed)
   return {

@@ -15,7 +15,7 @@ import { startApp, startGateway, type AppProcess } from '../lib/app-process.ts'
 import { registerPromTarget, stackEnv } from '../lib/stack-env.ts'
 import { DEFAULT_PARTITIONS, DLQ_HEADERS, fromEnrichedRecord, type EnrichedAgentEvent, type EnrichedAgentEventRecord } from '../../schemas/index.ts'
 import { renderSummary, summarize } from './summary.ts'
-import { rangeCovering, readApiSummary, renderApiSummary } from './api-summary.ts'
+import { rangeCovering, readApiSummary, renderApiSummary, type SourceSpan } from './api-summary.ts'
 import type { AttributionRule } from '../../processors/sources/chatdev-attribution.ts'
 
 /** Options of `auren demo`. */
@@ -131,16 +131,19 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
     if (enriched.length === 0) throw new Error('no enriched events: nothing to read through the API')
     let minUs = Infinity
     let maxUs = -Infinity
+    const spans: Record<string, SourceSpan> = {}
     for (const e of enriched) {
       minUs = Math.min(minUs, e.event.timestamp)
       maxUs = Math.max(maxUs, e.event.timestamp)
+      const s = spans[e.event.source]
+      spans[e.event.source] = { minUs: Math.min(s?.minUs ?? Infinity, e.event.timestamp), maxUs: Math.max(s?.maxUs ?? -Infinity, e.event.timestamp) }
     }
     const range = rangeCovering(minUs, maxUs)
     if (Date.parse(range.to) - Date.parse(range.from) > DEMO_MAX_RANGE_MS) {
       throw new Error(`the replayed events span ${range.from} .. ${range.to}, longer than the demo gateway's maximum range (${DEMO_MAX_RANGE_MS / 86_400_000} days)`)
     }
     await gatewayReady
-    const api = await readApiSummary(gatewayUrl, secret, range)
+    const api = await readApiSummary(gatewayUrl, secret, range, spans)
     say(opts.json, `REST API read (${secs()})`)
 
     const links = [
@@ -158,7 +161,10 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
         topic_prefix: prefix,
         replay: { runs: replay.runs, events: replay.events, skipped_files: replay.skippedFiles, skipped_input: replay.skippedInput },
         ...summary,
-        api: { agents_performance: api.agents_performance, top_cost_drivers: api.top_cost_drivers, projections: api.projections, recommendations: api.recommendations, range: api.range },
+        api: {
+          agents_performance: api.agents_performance, top_cost_drivers: api.top_cost_drivers, projections: api.projections,
+          recommendations: api.recommendations, unqualified: api.unqualified, range: api.range,
+        },
       }, null, 2))
     } else {
       console.log(`${renderSummary(summary, [])}\n${renderApiSummary(api)}\n\nwhere to look:\n${links.map((l) => `  ${l}`).join('\n')}`)

@@ -29,9 +29,9 @@ describe('projection', () => {
 
   it('rate = basis total ÷ minutes × horizon; trend from the per-window series; empty windows count as 0', () => {
     // 10-minute basis ending at T0 + 10 min; data in windows 0, 2, 4, 6, 8 growing linearly.
-    const points: UsagePoint[] = [0, 2, 4, 6, 8].map((i) => ({ startUs: T0 + i * MIN, input_tokens: 100 * (i + 1), output_tokens: 10, cost_usd: 0.01 * (i + 1), llm_calls: 1 }))
-    points.push({ startUs: T0 - MIN, input_tokens: 1e9, output_tokens: 0, cost_usd: 1e9, llm_calls: 1 }) // before the basis: ignored
-    const p = projectUsage(points, T0 + 10 * MIN, 10, 60_000)
+    const points: UsagePoint[] = [0, 2, 4, 6, 8].map((i) => ({ startUs: T0 + i * MIN, input_tokens: 100 * (i + 1), output_tokens: 10, cost_usd: 0.01 * (i + 1), llm_calls: 1, priced: 1 }))
+    points.push({ startUs: T0 - MIN, input_tokens: 1e9, output_tokens: 0, cost_usd: 1e9, llm_calls: 1, priced: 1 }) // before the basis: ignored
+    const p = projectUsage(points, T0 + 10 * MIN, 10, 60_000, { minWindows: 5, trendMinR2: 0 })
     const tokens = 100 * (1 + 3 + 5 + 7 + 9) + 50
     const cost = 0.01 * 25
     expect(p.basis).toMatchObject({ windows: 10, windows_with_data: 5, tokens, llm_calls: 5, minutes: 10, from: '2025-01-24T10:00:00.000Z', to: '2025-01-24T10:10:00.000Z' })
@@ -40,14 +40,37 @@ describe('projection', () => {
     expect(p.next_day.cost_usd).toBeCloseTo((cost / 10) * 1440, 9)
     expect(p.next_30_days.cost_usd).toBeCloseTo((cost / 10) * 43_200, 9)
     const series = Array.from({ length: 10 }, (_, i) => (i % 2 === 0 ? 100 * (i + 1) + 10 : 0))
-    expect(p.next_hour.trend_tokens).toBeCloseTo(extendTrend(leastSquares(series), 10, 60), 6)
+    expect(p.next_hour.trend_tokens).toBe(Math.round(extendTrend(leastSquares(series), 10, 60)))
     expect(p.next_day.trend_tokens).toBeNull() // 1440 min > 24 × the 10 min basis
     expect(p.method).toMatch(/× 60 \(next hour\), × 1440 \(next day\)/)
   })
 
-  it('no data: zeros and a null as_of', () => {
+  it('no data: null projections with the reason, and a null as_of', () => {
     const p = projectUsage([], null, 60, 60_000)
-    expect([p.as_of, p.next_hour.tokens, p.next_day.cost_usd, p.basis.windows_with_data]).toEqual([null, 0, 0, 0])
+    expect([p.as_of, p.next_hour.tokens, p.next_day.cost_usd, p.basis.windows_with_data]).toEqual([null, null, null, 0])
+    expect(p.reasons.cost).toBe('no data at or before the end of the range')
+  })
+
+  it('below the minimum data a projection is null with the reason; never $0 from windows without prices; tokens are whole', () => {
+    // 60 windows of token data without any price (Who&When-like runs): tokens projected, cost unknown
+    const unpriced: UsagePoint[] = Array.from({ length: 60 }, (_, i) => ({ startUs: T0 + i * MIN, input_tokens: 333 + (i % 3), output_tokens: 7, cost_usd: 0, llm_calls: 1, priced: 0 }))
+    const a = projectUsage(unpriced, T0 + 60 * MIN, 60, 60_000)
+    expect(a.next_day.cost_usd).toBeNull()
+    expect(a.reasons.cost).toBe('only 0 of the 60 basis windows hold a priced event (minimum 10, AUREN_GATEWAY_PROJECTION_MIN_WINDOWS)')
+    expect(Number.isInteger(a.next_hour.tokens)).toBe(true)
+    expect(Number.isInteger(a.next_30_days.input_tokens)).toBe(true)
+    // a one-minute burst: 3 windows with data, a noisy trend: no $/day figure from it
+    const burst: UsagePoint[] = [57, 58, 59].map((i) => ({ startUs: T0 + i * MIN, input_tokens: 5000, output_tokens: 900, cost_usd: 2.1, llm_calls: 40, priced: 40 }))
+    const b = projectUsage(burst, T0 + 60 * MIN, 60, 60_000)
+    expect([b.next_day.cost_usd, b.next_day.trend_cost_usd, b.next_hour.tokens]).toEqual([null, null, null])
+    expect(b.reasons.trend_cost).toMatch(/only 3 of the 60 basis windows/)
+    // enough windows but a trend of r² below the minimum: rate given, trend null with its r²
+    const noisy: UsagePoint[] = Array.from({ length: 60 }, (_, i) => ({ startUs: T0 + i * MIN, input_tokens: i % 2 === 0 ? 100 : 5000, output_tokens: 0, cost_usd: i % 2 === 0 ? 0.01 : 1, llm_calls: 1, priced: 1 }))
+    const c = projectUsage(noisy, T0 + 60 * MIN, 60, 60_000)
+    expect(c.next_day.cost_usd).not.toBeNull()
+    expect(c.next_hour.trend_cost_usd).toBeNull()
+    expect(c.reasons.trend_cost).toMatch(/^trend r² 0\.0\d\d is below the minimum 0\.5 \(AUREN_GATEWAY_TREND_MIN_R2\)$/)
+    expect(c.basis).toMatchObject({ min_windows: 10, trend_min_r2: 0.5, windows_with_cost: 60, windows_with_tokens: 60 })
   })
 })
 
