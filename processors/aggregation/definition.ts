@@ -4,6 +4,7 @@ import type { LagObservation } from '../runtime/runner.ts'
 import type { TransactionalSink } from '../runtime/sink.ts'
 import type { RollupDelta } from './rollup-delta.ts'
 import { createAggregationTransform } from './transform.ts'
+import { hasReplayedTime } from '../../schemas/replay.ts'
 
 /**
  * The aggregation processor: `auren.agent-events.enriched.v1` → PostgreSQL rollups, exactly-once
@@ -23,7 +24,10 @@ export function aggregationDefinition(sink: TransactionalSink<RollupDelta>, wind
   })
 }
 
-/** Event time (ms) and tier of an aggregated event, for auren_event_lag_seconds{tier}. */
+/**
+ * Event time (ms) and tier of an aggregated event, for auren_event_lag_seconds{tier}; replayed or
+ * synthetic times are measured from the Kafka record's timestamp (schemas/replay.ts).
+ */
 export function observeAggregation(input: EnrichedAgentEvent): LagObservation {
-  return { eventTimeMs: input.event.timestamp / 1000, tier: input.tier }
+  return { eventTimeMs: input.event.timestamp / 1000, tier: input.tier, fromRecordTime: hasReplayedTime(input.event.attributes) }
 }

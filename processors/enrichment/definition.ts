@@ -2,6 +2,7 @@ import { fromAgentEventRecord, toEnrichedRecord, type AgentEvent, type AgentEven
 import { defineProcessor, type ProcessorDefinition } from '../runtime/define-processor.ts'
 import type { LagObservation } from '../runtime/runner.ts'
 import type { EnrichmentTransform } from './transform.ts'
+import { hasReplayedTime } from '../../schemas/replay.ts'
 
 /**
  * The enrichment processor: `auren.agent-events.v1` → `auren.agent-events.enriched.v1`,
@@ -18,8 +19,11 @@ export function enrichmentDefinition(transform: EnrichmentTransform): ProcessorD
   })
 }
 
-/** Event time (ms) and tier of an enriched event, for auren_event_lag_seconds{tier}. */
+/**
+ * Event time (ms) and tier of an enriched event, for auren_event_lag_seconds{tier}; replayed or
+ * synthetic times are measured from the Kafka record's timestamp (schemas/replay.ts).
+ */
 export function observeEnrichment(input: AgentEvent, outputs: readonly EnrichedAgentEvent[]): LagObservation | undefined {
   const out = outputs[0]
-  return out ? { eventTimeMs: input.timestamp / 1000, tier: out.tier } : undefined
+  return out ? { eventTimeMs: input.timestamp / 1000, tier: out.tier, fromRecordTime: hasReplayedTime(input.attributes) } : undefined
 }

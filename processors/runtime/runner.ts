@@ -59,8 +59,12 @@ export interface RunnerDeps {
   readonly onFatal?: (err: Error) => void
 }
 
-/** Observations for auren_event_lag_seconds: event time (epoch ms) and tier label of a record. */
-export type LagObservation = { eventTimeMs: number; tier: string }
+/**
+ * Observations for auren_event_lag_seconds: event time (epoch ms) and tier label of a record;
+ * `fromRecordTime`: the event time is replayed history or synthetic, so the lag is measured
+ * from the Kafka record's timestamp instead (the pipeline's time, not the data's age).
+ */
+export type LagObservation = { eventTimeMs: number; tier: string; fromRecordTime?: boolean }
 
 /** A running processor. */
 export interface Runner {
@@ -199,7 +203,7 @@ export function createRunner<In, Out>(
       out.push(...encoded)
     }
     const lag = observe?.(input, outcome.kind === 'emit' ? outcome.records.map((r) => r.value) : [])
-    if (lag) lags.push(lag)
+    if (lag) lags.push(lag.fromRecordTime ? { ...lag, eventTimeMs: record.timestampMs } : lag)
   }
 
   /**

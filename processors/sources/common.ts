@@ -76,6 +76,6 @@ export function countSkip(tally: Record<string, number>, reason: string, n = 1):
 /**
  * Attribute marking an event whose `timestamp` was made up, not recorded by the producer (the
  * value says how: Who&When files have no timestamps; the simulator's own clock). Such times
- * order events within a run but say nothing about when anything happened.
+ * order events within a run but say nothing about when anything happened (schemas/replay.ts).
  */
-export const SYNTHETIC_TIME_ATTRIBUTE = 'auren.time.synthetic'
+export { SYNTHETIC_TIME_ATTRIBUTE } from '../../schemas/replay.ts'
