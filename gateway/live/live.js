@@ -330,7 +330,7 @@ function init() {
   const fragment = new URLSearchParams(location.hash.slice(1))
   if (fragment.get('token')) {
     sessionStorage.setItem('auren.live.token', fragment.get('token'))
-    history.replaceState(null, '', location.pathname + location.search)
+    window.history.replaceState(null, '', location.pathname + location.search)
   }
   $('token').required = false
   $('token').placeholder = sessionStorage.getItem('auren.live.token') ? 'token stored for this tab (hidden); paste another to switch' : 'paste a bearer token'
