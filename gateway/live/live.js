@@ -1,4 +1,4 @@
-/* global document, location */
+/* global document, location, history */
 /**
  * AUREN live page: a WebSocket client of the gateway's stream `auren.v1` (CONTRACTS.md section 5).
  * It authenticates with the first message `{type:"auth"}` (browsers cannot set headers on the
@@ -330,7 +330,7 @@ function init() {
   const fragment = new URLSearchParams(location.hash.slice(1))
   if (fragment.get('token')) {
     sessionStorage.setItem('auren.live.token', fragment.get('token'))
-    window.history.replaceState(null, '', location.pathname + location.search)
+    history.replaceState(null, '', location.pathname + location.search)
   }
   $('token').required = false
   $('token').placeholder = sessionStorage.getItem('auren.live.token') ? 'token stored for this tab (hidden); paste another to switch' : 'paste a bearer token'
