@@ -99,12 +99,37 @@ export function rangeCovering(minUs: number, maxUs: number, windowMs = 60_000): 
 
 /** An HS256 operator token (sub `demo`, 10 minutes) signed with the gateway's secret. */
 export async function operatorToken(secret: string): Promise<string> {
+  return runTokenFor(secret, 600)
+}
+
+/**
+ * An HS256 operator token (sub `demo`) valid `ttlS` seconds, signed with the run's secret (which
+ * dies with the run's gateway, so the token is worth nothing after the run).
+ */
+export async function runTokenFor(secret: string, ttlS: number): Promise<string> {
   return new SignJWT({ roles: ['operator'] })
     .setProtectedHeader({ alg: 'HS256' })
     .setSubject('demo')
     .setIssuedAt()
-    .setExpirationTime('10m')
+    .setExpirationTime(`${ttlS}s`)
     .sign(new TextEncoder().encode(secret))
+}
+
+/**
+ * What `--keep-running` prints (stderr): a ready `auren tail` command for this run's stream and
+ * the /live URL carrying the token in its fragment (never sent to a server, removed from the
+ * address bar by the page), and how to stop.
+ * @param address gateway host:port
+ * @param token operator token valid for the run
+ */
+export function keepRunningLines(address: string, token: string, prefix: string, ttlS: number): string[] {
+  return [
+    `enrichment, aggregation and the gateway keep running on topics '${prefix}*'; Ctrl-C stops them and removes the topics, the schema and the Prometheus targets`,
+    `operator token valid ${Math.round(ttlS / 3600)} h (for this run only: signed with its own secret):`,
+    `  live stream:  npm run auren -- tail --url ws://${address}/v1/stream --token ${token} --channels events,metrics`,
+    `  live page:    http://${address}/live#token=${token}`,
+    `  REST API:     curl -H 'Authorization: Bearer ${token}' http://${address}/api/v2/overview`,
+  ]
 }
 
 /** GET one `/api/v2` route. @throws Error with the status and the API's error body */
