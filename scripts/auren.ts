@@ -100,7 +100,7 @@ program
   .description('run the pipeline on the recorded runs and print what it computed')
   .option('--traces <dir>', 'folder of recorded runs', DEFAULT_TRACES)
   .option('--json', 'print the summary as JSON', false)
-  .option('--keep-running', 'leave enrichment, aggregation, the REST API, the topics and the schema up (Ctrl-C to stop)', false)
+  .option('--keep-running', 'leave enrichment, aggregation and the gateway (REST, /v1/stream, /live) up and print a ready `auren tail` command and /live URL with a token for the run; Ctrl-C stops and removes topics, schema and targets', false)
   .addOption(attributionOption())
   .action(async (opts: { traces: string; json: boolean; keepRunning: boolean; attribution: AttributionRule }) => {
     await runDemo({ ...opts, topicPrefix: program.opts().topicPrefix })
