@@ -4,8 +4,11 @@ import type { ProcessorContext, PartitionRef, PunctuationContext } from './conte
 import type { AcknowledgingSink } from './sinks/sink.ts'
 import type { StateSpec } from './partition-state.ts'
 
-/** Names of the processor apps: consumer group suffix, metric label, logger name. */
-export type ProcessorName = 'enrichment' | 'aggregation' | 'alerting' | 'archival'
+/**
+ * Names of the processor apps: consumer group suffix, metric label, logger name. `test-*` names
+ * belong to the runtime's own test processors (test/fixtures/apps/).
+ */
+export type ProcessorName = 'enrichment' | 'aggregation' | 'alerting' | 'archival' | `test-${string}`
 
 /**
  * One input topic of a processor: its contract topic, the schema family of its values and how
