@@ -581,6 +581,8 @@ export function createRunner<In, Out, S = undefined>(
       return
     }
     const nextOffset = slot.position ?? (slot.stored !== undefined ? slot.stored.toString() : '-1')
+    // A transactional sink commits the position with the tick's outputs: a partition ticks once its position is known.
+    if (nextOffset === '-1' && sink.offsets === 'in-transaction') return
     const offset = (BigInt(nextOffset) - 1n).toString()
     const records = out.map((r) => ({ key: r.key, value: r.value, partition, offset, prepared: sink.prepare?.(r) }))
     try {
