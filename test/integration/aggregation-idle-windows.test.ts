@@ -79,6 +79,9 @@ describe('aggregation punctuation: windows close when traffic stops', () => {
     expect(ours).toHaveLength(1)
     expect(ours[0]!.llm_calls.succeeded).toBe(60)
     expect(ours[0]!.input_tokens).toBe(60)
+    // the runtime's outbox publisher counted what the broker acknowledged
+    const published = Number(/^auren_outbox_published_total\{[^}]*\} (\d+)/m.exec(await app!.metrics())?.[1] ?? Number.NaN)
+    expect(published).toBe(records.length)
   })
 
   it('closes the windows active partitions passed while the other partitions never had a record', { timeout: 120_000 }, async () => {
