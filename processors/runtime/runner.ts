@@ -500,7 +500,7 @@ export function createRunner<In, Out, S = undefined>(
         joined = false
         outage ??= { since: now(), reason: e.error.message }
         outage.reason = e.error.message
-        if (!e.restarting && !isRetriableBatchError(e.error) && e.error.name !== 'KafkaJSNonRetriableError') {
+        if (!e.restarting && !isRetriableBatchError(e.error)) {
           // A processing error that is not a fault of the broker or the sink: a defect to fix.
           log.fatal({ err: e.error }, 'consumer failed with a non-retriable error')
           deps.onFatal?.(e.error)
@@ -605,7 +605,10 @@ export function createRunner<In, Out, S = undefined>(
     health: {
       healthy: () => !stopping,
       ready: () => {
-        const ready = joined && !stopping && !retrying.active && !sinkFailure
+        // The lag monitors read offsets every lagIntervalMs: their failure is the first sign of an
+        // unreachable broker (or sink), well before the consumer exhausts its retries.
+        const offsetsError = [...lagMonitors.values()].map((l) => l.lastError()).find((e) => e !== undefined)
+        const ready = joined && !stopping && !retrying.active && !sinkFailure && offsetsError === undefined
         const reason = stopping
           ? 'stopping'
           : outage
@@ -614,9 +617,11 @@ export function createRunner<In, Out, S = undefined>(
               ? `batches failing and retried (${retrying.count} attempts)`
               : sinkFailure
                 ? `sink failed: ${sinkFailure.message}`
-                : joined
-                  ? undefined
-                  : 'not in the consumer group yet'
+                : offsetsError !== undefined
+                  ? `offsets not readable (broker or sink unreachable?): ${offsetsError}`
+                  : joined
+                    ? undefined
+                    : 'not in the consumer group yet'
         return { ready, detail: { groupId, joined, assignment, ...(reason ? { reason } : {}) } }
       },
     },
