@@ -50,6 +50,15 @@ const envSchema = z.object({
   AUREN_GATEWAY_COST_SHARE_FACTOR: z.coerce.number().min(1).max(1000).default(2).meta({
     unit: 'ratio', description: 'Recommendations: a model is out of line when its cost share ≥ this × its call share.',
   }),
+  AUREN_GATEWAY_RECOMMENDATION_MIN_SUPPORT: z.coerce.number().int().min(1).max(1_000_000).default(10).meta({
+    unit: 'count', description: 'Recommendations: least observations behind one (item accesses, pair interactions, model answered calls, timed lookups per tier); stated in its method.',
+  }),
+  AUREN_GATEWAY_PROJECTION_MIN_WINDOWS: z.coerce.number().int().min(1).max(10_080).default(10).meta({
+    unit: 'windows', description: 'Projections: least rollup windows with data in the basis; fewer: the projection is null with the reason.',
+  }),
+  AUREN_GATEWAY_TREND_MIN_R2: z.coerce.number().min(0).max(1).default(0.5).meta({
+    unit: 'ratio', description: 'Projections: least r² of the trend line for a trend projection; lower: the trend is null with the reason.',
+  }),
   AUREN_GATEWAY_EXPORT_MAX_ROWS: z.coerce.number().int().min(1).max(10_000_000).default(100_000).meta({
     unit: 'rows', description: 'Most rows one export may hold (more: 400, asking for a smaller range or larger window).',
   }),
@@ -99,6 +108,12 @@ export interface ApiConfig {
   readonly activeWindowMs: number
   readonly projectionBasisMin: number
   readonly costShareFactor: number
+  /** Least observations behind a recommendation. */
+  readonly recommendationMinSupport: number
+  /** Least rollup windows with data in a projection's basis. */
+  readonly projectionMinWindows: number
+  /** Least r² of a trend projection. */
+  readonly trendMinR2: number
   readonly exportMaxRows: number
 }
 
@@ -167,7 +182,7 @@ export const DEFAULT_WS_CONFIG: WsConfig = Object.freeze({
 /** Defaults of {@link ApiConfig} (the schema's), for tests and embedders. */
 export const DEFAULT_API_CONFIG: ApiConfig = Object.freeze({
   defaultRangeMs: 86_400_000, maxRangeMs: 90 * 86_400_000, rollupWindowMs: 60_000, activeWindowMs: 300_000,
-  projectionBasisMin: 60, costShareFactor: 2, exportMaxRows: 100_000,
+  projectionBasisMin: 60, costShareFactor: 2, exportMaxRows: 100_000, recommendationMinSupport: 10, projectionMinWindows: 10, trendMinR2: 0.5,
 })
 
 /**
@@ -220,6 +235,9 @@ export function parseGatewayConfig(env: Record<string, string | undefined>): Gat
       activeWindowMs: c.AUREN_GATEWAY_ACTIVE_WINDOW_MS,
       projectionBasisMin: c.AUREN_GATEWAY_PROJECTION_BASIS_MIN,
       costShareFactor: c.AUREN_GATEWAY_COST_SHARE_FACTOR,
+      recommendationMinSupport: c.AUREN_GATEWAY_RECOMMENDATION_MIN_SUPPORT,
+      projectionMinWindows: c.AUREN_GATEWAY_PROJECTION_MIN_WINDOWS,
+      trendMinR2: c.AUREN_GATEWAY_TREND_MIN_R2,
       exportMaxRows: c.AUREN_GATEWAY_EXPORT_MAX_ROWS,
     }),
     logLevel: c.AUREN_GATEWAY_LOG_LEVEL,

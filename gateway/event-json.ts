@@ -5,6 +5,7 @@
  * an ISO-8601 UTC string with microseconds, e.g. `2026-11-21T14:11:16.123456Z`.
  */
 import type { AgentMetricsWindow, Alert, EnrichedAgentEvent } from '../schemas/index.ts'
+import { hasReplayedTime } from '../schemas/replay.ts'
 
 /**
  * ISO-8601 UTC string of epoch microseconds, keeping the microseconds.
@@ -58,12 +59,20 @@ export type StreamItem =
       readonly confidence: number | null
       /** Event time, epoch ms. */
       readonly timeMs: number
+      /**
+       * Start of the delivery latency, epoch ms: the event time, or for a replayed or synthetic
+       * event time the Kafka record's timestamp (schemas/replay.ts).
+       */
+      readonly latencyFromMs: number
     }
   | { readonly kind: 'metrics'; readonly key: string; readonly json: Record<string, unknown>; readonly agentIds: readonly string[]; readonly timeMs: number }
   | { readonly kind: 'alert'; readonly key: string; readonly json: Record<string, unknown>; readonly agentIds: readonly string[]; readonly timeMs: number }
 
-/** Stream item of an enriched event. */
-export function eventItem(e: EnrichedAgentEvent): StreamItem {
+/**
+ * Stream item of an enriched event.
+ * @param recordTimestampMs the Kafka record's timestamp, epoch ms (default: the event time)
+ */
+export function eventItem(e: EnrichedAgentEvent, recordTimestampMs?: number): StreamItem {
   const ev = e.event
   const payloadConfidence = (ev.payload as { confidence?: unknown }).confidence
   const confidence = ev.performance?.confidence_score ?? (typeof payloadConfidence === 'number' ? payloadConfidence : null)
@@ -71,6 +80,7 @@ export function eventItem(e: EnrichedAgentEvent): StreamItem {
   return {
     kind: 'event', key: ev.event_id, json: enrichedEventJson(e), eventType: ev.event_type, tier: e.tier,
     agentIds, userId: ev.user_id, confidence, timeMs: ev.timestamp / 1000,
+    latencyFromMs: recordTimestampMs !== undefined && hasReplayedTime(ev.attributes) ? recordTimestampMs : ev.timestamp / 1000,
   }
 }
 

@@ -56,7 +56,7 @@ export async function startKafkaFanout(deps: { config: StreamConfig; log: Logger
     onBatch: async (batch) => {
       for (const r of batch.records) {
         try {
-          if (batch.topic === topics.enrichedEvents) publish(eventItem(fromEnrichedRecord((await serde.decode(r.value, 'enriched-agent-event')) as EnrichedAgentEventRecord)))
+          if (batch.topic === topics.enrichedEvents) publish(eventItem(fromEnrichedRecord((await serde.decode(r.value, 'enriched-agent-event')) as EnrichedAgentEventRecord), r.timestampMs))
           else if (batch.topic === topics.agentMetrics) publish(metricsItem((await serde.decode(r.value, 'agent-metrics-window')) as AgentMetricsWindow))
           else publish(alertItem((await serde.decode(r.value, 'alert')) as Alert))
         } catch (err) {

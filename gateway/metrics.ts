@@ -56,7 +56,7 @@ export interface StreamMetrics {
   readonly connections: Gauge
   /** auren_gateway_messages_sent_total{type}: frames written, by server message type. */
   readonly sent: Counter<'type'>
-  /** auren_gateway_delivery_latency_seconds{tier}: event time to frame written, per event. */
+  /** auren_gateway_delivery_latency_seconds{tier}: event time (record time for replayed events) to frame written, per event. */
   readonly latency: Histogram<'tier'>
   /** auren_gateway_dropped_messages_total{reason}: frames or events not delivered (slow_client, buffer_full, decode). */
   readonly dropped: Counter<'reason'>
@@ -73,7 +73,7 @@ export function createStreamMetrics(registry: Registry): StreamMetrics {
       name: 'auren_gateway_messages_sent_total', help: 'WebSocket frames written, by server message type', labelNames: ['type'], registers,
     })),
     latency: registered(registry, 'auren_gateway_delivery_latency_seconds', () => new Histogram({
-      name: 'auren_gateway_delivery_latency_seconds', help: 'Event time to the frame holding the event written to the socket, seconds, by tier', labelNames: ['tier'], buckets: LATENCY_BUCKETS, registers,
+      name: 'auren_gateway_delivery_latency_seconds', help: 'Event time (for replayed or synthetic event times: the Kafka record time) to the frame holding the event written to the socket, seconds, by tier', labelNames: ['tier'], buckets: LATENCY_BUCKETS, registers,
     })),
     dropped: registered(registry, 'auren_gateway_dropped_messages_total', () => new Counter({
       name: 'auren_gateway_dropped_messages_total', help: 'Frames or events not delivered, by reason (slow_client, buffer_full, decode)', labelNames: ['reason'], registers,

@@ -37,7 +37,7 @@ const int = { type: 'integer' }
 const s = { type: 'string' }
 const ns = { type: 'string', nullable: true }
 const obj = (properties: Record<string, unknown>, extra: Schema = {}): Schema => ({ type: 'object', properties, required: Object.keys(properties), ...extra })
-const arr = (items: unknown): Schema => ({ type: 'array', items })
+const arr = (items: unknown, extra: Schema = {}): Schema => ({ type: 'array', items, ...extra })
 
 export const errorBody = obj({
   error: { type: 'string', enum: ['BAD_REQUEST', 'UNAUTHORIZED', 'FORBIDDEN', 'NOT_FOUND', 'INTERNAL', 'UNAVAILABLE'] },
@@ -49,23 +49,36 @@ const latency = obj({ count: int, mean_ms: nn, p50_ms: nn, p95_ms: nn, p99_ms: n
 const nLatency = { ...latency, nullable: true }
 const scope = { type: 'object', description: 'Filters applied (null = all).', additionalProperties: true }
 
-const model = obj({ model: s, calls: int, input_tokens: int, output_tokens: int, cost_usd: n })
+const nint = { type: 'integer', nullable: true }
+const byErrorType = { type: 'object', additionalProperties: { type: 'integer' }, description: 'Failed LLM attempts without an answer, by error_type.' }
+const llmCalls = { ...nint, description: 'Answered LLM calls (a response came back); null when there is no LLM event at all.' }
+const llmFailedAttempts = { ...nint, description: 'Failed LLM attempts without an answer (rate-limit retries, timeouts): not calls.' }
+const model = obj({ model: s, calls: int, input_tokens: int, output_tokens: int, cost_usd: nn })
 const agentPerformance = obj({
-  agent_id: s, events: int, cost_usd: { ...n, description: 'USD, every event type of the agent.' },
+  agent_id: s, events: int, cost_usd: { ...nn, description: 'USD, every event type of the agent; null when no event carried a known cost.' },
+  llm_calls: llmCalls, llm_failed_attempts: llmFailedAttempts, llm_failed_attempts_by_error_type: byErrorType,
   executions: { ...obj({ started: int, succeeded: int, failed: int, success_rate: nn }), nullable: true },
-  llm: obj({ calls: int, succeeded: int, failed: int, failure_rate: nn, input_tokens: int, output_tokens: int, total_tokens: int, cost_usd: n, models: arr(model) }),
+  llm: obj({
+    succeeded: int, failed: int, failure_rate: nn, attempts: int, input_tokens: nint, output_tokens: nint, total_tokens: nint, cost_usd: nn,
+    cost_per_call_usd: { ...nn, description: 'USD of LLM calls ÷ answered calls.' }, models: arr(model),
+  }),
   tools: { ...obj({ calls: int, failures: int }), nullable: true },
   errors: { ...int, nullable: true },
   collaborations: { ...int, nullable: true },
   latency: obj({ execution: nLatency, llm: latency }),
 })
 
-const horizon = obj({ minutes: int, tokens: n, input_tokens: n, output_tokens: n, cost_usd: n, llm_calls: n, trend_tokens: nn, trend_cost_usd: nn })
+const nInt = { type: 'integer', nullable: true }
+const horizon = obj({ minutes: int, tokens: nInt, input_tokens: nInt, output_tokens: nInt, cost_usd: nn, llm_calls: nInt, trend_tokens: nInt, trend_cost_usd: nn })
 const trend = obj({ slope_per_window: n, intercept: n, r2: nn })
-const basis = obj({ from: ns, to: ns, minutes: n, windows: int, windows_with_data: int, input_tokens: int, output_tokens: int, tokens: int, cost_usd: n, llm_calls: int })
+const basis = obj({
+  from: ns, to: ns, minutes: n, windows: int, windows_with_data: int, windows_with_tokens: int, windows_with_cost: int, min_windows: int, trend_min_r2: n,
+  input_tokens: int, output_tokens: int, tokens: int, cost_usd: n, llm_calls: int,
+})
 const projectionProps = {
-  method: s, as_of: ns, basis, rate_per_minute: obj({ tokens: n, cost_usd: n, llm_calls: n }),
+  method: s, as_of: ns, basis, rate_per_minute: obj({ tokens: nn, cost_usd: nn, llm_calls: nn }),
   next_hour: horizon, next_day: horizon, next_30_days: horizon, trend: obj({ tokens: trend, cost_usd: trend }),
+  reasons: obj({ tokens: ns, cost: ns, trend_tokens: ns, trend_cost: ns }, { description: 'Why a projection is null (too little data, r² too low); null when it is given.' }),
 }
 
 const statusCounts = { formed: int, validated: int, invalidated: int, pending: int, other: int }
@@ -75,12 +88,16 @@ export const RESPONSES: Record<string, Schema> = {
   overview: obj({
     range, scope, window: s,
     totals: obj({
-      events: int, llm_calls: int, input_tokens: int, output_tokens: int, total_tokens: int, cost_usd: n, cost_per_llm_call_usd: nn, agents: int, models: int,
+      events: int, llm_calls: { ...int, description: 'Answered LLM calls.' }, llm_failed_attempts: llmFailedAttempts, llm_failed_attempts_by_error_type: byErrorType,
+      input_tokens: nint, output_tokens: nint, total_tokens: nint, cost_usd: nn, cost_per_llm_call_usd: nn, agents: int, models: int,
       users: { ...int, nullable: true }, executions_started: nn, executions_succeeded: nn, executions_failed: nn, llm_calls_failed: nn, tool_calls: nn,
-      tool_failures: nn, errors: nn, error_rate: nn, collaborations: nn, late_events: nn,
+      tool_failures: nn, errors: nn, error_rate: nn,
+      collaborations: { ...nn, description: 'Collaboration and handoff events, each once.' },
+      collaboration_involvements_per_agent_sum: { ...nn, description: 'Per-agent sum: an event between two agents counts for each.' },
+      late_events: { ...nn, description: 'Events applied after their window had closed, each once.' },
     }),
     active_agents: { ...int, nullable: true }, active_within_ms: nn, first_window: ns, last_window: ns,
-    timeline: arr(obj({ start: s, events: int, llm_calls: int, input_tokens: int, output_tokens: int, cost_usd: n })),
+    timeline: arr(obj({ start: s, events: int, llm_calls: int, llm_failed_attempts: int, input_tokens: nint, output_tokens: nint, cost_usd: nn }), { description: 'One point per window of the range; zeros where no event fell.' }),
   }),
   'agents/active': obj({
     active_within_ms: int, active_count: int, capabilities_range: range,
@@ -90,13 +107,15 @@ export const RESPONSES: Record<string, Schema> = {
     })),
   }),
   'agents/performance': obj({
-    range, scope, totals: obj({ agents: int, events: int, llm_calls: int, input_tokens: int, output_tokens: int, cost_usd: n }), agents: arr(agentPerformance),
+    range, scope,
+    totals: obj({ agents: int, events: int, llm_calls: nint, llm_failed_attempts: nint, llm_failed_attempts_by_error_type: byErrorType, input_tokens: nint, output_tokens: nint, cost_usd: nn }),
+    agents: arr(agentPerformance),
   }),
   costs: obj({
-    range, scope, group_by: { type: 'string', enum: [...COST_GROUPS] }, total_usd: n, unattributed_usd: n,
-    totals: obj({ cost_usd: n, llm_calls: int, input_tokens: int, output_tokens: int }),
-    groups: arr(obj({ key: s, cost_usd: n, share: nn, llm_calls: int, input_tokens: int, output_tokens: int, cost_per_call_usd: nn })),
-    projection: obj({ hourly_usd: n, daily_usd: n, monthly_usd: n, trend_daily_usd: nn, as_of: ns, basis, method: s }),
+    range, scope, group_by: { type: 'string', enum: [...COST_GROUPS] }, total_usd: nn, unattributed_usd: nn,
+    totals: obj({ cost_usd: nn, llm_calls: int, llm_failed_attempts: int, input_tokens: nint, output_tokens: nint }),
+    groups: arr(obj({ key: s, cost_usd: nn, share: nn, llm_calls: int, llm_failed_attempts: int, input_tokens: nint, output_tokens: nint, cost_per_call_usd: nn })),
+    projection: obj({ hourly_usd: nn, daily_usd: nn, monthly_usd: nn, reason: ns, trend_daily_usd: nn, trend_reason: ns, trend_r2: nn, as_of: ns, basis, method: s }),
   }),
   'memory/tier-stats': obj({
     range, totals: obj({ accesses: int, hits: int, lookups_served: int }),
@@ -110,7 +129,8 @@ export const RESPONSES: Record<string, Schema> = {
     truncated: { type: 'boolean' }, resolution: nLatency,
   }),
   'intelligence/learning': obj({
-    range, scope, events_by_status: obj(statusCounts), hypotheses_formed: int, formed_per_hour: nn,
+    range, scope, events_by_status: obj(statusCounts), hypotheses_formed: int, formed_per_hour: { ...nn, description: 'Hypotheses formed ÷ rate_basis.hours.' },
+    rate_basis: obj({ denominator: s, from: ns, to: ns, hours: nn }, { description: 'The span holding hypothesis events: the denominator of formed_per_hour.' }),
     current_status: obj({ ...statusCounts, validation_rate: nn, total: int }),
     by_agent: arr(obj({ agent_id: s, ...statusCounts, validation_rate: nn })),
     by_domain: arr(obj({ domain: s, ...statusCounts, validation_rate: nn })),
@@ -125,11 +145,13 @@ export const RESPONSES: Record<string, Schema> = {
   }),
   'analytics/projections': obj({ range, scope, basis_minutes: int, ...projectionProps }),
   'analytics/recommendations': obj({
-    range, options: obj({ limit_per_kind: int, cost_share_factor: n }), count: int,
+    range, options: obj({ limit_per_kind: int, cost_share_factor: n, min_support: int }), count: int,
     recommendations: arr(obj({
       kind: { type: 'string', enum: ['cache_candidate', 'knowledge_gap', 'collaboration_pair', 'model_cost_outlier'] },
       summary: s, evidence: { type: 'object', additionalProperties: true }, method: s,
     })),
+    unqualified: arr(obj({ kind: { type: 'string', enum: ['cache_candidate', 'knowledge_gap', 'collaboration_pair', 'model_cost_outlier'] }, reason: s }),
+      { description: 'Kinds that gave no recommendation, and why (no data, or below the minimum support).' }),
   }),
   'export/analytics': obj({
     dataset: { type: 'string', enum: DATASET_NAMES }, description: s, range, scope, window: s, columns: arr(s),

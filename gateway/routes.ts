@@ -98,7 +98,8 @@ export const API_ROUTES: readonly RouteDef[] = [
     response200: json('costs'),
     load: ({ db, api, q, filter }) => {
       if (q.group_by === 'hour' || q.group_by === 'day') checkSeriesSize(filter.range, q.group_by)
-      return loadCosts(db, filter, q.group_by as CostGroup, (q.basis_minutes as number | undefined) ?? api.projectionBasisMin, api.rollupWindowMs)
+      return loadCosts(db, filter, q.group_by as CostGroup, (q.basis_minutes as number | undefined) ?? api.projectionBasisMin, api.rollupWindowMs,
+        { minWindows: api.projectionMinWindows, trendMinR2: api.trendMinR2 })
     },
   },
   {
@@ -121,7 +122,7 @@ export const API_ROUTES: readonly RouteDef[] = [
     summary: 'Hypotheses formed, validated, invalidated, pending; validation rate',
     description: 'Events by the status they set (agg_hypothesis_minute) and latest status of hypotheses changed in the range (agg_hypothesis_state).',
     query: query({ ...RANGE, agent_id: Q.agent_id }), response200: json('intelligence/learning'),
-    load: ({ db, filter }) => loadLearning(db, filter),
+    load: ({ db, api, filter }) => loadLearning(db, filter, api.rollupWindowMs),
   },
   {
     path: 'knowledge/heatmap', tag: 'knowledge', access: 'all-users', what: 'knowledge access figures',
@@ -135,15 +136,20 @@ export const API_ROUTES: readonly RouteDef[] = [
     summary: 'Projected tokens and USD for the next hour, day and 30 days, with the method and numbers used',
     description: 'Rate projection (basis total ÷ basis minutes × horizon) and least-squares trend projection over the basis_minutes before the latest window with data at or before `to`.',
     query: query({ ...RANGE, user_id: Q.user_id, agent_id: Q.agent_id, basis_minutes: Q.basis_minutes }), response200: json('analytics/projections'),
-    load: ({ db, api, q, filter }) => loadProjections(db, filter, (q.basis_minutes as number | undefined) ?? api.projectionBasisMin, api.rollupWindowMs),
+    load: ({ db, api, q, filter }) => loadProjections(db, filter, (q.basis_minutes as number | undefined) ?? api.projectionBasisMin, api.rollupWindowMs,
+      { minWindows: api.projectionMinWindows, trendMinR2: api.trendMinR2 }),
   },
   {
     path: 'analytics/recommendations', tag: 'analytics', access: 'all-users', what: 'recommendations',
     summary: 'Recommendations computed from the range: cache candidates, knowledge gaps, top collaborating pairs, model cost outliers',
     description: 'Each carries its evidence (the numbers behind it) and method.',
-    query: query({ ...RANGE, limit: { ...Q.limit, default: 5 }, cost_share_factor: { type: 'number', minimum: 1, maximum: 1000, description: 'Model cost outlier threshold (default AUREN_GATEWAY_COST_SHARE_FACTOR = 2).' } }),
+    query: query({
+      ...RANGE, limit: { ...Q.limit, default: 5 }, cost_share_factor: { type: 'number', minimum: 1, maximum: 1000, description: 'Model cost outlier threshold (default AUREN_GATEWAY_COST_SHARE_FACTOR = 2).' },
+      min_support: { type: 'integer', minimum: 1, maximum: 1_000_000, description: 'Least observations behind a recommendation (default AUREN_GATEWAY_RECOMMENDATION_MIN_SUPPORT = 10).' },
+    }),
     response200: json('analytics/recommendations'),
-    load: ({ db, api, q, filter }) => loadRecommendations(db, filter, q.limit as number, (q.cost_share_factor as number | undefined) ?? api.costShareFactor),
+    load: ({ db, api, q, filter }) => loadRecommendations(db, filter, q.limit as number, (q.cost_share_factor as number | undefined) ?? api.costShareFactor,
+      (q.min_support as number | undefined) ?? api.recommendationMinSupport),
   },
   {
     path: 'export/analytics', tag: 'export', what: 'figures of this dataset',

@@ -36,7 +36,7 @@ export interface Outbound {
   readonly message: ServerMessage
   /** The events' tier (null for other frames). */
   readonly tier: 'critical' | BatchTier | null
-  /** Event times of the events in the frame, epoch ms (for delivery latency). */
+  /** Latency starts of the events in the frame, epoch ms (event time, or record time of replayed events; event-json.ts). */
   readonly eventTimesMs: readonly number[]
 }
 
@@ -54,7 +54,7 @@ export const DEFAULT_SUBSCRIPTION_LIMITS: SubscriptionLimits = Object.freeze({ m
 type Subscribe = Extract<ClientMessage, { type: 'subscribe' }>
 
 interface Buffer {
-  items: { json: Record<string, unknown>; timeMs: number }[]
+  items: { json: Record<string, unknown>; timeMs: number; latencyFromMs: number }[]
   /** When the batch's budget started, epoch ms: the first event's enrichment time (see budgetStart). */
   since: number
 }
@@ -238,12 +238,12 @@ export class SubscriptionSet {
       return
     }
     if (item.tier === 'critical') {
-      out.push({ message: { type: 'event', subscription_id: sub.id, event: item.json }, tier: 'critical', eventTimesMs: [item.timeMs] })
+      out.push({ message: { type: 'event', subscription_id: sub.id, event: item.json }, tier: 'critical', eventTimesMs: [item.latencyFromMs] })
       return
     }
     const tier = item.tier
     const buf = (sub.buffers[tier] ??= { items: [], since: budgetStart(item, tier, nowMs) })
-    buf.items.push({ json: item.json, timeMs: item.timeMs })
+    buf.items.push({ json: item.json, timeMs: item.timeMs, latencyFromMs: item.latencyFromMs })
     if (buf.items.length > this.limits.maxBufferedEvents) {
       buf.items.shift()
       this.droppedBufferFull++
@@ -264,7 +264,7 @@ export class SubscriptionSet {
       out.push({
         message: { type: 'batch', subscription_id: sub.id, tier, events: chunk.map((c) => c.json) },
         tier,
-        eventTimesMs: chunk.map((c) => c.timeMs),
+        eventTimesMs: chunk.map((c) => c.latencyFromMs),
       })
     }
   }

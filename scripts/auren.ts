@@ -12,7 +12,7 @@
 import { Command, InvalidArgumentError, Option } from 'commander'
 import { createCliContext, ensureTopicsAndSchemas } from './lib/cli-context.ts'
 import { runReplay } from './lib/replay-command.ts'
-import { runSimulate } from './lib/simulate-command.ts'
+import { resolveSeed, runSimulate, seedNotice } from './lib/simulate-command.ts'
 import { runTail } from './lib/tail-command.ts'
 import { runChaos } from './lib/chaos/chaos-command.ts'
 import { interruptedMessage } from './lib/resume-hint.ts'
@@ -108,19 +108,23 @@ program
   .description('produce synthetic events from the six AUREN specialists at a given rate')
   .option('--rate <events/s>', 'events per second', positiveNumber, 50)
   .option('--duration <seconds>', 'how long to run', positiveNumber, 30)
-  .option('--seed <n>', 'PRNG seed (same seed, same events)', (v) => Math.round(Number(v)), 42)
+  .option('--seed <n>', 'PRNG seed: the same seed gives the same events (and event ids, which downstream dedup drops as repeats); default: a new random seed per run', (v) => Math.round(Number(v)))
   .option('--no-progress', 'no progress bar')
   .option('--skip <n>', 'events already sent by an interrupted run with the same seed (it prints the value)', count, 0)
   .option('--give-up-after <seconds>', 'how long to retry while the broker refuses events before stopping', positiveNumber, 300)
-  .action(async (opts: { rate: number; duration: number; seed: number; progress: boolean; skip: number; giveUpAfter: number }) => {
+  .action(async (opts: { rate: number; duration: number; seed?: number; progress: boolean; skip: number; giveUpAfter: number }) => {
+    const seed = resolveSeed(opts.seed)
+    console.error(seedNotice(seed))
     const ctx = await createCliContext(program.opts().topicPrefix)
     try {
       await ensureTopicsAndSchemas(ctx, DEFAULT_PARTITIONS)
-      const sent = await runSimulate(ctx, { ...opts, retry: retryPolicy('simulate', opts.giveUpAfter) })
-      console.log(`simulated ${sent} events${opts.skip > 0 ? ` (after skipping the first ${opts.skip}, sent before)` : ''}`)
+      const sent = await runSimulate(ctx, { ...opts, seed: seed.seed, retry: retryPolicy('simulate', opts.giveUpAfter) })
+      console.log(`simulated ${sent} events (seed ${seed.seed})${opts.skip > 0 ? ` after skipping the first ${opts.skip}, sent before` : ''}`)
     } catch (err) {
       if (!(err instanceof PublishInterruptedError)) throw err
-      console.error(interruptedMessage('simulate', err, Math.round(opts.rate * opts.duration), cliArgs()))
+      // The resume command repeats this run's seed, so --skip skips the same events.
+      const args = seed.chosen ? cliArgs() : [...cliArgs(), '--seed', String(seed.seed)]
+      console.error(interruptedMessage('simulate', err, Math.round(opts.rate * opts.duration), args))
       process.exitCode = 1
     } finally {
       await ctx.close()
@@ -132,7 +136,7 @@ program
   .description('run the pipeline on the recorded runs and print what it computed')
   .option('--traces <dir>', 'folder of recorded runs', DEFAULT_TRACES)
   .option('--json', 'print the summary as JSON', false)
-  .option('--keep-running', 'leave enrichment, aggregation, the REST API, the topics and the schema up (Ctrl-C to stop)', false)
+  .option('--keep-running', 'leave enrichment, aggregation and the gateway (REST, /v1/stream, /live) up and print a ready `auren tail` command and /live URL with a token for the run; Ctrl-C stops and removes topics, schema and targets', false)
   .addOption(attributionOption())
   .action(async (opts: { traces: string; json: boolean; keepRunning: boolean; attribution: AttributionRule }) => {
     await runDemo({ ...opts, topicPrefix: program.opts().topicPrefix })

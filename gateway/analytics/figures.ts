@@ -2,8 +2,8 @@
  * Small pure helpers shared by the shapers: numbers from PostgreSQL text, safe ratios, and
  * latency summaries from merged histogram buckets.
  *
- * Percentiles come from the aggregation's mergeable histograms (processors/aggregation/
- * histogram.ts: 8 log buckets per doubling from 0.1 ms, a percentile within 9.05 % of the true
+ * Percentiles come from the aggregation's mergeable histograms (schemas/
+ * latency-histogram.ts: 8 log buckets per doubling from 0.1 ms, a percentile within 9.05 % of the true
  * value); the gateway sums `count` per bucket over any range and set of rows, then reads them
  * with the same `percentile()`, so the bucket layout lives in one place. Means are exact:
  * `latency_sum_ms / latency_count` of the rollups.
@@ -34,7 +34,7 @@ export interface LatencyFigures {
 
 /**
  * Latency figures of merged buckets and the exact sum.
- * @param buckets bucket index → count, summed over the selection (histogram.ts layout)
+ * @param buckets bucket index → count, summed over the selection (schemas/latency-histogram.ts layout)
  * @param count observations (latency_count of the rollups)
  * @param sumMs their sum, ms (latency_sum_ms)
  */

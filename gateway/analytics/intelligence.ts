@@ -10,6 +10,7 @@
  * validation rate = validated ÷ (validated + invalidated) of those.
  */
 import { num, ratio } from './figures.ts'
+import { isoOfUs, type TimeRange } from './range.ts'
 
 type N = string | number
 export interface EdgeRow {
@@ -80,11 +81,15 @@ function groupCounts<R extends { status: string }>(rows: readonly R[], keyOf: (r
   return out
 }
 
+/** What `formed_per_hour` is divided by. */
+export const LEARNING_RATE_DENOMINATOR = 'hours of the span holding hypothesis events in the range (first rollup window start to last window end), not the requested range'
+
 /**
  * Learning figures.
- * @param rangeHours length of the range, hours (for formed_per_hour)
+ * @param basis the span holding hypothesis events (µs), the denominator of formed_per_hour; null without data
  */
-export function shapeLearning(events: readonly HypothesisRow[], states: readonly StateRow[], rangeHours: number) {
+export function shapeLearning(events: readonly HypothesisRow[], states: readonly StateRow[], basis: TimeRange | null) {
+  const hours = basis === null ? 0 : (basis.toUs - basis.fromUs) / 3_600_000_000
   const byStatus = zero()
   for (const r of events) add(byStatus, r.status, num(r.events))
   const current = zero()
@@ -94,7 +99,13 @@ export function shapeLearning(events: readonly HypothesisRow[], states: readonly
   return {
     events_by_status: byStatus,
     hypotheses_formed: byStatus.formed,
-    formed_per_hour: ratio(byStatus.formed, rangeHours),
+    formed_per_hour: ratio(byStatus.formed, hours),
+    rate_basis: {
+      denominator: LEARNING_RATE_DENOMINATOR,
+      from: basis === null ? null : isoOfUs(basis.fromUs),
+      to: basis === null ? null : isoOfUs(basis.toUs),
+      hours: basis === null ? null : hours,
+    },
     current_status: { ...withRate(current), total: Object.values(current).reduce((a, b) => a + b, 0) },
     by_agent: perKey(groupCounts(events, (r) => r.agent_id, (r) => num(r.events)), 'agent_id'),
     by_domain: perKey(groupCounts(events, (r) => r.domain, (r) => num(r.events)), 'domain'),

@@ -72,6 +72,17 @@ export function checkSeriesSize(range: TimeRange, window: WindowName): void {
   }
 }
 
+/**
+ * Starts (epoch µs) of every window of `stepUs` that overlaps the range: from the window holding
+ * `fromUs` (UTC-aligned, as the timeline queries group) to the last one starting before `toUs`.
+ * A time series lists them all, with zeros where no event fell, so gaps show as zeros.
+ */
+export function fillWindows(range: TimeRange, stepUs: number): number[] {
+  const out: number[] = []
+  for (let w = range.fromUs - (((range.fromUs % stepUs) + stepUs) % stepUs); w < range.toUs; w += stepUs) out.push(w)
+  return out
+}
+
 /** `{ from, to }` as ISO strings, for response bodies. */
 export function rangeBody(r: TimeRange): { from: string; to: string } {
   return { from: isoOfUs(r.fromUs), to: isoOfUs(r.toUs) }

@@ -14,14 +14,21 @@
  * - `collaboration_pair`: agent pairs (either direction, collaborations and handoffs) with the
  *   most interactions, with each agent's share of its own interactions and the consensus rate.
  * - `model_cost_outlier`: models whose share of LLM cost ≥ factor × their share of LLM calls,
- *   with cost per call beside the overall and the cheapest model's.
+ *   with cost per call beside the overall and the cheapest model's. Calls are answered calls
+ *   (rate-limit retries are not calls); models without a priced call are left out (cost unknown).
+ *
+ * Minimum support (`minSupport`, AUREN_GATEWAY_RECOMMENDATION_MIN_SUPPORT, stated in each
+ * `method`): a recommendation stands on at least that many observations: item accesses (cache
+ * candidates, knowledge gaps), timed lookups of each tier compared (cache candidates), pair
+ * interactions, a model's answered calls. When a kind yields nothing, {@link unqualified} says
+ * why (no data, or how many candidates fell below the minimum).
  */
 import { ratio } from './figures.ts'
 
 export interface KnowledgeItemFigures { readonly item_id: string; readonly domain: string; readonly accesses: number; readonly found: number }
 export interface TierFigures { readonly tier: string; readonly accesses: number; readonly hits: number; readonly served: number; readonly latency_count: number; readonly latency_sum_ms: number }
 export interface EdgeFigures { readonly from_agent: string; readonly to_agent: string; readonly kind: string; readonly count: number; readonly consensus_known: number; readonly consensus_reached: number }
-export interface ModelFigures { readonly model: string; readonly calls: number; readonly cost_usd: number }
+export interface ModelFigures { readonly model: string; readonly calls: number; readonly cost_usd: number; readonly priced_calls: number }
 
 export type RecommendationKind = 'cache_candidate' | 'knowledge_gap' | 'collaboration_pair' | 'model_cost_outlier'
 
@@ -46,7 +53,18 @@ export interface RecommendationOptions {
   readonly limit: number
   /** model_cost_outlier threshold: cost share ≥ factor × call share. */
   readonly costShareFactor: number
+  /** Least observations behind a recommendation (see the module doc). */
+  readonly minSupport: number
 }
+
+/** Why a kind gave no recommendation. */
+export interface Unqualified {
+  readonly kind: RecommendationKind
+  readonly reason: string
+}
+
+const KINDS: readonly RecommendationKind[] = ['cache_candidate', 'knowledge_gap', 'collaboration_pair', 'model_cost_outlier']
+const support = (n: number) => `; minimum support ${n} (AUREN_GATEWAY_RECOMMENDATION_MIN_SUPPORT)`
 
 const pct = (x: number | null) => (x === null ? 'n/a' : `${(x * 100).toFixed(1)}%`)
 const round = (x: number, d = 2) => Math.round(x * 10 ** d) / 10 ** d
@@ -54,18 +72,48 @@ const duration = (ms: number) => (ms >= 1000 ? `${round(ms / 1000, 1)} s` : `${r
 
 /** Every kind, each sorted by its strength, at most `limit` each. */
 export function recommend(input: RecommendationInput, o: RecommendationOptions): Recommendation[] {
-  return [...cacheCandidates(input, o.limit), ...knowledgeGaps(input.knowledge, o.limit), ...collaborationPairs(input.edges, o.limit), ...modelCostOutliers(input.models, o.costShareFactor, o.limit)]
+  return [
+    ...cacheCandidates(input, o.limit, o.minSupport), ...knowledgeGaps(input.knowledge, o.limit, o.minSupport),
+    ...collaborationPairs(input.edges, o.limit, o.minSupport), ...modelCostOutliers(input.models, o.costShareFactor, o.limit, o.minSupport),
+  ]
 }
 
-export function cacheCandidates(input: RecommendationInput, limit: number): Recommendation[] {
-  const timed = input.tiers.filter((t) => t.latency_count > 0).map((t) => ({ ...t, mean: t.latency_sum_ms / t.latency_count }))
+/** For each kind without a recommendation: why nothing qualified. */
+export function unqualified(input: RecommendationInput, recs: readonly Recommendation[], o: RecommendationOptions): Unqualified[] {
+  const out: Unqualified[] = []
+  const below = (n: number, what: string) => `${n} ${what} below the minimum support of ${o.minSupport}`
+  for (const kind of KINDS) {
+    if (recs.some((r) => r.kind === kind)) continue
+    let reason: string
+    if (kind === 'cache_candidate' || kind === 'knowledge_gap') {
+      const items = input.knowledge.filter((k) => k.accesses > 0 && (kind === 'cache_candidate' || k.accesses > k.found))
+      const timed = input.tiers.filter((t) => t.latency_count >= o.minSupport).length
+      reason = items.length === 0 ? (kind === 'cache_candidate' ? 'no knowledge access in the range' : 'every knowledge access found its item')
+        : kind === 'cache_candidate' && timed < 2 ? `fewer than 2 memory tiers with at least ${o.minSupport} timed lookups (${timed}), or no slower tier serving lookups`
+          : items.every((k) => k.accesses < o.minSupport) ? below(items.length, 'candidate items are all') : 'no slower tier serving lookups'
+    } else if (kind === 'collaboration_pair') {
+      const pairs = new Set(input.edges.filter((e) => e.from_agent !== e.to_agent && e.count > 0).map((e) => [e.from_agent, e.to_agent].sort().join('|')))
+      reason = pairs.size === 0 ? 'no collaboration or handoff in the range' : below(pairs.size, 'agent pairs have interactions')
+    } else {
+      const priced = input.models.filter((m) => m.calls > 0 && m.priced_calls > 0)
+      reason = priced.length === 0 ? 'no priced answered LLM call in the range'
+        : priced.every((m) => m.calls < o.minSupport) ? below(priced.length, 'models have answered calls')
+          : `no model with at least ${o.minSupport} answered calls has a cost share ≥ ${o.costShareFactor} × its call share`
+    }
+    out.push({ kind, reason })
+  }
+  return out
+}
+
+export function cacheCandidates(input: RecommendationInput, limit: number, minSupport = 1): Recommendation[] {
+  const timed = input.tiers.filter((t) => t.latency_count >= minSupport).map((t) => ({ ...t, mean: t.latency_sum_ms / t.latency_count }))
   if (timed.length < 2) return []
   const slowest = timed.reduce((a, b) => (b.mean > a.mean ? b : a))
   const fastest = timed.reduce((a, b) => (b.mean < a.mean ? b : a))
   const servedTotal = input.tiers.reduce((a, t) => a + t.served, 0)
   const share = ratio(slowest.served, servedTotal)
   if (share === null || share === 0 || slowest.mean <= fastest.mean) return []
-  const items = [...input.knowledge].filter((k) => k.accesses > 0).sort((a, b) => b.accesses - a.accesses || a.item_id.localeCompare(b.item_id)).slice(0, limit)
+  const items = [...input.knowledge].filter((k) => k.accesses >= minSupport && k.accesses > 0).sort((a, b) => b.accesses - a.accesses || a.item_id.localeCompare(b.item_id)).slice(0, limit)
   return items.map((k) => {
     const slowLookups = k.accesses * share
     const saved = slowLookups * (slowest.mean - fastest.mean)
@@ -78,26 +126,26 @@ export function cacheCandidates(input: RecommendationInput, limit: number): Reco
         slowest_tier_served_share: share, fastest_tier: fastest.tier, fastest_tier_mean_ms: fastest.mean,
         estimated_slow_lookups: slowLookups, estimated_ms_saved: saved,
       },
-      method: 'estimated slow lookups = item accesses × slowest tier served ÷ all lookups served; ms saved = that × (slowest − fastest mean latency); tiers ranked by measured mean latency',
+      method: `estimated slow lookups = item accesses × slowest tier served ÷ all lookups served; ms saved = that × (slowest − fastest mean latency); tiers ranked by measured mean latency; item accesses and timed lookups per tier ≥ ${minSupport}${support(minSupport)}`,
     }
   })
 }
 
-export function knowledgeGaps(knowledge: readonly KnowledgeItemFigures[], limit: number): Recommendation[] {
+export function knowledgeGaps(knowledge: readonly KnowledgeItemFigures[], limit: number, minSupport = 1): Recommendation[] {
   return knowledge
     .map((k) => ({ ...k, notFound: k.accesses - k.found }))
-    .filter((k) => k.notFound > 0)
+    .filter((k) => k.notFound > 0 && k.accesses >= minSupport)
     .sort((a, b) => b.notFound - a.notFound || a.item_id.localeCompare(b.item_id))
     .slice(0, limit)
     .map((k) => ({
       kind: 'knowledge_gap' as const,
       summary: `Knowledge item '${k.item_id}' was not found in ${k.notFound} of ${k.accesses} accesses (${pct(ratio(k.notFound, k.accesses))}): add or re-index it`,
       evidence: { item_id: k.item_id, domain: k.domain, accesses: k.accesses, found: k.found, not_found: k.notFound, not_found_rate: ratio(k.notFound, k.accesses) },
-      method: 'not found = accesses − accesses that found the item (knowledge_access events)',
+      method: `not found = accesses − accesses that found the item (knowledge_access events); item accesses ≥ ${minSupport}${support(minSupport)}`,
     }))
 }
 
-export function collaborationPairs(edges: readonly EdgeFigures[], limit: number): Recommendation[] {
+export function collaborationPairs(edges: readonly EdgeFigures[], limit: number, minSupport = 1): Recommendation[] {
   const perAgent = new Map<string, number>()
   const pairs = new Map<string, { a: string; b: string; count: number; known: number; reached: number; kinds: Set<string> }>()
   for (const e of edges) {
@@ -114,6 +162,7 @@ export function collaborationPairs(edges: readonly EdgeFigures[], limit: number)
     pairs.set(key, p)
   }
   return [...pairs.values()]
+    .filter((p) => p.count >= minSupport)
     .sort((x, y) => y.count - x.count || x.a.localeCompare(y.a) || x.b.localeCompare(y.b))
     .slice(0, limit)
     .map((p) => {
@@ -127,16 +176,17 @@ export function collaborationPairs(edges: readonly EdgeFigures[], limit: number)
           share_of_agent_a: shareA, share_of_agent_b: shareB, consensus_known: p.known, consensus_reached: p.reached,
           consensus_rate: ratio(p.reached, p.known), kinds: [...p.kinds].sort(),
         },
-        method: 'interactions = collaboration edges (primary → each partner) + handoffs, both directions; share = pair interactions ÷ all interactions of the agent',
+        method: `interactions = collaboration edges (primary → each partner) + handoffs, both directions; share = pair interactions ÷ all interactions of the agent; pair interactions ≥ ${minSupport}${support(minSupport)}`,
       }
     })
 }
 
-export function modelCostOutliers(models: readonly ModelFigures[], factor: number, limit: number): Recommendation[] {
+export function modelCostOutliers(all: readonly ModelFigures[], factor: number, limit: number, minSupport = 1): Recommendation[] {
+  const models = all.filter((m) => m.priced_calls > 0) // cost unknown otherwise
   const calls = models.reduce((a, m) => a + m.calls, 0)
   const cost = models.reduce((a, m) => a + m.cost_usd, 0)
   if (calls === 0 || cost <= 0) return []
-  const priced = models.filter((m) => m.calls > 0)
+  const priced = models.filter((m) => m.calls >= minSupport && m.calls > 0)
   const cheapest = priced.reduce<ModelFigures | null>((a, m) => (a === null || m.cost_usd / m.calls < a.cost_usd / a.calls ? m : a), null)
   return priced
     .map((m) => ({ m, costShare: m.cost_usd / cost, callShare: m.calls / calls }))
@@ -152,6 +202,6 @@ export function modelCostOutliers(models: readonly ModelFigures[], factor: numbe
         cost_per_call_usd: m.cost_usd / m.calls, overall_cost_per_call_usd: cost / calls, total_calls: calls, total_cost_usd: cost,
         cheapest_model: cheapest?.model ?? null, cheapest_cost_per_call_usd: cheapest ? cheapest.cost_usd / cheapest.calls : null,
       },
-      method: 'cost share = model LLM cost ÷ all LLM cost; call share = model calls ÷ all calls; flagged when cost share ≥ factor × call share',
+      method: `cost share = model LLM cost ÷ all LLM cost; call share = model answered calls ÷ all answered calls (failed attempts without an answer are not calls; models without a priced call left out); flagged when cost share ≥ factor × call share; model answered calls ≥ ${minSupport}${support(minSupport)}`,
     }))
 }

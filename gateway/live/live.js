@@ -1,4 +1,4 @@
-/* global document, location */
+/* global document, location, history */
 /**
  * AUREN live page: a WebSocket client of the gateway's stream `auren.v1` (CONTRACTS.md section 5).
  * It authenticates with the first message `{type:"auth"}` (browsers cannot set headers on the
@@ -34,7 +34,7 @@ const svg = (tag, attrs = {}, text) => {
 const model = {
   events: [],
   seen: new Set(),
-  agents: new Map(), // id -> { calls, input, output, cost, events }
+  agents: new Map(), // id -> { calls (answered), failed (failed attempts, not calls), input, output, cost, events }
   edges: new Map(), // "from\u0000to" -> { from, to, count }
   total: 0,
 }
@@ -61,7 +61,7 @@ function showError(text) {
 function agentStats(id) {
   let a = model.agents.get(id)
   if (!a) {
-    a = { calls: 0, input: 0, output: 0, cost: 0, events: 0 }
+    a = { calls: 0, failed: 0, input: 0, output: 0, cost: 0, events: 0 }
     model.agents.set(id, a)
   }
   return a
@@ -83,7 +83,10 @@ function ingest(ev) {
   model.seen.add(ev.event_id)
   if (model.seen.size > 50_000) model.seen = new Set([...model.seen].slice(-25_000))
   model.total += 1
+  // newest first by event time (batches of several tiers arrive out of order); ISO-8601 UTC
+  // strings of one format sort as their times
   model.events.unshift(ev)
+  model.events.sort((x, y) => (String(y.timestamp) > String(x.timestamp) ? 1 : String(y.timestamp) < String(x.timestamp) ? -1 : 0))
   if (model.events.length > MAX_EVENTS) model.events.length = MAX_EVENTS
   const agent = ev.source_agent?.id
   const p = ev.payload ?? {}
@@ -91,9 +94,12 @@ function ingest(ev) {
     const a = agentStats(agent)
     a.events += 1
     if (ev.event_type === 'llm_call_completed') {
-      a.calls += 1
-      a.input += Number(p.input_tokens) || 0
-      a.output += Number(p.output_tokens) || 0
+      if (isFailedAttempt(p)) a.failed += 1
+      else {
+        a.calls += 1
+        a.input += Number(p.input_tokens) || 0
+        a.output += Number(p.output_tokens) || 0
+      }
     }
     if (typeof ev.cost_usd === 'number') a.cost += ev.cost_usd
   }
@@ -113,12 +119,33 @@ function scheduleRender() {
   }, 100)
 }
 
+/**
+ * A completed LLM call that failed with no usage reported: a failed attempt (a rate-limit retry,
+ * a timeout), not an answered call (processors/aggregation/transform.ts isAnsweredCall).
+ */
+function isFailedAttempt(p) {
+  return p.success === false && !(Number(p.input_tokens) > 0) && !(Number(p.output_tokens) > 0) && typeof p.reported_cost_usd !== 'number'
+}
+
+/** What matters for an event's type (the same wording as `auren tail`, scripts/lib/tail-command.ts). */
 function describe(ev) {
   const p = ev.payload ?? {}
   switch (ev.event_type) {
     case 'llm_call_started':
+      return `${p.model ?? ''} in~${p.input_tokens ?? 0}`
     case 'llm_call_completed':
-      return `${p.model ?? ''} in=${p.input_tokens ?? 0} out=${p.output_tokens ?? 0}${typeof ev.cost_usd === 'number' ? ` $${ev.cost_usd.toFixed(5)}` : ''}${p.success === false ? ` FAILED ${p.error_type ?? ''}` : ''}`
+      if (isFailedAttempt(p)) return `${p.model ?? ''} failed attempt ${p.error_type ?? 'unknown'} (no answer: not a call)`
+      return `${p.model ?? ''} in=${p.input_tokens ?? 0} out=${p.output_tokens ?? 0}${typeof ev.cost_usd === 'number' ? ` $${ev.cost_usd.toFixed(5)}` : ''}${p.success === false ? ` error ${p.error_type ?? ''}` : ''}`
+    case 'system_health':
+      return `${p.component ?? '?'} ${p.status ?? '?'}`
+    case 'biometric_analysis':
+      return `${p.metric ?? '?'}=${p.value ?? '?'}${p.unit ? ` ${p.unit}` : ''}${p.anomaly === true ? ' ANOMALY' : ''}`
+    case 'memory_tier_access': {
+      const tried = (p.tier_latencies ?? []).map((t) => `${t.tier}${t.hit ? '' : ':miss'}${typeof t.latency_ms === 'number' ? `(${t.latency_ms}ms)` : ''}`).join('>')
+      return `${p.tier_served ? `served by ${p.tier_served}` : 'not found in any tier'} (tried ${tried})`
+    }
+    case 'agent_decision':
+      return `category=${p.category ?? '-'} urgency=${p.urgency ?? '-'}`
     case 'agent_handoff':
       return `${p.from_agent} → ${p.to_agent}${p.topic ? ` (${p.topic})` : ''}`
     case 'agent_collaboration':
@@ -137,7 +164,7 @@ function renderEvents() {
     const li = el('li', { class: `event tier-${ev.tier ?? 'unknown'}`, 'data-event-type': ev.event_type })
     li.append(
       el('span', {}, String(ev.timestamp ?? '').slice(11, 23)),
-      el('span', { class: 'agent' }, ev.source_agent?.id ?? '—'),
+      el('span', { class: 'agent', title: ev.source_agent?.id ?? '' }, ev.source_agent?.id ?? '—'),
       el('span', { class: 'type' }, ev.event_type),
       el('span', { class: 'detail', title: describe(ev) }, describe(ev)),
     )
@@ -150,11 +177,12 @@ function renderAgents() {
   const fmt = (n) => n.toLocaleString('en-US')
   $('agent-table').tBodies[0].replaceChildren(...rows.map(([id, a]) => {
     const tr = el('tr', { 'data-agent': id })
-    tr.append(el('td', {}, id), el('td', {}, fmt(a.calls)), el('td', {}, fmt(a.input)), el('td', {}, fmt(a.output)), el('td', { class: 'cost' }, a.cost.toFixed(4)), el('td', {}, fmt(a.events)))
+    tr.append(el('td', {}, id), el('td', {}, fmt(a.calls)), el('td', { class: 'failed' }, fmt(a.failed)), el('td', {}, fmt(a.input)), el('td', {}, fmt(a.output)), el('td', { class: 'cost' }, a.cost.toFixed(4)), el('td', {}, fmt(a.events)))
     return tr
   }))
   const sum = (k) => rows.reduce((n, [, a]) => n + a[k], 0)
   $('total-calls').textContent = fmt(sum('calls'))
+  $('total-failed').textContent = fmt(sum('failed'))
   $('total-in').textContent = fmt(sum('input'))
   $('total-out').textContent = fmt(sum('output'))
   $('total-cost').textContent = sum('cost').toFixed(4)
@@ -222,6 +250,9 @@ function onMessage(raw) {
   }
   switch (m.type) {
     case 'welcome': {
+      // authenticated: hide the token (kept for reconnecting in this tab only)
+      $('token').value = ''
+      $('token').placeholder = 'token in use (hidden); paste another to switch'
       setState('authenticating', 'subscribing')
       const channels = [...document.querySelectorAll('#channels input:checked')].map((i) => i.value)
       const agents = $('agents').value.split(',').map((s) => s.trim()).filter(Boolean)
@@ -255,7 +286,8 @@ function onMessage(raw) {
 }
 
 function connect() {
-  const token = $('token').value.trim()
+  // the field is emptied once connected (the token stays out of sight); an empty field reuses it
+  const token = $('token').value.trim() || sessionStorage.getItem('auren.live.token') || ''
   if (!token) {
     showError('paste a token first')
     return
@@ -293,7 +325,15 @@ function init() {
   }
   const params = new URLSearchParams(location.search)
   $('url').value = params.get('url') ?? `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/v1/stream`
-  $('token').value = sessionStorage.getItem('auren.live.token') ?? ''
+  // a token in the URL fragment (#token=…, as `auren demo --keep-running` prints it) is taken once
+  // and removed from the address bar, so it is neither shown nor kept in the history
+  const fragment = new URLSearchParams(location.hash.slice(1))
+  if (fragment.get('token')) {
+    sessionStorage.setItem('auren.live.token', fragment.get('token'))
+    history.replaceState(null, '', location.pathname + location.search)
+  }
+  $('token').required = false
+  $('token').placeholder = sessionStorage.getItem('auren.live.token') ? 'token stored for this tab (hidden); paste another to switch' : 'paste a bearer token'
   if (params.get('agents')) $('agents').value = params.get('agents')
   $('event-limit').textContent = String(MAX_EVENTS)
   $('signin').addEventListener('submit', (e) => {
@@ -316,6 +356,7 @@ function init() {
   })
   setState('disconnected')
   render()
+  if (fragment.get('token')) connect()
 }
 
 init()

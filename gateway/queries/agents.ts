@@ -3,7 +3,7 @@
  * agg_user_minute; agg_llm_minute; agg_latency_histogram) and the agents active now
  * (agg_agent_activity by processing time, CONTRACTS.md section 4 `auren_agents_active`).
  */
-import { performanceTotals, shapePerformance, type AgentRow, type HistogramRow, type LlmRow, type UserAgentRow } from '../analytics/performance.ts'
+import { performanceTotals, shapePerformance, type AgentRow, type FailureRow, type HistogramRow, type LlmRow, type UserAgentRow } from '../analytics/performance.ts'
 import { isoOfUs, rangeBody, type TimeRange } from '../analytics/range.ts'
 import { num } from '../analytics/figures.ts'
 import { Params, rows, whereOf, type Db, type Filter } from './db.ts'
@@ -11,7 +11,7 @@ import { Params, rows, whereOf, type Db, type Filter } from './db.ts'
 const AGENT_SUMS = [
   'events', 'executions_started', 'executions_succeeded', 'executions_failed', 'llm_calls_succeeded', 'llm_calls_failed', 'input_tokens',
   'output_tokens', 'cost_usd', 'tool_calls', 'tool_failures', 'errors', 'collaborations', 'execution_latency_count', 'execution_latency_sum_ms',
-  'llm_latency_count', 'llm_latency_sum_ms',
+  'llm_latency_count', 'llm_latency_sum_ms', 'llm_failed_attempts', 'priced_events',
 ] as const
 
 /** agg_llm_minute per agent, model and status (user and agent filters applied). */
@@ -19,8 +19,16 @@ export async function llmRows(db: Db, f: Filter): Promise<LlmRow[]> {
   const ps = new Params()
   return rows<LlmRow>(db,
     'SELECT agent_id, model, status, sum(calls)::text AS calls, sum(input_tokens)::text AS input_tokens, sum(output_tokens)::text AS output_tokens, ' +
-    'sum(cost_usd)::text AS cost_usd, sum(latency_count)::text AS latency_count, sum(latency_sum_ms)::text AS latency_sum_ms ' +
+    'sum(cost_usd)::text AS cost_usd, sum(priced_calls)::text AS priced_calls, sum(latency_count)::text AS latency_count, sum(latency_sum_ms)::text AS latency_sum_ms ' +
     `FROM agg_llm_minute WHERE ${whereOf(f, ps, { user: 'user_id', agent: 'agent_id' })} GROUP BY agent_id, model, status`, ps.values)
+}
+
+/** agg_llm_failure_minute per agent, model and error type (failed attempts; user and agent filters applied). */
+export async function failureRows(db: Db, f: Filter): Promise<FailureRow[]> {
+  const ps = new Params()
+  return rows<FailureRow>(db,
+    'SELECT agent_id, model, error_type, sum(attempts)::text AS attempts ' +
+    `FROM agg_llm_failure_minute WHERE ${whereOf(f, ps, { user: 'user_id', agent: 'agent_id' })} GROUP BY agent_id, model, error_type`, ps.values)
 }
 
 /**
@@ -43,11 +51,12 @@ export async function loadPerformance(db: Db, f: Filter) {
   } else {
     const us = new Params()
     userAgents = await rows<UserAgentRow>(db,
-      `SELECT agent_id, sum(events)::text AS events, sum(cost_usd)::text AS cost_usd FROM agg_user_minute WHERE ${whereOf(f, us, { user: 'user_id', agent: 'agent_id' })} ` +
+      `SELECT agent_id, sum(events)::text AS events, sum(cost_usd)::text AS cost_usd, sum(priced_events)::text AS priced_events FROM agg_user_minute WHERE ${whereOf(f, us, { user: 'user_id', agent: 'agent_id' })} ` +
       "AND agent_id <> '' GROUP BY agent_id", us.values)
   }
   const llm = (await llmRows(db, f)).filter((r) => r.agent_id !== '')
-  const shaped = shapePerformance({ agents, userAgents, llm, histograms })
+  const failures = (await failureRows(db, f)).filter((r) => r.agent_id !== '')
+  const shaped = shapePerformance({ agents, userAgents, llm, failures, histograms })
   return {
     range: rangeBody(f.range),
     scope: { user_id: f.userId, agent_id: f.agentId, per_user_detail: f.userId === null ? 'full' : 'llm_and_cost_only' },

@@ -4,6 +4,12 @@
  * cost breakdown"). Every dataset is a grouped sum of one rollup table over the range; ratios
  * and means are computed from the sums. Datasets marked `perUser` can be read for one user (a
  * viewer's own); the others have no user dimension (operators and admins only).
+ *
+ * Honest cells: `llm_calls` are answered calls; failed attempts without an answer are
+ * `llm_failed_attempts` (and rows of `llm_failures`, by error_type). Tokens of a row without an
+ * answered call and the cost of a row without a priced event are null (empty in CSV), never 0.
+ * No row without its key: rollup rows with an empty agent (events without a source agent) are
+ * not exported; an empty user or domain (none) is exported as null.
  */
 import { num, ratio } from '../analytics/figures.ts'
 import type { Cell } from '../analytics/csv.ts'
@@ -25,29 +31,46 @@ interface Dataset {
   readonly userSums?: Readonly<Record<string, string>>
   /** Columns computed from a row's sums. */
   readonly derived?: (r: Record<string, number>) => Record<string, number | null>
+  /** Summed columns that are unknown (null) for a row, from its sums. */
+  readonly unknown?: (r: Record<string, number>) => readonly string[]
 }
+
+/** Keys whose '' means "none" (exported as null); other keys never '' in an exported row. */
+const NULLABLE_KEYS = new Set(['user_id', 'domain'])
+
+/** Tokens unknown without an answered call; cost unknown without a priced event. */
+const unknownUsage = (calls: string, priced: string) => (r: Record<string, number>) =>
+  [...((r[calls] ?? 0) > 0 ? [] : ['input_tokens', 'output_tokens']), ...((r[priced] ?? 0) > 0 ? [] : ['cost_usd'])]
 
 const mean = (sum: string, count: string) => (r: Record<string, number>) => ratio(r[sum] ?? 0, r[count] ?? 0)
 
 /** The datasets (columns in order: window_start, keys, sums, derived). */
 export const DATASETS = {
   token_usage: {
-    description: 'Tokens of completed LLM calls and cost (USD, every event type) per window and agent.',
+    description: 'Answered LLM calls, failed attempts (not calls), tokens of answered calls and cost (USD, every event type; priced_events = events with a known cost) per window and agent.',
     perUser: true, table: 'agg_agent_minute', userTable: 'agg_user_minute', keys: ['agent_id'],
-    sums: { llm_calls: 'llm_calls_succeeded + llm_calls_failed', input_tokens: 'input_tokens', output_tokens: 'output_tokens', cost_usd: 'cost_usd' },
-    userSums: { llm_calls: 'llm_calls', input_tokens: 'input_tokens', output_tokens: 'output_tokens', cost_usd: 'cost_usd' },
+    sums: { llm_calls: 'llm_calls_succeeded + llm_calls_failed', llm_failed_attempts: 'llm_failed_attempts', input_tokens: 'input_tokens', output_tokens: 'output_tokens', cost_usd: 'cost_usd', priced_events: 'priced_events' },
+    userSums: { llm_calls: 'llm_calls', llm_failed_attempts: 'llm_failed_attempts', input_tokens: 'input_tokens', output_tokens: 'output_tokens', cost_usd: 'cost_usd', priced_events: 'priced_events' },
+    unknown: unknownUsage('llm_calls', 'priced_events'),
   },
   cost_breakdown: {
-    description: 'LLM calls, tokens and cost (USD) per window, agent, model, user and status.',
+    description: 'Answered LLM calls, tokens and cost (USD; priced_calls = calls with a known cost) per window, agent, model, user and status.',
     perUser: true, table: 'agg_llm_minute', keys: ['agent_id', 'model', 'user_id', 'status'],
-    sums: { calls: 'calls', input_tokens: 'input_tokens', output_tokens: 'output_tokens', cached_input_tokens: 'cached_input_tokens', reasoning_tokens: 'reasoning_tokens', cost_usd: 'cost_usd' },
+    sums: { calls: 'calls', input_tokens: 'input_tokens', output_tokens: 'output_tokens', cached_input_tokens: 'cached_input_tokens', reasoning_tokens: 'reasoning_tokens', cost_usd: 'cost_usd', priced_calls: 'priced_calls' },
+    unknown: (r) => ((r.priced_calls ?? 0) > 0 ? [] : ['cost_usd']),
+  },
+  llm_failures: {
+    description: 'Failed LLM attempts without an answer (rate-limit retries, timeouts; not calls) per window, agent, model, user and error_type.',
+    perUser: true, table: 'agg_llm_failure_minute', keys: ['agent_id', 'model', 'user_id', 'error_type'],
+    sums: { llm_failed_attempts: 'attempts' },
   },
   agent_performance: {
-    description: 'Per window and agent: events, executions, LLM calls, tokens, cost (USD), tools, errors, collaborations, mean latencies (ms).',
+    description: 'Per window and agent: events, executions, answered LLM calls by status, failed attempts (not calls), tokens, cost (USD), tools, errors, collaborations (per agent involved), mean latencies (ms).',
     perUser: false, table: 'agg_agent_minute', keys: ['agent_id'],
-    sums: Object.fromEntries(['events', 'executions_started', 'executions_succeeded', 'executions_failed', 'llm_calls_succeeded', 'llm_calls_failed', 'input_tokens', 'output_tokens',
-      'cost_usd', 'tool_calls', 'tool_failures', 'errors', 'collaborations', 'execution_latency_count', 'execution_latency_sum_ms', 'llm_latency_count', 'llm_latency_sum_ms'].map((c) => [c, c])),
+    sums: Object.fromEntries(['events', 'executions_started', 'executions_succeeded', 'executions_failed', 'llm_calls_succeeded', 'llm_calls_failed', 'llm_failed_attempts', 'input_tokens', 'output_tokens',
+      'cost_usd', 'priced_events', 'tool_calls', 'tool_failures', 'errors', 'collaborations', 'execution_latency_count', 'execution_latency_sum_ms', 'llm_latency_count', 'llm_latency_sum_ms'].map((c) => [c, c])),
     derived: (r) => ({ execution_mean_ms: mean('execution_latency_sum_ms', 'execution_latency_count')(r), llm_mean_ms: mean('llm_latency_sum_ms', 'llm_latency_count')(r) }),
+    unknown: (r) => unknownUsage('calls', 'priced_events')({ ...r, calls: (r.llm_calls_succeeded ?? 0) + (r.llm_calls_failed ?? 0) }),
   },
   memory_tiers: {
     description: 'Memory tier lookups per window and tier: accesses, hits, misses, served, hit rate, mean latency (ms).',
@@ -92,9 +115,10 @@ export async function loadExport(db: Db, f: Filter, name: DatasetName, window: W
   const step = ps.p(WINDOW_US[window])
   const limit = ps.p(maxRows + 1)
   const keys = d.keys.join(', ')
+  const keyed = d.keys.filter((k) => !NULLABLE_KEYS.has(k)).map((k) => ` AND ${k} <> ''`).join('')
   const found = await rows<Record<string, string>>(db,
     `SELECT (window_start_us - window_start_us % ${step})::text AS w, ${keys}, ${Object.entries(sums).map(([n, e]) => `sum(${e})::text AS ${n}`).join(', ')} ` +
-    `FROM ${table} WHERE ${where} GROUP BY 1, ${keys} ORDER BY 1, ${keys} LIMIT ${limit}`, ps.values)
+    `FROM ${table} WHERE ${where}${keyed} GROUP BY 1, ${keys} ORDER BY 1, ${keys} LIMIT ${limit}`, ps.values)
   if (found.length > maxRows) {
     throw badRequest(`export '${name}' would hold more than ${maxRows} rows (AUREN_GATEWAY_EXPORT_MAX_ROWS); use a larger window or a shorter range`)
   }
@@ -104,8 +128,9 @@ export async function loadExport(db: Db, f: Filter, name: DatasetName, window: W
     rows: found.map((r) => {
       const values: Record<string, number> = Object.fromEntries(Object.keys(sums).map((k) => [k, num(r[k])]))
       const out: Record<string, Cell> = { window_start: isoOfUs(num(r.w)) }
-      for (const k of d.keys) out[k] = r[k] ?? ''
+      for (const k of d.keys) out[k] = r[k] === undefined || r[k] === '' ? null : r[k]
       Object.assign(out, values, d.derived ? d.derived(values) : {})
+      for (const c of d.unknown ? d.unknown(values) : []) out[c] = null
       return out
     }),
   }

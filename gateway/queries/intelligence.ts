@@ -2,7 +2,7 @@
  * GET /api/v2/intelligence/collaboration (agg_edge_minute, `collaboration_resolution`
  * histograms) and GET /api/v2/intelligence/learning (agg_hypothesis_minute, agg_hypothesis_state).
  */
-import { bucketsBy, latencyFigures } from '../analytics/figures.ts'
+import { bucketsBy, latencyFigures, num } from '../analytics/figures.ts'
 import { shapeLearning, shapeNetwork, type EdgeRow, type HypothesisRow, type StateRow } from '../analytics/intelligence.ts'
 import { rangeBody } from '../analytics/range.ts'
 import { Params, rows, whereOf, type Db, type Filter } from './db.ts'
@@ -44,17 +44,28 @@ export async function loadCollaboration(db: Db, f: Filter, kind: EdgeKind, limit
   return { range: rangeBody(f.range), scope: { agent_id: f.agentId }, kind, ...network, resolution }
 }
 
-/** Body: `{ range, scope, events_by_status, current_status, by_agent, by_domain, … }` (analytics/intelligence.ts). */
-export async function loadLearning(db: Db, f: Filter) {
+/**
+ * Body: `{ range, scope, events_by_status, formed_per_hour, rate_basis, current_status, by_agent,
+ * by_domain, … }` (analytics/intelligence.ts). The rate's denominator is the span of the rollup
+ * windows holding hypothesis events in the range (first window start to last window end), not
+ * the requested range, which may hold long stretches without data.
+ * @param windowMs the rollups' window, ms (AUREN_GATEWAY_ROLLUP_WINDOW_MS)
+ */
+export async function loadLearning(db: Db, f: Filter, windowMs: number) {
   const es = new Params()
   const ss = new Params()
   const stateConds = [`status_time_us >= ${ss.p(f.range.fromUs)}`, `status_time_us < ${ss.p(f.range.toUs)}`]
   if (f.agentId !== null) stateConds.push(`agent_id = ${ss.p(f.agentId)}`)
-  const [events, states] = await Promise.all([
+  const ps = new Params()
+  const [events, states, [span]] = await Promise.all([
     rows<HypothesisRow>(db,
       `SELECT agent_id, domain, status, sum(events)::text AS events FROM agg_hypothesis_minute WHERE ${whereOf(f, es, { agent: 'agent_id' })} GROUP BY agent_id, domain, status`, es.values),
     rows<StateRow>(db, `SELECT agent_id, domain, status, count(*)::text AS n FROM agg_hypothesis_state WHERE ${stateConds.join(' AND ')} GROUP BY agent_id, domain, status`, ss.values),
+    rows<{ first: string | null; last: string | null }>(db,
+      `SELECT min(window_start_us)::text AS first, max(window_start_us)::text AS last FROM agg_hypothesis_minute WHERE ${whereOf(f, ps, { agent: 'agent_id' })} AND events > 0`, ps.values),
   ])
-  const hours = (f.range.toUs - f.range.fromUs) / 3_600_000_000
-  return { range: rangeBody(f.range), scope: { agent_id: f.agentId }, ...shapeLearning(events, states, hours) }
+  const basis = span?.first === null || span?.first === undefined || span.last === null
+    ? null
+    : { fromUs: num(span.first), toUs: Math.min(num(span.last) + windowMs * 1000, f.range.toUs) }
+  return { range: rangeBody(f.range), scope: { agent_id: f.agentId }, ...shapeLearning(events, states, basis) }
 }

@@ -2,12 +2,27 @@
  * GET /api/v2/overview: totals of the range and a timeline per `window`, from agg_agent_minute
  * (all users: every event, including those without an agent) or agg_user_minute (one user),
  * plus distinct agents, models and users, and active agents now (all users only).
+ *
+ * Counting (processors/aggregation/transform.ts): `llm_calls` are answered calls; failed
+ * attempts without an answer are `llm_failed_attempts` and `llm_failed_attempts_by_error_type`
+ * (agg_llm_failure_minute); per-call cost divides by answered calls. Unknown is null, never 0:
+ * tokens without an answered call, cost without a priced event. Each event counts once:
+ * `late_events` and `collaborations` (collaboration and handoff events) come from
+ * agg_event_minute; `collaboration_involvements_per_agent_sum` is the per-agent sum (an event
+ * between two agents counts for each). The timeline has one point per window of the range,
+ * zeros for windows without events, so a chart does not draw across gaps.
  */
 import { num, ratio } from '../analytics/figures.ts'
-import { isoOfUs, rangeBody, WINDOW_US, type WindowName } from '../analytics/range.ts'
+import { fillWindows, isoOfUs, rangeBody, WINDOW_US, type WindowName } from '../analytics/range.ts'
 import { Params, rows, whereOf, type Db, type Filter } from './db.ts'
 
 type Sums = Record<string, string | null>
+
+/** Event types counted as collaborations (interactions between agents), once per event. */
+export const INTERACTION_EVENT_TYPES = ['agent_collaboration', 'agent_handoff'] as const
+
+/** A sum that is null when its basis count is 0 (nothing known). */
+const known = (value: number, basis: number): number | null => (basis > 0 ? value : null)
 
 /** The overview body (tokens, USD; rates are fractions). */
 export async function loadOverview(db: Db, f: Filter, window: WindowName, activeWithinMs: number) {
@@ -18,9 +33,10 @@ export async function loadOverview(db: Db, f: Filter, window: WindowName, active
   const extra = all
     ? ', sum(executions_started)::text AS executions_started, sum(executions_succeeded)::text AS executions_succeeded, sum(executions_failed)::text AS executions_failed, ' +
       'sum(llm_calls_failed)::text AS llm_calls_failed, sum(tool_calls)::text AS tool_calls, sum(tool_failures)::text AS tool_failures, sum(errors)::text AS errors, ' +
-      'sum(collaborations)::text AS collaborations, sum(late_events)::text AS late_events'
+      'sum(collaborations)::text AS collaboration_involvements'
     : ''
-  const common = `sum(events)::text AS events, sum(${calls})::text AS llm_calls, sum(input_tokens)::text AS input_tokens, sum(output_tokens)::text AS output_tokens, sum(cost_usd)::text AS cost_usd`
+  const common = `sum(events)::text AS events, sum(${calls})::text AS llm_calls, sum(input_tokens)::text AS input_tokens, sum(output_tokens)::text AS output_tokens, ` +
+    'sum(cost_usd)::text AS cost_usd, sum(priced_events)::text AS priced_events, sum(llm_failed_attempts)::text AS llm_failed_attempts'
 
   const ts = new Params()
   const totalsQ = rows<Sums>(db,
@@ -30,18 +46,42 @@ export async function loadOverview(db: Db, f: Filter, window: WindowName, active
   const modelsQ = rows<{ n: string }>(db, `SELECT count(DISTINCT model)::text AS n FROM agg_llm_minute WHERE ${whereOf(f, ms, { user: 'user_id' })}`, ms.values)
   const us = new Params()
   const usersQ = all ? rows<{ n: string }>(db, `SELECT count(DISTINCT user_id)::text AS n FROM agg_user_minute WHERE ${whereOf(f, us)}`, us.values) : Promise.resolve([])
+  const fs = new Params()
+  const failuresQ = rows<{ error_type: string; n: string }>(db,
+    `SELECT error_type, sum(attempts)::text AS n FROM agg_llm_failure_minute WHERE ${whereOf(f, fs, { user: 'user_id' })} GROUP BY error_type ORDER BY error_type`, fs.values)
+  const es = new Params()
+  const eventsQ = all
+    ? rows<Sums>(db,
+      `SELECT sum(late_events)::text AS late_events, sum(events) FILTER (WHERE event_type = ANY(${es.p(INTERACTION_EVENT_TYPES)}))::text AS interactions ` +
+      `FROM agg_event_minute WHERE ${whereOf(f, es)}`, es.values)
+    : Promise.resolve([])
   const ls = new Params()
   const where = whereOf(f, ls, cols)
-  const step = ls.p(WINDOW_US[window])
+  const stepUs = WINDOW_US[window]
+  const step = ls.p(stepUs)
   const timelineQ = rows<Sums & { start_us: string }>(db,
     `SELECT (window_start_us - window_start_us % ${step})::text AS start_us, ${common} FROM ${table} WHERE ${where} GROUP BY 1 ORDER BY 1`, ls.values)
   const activeQ = all
     ? rows<{ n: string }>(db, "SELECT count(*)::text AS n FROM agg_agent_activity WHERE last_processed_at >= now() - $1 * interval '1 millisecond'", [activeWithinMs])
     : Promise.resolve([])
-  const [[t], [m], [u], timeline, [a]] = await Promise.all([totalsQ, modelsQ, usersQ, timelineQ, activeQ])
+  const [[t], [m], [u], failures, [ev], timeline, [a]] = await Promise.all([totalsQ, modelsQ, usersQ, failuresQ, eventsQ, timelineQ, activeQ])
   const s = t ?? {}
   const maybe = (k: string) => (all ? num(s[k]) : null)
   const llmCalls = num(s.llm_calls)
+  const cost = known(num(s.cost_usd), num(s.priced_events))
+  const byType = Object.fromEntries(failures.map((r) => [r.error_type, num(r.n)]))
+  const point = (r: Sums | undefined) => {
+    const c = num(r?.llm_calls)
+    return {
+      events: num(r?.events),
+      llm_calls: c,
+      llm_failed_attempts: num(r?.llm_failed_attempts),
+      input_tokens: known(num(r?.input_tokens), c),
+      output_tokens: known(num(r?.output_tokens), c),
+      cost_usd: known(num(r?.cost_usd), num(r?.priced_events)),
+    }
+  }
+  const byStart = new Map(timeline.map((r) => [num(r.start_us), r]))
   return {
     range: rangeBody(f.range),
     scope: { user_id: f.userId },
@@ -49,11 +89,13 @@ export async function loadOverview(db: Db, f: Filter, window: WindowName, active
     totals: {
       events: num(s.events),
       llm_calls: llmCalls,
-      input_tokens: num(s.input_tokens),
-      output_tokens: num(s.output_tokens),
-      total_tokens: num(s.input_tokens) + num(s.output_tokens),
-      cost_usd: num(s.cost_usd),
-      cost_per_llm_call_usd: ratio(num(s.cost_usd), llmCalls),
+      llm_failed_attempts: num(s.llm_failed_attempts),
+      llm_failed_attempts_by_error_type: byType,
+      input_tokens: known(num(s.input_tokens), llmCalls),
+      output_tokens: known(num(s.output_tokens), llmCalls),
+      total_tokens: known(num(s.input_tokens) + num(s.output_tokens), llmCalls),
+      cost_usd: cost,
+      cost_per_llm_call_usd: cost === null ? null : ratio(cost, llmCalls),
       agents: num(s.agents),
       models: num(m?.n),
       users: all ? num(u?.n) : null,
@@ -65,20 +107,14 @@ export async function loadOverview(db: Db, f: Filter, window: WindowName, active
       tool_failures: maybe('tool_failures'),
       errors: maybe('errors'),
       error_rate: all ? ratio(num(s.errors), num(s.events)) : null,
-      collaborations: maybe('collaborations'),
-      late_events: maybe('late_events'),
+      collaborations: all ? num(ev?.interactions) : null,
+      collaboration_involvements_per_agent_sum: maybe('collaboration_involvements'),
+      late_events: all ? num(ev?.late_events) : null,
     },
     active_agents: all ? num(a?.n) : null,
     active_within_ms: all ? activeWithinMs : null,
     first_window: s.first_w ? isoOfUs(num(s.first_w)) : null,
     last_window: s.last_w ? isoOfUs(num(s.last_w)) : null,
-    timeline: timeline.map((r) => ({
-      start: isoOfUs(num(r.start_us)),
-      events: num(r.events),
-      llm_calls: num(r.llm_calls),
-      input_tokens: num(r.input_tokens),
-      output_tokens: num(r.output_tokens),
-      cost_usd: num(r.cost_usd),
-    })),
+    timeline: fillWindows(f.range, stepUs).map((startUs) => ({ start: isoOfUs(startUs), ...point(byStart.get(startUs)) })),
   }
 }

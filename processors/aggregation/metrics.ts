@@ -31,6 +31,7 @@ export interface AppliedBatch {
 /** The metric objects; every name is in the README's metrics table. */
 export interface AggregationMetrics {
   readonly llmCalls: Counter<'agent' | 'model' | 'status'>
+  readonly llmCallFailures: Counter<'agent' | 'model' | 'error_type'>
   readonly llmTokens: Counter<'agent' | 'model' | 'direction'>
   readonly llmCost: Counter<'agent' | 'model'>
   readonly llmDuration: Histogram<'agent' | 'model'>
@@ -61,10 +62,11 @@ export function createAggregationMetrics(registry: Registry, activeAgents?: () =
   if (existing) return existing
   const registers = [registry]
   const m: AggregationMetrics = Object.freeze({
-    llmCalls: new Counter({ name: 'auren_llm_calls_total', help: 'Completed LLM calls, by agent, model and status (succeeded, failed).', labelNames: ['agent', 'model', 'status'] as const, registers }),
-    llmTokens: new Counter({ name: 'auren_llm_tokens_total', help: 'Tokens of completed LLM calls, by agent, model and direction (input, output).', labelNames: ['agent', 'model', 'direction'] as const, registers }),
-    llmCost: new Counter({ name: 'auren_llm_cost_usd_total', help: 'Cost in USD of completed LLM calls (enriched cost_usd), by agent and model.', labelNames: ['agent', 'model'] as const, registers }),
-    llmDuration: new Histogram({ name: 'auren_llm_call_duration_seconds', help: 'LLM call latency, seconds.', labelNames: ['agent', 'model'] as const, buckets: DURATION_BUCKETS, registers }),
+    llmCalls: new Counter({ name: 'auren_llm_calls_total', help: 'Answered LLM calls (a response came back), by agent, model and status (success, error). Failed attempts without an answer are auren_llm_call_failures_total; attempts = both.', labelNames: ['agent', 'model', 'status'] as const, registers }),
+    llmCallFailures: new Counter({ name: 'auren_llm_call_failures_total', help: 'Failed LLM attempts without an answer (rate-limit retries, timeouts), by agent, model and error_type; not LLM calls.', labelNames: ['agent', 'model', 'error_type'] as const, registers }),
+    llmTokens: new Counter({ name: 'auren_llm_tokens_total', help: 'Tokens of answered LLM calls, by agent, model and direction (input, output).', labelNames: ['agent', 'model', 'direction'] as const, registers }),
+    llmCost: new Counter({ name: 'auren_llm_cost_usd_total', help: 'Cost in USD of answered LLM calls (enriched cost_usd), by agent and model.', labelNames: ['agent', 'model'] as const, registers }),
+    llmDuration: new Histogram({ name: 'auren_llm_call_duration_seconds', help: 'Measured latency of answered LLM calls, seconds (calls without a measured latency are not observed).', labelNames: ['agent', 'model'] as const, buckets: DURATION_BUCKETS, registers }),
     executions: new Counter({ name: 'auren_agent_executions_total', help: 'Agent executions, by agent and status (started, succeeded, failed).', labelNames: ['agent', 'status'] as const, registers }),
     executionDuration: new Histogram({ name: 'auren_agent_execution_duration_seconds', help: 'Agent execution latency, seconds.', labelNames: ['agent'] as const, buckets: DURATION_BUCKETS, registers }),
     toolCalls: new Counter({ name: 'auren_tool_calls_total', help: 'Completed tool calls, by agent, tool and status.', labelNames: ['agent', 'tool', 'status'] as const, registers }),
@@ -92,11 +94,12 @@ export function createAggregationMetrics(registry: Registry, activeAgents?: () =
 export function recordAppliedBatch(m: AggregationMetrics, batch: AppliedBatch): void {
   const { rows, observations } = batch.merged
   for (const r of rows.llm ?? []) {
-    m.llmCalls.inc({ agent: r.agent_id, model: r.model, status: r.status }, r.calls ?? 0)
+    m.llmCalls.inc({ agent: r.agent_id, model: r.model, status: r.status === 'succeeded' ? 'success' : 'error' }, r.calls ?? 0)
     if (r.input_tokens) m.llmTokens.inc({ agent: r.agent_id, model: r.model, direction: 'input' }, r.input_tokens)
     if (r.output_tokens) m.llmTokens.inc({ agent: r.agent_id, model: r.model, direction: 'output' }, r.output_tokens)
     if (r.cost_usd) m.llmCost.inc({ agent: r.agent_id, model: r.model }, Number(r.cost_usd))
   }
+  for (const r of rows.llm_failure ?? []) m.llmCallFailures.inc({ agent: r.agent_id, model: r.model, error_type: r.error_type }, r.attempts ?? 0)
   for (const r of rows.agent ?? []) {
     if (r.executions_started) m.executions.inc({ agent: r.agent_id, status: 'started' }, r.executions_started)
     if (r.executions_succeeded) m.executions.inc({ agent: r.agent_id, status: 'succeeded' }, r.executions_succeeded)

@@ -15,7 +15,16 @@ import { addDecimal } from './decimal.ts'
 /** Counter kinds: `int` → bigint column, `dec` → numeric column. */
 export type CounterKind = 'int' | 'dec'
 
-/** The additive rollup tables (migrations/…_aggregation-tables.sql): key columns and counters. */
+/**
+ * The additive rollup tables (migrations/*.sql): key columns and counters.
+ *
+ * LLM calls (`llm`, agent `llm_calls_*`, user `llm_calls`) are *answered* calls only: a response
+ * came back (success, or a failure whose producer reported usage). Failed attempts without an
+ * answer (rate-limit retries, timeouts) are counted apart (`llm_failure`, `llm_failed_attempts`).
+ * `priced_events` / `priced_calls` count events with a known `cost_usd`, so a sum of 0 over
+ * nothing priced reads as unknown (null), not as $0. `event` counts each event once per type
+ * (agent rows count an event once per agent it involves).
+ */
 export const ROLLUP_TABLES = {
   agent: {
     table: 'agg_agent_minute',
@@ -25,16 +34,26 @@ export const ROLLUP_TABLES = {
       llm_calls_succeeded: 'int', llm_calls_failed: 'int', input_tokens: 'int', output_tokens: 'int', cost_usd: 'dec',
       tool_calls: 'int', tool_failures: 'int', errors: 'int', collaborations: 'int',
       execution_latency_count: 'int', execution_latency_sum_ms: 'dec', llm_latency_count: 'int', llm_latency_sum_ms: 'dec',
-      late_events: 'int',
+      late_events: 'int', llm_failed_attempts: 'int', priced_events: 'int',
     },
+  },
+  event: {
+    table: 'agg_event_minute',
+    keys: ['window_start_us', 'event_type'],
+    counters: { events: 'int', late_events: 'int' },
   },
   llm: {
     table: 'agg_llm_minute',
     keys: ['window_start_us', 'agent_id', 'model', 'user_id', 'status'],
     counters: {
       calls: 'int', input_tokens: 'int', output_tokens: 'int', cached_input_tokens: 'int', reasoning_tokens: 'int',
-      cost_usd: 'dec', latency_count: 'int', latency_sum_ms: 'dec',
+      cost_usd: 'dec', latency_count: 'int', latency_sum_ms: 'dec', priced_calls: 'int',
     },
+  },
+  llm_failure: {
+    table: 'agg_llm_failure_minute',
+    keys: ['window_start_us', 'agent_id', 'model', 'user_id', 'error_type'],
+    counters: { attempts: 'int' },
   },
   tool: {
     table: 'agg_tool_minute',
@@ -44,7 +63,7 @@ export const ROLLUP_TABLES = {
   user: {
     table: 'agg_user_minute',
     keys: ['window_start_us', 'user_id', 'agent_id'],
-    counters: { events: 'int', llm_calls: 'int', input_tokens: 'int', output_tokens: 'int', cost_usd: 'dec' },
+    counters: { events: 'int', llm_calls: 'int', input_tokens: 'int', output_tokens: 'int', cost_usd: 'dec', llm_failed_attempts: 'int', priced_events: 'int' },
   },
   memory: {
     table: 'agg_memory_tier_minute',
@@ -222,13 +241,18 @@ export function mergeActivity(a: ActivityUpdate, b: ActivityUpdate): ActivityUpd
 }
 
 /**
- * The delta with `late` set and `late_events: 1` added to each of its agent rows (the agents
- * whose window the late event changes).
+ * The delta with `late` set, `late_events: 1` added to each of its agent rows (the agents whose
+ * window the late event changes: a per-agent figure, summed over agents it counts an event
+ * involving two agents twice) and to its `event` row (each late event once).
  */
 export function markLate(delta: RollupDelta): RollupDelta {
   if (delta.late) return delta
   const agents = (delta.rows.agent ?? []).map((r) => ({ ...r, late_events: (r.late_events ?? 0) + 1 }))
-  return { ...delta, late: true, rows: { ...delta.rows, ...(agents.length > 0 ? { agent: agents } : {}) } }
+  const events = (delta.rows.event ?? []).map((r) => ({ ...r, late_events: (r.late_events ?? 0) + 1 }))
+  return {
+    ...delta, late: true,
+    rows: { ...delta.rows, ...(agents.length > 0 ? { agent: agents } : {}), ...(events.length > 0 ? { event: events } : {}) },
+  }
 }
 
 /** Combines deltas into one set of upserts. Order-free: any permutation gives an equal result. */

@@ -17,7 +17,17 @@
  * - the agent of an event is `source_agent.id` ('' when absent: such events still count in the
  *   '' agent row, so totals over all agents are complete, but '' gets no AgentMetricsWindow);
  * - a status is `succeeded` or `failed` (a missing `success` falls back to `performance.success`,
- *   then to "no error_type").
+ *   then to "no error_type");
+ * - an `llm_call_completed` is an *answered* LLM call when it succeeded or its producer reported
+ *   usage for it (tokens or a reported cost: OpenAI-style error responses carry no `usage`, so a
+ *   rate-limit retry, a timeout or a server error reports none); answered calls count as LLM
+ *   calls (by status), with tokens, cost and latency. A failed call without usage is a failed
+ *   *attempt*: counted apart by `error_type` (`llm_failure`, `llm_failed_attempts`) and as an
+ *   error, never as a call, and its latency (if any) enters no histogram;
+ * - a latency nobody measured is null and enters no sum or histogram (a fallback to
+ *   `performance.latency_ms` applies only when the payload has no latency field value);
+ * - `priced_events` / `priced_calls` count events whose enriched `cost_usd` is known (not null);
+ * - every event adds 1 to its `event` row (per event type): the once-per-event counts.
  */
 import type { AgentEvent, AgentEventOf, EnrichedAgentEvent } from '../../schemas/index.ts'
 import { deadLetter, emit, type Outcome } from '../runtime/outcome.ts'
@@ -55,6 +65,7 @@ export function toRollupDelta(enriched: EnrichedAgentEvent, windowMs = DEFAULT_W
   const agent = e.source_agent?.id ?? ''
   const user = e.user_id ?? ''
   const cost = enriched.cost_usd !== null && enriched.cost_usd !== 0 ? decimalOf(enriched.cost_usd) : undefined
+  const priced = enriched.cost_usd !== null ? 1 : 0
   const rows = new RowAccumulator()
   const observations: LatencyObservation[] = []
   const hypothesisStates: HypothesisState[] = []
@@ -66,8 +77,9 @@ export function toRollupDelta(enriched: EnrichedAgentEvent, windowMs = DEFAULT_W
     observations.push({ metric, agent_id: agentId, dim, ms })
   }
 
-  rows.add('agent', { window_start_us: w, agent_id: agent, events: 1, cost_usd: cost })
-  if (user !== '') rows.add('user', { window_start_us: w, user_id: user, agent_id: agent, events: 1, cost_usd: cost })
+  rows.add('event', { window_start_us: w, event_type: e.event_type, events: 1 })
+  rows.add('agent', { window_start_us: w, agent_id: agent, events: 1, cost_usd: cost, priced_events: priced })
+  if (user !== '') rows.add('user', { window_start_us: w, user_id: user, agent_id: agent, events: 1, cost_usd: cost, priced_events: priced })
 
   switch (e.event_type) {
     case 'agent_execution_started':
@@ -91,7 +103,7 @@ export function toRollupDelta(enriched: EnrichedAgentEvent, windowMs = DEFAULT_W
       break
     case 'llm_call_completed':
       llmInFlight = -1
-      llmCompleted(e, w, agent, user, cost, rows, observe)
+      llmCompleted(e, w, agent, user, cost, priced, rows, observe)
       break
     case 'tool_usage_completed': {
       const p = e.payload
@@ -171,12 +183,27 @@ export function toRollupDelta(enriched: EnrichedAgentEvent, windowMs = DEFAULT_W
   }
 }
 
+/**
+ * Whether a completed LLM call was answered: it succeeded, or its producer reported usage for it
+ * (input or output tokens, or a reported cost). See the module doc for the source of the rule.
+ */
+export function isAnsweredCall(p: AgentEventOf<'llm_call_completed'>['payload'], ok: boolean): boolean {
+  return ok || p.input_tokens > 0 || p.output_tokens > 0 || p.reported_cost_usd !== null
+}
+
 function llmCompleted(
-  e: AgentEventOf<'llm_call_completed'>, w: number, agent: string, user: string, cost: string | undefined,
+  e: AgentEventOf<'llm_call_completed'>, w: number, agent: string, user: string, cost: string | undefined, priced: number,
   rows: RowAccumulator, observe: (m: LatencyMetric, a: string, d: string, ms: number) => void,
 ): void {
   const p = e.payload
   const ok = succeeded(e, p.success, p.error_type)
+  if (!isAnsweredCall(p, ok)) {
+    const errorType = p.error_type ?? e.performance?.error_type ?? 'unknown'
+    rows.add('agent', { window_start_us: w, agent_id: agent, llm_failed_attempts: 1, errors: 1 })
+    rows.add('llm_failure', { window_start_us: w, agent_id: agent, model: p.model, user_id: user, error_type: errorType, attempts: 1 })
+    if (user !== '') rows.add('user', { window_start_us: w, user_id: user, agent_id: agent, llm_failed_attempts: 1 })
+    return
+  }
   const ms = latencyOf(p.latency_ms, e)
   const latency = ms !== null ? { latency_count: 1, latency_sum_ms: decimalOf(ms) } : {}
   rows.add('agent', {
@@ -187,7 +214,7 @@ function llmCompleted(
   rows.add('llm', {
     window_start_us: w, agent_id: agent, model: p.model, user_id: user, status: statusOf(ok), calls: 1,
     input_tokens: p.input_tokens, output_tokens: p.output_tokens, cached_input_tokens: p.cached_input_tokens ?? 0,
-    reasoning_tokens: p.reasoning_tokens ?? 0, cost_usd: cost, ...latency,
+    reasoning_tokens: p.reasoning_tokens ?? 0, cost_usd: cost, priced_calls: priced, ...latency,
   })
   if (user !== '') rows.add('user', { window_start_us: w, user_id: user, agent_id: agent, llm_calls: 1, input_tokens: p.input_tokens, output_tokens: p.output_tokens })
   if (ms !== null) observe('llm', agent, p.model, ms)

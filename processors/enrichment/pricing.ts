@@ -14,8 +14,13 @@
  *    Usage passed: input_tokens (total), cache_read_tokens (= cached_input_tokens, priced at the
  *    cache-read rate where the model has one), output_tokens (reasoning tokens are part of it).
  *    The event time is passed as the price date, so date-bound prices apply as of the call.
- *    A failed call with 0 tokens costs 0 (computed): the model is known, nothing was billed.
  * 3. otherwise → cost_usd null, `unknown_model`; never a guess.
+ * Before 2 and 3: a failed call (`success` false) is priced only when its producer reported
+ * usage for it (input or output tokens > 0, or a reported cost); without usage it carries no
+ * cost (cost_usd and cost_source null, pricing_ref {@link FAILED_WITHOUT_USAGE}). Source: the
+ * OpenAI Chat Completions API returns `usage` only with a completion; an error response
+ * (429 rate limit, 5xx, timeout) has an `error` object and no `usage`
+ * (https://platform.openai.com/docs/guides/error-codes), so nothing is known to be billed.
  * Provider: `payload.provider` when the library knows it (aliases such as `azure_openai` map as
  * the library decides). A provider the library does not know (e.g. `simulator`) falls back to
  * the library's model-name matching; the matched provider shows in pricing_ref. A known provider
@@ -52,6 +57,9 @@ export interface PricingOptions {
   /** Normalized tool name → USD per call. */
   readonly pricedTools: Readonly<Record<string, number>>
 }
+
+/** pricing_ref of a failed LLM call without reported usage (not priced). */
+export const FAILED_WITHOUT_USAGE = 'not priced: failed call without reported usage'
 
 /** No cost: events that are not priced. */
 export const NO_COST: CostFields = Object.freeze({ cost_usd: null, cost_source: null, pricing_ref: null })
@@ -163,6 +171,7 @@ export function priceLlmCall(event: AgentEventOf<'llm_call_completed'>): CostFie
   if (p.reported_cost_usd !== null) {
     return { cost_usd: p.reported_cost_usd, cost_source: 'reported', pricing_ref: 'reported by producer' }
   }
+  if (!p.success && p.input_tokens <= 0 && p.output_tokens <= 0) return { ...NO_COST, pricing_ref: FAILED_WITHOUT_USAGE }
   const providerId = p.provider?.trim() || undefined
   const usage = {
     input_tokens: p.input_tokens,

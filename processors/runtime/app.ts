@@ -10,10 +10,13 @@ import { createLogger } from './logger.ts'
 import { createKafkaDriver, type KafkaDriver } from './kafka-client.ts'
 import { createSerde, type Serde } from './serde.ts'
 import { createRunnerRegistry } from './metrics.ts'
-import { createRunner, type LagObservation, type Runner } from './runner.ts'
+import { createRunner, type Runner } from './runner.ts'
+import type { LagObservation } from './define-processor.ts'
 import { buildOpsServer } from './http.ts'
 import { installShutdown } from './lifecycle.ts'
 import { AurenError } from './errors.ts'
+import { reportFatal } from './fatal.ts'
+import { startOutboxPublisher, type OutboxPublisher, type OutboxSpec } from './sinks/outbox.ts'
 import type { Registry } from 'prom-client'
 import type { TopicNames } from '../../schemas/index.ts'
 import { hostname } from 'node:os'
@@ -25,9 +28,14 @@ import { hostname } from 'node:os'
 export type ReadinessCheck = () => { ready: boolean; detail: Record<string, unknown> }
 
 /** What an app's build step returns. */
-export interface Built<In, Out> {
-  definition: ProcessorDefinition<In, Out>
+export interface Built<In, Out, S = undefined> {
+  definition: ProcessorDefinition<In, Out, S>
+  /** Event time and tier of a processed input (else `definition.observe`). */
   observe?: (input: In, outputs: readonly Out[]) => LagObservation | undefined
+  /** Outbox tables the runtime publishes to topics while the app runs (sinks/outbox.ts). */
+  outboxes?: readonly OutboxSpec[]
+  /** Closes what the build step opened besides the sink (e.g. a health probe); run after the runner stopped. */
+  closers?: readonly (() => Promise<void>)[]
 }
 
 /** A started app: its runner, ops server address and a stop function. */
@@ -46,7 +54,7 @@ export interface ProcessorApp {
  *   definition (so the app can register its domain metrics on the same registry).
  * @throws AurenError AUREN_ERR_CONFIG when configuration is invalid (every problem listed).
  */
-export async function runProcessorApp<In, Out, AppConfig = undefined>(opts: {
+export async function runProcessorApp<In, Out, AppConfig = undefined, S = undefined>(opts: {
   name: string
   env?: Record<string, string | undefined>
   /** Parses the app's own configuration; its errors are reported together with the base config's. */
@@ -61,14 +69,27 @@ export async function runProcessorApp<In, Out, AppConfig = undefined>(opts: {
     log: Logger
     registry: Registry
     addReadinessCheck: (name: string, check: ReadinessCheck) => void
-  }) => Built<In, Out> | Promise<Built<In, Out>>
+  }) => Built<In, Out, S> | Promise<Built<In, Out, S>>
   /**
-   * Background work beside the runner once it started (e.g. an outbox publisher), with the
-   * app's Kafka driver and serde; returns its stop function, called before the runner stops.
+   * Background work beside the runner once it started, with the app's Kafka driver and serde;
+   * returns its stop function, called before the runner stops. (Outboxes: use `Built.outboxes`.)
    */
   background?: (deps: { driver: KafkaDriver; serde: Serde; topics: TopicNames; log: Logger }) => Promise<() => Promise<void>>
+  /**
+   * Real process mode (default true): SIGTERM/SIGINT drain and exit, and a failure to start is
+   * logged as a pino fatal line and exits 1 instead of rejecting. False (tests): reject.
+   */
   installSignals?: boolean
 }): Promise<ProcessorApp> {
+  if (opts.installSignals === false) return startProcessorApp(opts)
+  try {
+    return await startProcessorApp(opts)
+  } catch (err) {
+    reportFatal(opts.name, err)
+  }
+}
+
+async function startProcessorApp<In, Out, AppConfig, S>(opts: Parameters<typeof runProcessorApp<In, Out, AppConfig, S>>[0]): Promise<ProcessorApp> {
   const env = opts.env ?? process.env
   const { config, appConfig } = parseAllConfig(env, opts.parseAppConfig)
   const log = createLogger(opts.name, config.logLevel)
@@ -98,7 +119,7 @@ export async function runProcessorApp<In, Out, AppConfig = undefined>(opts: {
     await http.close()
   }
   if (opts.installSignals !== false) installShutdown({ log, stop: () => stopApp(), forceMs: config.shutdownForceMs })
-  let built: Built<In, Out>
+  let built: Built<In, Out, S>
   try {
     built = await opts.build({ config, appConfig, log, registry, addReadinessCheck: (name, check) => void checks.set(name, check) })
   } catch (err) {
@@ -106,7 +127,7 @@ export async function runProcessorApp<In, Out, AppConfig = undefined>(opts: {
     throw err
   }
   building = false
-  const { definition, observe } = built
+  const { definition, observe, outboxes = [], closers = [] } = built
   const driver = createKafkaDriver({ brokers: config.kafkaBrokers, clientId: `${config.clientId}-${definition.name}`, log })
   const serde = createSerde(config.schemaRegistryUrl)
   let exiting = false
@@ -124,6 +145,7 @@ export async function runProcessorApp<In, Out, AppConfig = undefined>(opts: {
       maxBatchBytes: config.maxBatchBytes,
       shutdownGraceMs: config.shutdownGraceMs,
       delivery: config.delivery,
+      punctuationIntervalMs: config.punctuationIntervalMs,
       // Unique per process by default; set AUREN_TRANSACTIONAL_ID to a stable per-instance id (e.g. a
       // StatefulSet pod name) so a restart fences its predecessor at once instead of waiting for
       // the open transaction to time out (30 s).
@@ -146,11 +168,15 @@ export async function runProcessorApp<In, Out, AppConfig = undefined>(opts: {
     await http.close()
   }
   await started.start()
+  const publishers: OutboxPublisher[] = []
+  for (const spec of outboxes) publishers.push(await startOutboxPublisher(spec, { driver, serde, topics: runner.topics, log, registry, processor: definition.name }))
   const stopBackground = opts.background ? await opts.background({ driver, serde, topics: runner.topics, log }) : undefined
   const stop = async () => {
     // The drain must run even when a background task fails to stop.
+    for (const p of publishers) await p.stop().catch((err: unknown) => log.error({ err }, 'stopping an outbox publisher failed; draining anyway'))
     await Promise.resolve(stopBackground?.()).catch((err: unknown) => log.error({ err }, 'stopping background work failed; draining anyway'))
     await started.stop()
+    for (const close of closers) await close().catch((err: unknown) => log.error({ err }, 'closing a dependency failed; going on'))
     await http.close()
   }
   stopApp = stop

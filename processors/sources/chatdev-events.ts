@@ -51,8 +51,9 @@ const perf = (latencyMs: number, success = true, errorType: string | null = null
  *   they would give ~0); agent per `attributeReceives`; purpose = phase name.
  * - Rate-limit incident (a rate-limit WARNING, or an `error_code=rate_limit_exceeded` line not
  *   followed by its WARNING) → `llm_call_completed` success false, `rate_limit_exceeded`,
- *   0 tokens, agent of the next Receive (`attributeAroundCalls`), redacted message in
- *   `auren.error.message`.
+ *   0 tokens, latency null and no `performance` (the log gives no duration: unknown, never 0),
+ *   agent of the next Receive (`attributeAroundCalls`), redacted message in
+ *   `auren.error.message`. Aggregation counts it as a failed attempt, not an LLM call.
  * - Other WARNING / `error_code` lines → `system_health` (`openai_api`, degraded).
  * - Phase set-up → `agent_handoff` user role → assistant role, topic = phase; phase end (its
  *   last utterance, conclusion or call) → `agent_collaboration` (`role_playing`, resolution =
@@ -131,7 +132,7 @@ export function chatDevRunToEvents(run: ChatDevRun, options: ChatDevEventOptions
       const a = around.get(it.entry.index)
       const model = chatDevModel(it.modelType)
       emit(it.entry, 'llm_call_completed', llm(model, { success: false, error_type: 'rate_limit_exceeded', purpose: phase?.name ?? null }), {
-        source: a?.agent, performance: perf(0, false, 'rate_limit_exceeded'),
+        source: a?.agent, performance: null, // the log gives no duration: latency unknown (null), never 0
         attributes: { ...callAttrs(model, a), 'auren.error.message': redact(it.message), 'auren.chatdev.rate_limit_source': it.source },
       })
     }

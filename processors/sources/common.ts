@@ -72,3 +72,10 @@ export function agentRef(name: string, domain: string | null): AgentRef {
 export function countSkip(tally: Record<string, number>, reason: string, n = 1): void {
   tally[reason] = (tally[reason] ?? 0) + n
 }
+
+/**
+ * Attribute marking an event whose `timestamp` was made up, not recorded by the producer (the
+ * value says how: Who&When files have no timestamps; the simulator's own clock). Such times
+ * order events within a run but say nothing about when anything happened (schemas/replay.ts).
+ */
+export { SYNTHETIC_TIME_ATTRIBUTE } from '../../schemas/replay.ts'

@@ -3,6 +3,7 @@
  * every event type of the schema with plausible payloads. Pure: no clock, no I/O.
  */
 import type { AgentEvent, AgentEventType, AgentRef, PayloadByType, PerformanceMetrics } from '../../schemas/index.ts'
+import { SYNTHETIC_TIME_ATTRIBUTE } from './common.ts'
 
 /** The seed's six specialists: id, role and domain. */
 export const AUREN_SPECIALISTS: readonly AgentRef[] = Object.freeze([
@@ -45,8 +46,12 @@ export interface SimulatorOptions {
 /** A stream of events; each call returns the next one. */
 export interface Simulator {
   /**
-   * The next event. With `nowUs` the event is stamped with it (live mode); without, with the
-   * simulator's own clock, which advances by the scenario's realistic gaps.
+   * The next event. Without `nowUs`, stamped with the simulator's own clock, which advances by
+   * the scenario's realistic gaps (marked `auren.time.synthetic`). With `nowUs` (live mode): an
+   * event of an open scenario that is due (its scheduled time ≤ nowUs), with that scheduled time,
+   * else the first event of a new scenario starting at nowUs. Either way a completion is stamped
+   * at its start + its latency, so `completed.timestamp − started.timestamp` equals the
+   * reported latency (to the µs).
    */
   next(nowUs?: number): AgentEvent
 }
@@ -72,6 +77,8 @@ type Step = { delayUs: number; type: AgentEventType; payload: unknown; source: A
  * handoff and a collaboration with other specialists, a decision, hypothesis validated,
  * a memory write, a conversation turn, execution completed; between scenarios, sometimes a
  * system_health or performance_metric event. event_ids are UUID v4 drawn from the seeded PRNG.
+ * A failed LLM call (rate limit, timeout, server error) reports no usage (0 tokens): such errors
+ * return no completion and no `usage`, so nothing is billed (enrichment README, "Cost").
  */
 export function createSimulator(options: SimulatorOptions): Simulator {
   const rnd = mulberry32(options.seed)
@@ -87,7 +94,7 @@ export function createSimulator(options: SimulatorOptions): Simulator {
   const uuid = (): string => `${hex(8)}-${hex(4)}-4${hex(3)}-${pick(['8', '9', 'a', 'b'])}${hex(3)}-${hex(12)}`
   const perf = (ms: number, ok = true, err: string | null = null): PerformanceMetrics =>
     ({ latency_ms: round(ms), success: ok, error_type: err, confidence_score: null, memory_usage_mb: round(range(180, 420), 1), cpu_percent: round(range(5, 80), 1) })
-  let queue: AgentEvent[] = []
+  const queue: AgentEvent[] = []
   let scenario = 0
 
   function scenarioSteps(primary: AgentRef): Step[] {
@@ -120,7 +127,7 @@ export function createSimulator(options: SimulatorOptions): Simulator {
     const error = callFails ? pick(['rate_limit_exceeded', 'timeout', 'server_error']) : null
     const llm = (o: Partial<PayloadByType['llm_call_completed']>) => ({ model, provider, input_tokens: input, output_tokens: 0, cached_input_tokens: null, reasoning_tokens: null, reported_cost_usd: null, latency_ms: null, success: true, error_type: null, purpose: `analyze ${d.topic}`, ...o })
     steps.push({ delayUs: 5_000, type: 'llm_call_started', source: primary, payload: llm({ input_tokens: Math.round(input * range(0.95, 1.05)) }) })
-    steps.push({ delayUs: Math.round(llmMs * 1000), type: 'llm_call_completed', source: primary, parentOf: steps.length - 1, payload: llm({ output_tokens: output, cached_input_tokens: rnd() < 0.3 ? int(0, input) : null, latency_ms: round(llmMs), success: !callFails, error_type: error }), performance: perf(llmMs, !callFails, error) })
+    steps.push({ delayUs: Math.round(llmMs * 1000), type: 'llm_call_completed', source: primary, parentOf: steps.length - 1, payload: llm({ input_tokens: callFails ? 0 : input, output_tokens: output, cached_input_tokens: rnd() < 0.3 && !callFails ? int(0, input) : null, latency_ms: round(llmMs), success: !callFails, error_type: error }), performance: perf(llmMs, !callFails, error) })
     const tool = pick(tools)
     const toolFails = rnd() < failureRate
     const toolMs = range(15, 800)
@@ -141,7 +148,8 @@ export function createSimulator(options: SimulatorOptions): Simulator {
     steps.push({ delayUs: 5_000, type: 'hypothesis_validated', source: primary, payload: { hypothesis_id: hypothesisId, statement, domain: primary.domain, confidence: round(range(0.6, 0.95)), status: validated ? 'validated' : 'invalidated', evidence_count: int(2, 9) } })
     steps.push({ delayUs: 4_000, type: 'memory_operation', source: primary, payload: { operation: pick(['created', 'updated']), memory_id: `mem-${hex(10)}`, memory_type: pick(['fact', 'episode', 'preference']), confidence: round(range(0.5, 0.99)) } })
     steps.push({ delayUs: 2_000, type: 'conversation_turn', source: primary, payload: { conversation_id: `conv-${scenario}`, turn_index: int(0, 12), message_size_bytes: int(200, 4000) } })
-    const total = steps.reduce((s, x) => s + x.delayUs, 0) / 1000
+    // completion 1 ms after the last step: its latency is the whole span from the start
+    const total = (steps.reduce((s, x) => s + x.delayUs, 0) + 1_000) / 1000
     steps.push({ delayUs: 1_000, type: 'agent_execution_completed', source: primary, parentOf: 0, payload: { task_id: (steps[0]!.payload as { task_id: string }).task_id, execution_mode: 'sequential', tools_available: tools, latency_ms: round(total), success: !callFails, error_type: callFails ? 'llm_call_failed' : null, output_length: int(200, 3000) }, performance: perf(total, !callFails, callFails ? 'llm_call_failed' : null) })
     if (rnd() < 0.15) {
       const component = pick(COMPONENTS)
@@ -161,6 +169,7 @@ export function createSimulator(options: SimulatorOptions): Simulator {
     const traceId = `sim-${uuid()}`
     const ids: string[] = []
     let t = nowUs ?? clock + int(200_000, 5_000_000)
+    const timeAttr = nowUs === undefined ? { [SYNTHETIC_TIME_ATTRIBUTE]: 'simulator clock' } : {}
     for (const s of scenarioSteps(primary)) {
       t += s.delayUs
       const id = uuid()
@@ -168,17 +177,17 @@ export function createSimulator(options: SimulatorOptions): Simulator {
       queue.push({
         event_id: id, trace_id: traceId, session_id: `session-${user}`, parent_event_id: s.parentOf === undefined ? null : ids[s.parentOf]!,
         timestamp: t, event_type: s.type, source_agent: s.source, target_agent: s.target ?? null, user_id: s.source ? user : null,
-        source: 'simulator', payload: s.payload, performance: s.performance ?? null, attributes: { 'auren.sim.scenario': String(scenario) },
+        source: 'simulator', payload: s.payload, performance: s.performance ?? null, attributes: { 'auren.sim.scenario': String(scenario), ...timeAttr },
       } as AgentEvent)
     }
+    // Scenarios overlap in live mode: keep the queue in time order (stable: ties keep step order).
+    queue.sort((a, b) => a.timestamp - b.timestamp)
   }
 
   return {
     next(nowUs?: number): AgentEvent {
-      if (queue.length === 0) refill(nowUs)
-      const [event, ...rest] = queue
-      queue = rest
-      const out = nowUs === undefined ? event! : { ...event!, timestamp: nowUs }
+      if (queue.length === 0 || (nowUs !== undefined && queue[0]!.timestamp > nowUs)) refill(nowUs)
+      const out = queue.shift()!
       clock = Math.max(clock, out.timestamp)
       return out
     },

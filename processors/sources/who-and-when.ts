@@ -4,7 +4,7 @@
  * Algorithm-Generated (AG2 CaptainAgent; `history[{content, name, role}]`). Pure.
  */
 import type { AgentEvent, AgentEventType, PayloadByType } from '../../schemas/index.ts'
-import { agentRef, countSkip, redact, replayEventId, utf8Bytes } from './common.ts'
+import { agentRef, countSkip, redact, replayEventId, SYNTHETIC_TIME_ATTRIBUTE, utf8Bytes } from './common.ts'
 
 /** Default synthetic time of message 0: 2025-01-01T00:00:00Z, epoch microseconds. */
 export const WHO_AND_WHEN_BASE_TIME_US = Date.UTC(2025, 0, 1) * 1000
@@ -128,6 +128,7 @@ export function whoAndWhenToEvents(json: unknown, file: string, options: WhoAndW
   const format = history.some((m) => m?.name) ? 'ag2' : 'magentic-one'
   const base = options.baseTimeUs ?? WHO_AND_WHEN_BASE_TIME_US
   const step = options.stepUs ?? WHO_AND_WHEN_STEP_US
+  const synthetic = `history index × ${step} µs from ${new Date(base / 1000).toISOString()} (the file has no timestamps)`
   const mistakeStep = doc.mistake_step === undefined || doc.mistake_step === null ? NaN : Number(doc.mistake_step)
   const mistakeAgent = typeof doc.mistake_agent === 'string' ? doc.mistake_agent : ''
   const session = doc.question_ID === undefined || doc.question_ID === null ? null : String(doc.question_ID)
@@ -146,7 +147,8 @@ export function whoAndWhenToEvents(json: unknown, file: string, options: WhoAndW
         event_id: replayEventId(`${traceId}/${i}/${type}`), trace_id: traceId, session_id: session, parent_event_id: null,
         timestamp: base + i * step, event_type: type, source_agent: source ? agentRef(source, null) : null,
         target_agent: target ? agentRef(target, null) : null, user_id: options.userId ?? null, source: format,
-        payload, performance: null, attributes: { 'auren.replay.file': file, 'auren.replay.entry': String(i), ...labels },
+        payload, performance: null,
+        attributes: { 'auren.replay.file': file, 'auren.replay.entry': String(i), [SYNTHETIC_TIME_ATTRIBUTE]: synthetic, ...labels },
       } as AgentEvent)
     }
     emit('conversation_turn', { conversation_id: traceId, turn_index: i, message_size_bytes: utf8Bytes(m.content) }, agent, handoffTo)

@@ -4,7 +4,9 @@
  * recorded runs replayed, then a summary read back from the enriched and dead-letter topics, plus
  * per-agent latency percentiles, top cost drivers, projections and recommendations read through
  * the REST API. Each demo uses its own topic prefix and PostgreSQL schema, so runs never mix;
- * its topics and schema are dropped at the end unless --keep-running.
+ * its topics, schema and Prometheus targets are removed at the end, after Ctrl-C with
+ * --keep-running too. With --keep-running the gateway also streams (/v1/stream, /live) and the
+ * demo prints a ready `auren tail` command and the /live URL with a token valid for the run.
  */
 import { randomBytes } from 'node:crypto'
 import pg from 'pg'
@@ -15,7 +17,10 @@ import { startApp, startGateway, type AppProcess } from '../lib/app-process.ts'
 import { registerPromTarget, stackEnv } from '../lib/stack-env.ts'
 import { DEFAULT_PARTITIONS, DLQ_HEADERS, fromEnrichedRecord, type EnrichedAgentEvent, type EnrichedAgentEventRecord } from '../../schemas/index.ts'
 import { renderSummary, summarize } from './summary.ts'
-import { rangeCovering, readApiSummary, renderApiSummary } from './api-summary.ts'
+import { keepRunningLines, rangeCovering, readApiSummary, renderApiSummary, runTokenFor, type SourceSpan } from './api-summary.ts'
+
+/** Lifetime of the operator token printed by --keep-running, seconds (the run's working day). */
+const KEEP_RUNNING_TOKEN_TTL_S = 12 * 3600
 import type { AttributionRule } from '../../processors/sources/chatdev-attribution.ts'
 
 /** Options of `auren demo`. */
@@ -78,11 +83,11 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
     for (const p of procs) p.kill('SIGTERM')
     await Promise.all(procs.map((p) => p.exited))
     for (const remove of removeTargets) remove()
-    if (!opts.keepRunning) {
-      if (schemaCreated) await dropSchema(databaseUrl, schema).catch((err: unknown) => say(opts.json, `could not drop schema ${schema}: ${(err as Error).message}`))
-      await ctx.admin.deleteTopics(Object.values(ctx.topics)).catch(() => undefined)
-    }
+    // the same end after Ctrl-C of --keep-running as after a normal run: nothing of the demo stays
+    if (schemaCreated) await dropSchema(databaseUrl, schema).catch((err: unknown) => say(opts.json, `could not drop schema ${schema}: ${(err as Error).message}`))
+    await ctx.admin.deleteTopics(Object.values(ctx.topics)).catch(() => undefined)
     await ctx.close()
+    say(opts.json, `stopped; removed topics '${prefix}*', schema '${schema}' and the Prometheus targets`)
   }
   try {
     const started = (p: AppProcess) => (procs.push(p), p)
@@ -107,7 +112,12 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
       AUREN_GATEWAY_JWT_SECRET: secret,
       AUREN_GATEWAY_DB_SCHEMA: schema,
       AUREN_GATEWAY_MAX_RANGE_MS: String(DEMO_MAX_RANGE_MS),
+      // the live stream (/v1/stream, /live) of this demo's topics
+      AUREN_KAFKA_BROKERS: ctx.env.kafkaBrokers.join(','),
+      AUREN_SCHEMA_REGISTRY_URL: ctx.env.schemaRegistryUrl,
+      AUREN_TOPIC_PREFIX: prefix,
     }))
+    removeTargets.push(registerPromTarget(targetName(prefix, 'gateway'), gateway.address, { processor: 'gateway', demo: prefix }))
     const gatewayUrl = `http://${gateway.address}`
     const gatewayReady = gateway.waitReady(90_000)
     gatewayReady.catch(() => undefined) // awaited below
@@ -131,16 +141,19 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
     if (enriched.length === 0) throw new Error('no enriched events: nothing to read through the API')
     let minUs = Infinity
     let maxUs = -Infinity
+    const spans: Record<string, SourceSpan> = {}
     for (const e of enriched) {
       minUs = Math.min(minUs, e.event.timestamp)
       maxUs = Math.max(maxUs, e.event.timestamp)
+      const s = spans[e.event.source]
+      spans[e.event.source] = { minUs: Math.min(s?.minUs ?? Infinity, e.event.timestamp), maxUs: Math.max(s?.maxUs ?? -Infinity, e.event.timestamp) }
     }
     const range = rangeCovering(minUs, maxUs)
     if (Date.parse(range.to) - Date.parse(range.from) > DEMO_MAX_RANGE_MS) {
       throw new Error(`the replayed events span ${range.from} .. ${range.to}, longer than the demo gateway's maximum range (${DEMO_MAX_RANGE_MS / 86_400_000} days)`)
     }
     await gatewayReady
-    const api = await readApiSummary(gatewayUrl, secret, range)
+    const api = await readApiSummary(gatewayUrl, secret, range, spans)
     say(opts.json, `REST API read (${secs()})`)
 
     const links = [
@@ -158,7 +171,10 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
         topic_prefix: prefix,
         replay: { runs: replay.runs, events: replay.events, skipped_files: replay.skippedFiles, skipped_input: replay.skippedInput },
         ...summary,
-        api: { agents_performance: api.agents_performance, top_cost_drivers: api.top_cost_drivers, projections: api.projections, recommendations: api.recommendations, range: api.range },
+        api: {
+          agents_performance: api.agents_performance, top_cost_drivers: api.top_cost_drivers, projections: api.projections,
+          recommendations: api.recommendations, unqualified: api.unqualified, range: api.range,
+        },
       }, null, 2))
     } else {
       console.log(`${renderSummary(summary, [])}\n${renderApiSummary(api)}\n\nwhere to look:\n${links.map((l) => `  ${l}`).join('\n')}`)
@@ -166,7 +182,8 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
     say(opts.json, `done in ${secs()}`)
 
     if (opts.keepRunning) {
-      say(opts.json, 'enrichment, aggregation and the gateway keep running; Ctrl-C to stop')
+      const runToken = await runTokenFor(secret, KEEP_RUNNING_TOKEN_TTL_S)
+      for (const line of keepRunningLines(gateway.address, runToken, prefix, KEEP_RUNNING_TOKEN_TTL_S)) say(opts.json, line)
       await new Promise<void>((resolve) => {
         process.once('SIGINT', resolve)
         process.once('SIGTERM', resolve)

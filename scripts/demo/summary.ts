@@ -4,19 +4,28 @@
  * under at-least-once) are counted once.
  */
 import type { DlqReason, EnrichedAgentEvent } from '../../schemas/index.ts'
+import { isAnsweredCall } from '../../processors/aggregation/transform.ts'
 
-/** Figures of one agent. Tokens are summed over llm_call_completed events only. */
+/**
+ * Figures of one agent. Tokens are summed over answered `llm_call_completed` events only (the
+ * aggregation's rule, `isAnsweredCall`). Unknown is null, never 0: an agent without any LLM
+ * event has null calls; without an answered call, null tokens; without a priced event, null cost.
+ */
 export interface AgentSummary {
-  /** Completed LLM calls, successful or not. */
-  llm_calls: number
-  /** Completed LLM calls that failed (e.g. rate limited). */
-  llm_calls_failed: number
-  /** Input (prompt) tokens, gen_ai.usage.input_tokens. */
-  input_tokens: number
-  /** Output (completion) tokens, gen_ai.usage.output_tokens. */
-  output_tokens: number
-  /** Sum of cost_usd of the agent's events, USD. */
-  cost_usd: number
+  /** Answered LLM calls (a response came back), successful or with an error status. */
+  llm_calls: number | null
+  /** Answered LLM calls with an error status. */
+  llm_calls_failed: number | null
+  /** Failed attempts without an answer (rate-limit retries, timeouts): not calls. */
+  llm_failed_attempts: number | null
+  /** Failed attempts by error_type. */
+  llm_failed_attempts_by_error_type: Record<string, number>
+  /** Input (prompt) tokens of answered calls, gen_ai.usage.input_tokens. */
+  input_tokens: number | null
+  /** Output (completion) tokens of answered calls, gen_ai.usage.output_tokens. */
+  output_tokens: number | null
+  /** Sum of the known cost_usd of the agent's events, USD. */
+  cost_usd: number | null
 }
 
 /** The whole summary (the `--json` output of `auren demo`). */
@@ -52,13 +61,23 @@ export function summarize(eventsIn: number, enriched: readonly EnrichedAgentEven
     if (e.cost_source) costBySource[e.cost_source] = (costBySource[e.cost_source] ?? 0) + (e.cost_usd ?? 0)
     const agentId = ev.source_agent?.id
     if (!agentId) continue
-    const a = (agents[agentId] ??= { llm_calls: 0, llm_calls_failed: 0, input_tokens: 0, output_tokens: 0, cost_usd: 0 })
-    a.cost_usd += e.cost_usd ?? 0
+    const a = (agents[agentId] ??= { llm_calls: null, llm_calls_failed: null, llm_failed_attempts: null, llm_failed_attempts_by_error_type: {}, input_tokens: null, output_tokens: null, cost_usd: null })
+    if (e.cost_usd !== null) a.cost_usd = (a.cost_usd ?? 0) + e.cost_usd
     if (ev.event_type === 'llm_call_completed') {
-      a.llm_calls += 1
-      if (!ev.payload.success) a.llm_calls_failed += 1
-      a.input_tokens += ev.payload.input_tokens
-      a.output_tokens += ev.payload.output_tokens
+      a.llm_calls ??= 0
+      a.llm_calls_failed ??= 0
+      a.llm_failed_attempts ??= 0
+      const ok = ev.payload.success
+      if (isAnsweredCall(ev.payload, ok)) {
+        a.llm_calls += 1
+        if (!ok) a.llm_calls_failed += 1
+        a.input_tokens = (a.input_tokens ?? 0) + ev.payload.input_tokens
+        a.output_tokens = (a.output_tokens ?? 0) + ev.payload.output_tokens
+      } else {
+        const type = ev.payload.error_type ?? 'unknown'
+        a.llm_failed_attempts += 1
+        a.llm_failed_attempts_by_error_type[type] = (a.llm_failed_attempts_by_error_type[type] ?? 0) + 1
+      }
     }
   }
   const deadLettered: Partial<Record<DlqReason, number>> = {}
@@ -83,14 +102,17 @@ export function renderSummary(s: DemoSummary, links: readonly string[]): string 
   if (dl.length > 0) lines.push(`dead-lettered by reason: ${dl.map(([k, v]) => `${k}=${v}`).join(', ')}`)
   lines.push(`by tier: ${Object.entries(s.by_tier).map(([k, v]) => `${k}=${v}`).join(', ')}`)
   lines.push('')
-  const rows = Object.entries(s.agents).filter(([, a]) => a.llm_calls > 0 || a.cost_usd > 0)
+  const rows = Object.entries(s.agents).filter(([, a]) => a.llm_calls !== null || a.cost_usd !== null)
+  const unknown = Object.keys(s.agents).length - rows.length
   const w = Math.max(5, ...rows.map(([id]) => id.length))
-  lines.push(`${'agent'.padEnd(w)}  ${'llm calls'.padStart(9)}  ${'failed'.padStart(6)}  ${'input tok'.padStart(10)}  ${'output tok'.padStart(10)}  ${'cost USD'.padStart(10)}`)
+  const cell = (v: number | null, width: number, digits?: number) => (v === null ? '-' : digits === undefined ? String(v) : v.toFixed(digits)).padStart(width)
+  lines.push(`LLM calls = answered calls; failed attempts (no answer: rate-limit retries, timeouts) apart; - = unknown${unknown > 0 ? `; ${unknown} agents without LLM or cost data left out` : ''}`)
+  lines.push(`${'agent'.padEnd(w)}  ${'llm calls'.padStart(9)}  ${'errors'.padStart(6)}  ${'failed attempts'.padStart(15)}  ${'input tok'.padStart(10)}  ${'output tok'.padStart(10)}  ${'cost USD'.padStart(10)}`)
   for (const [id, a] of rows) {
-    lines.push(`${id.padEnd(w)}  ${String(a.llm_calls).padStart(9)}  ${String(a.llm_calls_failed).padStart(6)}  ${String(a.input_tokens).padStart(10)}  ${String(a.output_tokens).padStart(10)}  ${a.cost_usd.toFixed(6).padStart(10)}`)
+    lines.push(`${id.padEnd(w)}  ${cell(a.llm_calls, 9)}  ${cell(a.llm_calls_failed, 6)}  ${cell(a.llm_failed_attempts, 15)}  ${cell(a.input_tokens, 10)}  ${cell(a.output_tokens, 10)}  ${cell(a.cost_usd, 10, 6)}`)
   }
-  const tot = rows.reduce((t, [, a]) => ({ c: t.c + a.llm_calls, i: t.i + a.input_tokens, o: t.o + a.output_tokens, u: t.u + a.cost_usd }), { c: 0, i: 0, o: 0, u: 0 })
-  lines.push(`${'total'.padEnd(w)}  ${String(tot.c).padStart(9)}  ${''.padStart(6)}  ${String(tot.i).padStart(10)}  ${String(tot.o).padStart(10)}  ${tot.u.toFixed(6).padStart(10)}`)
+  const sum = (f: (a: AgentSummary) => number | null) => rows.reduce<number | null>((t, [, a]) => (f(a) === null ? t : (t ?? 0) + f(a)!), null)
+  lines.push(`${'total'.padEnd(w)}  ${cell(sum((a) => a.llm_calls), 9)}  ${cell(sum((a) => a.llm_calls_failed), 6)}  ${cell(sum((a) => a.llm_failed_attempts), 15)}  ${cell(sum((a) => a.input_tokens), 10)}  ${cell(sum((a) => a.output_tokens), 10)}  ${cell(sum((a) => a.cost_usd), 10, 6)}`)
   if (links.length > 0) {
     lines.push('')
     lines.push('where to look:')

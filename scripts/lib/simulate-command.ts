@@ -1,9 +1,34 @@
 /** `auren simulate`: synthetic events at a fixed rate for a fixed duration. */
+import { randomInt } from 'node:crypto'
 import { createSimulator } from '../../processors/sources/simulator.ts'
 import { toAgentEventRecord } from '../../schemas/index.ts'
 import { sendRetrying, type RetryPolicy } from '../../processors/sources/publish-retry.ts'
 import type { CliContext } from './cli-context.ts'
 import { createProgress } from './progress.ts'
+
+/** The seed of a run and whether the user chose it. */
+export interface SeedChoice {
+  /** 32-bit PRNG seed. */
+  readonly seed: number
+  /** true when given with --seed (a repeated seed repeats the events and their ids). */
+  readonly chosen: boolean
+}
+
+/**
+ * The run's seed: the one given, else a fresh random 32-bit seed, so two runs without `--seed`
+ * produce different event ids (the same ids would be dropped by dedup as repeats).
+ */
+export function resolveSeed(given: number | undefined): SeedChoice {
+  if (given !== undefined && Number.isFinite(given)) return { seed: given, chosen: true }
+  return { seed: randomInt(0, 2 ** 31), chosen: false }
+}
+
+/** The line printed (stderr) before a run: which seed, and what repeating it means. */
+export function seedNotice(s: SeedChoice): string {
+  return s.chosen
+    ? `seed ${s.seed} (given): a run with this seed repeats the same events and event ids; a pipeline that already counted them drops them as duplicates`
+    : `seed ${s.seed} (random; pass --seed ${s.seed} to repeat this run)`
+}
 
 /** Options of the simulate command. `rate` in events/s, `duration` in seconds. */
 export interface SimulateOptions {

@@ -67,32 +67,57 @@ export function subscribeMessage(opts: TailOptions, id: string): Json {
   }
 }
 
-/** One compact line for an event: time, tier, type, agent, and what matters for its type. */
+/** Tiers tried by a memory lookup, in order, with hit or miss. */
+function tiersTried(p: Json): string {
+  const tried = (p.tier_latencies as Array<{ tier?: string; hit?: boolean; latency_ms?: number }> | undefined) ?? []
+  return tried.map((t) => `${String(t.tier)}${t.hit ? '' : ':miss'}${typeof t.latency_ms === 'number' ? `(${t.latency_ms}ms)` : ''}`).join('>')
+}
+
+/**
+ * What matters for an event's type, as an SRE reads it (shared wording with gateway/live/live.js):
+ * LLM calls with tokens and cost, and a failed attempt without an answer named as such (not a
+ * call; processors/aggregation/transform.ts); system_health component and status; biometric
+ * metric, value and anomaly; the memory tier that served a lookup (or none) and the tiers tried;
+ * decision category and urgency; tools; handoffs and collaborations.
+ */
+export function eventDetail(e: Json): string {
+  const p = (e.payload ?? {}) as Json
+  const target = (e.target_agent as { id?: string } | null)?.id
+  const cost = typeof e.cost_usd === 'number' ? ` $${e.cost_usd.toFixed(6)}` : ''
+  switch (e.event_type) {
+    case 'llm_call_started':
+      return `${String(p.model ?? '')} in~${Number(p.input_tokens ?? 0)}`
+    case 'llm_call_completed': {
+      const usage = Number(p.input_tokens ?? 0) > 0 || Number(p.output_tokens ?? 0) > 0 || typeof p.reported_cost_usd === 'number'
+      if (p.success === false && !usage) return `${String(p.model ?? '')} failed attempt ${String(p.error_type ?? 'unknown')} (no answer: not a call)`
+      return `${String(p.model ?? '')} in=${Number(p.input_tokens ?? 0)} out=${Number(p.output_tokens ?? 0)}${cost}${p.success === false ? ` error ${String(p.error_type ?? '')}` : ''}`
+    }
+    case 'tool_usage_started':
+    case 'tool_usage_completed':
+      return `${String(p.tool_name ?? '')}${cost}`
+    case 'agent_handoff':
+      return `${String(p.from_agent)} -> ${String(p.to_agent)}${p.topic ? ` (${String(p.topic)})` : ''}`
+    case 'agent_collaboration':
+      return `${(p.collaborating_agents as string[] | undefined ?? []).join(',')} <-> ${String(p.primary_agent)}`
+    case 'system_health':
+      return `${String(p.component ?? '?')} ${String(p.status ?? '?')}`
+    case 'biometric_analysis':
+      return `${String(p.metric ?? '?')}=${String(p.value ?? '?')}${p.unit ? ` ${String(p.unit)}` : ''}${p.anomaly === true ? ' ANOMALY' : ''}`
+    case 'memory_tier_access':
+      return `${p.tier_served ? `served by ${String(p.tier_served)}` : 'not found in any tier'} (tried ${tiersTried(p)})`
+    case 'agent_decision':
+      return `category=${String(p.category ?? '-')} urgency=${String(p.urgency ?? '-')}`
+    default:
+      return target ? `-> ${target}` : ''
+  }
+}
+
+/** One compact line for an event: time, tier, type, agent, and what matters for its type ({@link eventDetail}). */
 export function humanLine(e: Json): string {
   const p = (e.payload ?? {}) as Json
   const agent = (e.source_agent as { id?: string } | null)?.id ?? '-'
-  const target = (e.target_agent as { id?: string } | null)?.id
-  const cost = typeof e.cost_usd === 'number' ? ` $${e.cost_usd.toFixed(6)}` : ''
-  let detail = ''
-  switch (e.event_type) {
-    case 'llm_call_started':
-    case 'llm_call_completed':
-      detail = `${String(p.model ?? '')} in=${Number(p.input_tokens ?? 0)} out=${Number(p.output_tokens ?? 0)}${cost}`
-      break
-    case 'tool_usage_started':
-    case 'tool_usage_completed':
-      detail = `${String(p.tool_name ?? '')}${cost}`
-      break
-    case 'agent_handoff':
-      detail = `${String(p.from_agent)} -> ${String(p.to_agent)}${p.topic ? ` (${String(p.topic)})` : ''}`
-      break
-    case 'agent_collaboration':
-      detail = `${(p.collaborating_agents as string[] | undefined ?? []).join(',')} <-> ${String(p.primary_agent)}`
-      break
-    default:
-      detail = target ? `-> ${target}` : ''
-  }
-  const failed = p.success === false || (e.performance as { success?: boolean } | null)?.success === false ? ' FAILED' : ''
+  const detail = eventDetail(e)
+  const failed = e.event_type !== 'llm_call_completed' && (p.success === false || (e.performance as { success?: boolean } | null)?.success === false) ? ' FAILED' : ''
   return `${String(e.timestamp ?? '')} ${String(e.tier ?? '').padEnd(11)} ${String(e.event_type).padEnd(24)} ${agent}${detail ? ` ${detail}` : ''}${failed}`.trimEnd()
 }
 

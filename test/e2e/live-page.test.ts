@@ -79,6 +79,7 @@ describe.skipIf(skipReason !== null)(`live page /live in Chromium${skipReason ? 
     await page.fill('#token', await token('ops', ['operator']))
     await page.click('#connect')
     await page.waitForSelector('#state[data-state="live"]', { timeout: 20_000 })
+    expect(await page.inputValue('#token')).toBe('') // the token is hidden once connected
 
     const found = loadTraceRuns(TRACES)
     const runs = found.runs.filter((r) => r.kind === 'chatdev')
@@ -101,6 +102,15 @@ describe.skipIf(skipReason !== null)(`live page /live in Chromium${skipReason ? 
     expect(await page.locator('#graph .edge-label').first().textContent()).toMatch(/^\d+$/)
     expect(await page.locator('#events li').count()).toBeLessThanOrEqual(200)
     expect(Number(await page.textContent('#total-cost'))).toBeGreaterThan(0)
+    // rate-limit retries are failed attempts, not calls; the detail says so
+    await expect.poll(async () => Number((await page.textContent('#total-failed'))?.replaceAll(',', '')), { timeout: 30_000 }).toBeGreaterThan(0)
+    // newest first by event time within the page
+    const times = await page.locator('#events li span:first-child').allTextContents()
+    expect(times).toEqual([...times].sort().reverse())
+    // agent names are readable: 'Chief Technology Officer' is not cut
+    const names = page.locator('#events li span.agent')
+    const clipped = await names.evaluateAll((spans) => spans.filter((s) => s.textContent!.length <= 24 && s.scrollWidth > s.clientWidth).map((s) => s.textContent))
+    expect(clipped).toEqual([])
 
     await new Promise((r) => setTimeout(r, 1_500)) // let the replay's batches settle for the picture
     mkdirSync(join(ROOT, 'test', 'artifacts'), { recursive: true })

@@ -2,7 +2,7 @@
  * Enriched events for aggregation tests: one builder per event type, and a seeded random
  * workload mixing every type (so property tests are reproducible). Timestamps are epoch µs.
  */
-import type { AgentEvent, AgentEventOf, AgentEventType, EnrichedAgentEvent, PayloadByType } from '../../schemas/index.ts'
+import type { AgentEvent, AgentEventOf, AgentEventType, EnrichedAgentEvent, PayloadByType, PerformanceMetrics } from '../../schemas/index.ts'
 import { mulberry32 } from '../../processors/sources/simulator.ts'
 
 /** Deterministic PRNG (the simulator's mulberry32); returns floats in [0, 1). */
@@ -21,6 +21,8 @@ export interface EventOptions {
   agent?: string | null
   user?: string | null
   trace?: string
+  /** `performance` of the event; default null. */
+  performance?: PerformanceMetrics | null
 }
 
 /** An AgentEvent of `type` with `payload`. */
@@ -38,7 +40,7 @@ export function agentEvent<T extends AgentEventType>(type: T, payload: PayloadBy
     user_id: o.user ?? null,
     source: 'test',
     payload,
-    performance: null,
+    performance: o.performance ?? null,
     attributes: {},
   } as AgentEventOf<T>
 }

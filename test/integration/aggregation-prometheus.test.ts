@@ -70,7 +70,12 @@ describe('aggregation metrics contract (real Prometheus)', () => {
     const sel = `auren_target="${target()}"`
     const inputTokens = enriched.reduce((s, e) => s + (e.event.event_type === 'llm_call_completed' ? e.event.payload.input_tokens : 0), 0)
     const outputTokens = enriched.reduce((s, e) => s + (e.event.event_type === 'llm_call_completed' ? e.event.payload.output_tokens : 0), 0)
-    const llmCalls = enriched.filter((e) => e.event.event_type === 'llm_call_completed').length
+    // answered calls (a response came back) vs failed attempts without an answer (the simulator's rate limits, timeouts)
+    const completed = enriched.flatMap((e) => (e.event.event_type === 'llm_call_completed' ? [e.event.payload] : []))
+    const answered = (p: (typeof completed)[number]) => p.success || p.input_tokens > 0 || p.output_tokens > 0 || p.reported_cost_usd !== null
+    const llmCalls = completed.filter(answered).length
+    const failedAttempts = completed.filter((p) => !answered(p)).length
+    expect(failedAttempts).toBeGreaterThan(0)
     expect(inputTokens).toBeGreaterThan(0)
 
     // the counters are updated after each commit: wait for a scrape after the last one
@@ -86,6 +91,8 @@ describe('aggregation metrics contract (real Prometheus)', () => {
     expect(Number((await promQuery(`sum(auren_llm_tokens_total{direction="output",${sel}})`))[0]?.value[1])).toBe(outputTokens)
     expect(Number((await promQuery(`sum(auren_llm_calls_total{${sel}})`))[0]?.value[1])).toBe(llmCalls)
     expect(Number((await promQuery(`sum(auren_llm_call_duration_seconds_count{${sel}})`))[0]?.value[1])).toBe(llmCalls)
+    expect(Number((await promQuery(`sum(auren_llm_call_failures_total{${sel}})`))[0]?.value[1])).toBe(failedAttempts)
+    expect((await promQuery(`auren_llm_calls_total{${sel}}`)).map((r) => r.metric.status).every((st) => st === 'success' || st === 'error')).toBe(true)
 
     for (const [name, labels] of Object.entries(AGGREGATION_METRICS)) {
       const series = await promQuery(`${HISTOGRAMS.has(name) ? `${name}_bucket` : name}{${sel}}`)

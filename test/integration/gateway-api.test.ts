@@ -62,7 +62,14 @@ const sumBy = <T>(xs: readonly T[], key: (x: T) => string | null, value: (x: T) 
 }
 const agentOf = (e: EnrichedAgentEvent) => e.event.source_agent?.id ?? ''
 const inRange = (r: { from: string; to: string }) => (e: EnrichedAgentEvent) => e.event.timestamp >= Date.parse(r.from) * 1000 && e.event.timestamp < Date.parse(r.to) * 1000
-const llmDone = (e: EnrichedAgentEvent) => (e.event.event_type === 'llm_call_completed' ? (e.event.payload as { input_tokens: number; output_tokens: number; model: string }) : null)
+type LlmDone = { input_tokens: number; output_tokens: number; model: string; success: boolean; error_type: string | null; reported_cost_usd: number | null }
+/** An answered call: a response came back (success, or usage reported); a retry without usage is no call. */
+const llmDone = (e: EnrichedAgentEvent) => {
+  if (e.event.event_type !== 'llm_call_completed') return null
+  const p = e.event.payload as LlmDone
+  return p.success || p.input_tokens > 0 || p.output_tokens > 0 || p.reported_cost_usd !== null ? p : null
+}
+const llmFailedAttempt = (e: EnrichedAgentEvent) => e.event.event_type === 'llm_call_completed' && llmDone(e) === null
 const expectMapClose = (got: Map<string, number>, want: Map<string, number>) => {
   expect([...got.keys()].sort()).toEqual([...want.keys()].sort())
   for (const [k, v] of want) expect(Math.abs(got.get(k)! - v), k).toBeLessThan(1e-9)
@@ -75,6 +82,8 @@ describe.skipIf(!existsSync(TRACES))('gateway REST API over the rollups of the r
   const secret = randomBytes(48).toString('base64url')
   const key = new TextEncoder().encode(secret)
   const tokens: Record<string, string> = {}
+  /** Late events as the sinks applied them (auren_aggregation_late_events_total's source), each once. */
+  let lateApplied = 0
   const sign = (claims: Record<string, unknown>, exp: string | number = '10m', k = key) =>
     new SignJWT(claims).setProtectedHeader({ alg: 'HS256' }).setSubject(String(claims.sub ?? 'x')).setIssuedAt().setExpirationTime(exp).sign(k)
   const get = async (path: string, token: string | null = tokens.operator!) => {
@@ -90,7 +99,8 @@ describe.skipIf(!existsSync(TRACES))('gateway REST API over the rollups of the r
   beforeAll(async () => {
     events = enrichedEvents()
     db = await createTestDb()
-    await feed([db.sink(), db.sink()], splitByTrace(events, 4), { seed: 11, concurrent: true, maxBatch: 200 })
+    const counting = { onCommitted: (b: { merged: { late_events: number } }) => void (lateApplied += b.merged.late_events) }
+    await feed([db.sink(counting), db.sink(counting)], splitByTrace(events, 4), { seed: 11, concurrent: true, maxBatch: 200 })
     app = buildGateway({ db: db.pool(4), auth: createAuthenticator({ mode: 'hs256', secret, clockToleranceS: 0 }), registry: new Registry(), api: DEFAULT_API_CONFIG })
     await app.ready()
     tokens.operator = await sign({ sub: 'ops-1', roles: ['operator'] })
@@ -103,31 +113,44 @@ describe.skipIf(!existsSync(TRACES))('gateway REST API over the rollups of the r
     await db?.drop()
   })
 
-  it('per-agent tokens equal the ChatDev log scan exactly; costs equal the enriched costs summed', async () => {
-    const reference = new Map<string, { input: number; output: number }>()
+  it('per-agent answered calls and tokens equal the ChatDev log scan exactly; costs equal the enriched costs summed', async () => {
+    const reference = new Map<string, { calls: number; input: number; output: number }>()
     for (const perAgent of scanChatDevFolder(TRACES).values()) {
       for (const [agent, s] of perAgent) {
-        const r = reference.get(agent) ?? { input: 0, output: 0 }
-        reference.set(agent, { input: r.input + s.input, output: r.output + s.output })
+        const r = reference.get(agent) ?? { calls: 0, input: 0, output: 0 }
+        reference.set(agent, { calls: r.calls + s.calls, input: r.input + s.input, output: r.output + s.output })
       }
     }
     const body = await ok(`/api/v2/agents/performance?${qs(CHATDEV)}`)
-    const got = new Map<string, { input: number; output: number }>(body.agents
-      .filter((a: { llm: { total_tokens: number } }) => a.llm.total_tokens > 0)
-      .map((a: { agent_id: string; llm: { input_tokens: number; output_tokens: number } }) => [a.agent_id, { input: a.llm.input_tokens, output: a.llm.output_tokens }]))
+    type Perf = { agent_id: string; llm_calls: number | null; llm_failed_attempts: number | null; llm_failed_attempts_by_error_type: Record<string, number>; cost_usd: number | null; llm: { input_tokens: number | null; output_tokens: number | null; total_tokens: number | null } }
+    const got = new Map<string, { calls: number; input: number; output: number }>((body.agents as Perf[])
+      .filter((a) => (a.llm_calls ?? 0) > 0)
+      .map((a) => [a.agent_id, { calls: a.llm_calls!, input: a.llm.input_tokens!, output: a.llm.output_tokens! }]))
     expect(got).toEqual(reference)
+    // rate-limit retries are failed attempts by error_type, never calls
+    const retries = sumBy(events.filter(inRange(CHATDEV)).filter(llmFailedAttempt), agentOf, () => 1)
+    expect(retries.size).toBeGreaterThan(0)
+    expect(new Map((body.agents as Perf[]).filter((a) => (a.llm_failed_attempts ?? 0) > 0).map((a) => [a.agent_id, a.llm_failed_attempts]))).toEqual(retries)
+    for (const a of body.agents as Perf[]) {
+      if ((a.llm_failed_attempts ?? 0) > 0) expect(a.llm_failed_attempts_by_error_type).toEqual({ rate_limit_exceeded: a.llm_failed_attempts })
+      if (a.llm_calls === 0) expect([a.llm.input_tokens, a.llm.output_tokens, a.llm.total_tokens]).toEqual([null, null, null])
+    }
 
     const chatdev = events.filter(inRange(CHATDEV))
     const costs = sumBy(chatdev.filter((e) => e.cost_usd !== null && e.cost_usd !== 0), agentOf, (e) => e.cost_usd!)
     expect(costs.size).toBeGreaterThan(0)
-    expectMapClose(new Map(body.agents.filter((a: { cost_usd: number }) => a.cost_usd !== 0).map((a: { agent_id: string; cost_usd: number }) => [a.agent_id, a.cost_usd])), costs)
+    expectMapClose(new Map(body.agents.filter((a: { cost_usd: number | null }) => a.cost_usd !== null && a.cost_usd !== 0).map((a: { agent_id: string; cost_usd: number }) => [a.agent_id, a.cost_usd])), costs)
 
     const all = await ok(`/api/v2/costs?${qs({ ...ALL, group_by: 'agent' })}`)
     const total = events.reduce((s, e) => s + (e.cost_usd ?? 0), 0)
     expect(Math.abs(all.total_usd - total)).toBeLessThan(1e-9)
-    expectMapClose(new Map(all.groups.filter((g: { cost_usd: number }) => g.cost_usd !== 0).map((g: { key: string; cost_usd: number }) => [g.key, g.cost_usd])), sumBy(events.filter((e) => agentOf(e) !== '' && (e.cost_usd ?? 0) !== 0), agentOf, (e) => e.cost_usd!))
+    expectMapClose(new Map(all.groups.filter((g: { cost_usd: number | null }) => g.cost_usd !== null && g.cost_usd !== 0).map((g: { key: string; cost_usd: number }) => [g.key, g.cost_usd])), sumBy(events.filter((e) => agentOf(e) !== '' && (e.cost_usd ?? 0) !== 0), agentOf, (e) => e.cost_usd!))
     const byModel = await ok(`/api/v2/costs?${qs({ ...ALL, group_by: 'model' })}`)
-    expectMapClose(new Map(byModel.groups.map((g: { key: string; cost_usd: number }) => [g.key, g.cost_usd])), sumBy(events, (e) => llmDone(e)?.model ?? null, (e) => e.cost_usd ?? 0))
+    expectMapClose(new Map(byModel.groups.map((g: { key: string; cost_usd: number | null }) => [g.key, g.cost_usd ?? 0])), sumBy(events.filter((e) => e.event.event_type === 'llm_call_completed'), (e) => (e.event.payload as LlmDone).model, (e) => e.cost_usd ?? 0))
+    // per-call cost divides by answered calls
+    for (const g of byModel.groups as { key: string; cost_usd: number | null; llm_calls: number; cost_per_call_usd: number | null }[]) {
+      if (g.cost_usd !== null && g.llm_calls > 0) expect(g.cost_per_call_usd).toBeCloseTo(g.cost_usd / events.filter((e) => llmDone(e)?.model === g.key).length, 12)
+    }
     const byUser = await ok(`/api/v2/costs?${qs({ ...ALL, group_by: 'user' })}`)
     expectMapClose(new Map(byUser.groups.map((g: { key: string; cost_usd: number }) => [g.key, g.cost_usd])), sumBy(events, (e) => e.event.user_id, (e) => e.cost_usd ?? 0))
     const byDay = await ok(`/api/v2/costs?${qs({ ...ALL, group_by: 'day' })}`)
@@ -144,7 +167,17 @@ describe.skipIf(!existsSync(TRACES))('gateway REST API over the rollups of the r
     const cost = basis.reduce((s, e) => s + (e.cost_usd ?? 0), 0)
     expect(body.basis.tokens).toBe(tokens)
     expect(Math.abs(body.basis.cost_usd - cost)).toBeLessThan(1e-9)
-    expect(body.next_hour.tokens).toBeCloseTo(tokens, 6)
+    expect(body.next_hour.tokens).toBe(Math.round(tokens))
+    expect(body.basis.windows_with_cost).toBeGreaterThanOrEqual(body.basis.min_windows)
+    expect(body.reasons.cost).toBeNull()
+    // the ChatDev part alone, from where its data ends: its last hour holds too few priced windows for a trend of its own
+    const chatdev = await ok(`/api/v2/analytics/projections?${qs(CHATDEV)}`)
+    expect(chatdev.as_of).not.toBeNull()
+    expect(chatdev.basis.windows_with_cost).toBeGreaterThan(0)
+    if (chatdev.basis.windows_with_cost < chatdev.basis.min_windows) expect([chatdev.next_day.cost_usd, chatdev.reasons.cost]).toEqual([null, expect.stringMatching(/minimum 10/)])
+    else expect(chatdev.next_day.cost_usd).toBeGreaterThan(0)
+    const costsChatdev = await ok(`/api/v2/costs?${qs(CHATDEV)}`)
+    expect(costsChatdev.projection).toMatchObject({ basis: { windows_with_cost: chatdev.basis.windows_with_cost, min_windows: 10, trend_min_r2: 0.5 }, trend_r2: chatdev.trend.cost_usd.r2 })
     expect(body.next_day.cost_usd).toBeCloseTo((cost / 60) * 1440, 9)
     expect(body.method).toMatch(/least squares/)
     const costs = await ok(`/api/v2/costs?${qs(ALL)}`)
@@ -156,7 +189,27 @@ describe.skipIf(!existsSync(TRACES))('gateway REST API over the rollups of the r
     const o = await ok(`/api/v2/overview?${qs({ ...ALL, window: 'day' })}`)
     expect(o.totals.events).toBe(events.length)
     expect(o.totals.llm_calls).toBe(events.filter(llmDone).length)
-    expect(o.timeline.reduce((s: number, p: { input_tokens: number }) => s + p.input_tokens, 0)).toBe(o.totals.input_tokens)
+    expect(o.totals.llm_failed_attempts).toBe(events.filter(llmFailedAttempt).length)
+    expect(o.totals.llm_failed_attempts_by_error_type).toEqual(Object.fromEntries(sumBy(events.filter(llmFailedAttempt), (e) => (e.event.payload as LlmDone).error_type, () => 1)))
+    expect(o.timeline.reduce((s: number, p: { input_tokens: number | null }) => s + (p.input_tokens ?? 0), 0)).toBe(o.totals.input_tokens)
+    // each event once: collaborations are collaboration and handoff events, not agent involvements
+    expect(o.totals.collaborations).toBe(events.filter((e) => e.event.event_type === 'agent_collaboration' || e.event.event_type === 'agent_handoff').length)
+    expect(o.totals.collaboration_involvements_per_agent_sum).toBeGreaterThan(o.totals.collaborations)
+    expect(lateApplied).toBeGreaterThan(0) // concurrent partitions make some events late
+    expect(o.totals.late_events).toBe(lateApplied)
+
+    // a minute timeline has a point for every minute of the range, zeros where nothing happened
+    const firstUs = Math.min(...events.map((e) => e.event.timestamp))
+    const hour = { from: new Date(Math.floor(firstUs / 3_600e6) * 3_600e3).toISOString(), to: new Date((Math.floor(firstUs / 3_600e6) + 3) * 3_600e3).toISOString() }
+    const m = await ok(`/api/v2/overview?${qs({ ...hour, window: 'minute' })}`)
+    expect(m.timeline).toHaveLength(180)
+    const starts = m.timeline.map((p: { start: string }) => Date.parse(p.start))
+    expect(starts.every((t: number, i: number) => i === 0 || t - starts[i - 1] === 60_000)).toBe(true)
+    expect(starts[0]).toBe(Date.parse(hour.from))
+    expect(m.timeline.reduce((n: number, p: { events: number }) => n + p.events, 0)).toBe(events.filter(inRange(hour)).length)
+    const empty = m.timeline.filter((p: { events: number }) => p.events === 0)
+    expect(empty.length).toBeGreaterThan(0)
+    expect(empty[0]).toMatchObject({ events: 0, llm_calls: 0, llm_failed_attempts: 0, input_tokens: null, cost_usd: null })
     expect(o.totals.users).toBe(new Set(events.map((e) => e.event.user_id).filter(Boolean)).size)
 
     const active = await ok(`/api/v2/agents/active?${qs(ALL)}`)
@@ -192,6 +245,13 @@ describe.skipIf(!existsSync(TRACES))('gateway REST API over the rollups of the r
     const learning = await ok(`/api/v2/intelligence/learning?${qs(ALL)}`)
     const hyp = events.filter((e) => e.event.event_type.startsWith('hypothesis_')).map((e) => (e.event.payload as { status: string }).status)
     for (const status of ['formed', 'validated', 'invalidated', 'pending']) expect(learning.events_by_status[status], status).toBe(hyp.filter((s) => s === status).length)
+    // the rate divides by the span holding hypothesis events, not by the 88-day range asked for
+    const hypUs = events.filter((e) => e.event.event_type.startsWith('hypothesis_')).map((e) => e.event.timestamp)
+    const spanHours = ((Math.floor(Math.max(...hypUs) / 60e6) + 1) * 60e6 - Math.floor(Math.min(...hypUs) / 60e6) * 60e6) / 3_600e6
+    expect(spanHours).toBeLessThan(24)
+    expect(learning.rate_basis.hours).toBeCloseTo(spanHours, 9)
+    expect(learning.formed_per_hour).toBeCloseTo(learning.hypotheses_formed / spanHours, 9)
+    expect(learning.rate_basis.denominator).toMatch(/span holding hypothesis events/)
 
     const heat = await ok(`/api/v2/knowledge/heatmap?${qs({ ...ALL, limit: 10 })}`)
     const access = events.filter((e) => e.event.event_type === 'knowledge_access')
@@ -204,7 +264,15 @@ describe.skipIf(!existsSync(TRACES))('gateway REST API over the rollups of the r
   it('recommendations carry the numbers behind them', async () => {
     const body = await ok(`/api/v2/analytics/recommendations?${qs(ALL)}`, tokens.admin)
     const kinds = new Set(body.recommendations.map((r: { kind: string }) => r.kind))
-    for (const k of ['cache_candidate', 'collaboration_pair', 'model_cost_outlier']) expect(kinds.has(k), k).toBe(true)
+    for (const k of ['collaboration_pair', 'model_cost_outlier']) expect(kinds.has(k), k).toBe(true)
+    // knowledge items of the simulator are accessed once or twice each: below the default minimum support of 10
+    expect(body.options.min_support).toBe(10)
+    expect(kinds.has('cache_candidate')).toBe(false)
+    expect(body.unqualified).toContainEqual({ kind: 'cache_candidate', reason: expect.stringMatching(/below the minimum support of 10/) })
+    for (const r of body.recommendations) expect(r.method).toContain('minimum support 10')
+    const loose = await ok(`/api/v2/analytics/recommendations?${qs({ ...ALL, min_support: 1 })}`, tokens.admin)
+    const cache = loose.recommendations.find((r: { kind: string }) => r.kind === 'cache_candidate')
+    expect(cache.method).toContain('minimum support 1 ')
     const outlier = body.recommendations.find((r: { kind: string }) => r.kind === 'model_cost_outlier')
     const modelCalls = events.filter((e) => llmDone(e)?.model === outlier.evidence.model).length
     expect(outlier.evidence.calls).toBe(modelCalls)
@@ -220,14 +288,25 @@ describe.skipIf(!existsSync(TRACES))('gateway REST API over the rollups of the r
     expect(csv.headers['content-type']).toMatch(/^text\/csv/)
     expect(csv.headers['content-disposition']).toMatch(/attachment; filename="auren-token_usage-/)
     const [header, ...lines] = parseCsv(csv.body as string)
-    expect(header).toEqual(['window_start', 'agent_id', 'llm_calls', 'input_tokens', 'output_tokens', 'cost_usd'])
+    expect(header).toEqual(['window_start', 'agent_id', 'llm_calls', 'llm_failed_attempts', 'input_tokens', 'output_tokens', 'cost_usd', 'priced_events'])
+    expect(lines.every((l) => l[1] !== '')).toBe(true) // no row without its key
     const perf = await ok(`/api/v2/agents/performance?${qs(CHATDEV)}`)
-    const csvTokens = sumBy(lines, (l) => l[1]!, (l) => Number(l[3]))
-    for (const a of perf.agents) expect(csvTokens.get(a.agent_id) ?? 0, a.agent_id).toBe(a.llm.input_tokens)
+    const csvTokens = sumBy(lines.filter((l) => l[4] !== ''), (l) => l[1]!, (l) => Number(l[4]))
+    const csvCalls = sumBy(lines, (l) => l[1]!, (l) => Number(l[2]))
+    const csvFailed = sumBy(lines, (l) => l[1]!, (l) => Number(l[3]))
+    for (const a of perf.agents) {
+      expect(csvTokens.get(a.agent_id) ?? null, a.agent_id).toBe(a.llm.input_tokens)
+      expect(csvCalls.get(a.agent_id) ?? 0, a.agent_id).toBe(a.llm_calls ?? 0)
+      expect(csvFailed.get(a.agent_id) ?? 0, a.agent_id).toBe(a.llm_failed_attempts ?? 0)
+    }
+    // a row without an answered call has empty (unknown) tokens, not 0
+    expect(lines.filter((l) => l[2] === '0').every((l) => l[4] === '' && l[5] === '')).toBe(true)
+    const failures = await ok(`/api/v2/export/analytics?${qs({ ...CHATDEV, format: 'json', dataset: 'llm_failures', window: 'day' })}`)
+    expect(failures.rows.reduce((n: number, r: { llm_failed_attempts: number }) => n + r.llm_failed_attempts, 0)).toBe(events.filter(inRange(CHATDEV)).filter(llmFailedAttempt).length)
 
     const json = await ok(`/api/v2/export/analytics?${qs({ ...ALL, format: 'json', dataset: 'cost_breakdown', window: 'hour' })}`)
     const llmCost = events.filter(llmDone).reduce((s, e) => s + (e.cost_usd ?? 0), 0)
-    expect(Math.abs(json.rows.reduce((s: number, r: { cost_usd: number }) => s + r.cost_usd, 0) - llmCost)).toBeLessThan(1e-9)
+    expect(Math.abs(json.rows.reduce((s: number, r: { cost_usd: number | null }) => s + (r.cost_usd ?? 0), 0) - llmCost)).toBeLessThan(1e-9)
     for (const dataset of ['agent_performance', 'memory_tiers', 'knowledge_access', 'collaboration']) {
       const r = await ok(`/api/v2/export/analytics?${qs({ ...ALL, format: 'json', dataset })}`)
       expect(r.rows.length, dataset).toBeGreaterThan(0)
@@ -240,7 +319,7 @@ describe.skipIf(!existsSync(TRACES))('gateway REST API over the rollups of the r
     expect(perf.scope.user_id).toBe('user-chatdev-a')
     const tokensByAgent = sumBy(mine.filter((e) => (llmDone(e)?.input_tokens ?? 0) > 0), agentOf, (e) => llmDone(e)!.input_tokens)
     expect(tokensByAgent.size).toBeGreaterThan(0)
-    const apiTokens = perf.agents.filter((a: { llm: { input_tokens: number } }) => a.llm.input_tokens > 0)
+    const apiTokens = perf.agents.filter((a: { llm: { input_tokens: number | null } }) => (a.llm.input_tokens ?? 0) > 0)
     expect(new Map(apiTokens.map((a: { agent_id: string; llm: { input_tokens: number } }) => [a.agent_id, a.llm.input_tokens]))).toEqual(tokensByAgent)
     expect(perf.agents.every((a: { latency: { execution: unknown } }) => a.latency.execution === null)).toBe(true)
     const costs = await ok(`/api/v2/costs?${qs({ ...ALL, group_by: 'user' })}`, tokens.viewerA)
@@ -250,7 +329,7 @@ describe.skipIf(!existsSync(TRACES))('gateway REST API over the rollups of the r
     expect(own.totals.events).toBe(events.filter((e) => e.event.user_id === 'user-001').length)
     const csv = await get(`/api/v2/export/analytics?${qs({ ...ALL, dataset: 'token_usage' })}`, tokens.viewerA)
     const rows = parseCsv(csv.body as string).slice(1)
-    expect(rows.reduce((s, l) => s + Number(l[3]), 0)).toBe(mine.reduce((s, e) => s + (llmDone(e)?.input_tokens ?? 0), 0))
+    expect(rows.reduce((s, l) => s + Number(l[4]), 0)).toBe(mine.reduce((s, e) => s + (llmDone(e)?.input_tokens ?? 0), 0))
   })
 
   it('bad input gets the right 4xx with a clear message', async () => {

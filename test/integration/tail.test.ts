@@ -111,7 +111,7 @@ describe('auren tail', () => {
 
     // Human lines: only the critical LLM call (the failed one), compact.
     expect(human.lines()).toHaveLength(1)
-    expect(human.lines()[0]).toMatch(/^\d{4}-\d\d-\d\dT\S+Z critical\s+llm_call_completed\s+agent-a gpt-4o in=\d+ out=\d+.* FAILED$/)
+    expect(human.lines()[0]).toMatch(/^\d{4}-\d\d-\d\dT\S+Z critical\s+llm_call_completed\s+agent-a gpt-4o in=\d+ out=\d+.* error timeout$/)
 
     json.child.kill('SIGINT')
     human.child.kill('SIGINT')

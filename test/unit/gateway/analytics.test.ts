@@ -7,10 +7,10 @@ import { csvField, parseCsv, toCsv } from '../../../gateway/analytics/csv.ts'
 import { shapeCostGroups } from '../../../gateway/analytics/costs.ts'
 import { shapeNetwork, shapeLearning } from '../../../gateway/analytics/intelligence.ts'
 import { shapeTierStats } from '../../../gateway/analytics/memory.ts'
-import { shapePerformance } from '../../../gateway/analytics/performance.ts'
+import { performanceTotals, shapePerformance } from '../../../gateway/analytics/performance.ts'
 import { extendTrend, leastSquares, projectUsage, type UsagePoint } from '../../../gateway/analytics/projection.ts'
 import { checkSeriesSize, resolveRange } from '../../../gateway/analytics/range.ts'
-import { cacheCandidates, collaborationPairs, knowledgeGaps, modelCostOutliers } from '../../../gateway/analytics/recommendations.ts'
+import { cacheCandidates, collaborationPairs, knowledgeGaps, modelCostOutliers, recommend, unqualified } from '../../../gateway/analytics/recommendations.ts'
 import { bucketOf } from '../../../schemas/latency-histogram.ts'
 
 const MIN = 60_000_000
@@ -29,9 +29,9 @@ describe('projection', () => {
 
   it('rate = basis total ÷ minutes × horizon; trend from the per-window series; empty windows count as 0', () => {
     // 10-minute basis ending at T0 + 10 min; data in windows 0, 2, 4, 6, 8 growing linearly.
-    const points: UsagePoint[] = [0, 2, 4, 6, 8].map((i) => ({ startUs: T0 + i * MIN, input_tokens: 100 * (i + 1), output_tokens: 10, cost_usd: 0.01 * (i + 1), llm_calls: 1 }))
-    points.push({ startUs: T0 - MIN, input_tokens: 1e9, output_tokens: 0, cost_usd: 1e9, llm_calls: 1 }) // before the basis: ignored
-    const p = projectUsage(points, T0 + 10 * MIN, 10, 60_000)
+    const points: UsagePoint[] = [0, 2, 4, 6, 8].map((i) => ({ startUs: T0 + i * MIN, input_tokens: 100 * (i + 1), output_tokens: 10, cost_usd: 0.01 * (i + 1), llm_calls: 1, priced: 1 }))
+    points.push({ startUs: T0 - MIN, input_tokens: 1e9, output_tokens: 0, cost_usd: 1e9, llm_calls: 1, priced: 1 }) // before the basis: ignored
+    const p = projectUsage(points, T0 + 10 * MIN, 10, 60_000, { minWindows: 5, trendMinR2: 0 })
     const tokens = 100 * (1 + 3 + 5 + 7 + 9) + 50
     const cost = 0.01 * 25
     expect(p.basis).toMatchObject({ windows: 10, windows_with_data: 5, tokens, llm_calls: 5, minutes: 10, from: '2025-01-24T10:00:00.000Z', to: '2025-01-24T10:10:00.000Z' })
@@ -40,14 +40,37 @@ describe('projection', () => {
     expect(p.next_day.cost_usd).toBeCloseTo((cost / 10) * 1440, 9)
     expect(p.next_30_days.cost_usd).toBeCloseTo((cost / 10) * 43_200, 9)
     const series = Array.from({ length: 10 }, (_, i) => (i % 2 === 0 ? 100 * (i + 1) + 10 : 0))
-    expect(p.next_hour.trend_tokens).toBeCloseTo(extendTrend(leastSquares(series), 10, 60), 6)
+    expect(p.next_hour.trend_tokens).toBe(Math.round(extendTrend(leastSquares(series), 10, 60)))
     expect(p.next_day.trend_tokens).toBeNull() // 1440 min > 24 × the 10 min basis
     expect(p.method).toMatch(/× 60 \(next hour\), × 1440 \(next day\)/)
   })
 
-  it('no data: zeros and a null as_of', () => {
+  it('no data: null projections with the reason, and a null as_of', () => {
     const p = projectUsage([], null, 60, 60_000)
-    expect([p.as_of, p.next_hour.tokens, p.next_day.cost_usd, p.basis.windows_with_data]).toEqual([null, 0, 0, 0])
+    expect([p.as_of, p.next_hour.tokens, p.next_day.cost_usd, p.basis.windows_with_data]).toEqual([null, null, null, 0])
+    expect(p.reasons.cost).toBe('no data at or before the end of the range')
+  })
+
+  it('below the minimum data a projection is null with the reason; never $0 from windows without prices; tokens are whole', () => {
+    // 60 windows of token data without any price (Who&When-like runs): tokens projected, cost unknown
+    const unpriced: UsagePoint[] = Array.from({ length: 60 }, (_, i) => ({ startUs: T0 + i * MIN, input_tokens: 333 + (i % 3), output_tokens: 7, cost_usd: 0, llm_calls: 1, priced: 0 }))
+    const a = projectUsage(unpriced, T0 + 60 * MIN, 60, 60_000)
+    expect(a.next_day.cost_usd).toBeNull()
+    expect(a.reasons.cost).toBe('only 0 of the 60 basis windows hold a priced event (minimum 10, AUREN_GATEWAY_PROJECTION_MIN_WINDOWS)')
+    expect(Number.isInteger(a.next_hour.tokens)).toBe(true)
+    expect(Number.isInteger(a.next_30_days.input_tokens)).toBe(true)
+    // a one-minute burst: 3 windows with data, a noisy trend: no $/day figure from it
+    const burst: UsagePoint[] = [57, 58, 59].map((i) => ({ startUs: T0 + i * MIN, input_tokens: 5000, output_tokens: 900, cost_usd: 2.1, llm_calls: 40, priced: 40 }))
+    const b = projectUsage(burst, T0 + 60 * MIN, 60, 60_000)
+    expect([b.next_day.cost_usd, b.next_day.trend_cost_usd, b.next_hour.tokens]).toEqual([null, null, null])
+    expect(b.reasons.trend_cost).toMatch(/only 3 of the 60 basis windows/)
+    // enough windows but a trend of r² below the minimum: rate given, trend null with its r²
+    const noisy: UsagePoint[] = Array.from({ length: 60 }, (_, i) => ({ startUs: T0 + i * MIN, input_tokens: i % 2 === 0 ? 100 : 5000, output_tokens: 0, cost_usd: i % 2 === 0 ? 0.01 : 1, llm_calls: 1, priced: 1 }))
+    const c = projectUsage(noisy, T0 + 60 * MIN, 60, 60_000)
+    expect(c.next_day.cost_usd).not.toBeNull()
+    expect(c.next_hour.trend_cost_usd).toBeNull()
+    expect(c.reasons.trend_cost).toMatch(/^trend r² 0\.0\d\d is below the minimum 0\.5 \(AUREN_GATEWAY_TREND_MIN_R2\)$/)
+    expect(c.basis).toMatchObject({ min_windows: 10, trend_min_r2: 0.5, windows_with_cost: 60, windows_with_tokens: 60 })
   })
 })
 
@@ -91,13 +114,35 @@ describe('recommendations', () => {
   })
 
   it('model cost outliers: cost share ≥ factor × call share', () => {
-    const models = [{ model: 'gpt-4', calls: 10, cost_usd: 9 }, { model: 'gpt-3.5', calls: 90, cost_usd: 1 }]
+    const models = [{ model: 'gpt-4', calls: 10, cost_usd: 9, priced_calls: 10 }, { model: 'gpt-3.5', calls: 90, cost_usd: 1, priced_calls: 90 }]
     const [out, ...rest] = modelCostOutliers(models, 2, 5)
     expect(rest).toEqual([])
     expect(out!.evidence).toMatchObject({ model: 'gpt-4', cost_share: 0.9, call_share: 0.1, cheapest_model: 'gpt-3.5', factor: 2 })
     expect(out!.evidence.share_ratio).toBeCloseTo(9, 12)
     expect(modelCostOutliers(models, 10, 5)).toEqual([])
-    expect(modelCostOutliers([{ model: 'm', calls: 3, cost_usd: 0 }], 2, 5)).toEqual([])
+    expect(modelCostOutliers([{ model: 'm', calls: 3, cost_usd: 0, priced_calls: 3 }], 2, 5)).toEqual([])
+  })
+
+  it('every rule has a minimum support, stated in its method; the answer says when nothing qualifies', () => {
+    const few = [{ item_id: 'kb-x', domain: 'sleep', accesses: 2, found: 1 }]
+    const o = { limit: 5, costShareFactor: 2, minSupport: 10 }
+    const models = [{ model: 'gpt-4', calls: 3, cost_usd: 0.15, priced_calls: 3 }, { model: 'gpt-3.5', calls: 300, cost_usd: 0.3, priced_calls: 300 }]
+    const edges = [{ from_agent: 'a', to_agent: 'b', kind: 'handoff', count: 2, consensus_known: 0, consensus_reached: 0 }]
+    const input = { knowledge: few, tiers, edges, models }
+    // "Cache item X: 2 accesses, 0.297 slow lookups" and a gap from one access no longer qualify
+    expect(recommend(input, o)).toEqual([])
+    expect(unqualified(input, [], o)).toEqual([
+      { kind: 'cache_candidate', reason: '1 candidate items are all below the minimum support of 10' },
+      { kind: 'knowledge_gap', reason: '1 candidate items are all below the minimum support of 10' },
+      { kind: 'collaboration_pair', reason: '1 agent pairs have interactions below the minimum support of 10' },
+      { kind: 'model_cost_outlier', reason: 'no model with at least 10 answered calls has a cost share ≥ 2 × its call share' },
+    ])
+    const recs = recommend({ knowledge, tiers, edges: [], models: [{ ...models[0]!, calls: 30, priced_calls: 30 }, models[1]!] }, o)
+    expect(recs.map((r) => r.kind)).toEqual(['cache_candidate', 'cache_candidate', 'cache_candidate', 'knowledge_gap', 'model_cost_outlier'])
+    for (const r of recs) expect(r.method).toContain('minimum support 10 (AUREN_GATEWAY_RECOMMENDATION_MIN_SUPPORT)')
+    expect(unqualified({ knowledge: [], tiers: [], edges: [], models: [] }, [], o).map((u) => u.reason)).toEqual([
+      'no knowledge access in the range', 'every knowledge access found its item', 'no collaboration or handoff in the range', 'no priced answered LLM call in the range',
+    ])
   })
 })
 
@@ -130,21 +175,40 @@ describe('shapers', () => {
   it('performance: percentiles from merged buckets, exact means, per-user view without execution figures', () => {
     const agents = [{ agent_id: 'a', events: '5', executions_started: '2', executions_succeeded: '1', executions_failed: '1', llm_calls_succeeded: '3', llm_calls_failed: '1',
       input_tokens: '100', output_tokens: '20', cost_usd: '0.5', tool_calls: '0', tool_failures: '0', errors: '2', collaborations: '0',
-      execution_latency_count: '2', execution_latency_sum_ms: '300', llm_latency_count: '4', llm_latency_sum_ms: '400' }]
+      execution_latency_count: '2', execution_latency_sum_ms: '300', llm_latency_count: '4', llm_latency_sum_ms: '400', llm_failed_attempts: '0', priced_events: '4' }]
     const histograms = [{ agent_id: 'a', metric: 'llm', bucket: bucketOf(100), n: '3' }, { agent_id: 'a', metric: 'llm', bucket: bucketOf(100), n: '1' }]
-    const llm = [{ agent_id: 'a', model: 'm', status: 'succeeded', calls: '3', input_tokens: '100', output_tokens: '20', cost_usd: '0.4', latency_count: '3', latency_sum_ms: '300' }]
-    const [p] = shapePerformance({ agents, llm, histograms })
-    expect(p!.llm).toMatchObject({ calls: 4, failed: 1, failure_rate: 0.25, total_tokens: 120, cost_usd: 0.4 })
+    const llm = [{ agent_id: 'a', model: 'm', status: 'succeeded', calls: '3', input_tokens: '100', output_tokens: '20', cost_usd: '0.4', priced_calls: '3', latency_count: '3', latency_sum_ms: '300' },
+      { agent_id: 'a', model: 'm', status: 'failed', calls: '1', input_tokens: '0', output_tokens: '0', cost_usd: '0', priced_calls: '1', latency_count: '0', latency_sum_ms: '0' }]
+    const [p] = shapePerformance({ agents, llm, failures: [], histograms })
+    expect(p).toMatchObject({ llm_calls: 4, llm_failed_attempts: 0 })
+    expect(p!.llm).toMatchObject({ failed: 1, failure_rate: 0.25, total_tokens: 120, cost_usd: 0.4, cost_per_call_usd: 0.1 })
     expect(p!.executions!.success_rate).toBe(0.5)
     expect(p!.latency.llm.mean_ms).toBe(100)
     expect(Math.abs(p!.latency.llm.p50_ms! - 100) / 100).toBeLessThan(0.0905)
     expect(p!.latency.execution!.p95_ms).toBeNull()
-    const [u] = shapePerformance({ userAgents: [{ agent_id: 'a', events: '2', cost_usd: '0.4' }], llm, histograms: [] })
+    const [u] = shapePerformance({ userAgents: [{ agent_id: 'a', events: '2', cost_usd: '0.4', priced_events: '1' }], llm, failures: [], histograms: [] })
     expect(u).toMatchObject({ executions: null, tools: null, errors: null, latency: { execution: null, llm: { count: 3, mean_ms: 100, p95_ms: null } } })
   })
 
+  it('performance: a retry is not a call, per-call cost divides by answered calls, unknown is null', () => {
+    const row = (id: string, o: Record<string, string>) => ({ agent_id: id, events: '0', executions_started: '0', executions_succeeded: '0', executions_failed: '0', llm_calls_succeeded: '0',
+      llm_calls_failed: '0', input_tokens: '0', output_tokens: '0', cost_usd: '0', tool_calls: '0', tool_failures: '0', errors: '0', collaborations: '0', execution_latency_count: '0',
+      execution_latency_sum_ms: '0', llm_latency_count: '0', llm_latency_sum_ms: '0', llm_failed_attempts: '0', priced_events: '0', ...o })
+    // ChatDev-like: 2 answered gpt-4 calls for $0.1014, 3 rate-limit retries; Who&When-like: turns only
+    const agents = [row('coder', { events: '5', llm_calls_succeeded: '2', input_tokens: '3000', output_tokens: '200', cost_usd: '0.1014', llm_failed_attempts: '3', errors: '3', priced_events: '2' }),
+      row('planner', { events: '7' })]
+    const llm = [{ agent_id: 'coder', model: 'gpt-4', status: 'succeeded', calls: '2', input_tokens: '3000', output_tokens: '200', cost_usd: '0.1014', priced_calls: '2', latency_count: '2', latency_sum_ms: '9000' }]
+    const failures = [{ agent_id: 'coder', model: 'gpt-4', error_type: 'rate_limit_exceeded', attempts: '3' }]
+    const [coder, planner] = shapePerformance({ agents, llm, failures, histograms: [] })
+    expect(coder).toMatchObject({ llm_calls: 2, llm_failed_attempts: 3, llm_failed_attempts_by_error_type: { rate_limit_exceeded: 3 }, cost_usd: 0.1014 })
+    expect(coder!.llm).toMatchObject({ attempts: 5, failed: 0, cost_per_call_usd: 0.0507, input_tokens: 3000 })
+    expect(planner).toMatchObject({ llm_calls: null, llm_failed_attempts: null, cost_usd: null, llm: { input_tokens: null, output_tokens: null, total_tokens: null, cost_usd: null, cost_per_call_usd: null } })
+    expect(performanceTotals([coder!, planner!])).toMatchObject({ llm_calls: 2, llm_failed_attempts: 3, input_tokens: 3000, cost_usd: 0.1014 })
+    expect(performanceTotals([planner!])).toMatchObject({ llm_calls: null, input_tokens: null, cost_usd: null })
+  })
+
   it('costs, tiers, network and learning ratios', () => {
-    const c = shapeCostGroups('model', [{ key: 'x', cost_usd: '0.25', llm_calls: '2', input_tokens: '1', output_tokens: '1' }], 0.5)
+    const c = shapeCostGroups('model', [{ key: 'x', cost_usd: '0.25', priced: '2', llm_calls: '2', input_tokens: '1', output_tokens: '1' }], 0.5)
     expect(c.groups[0]).toMatchObject({ share: 0.5, cost_per_call_usd: 0.125 })
     expect(c.unattributed_usd).toBe(0.25)
     const t = shapeTierStats([{ tier: 'chromadb_semantic', accesses: '4', hits: '3', misses: '1', served: '3', latency_count: '4', latency_sum_ms: '400' },
@@ -154,7 +218,9 @@ describe('shapers', () => {
     expect(n.edges[0]).toMatchObject({ consensus_rate: 0.75, mean_resolution_ms: 10 })
     expect(n.nodes).toEqual([{ agent_id: 'a', outgoing: 4, incoming: 0, total: 4 }, { agent_id: 'b', outgoing: 0, incoming: 4, total: 4 }])
     const l = shapeLearning([{ agent_id: 'a', domain: 'sleep', status: 'formed', events: '4' }, { agent_id: 'a', domain: 'sleep', status: 'validated', events: '1' }],
-      [{ agent_id: 'a', domain: 'sleep', status: 'validated', n: '1' }, { agent_id: 'a', domain: 'sleep', status: 'invalidated', n: '3' }], 2)
+      [{ agent_id: 'a', domain: 'sleep', status: 'validated', n: '1' }, { agent_id: 'a', domain: 'sleep', status: 'invalidated', n: '3' }], { fromUs: 0, toUs: 2 * 3_600e6 })
     expect(l).toMatchObject({ hypotheses_formed: 4, formed_per_hour: 2, current_status: { validated: 1, invalidated: 3, validation_rate: 0.25, total: 4 } })
+    expect(l.rate_basis).toEqual({ denominator: expect.stringContaining('span holding hypothesis events'), from: '1970-01-01T00:00:00.000Z', to: '1970-01-01T02:00:00.000Z', hours: 2 })
+    expect(shapeLearning([], [], null)).toMatchObject({ formed_per_hour: null, rate_basis: { hours: null } })
   })
 })

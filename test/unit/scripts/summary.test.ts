@@ -25,7 +25,17 @@ describe('summarize', () => {
     expect(s.enriched).toBe(3)
     expect(s.dead_lettered).toEqual({ VALIDATION_FAILED: 1 })
     expect(s.duplicates_skipped).toBe(1)
-    expect(s.agents.Programmer).toEqual({ llm_calls: 2, llm_calls_failed: 0, input_tokens: 150, output_tokens: 15, cost_usd: 0.75 })
+    expect(s.agents.Programmer).toEqual({ llm_calls: 2, llm_calls_failed: 0, llm_failed_attempts: 0, llm_failed_attempts_by_error_type: {}, input_tokens: 150, output_tokens: 15, cost_usd: 0.75 })
     expect(s.agents['Code Reviewer']!.input_tokens).toBe(7)
+  })
+
+  it('counts answered calls as LLM calls and rate-limit retries apart; unknown tokens and cost are null', () => {
+    const ok = llmCallEvent({ agent: 'Programmer', input: 100, output: 10 })
+    const retry = llmCallEvent({ agent: 'Programmer', input: 0, output: 0 })
+    retry.payload = { ...retry.payload, success: false, error_type: 'rate_limit_exceeded' }
+    const turn = { ...llmCallEvent({ agent: 'WebSurfer', input: 0, output: 0 }), event_type: 'conversation_turn', payload: { conversation_id: 'c', turn_index: 0, message_size_bytes: 10 } } as unknown as ReturnType<typeof llmCallEvent>
+    const s = summarize(3, [enriched(ok, 0.0507), { ...enriched(retry, 0), cost_usd: null, cost_source: null }, { ...enriched(turn, 0), cost_usd: null, cost_source: null }], [])
+    expect(s.agents.Programmer).toEqual({ llm_calls: 1, llm_calls_failed: 0, llm_failed_attempts: 1, llm_failed_attempts_by_error_type: { rate_limit_exceeded: 1 }, input_tokens: 100, output_tokens: 10, cost_usd: 0.0507 })
+    expect(s.agents.WebSurfer).toEqual({ llm_calls: null, llm_calls_failed: null, llm_failed_attempts: null, llm_failed_attempts_by_error_type: {}, input_tokens: null, output_tokens: null, cost_usd: null })
   })
 })

@@ -18,11 +18,17 @@ describe('aggregation metrics', () => {
       toRollupDelta(enriched(agentEvent('llm_call_started', llmPayload({ input_tokens: 999 }), { id: id(2), timestampUs: T, agent: 'a' }))),
       toRollupDelta(enriched(agentEvent('agent_execution_completed', executionPayload({ latency_ms: 200, success: false, error_type: 'x' }), { id: id(3), timestampUs: T, agent: 'a' }))),
       toRollupDelta(enriched(agentEvent('agent_collaboration', { primary_agent: 'a', collaborating_agents: ['b', 'c'], collaboration_type: 'c', consensus_reached: false, confidence_by_agent: {}, resolution_time_ms: null, knowledge_items_shared: 0 }, { id: id(4), timestampUs: T, agent: 'a' }))),
+      // a rate-limit retry: no answer, no usage, a fabricated 0 ms in performance
+      toRollupDelta(enriched(agentEvent('llm_call_completed', llmPayload({ input_tokens: 0, output_tokens: 0, latency_ms: null, success: false, error_type: 'rate_limit_exceeded' }), { id: id(6), timestampUs: T, agent: 'a', performance: { latency_ms: 0, success: false, error_type: 'rate_limit_exceeded', confidence_score: null, memory_usage_mb: null, cpu_percent: null } }))),
       toRollupDelta(enriched(agentEvent('memory_tier_access', { tier_served: null, tier_latencies: [{ tier: 'redis_immediate', latency_ms: 0.5, hit: false }], items_retrieved: 0, query_hash: null }, { id: id(5), timestampUs: T, agent: 'a' }))),
     ])
     recordAppliedBatch(m, { merged, duplicates: 2, windowsEmitted: { closed: 1, late_update: 0 } })
     const text = await registry.metrics()
-    expect(text).toContain('auren_llm_calls_total{agent="a",model="gpt-4o",status="succeeded"} 1')
+    expect(text).toContain('auren_llm_calls_total{agent="a",model="gpt-4o",status="success"} 1')
+    expect(text).not.toContain('auren_llm_calls_total{agent="a",model="gpt-4o",status="error"}')
+    expect(text).toContain('auren_llm_call_failures_total{agent="a",model="gpt-4o",error_type="rate_limit_exceeded"} 1')
+    expect(text).toContain('auren_llm_call_duration_seconds_count{agent="a",model="gpt-4o"} 1') // the retry's 0 ms is no observation
+    expect(text).not.toContain('auren_llm_call_duration_seconds_bucket{le="0.005",agent="a",model="gpt-4o"} 1')
     expect(text).toContain('auren_llm_tokens_total{agent="a",model="gpt-4o",direction="input"} 10') // not 1009: started calls never count
     expect(text).toContain('auren_llm_cost_usd_total{agent="a",model="gpt-4o"} 0.25')
     expect(text).toContain('auren_llm_call_duration_seconds_bucket{le="2.5",agent="a",model="gpt-4o"} 1')

@@ -15,7 +15,7 @@ const row: AgentWindowRow = {
   window_start_us: String(W), agent_id: 'neuroscientist', events: '9', executions_started: '2', executions_succeeded: '1', executions_failed: '1',
   llm_calls_succeeded: '3', llm_calls_failed: '1', input_tokens: '1200', output_tokens: '300', cost_usd: '0.012345', tool_calls: '2',
   tool_failures: '0', errors: '2', collaborations: '1', execution_latency_count: '2', execution_latency_sum_ms: '3000.5',
-  llm_latency_count: '4', llm_latency_sum_ms: '3400', late_events: '1',
+  llm_latency_count: '4', llm_latency_sum_ms: '3400', late_events: '1', llm_failed_attempts: '2', priced_events: '4',
 }
 
 describe('toAgentMetricsWindow', () => {

@@ -21,6 +21,22 @@ function llm(payload: Partial<AgentEventOf<'llm_call_completed'>['payload']>): A
 }
 
 describe('pricing: LLM calls', () => {
+  it('prices a failed call only when its producer reported usage for it', () => {
+    const retry = priceLlmCall(llm({ input_tokens: 0, output_tokens: 0, success: false, error_type: 'rate_limit_exceeded' }))
+    expect(retry).toEqual({ cost_usd: null, cost_source: null, pricing_ref: 'not priced: failed call without reported usage' })
+    const withUsage = priceLlmCall(llm({ input_tokens: 1668, output_tokens: 0, success: false, error_type: 'content_filter' }))
+    expect(withUsage.cost_source).toBe('computed')
+    expect(withUsage.cost_usd).toBeCloseTo(1668 * 0.003 / 1000, 12)
+    const reported = priceLlmCall(llm({ input_tokens: 0, output_tokens: 0, success: false, reported_cost_usd: 0.01 }))
+    expect(reported).toEqual({ cost_usd: 0.01, cost_source: 'reported', pricing_ref: 'reported by producer' })
+  })
+
+  it('states the failed-call rule and its source in the enrichment README', () => {
+    const readme = readFileSync(join(import.meta.dirname, '../../../../processors/enrichment/README.md'), 'utf8')
+    expect(readme).toMatch(/A failed call \(`success` false\) is priced only when its producer reported\s+usage/)
+    expect(readme).toContain('https://platform.openai.com/docs/guides/error-codes')
+  })
+
   it('names the installed genai-prices version', () => {
     const entry = createRequire(import.meta.url).resolve('@pydantic/genai-prices')
     const pkg = JSON.parse(readFileSync(join(dirname(entry), '..', 'package.json'), 'utf8')) as { version: string }
@@ -69,8 +85,8 @@ describe('pricing: LLM calls', () => {
     expect(cached.cost_usd).toBe(0.0125)
   })
 
-  it('costs 0 for a failed call with no tokens', () => {
-    expect(priceLlmCall(llm({ model: 'gpt-4', input_tokens: 0, output_tokens: 0, success: false, error_type: 'rate_limit_exceeded' }))).toMatchObject({ cost_usd: 0, cost_source: 'computed' })
+  it('costs nothing known (null, not $0) for a failed call with no tokens, even on a known model', () => {
+    expect(priceLlmCall(llm({ model: 'gpt-4', input_tokens: 0, output_tokens: 0, success: false, error_type: 'rate_limit_exceeded' }))).toMatchObject({ cost_usd: null, cost_source: null })
   })
 })
 

@@ -74,6 +74,9 @@ describe('chatDevRunToEvents: LLM calls', () => {
     expect(failed).toHaveLength(2) // WARNING (+ its error_code line) and one error_code line without WARNING
     for (const f of failed) {
       expect(f.payload).toMatchObject({ error_type: 'rate_limit_exceeded', input_tokens: 0, output_tokens: 0 })
+      // the log gives no duration for a retry: latency unknown (null), never a fabricated 0 ms
+      expect(f.payload.latency_ms).toBeNull()
+      expect(f.performance).toBeNull()
       expect(f.source_agent?.id).toBe('Programmer')
       expect(f.attributes['auren.error.message']).toContain('org-[REDACTED]')
       expect(f.attributes['auren.error.message']).not.toMatch(/UEAAQ/)

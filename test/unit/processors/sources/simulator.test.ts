@@ -32,7 +32,10 @@ describe('createSimulator', () => {
     expect(bio.filter((e) => e.payload.anomaly).length).toBeLessThan(bio.length / 4)
     const calls = events.filter((e) => e.event_type === 'llm_call_completed')
     expect(calls.some((e) => !e.payload.success)).toBe(true)
-    expect(calls.every((e) => e.payload.input_tokens > 0 && (e.payload.latency_ms ?? 0) > 0)).toBe(true)
+    expect(calls.every((e) => (e.payload.latency_ms ?? 0) > 0)).toBe(true)
+    expect(calls.filter((e) => e.payload.success).every((e) => e.payload.input_tokens > 0)).toBe(true)
+    // a rate limit, timeout or server error returns no usage: nothing to count or price
+    expect(calls.filter((e) => !e.payload.success).every((e) => e.payload.input_tokens === 0 && e.payload.output_tokens === 0)).toBe(true)
     const mem = events.filter((e) => e.event_type === 'memory_tier_access')
     expect(mem.every((e) => e.payload.tier_latencies[0]?.tier === 'redis_immediate')).toBe(true)
   })
@@ -40,5 +43,32 @@ describe('createSimulator', () => {
     expect(events.every((e, i) => i === 0 || events[i - 1]!.timestamp <= e.timestamp)).toBe(true)
     expect(events[0]!.timestamp).toBeGreaterThanOrEqual(1_750_000_000_000_000)
     expect(createSimulator({ seed: 1 }).next(42).timestamp).toBe(42)
+  })
+  it('marks its own clock as synthetic time, and live time not', () => {
+    expect(events.every((e) => e.attributes['auren.time.synthetic'] === 'simulator clock')).toBe(true)
+    expect(createSimulator({ seed: 1 }).next(42).attributes['auren.time.synthetic']).toBeUndefined()
+  })
+  it('stamps a completion at its start + its latency, in clock and in live mode', () => {
+    const live = createSimulator({ seed: 3 })
+    const t0 = 1_750_000_000_000_000
+    const liveEvents: AgentEvent[] = []
+    for (let now = t0; liveEvents.length < 3000; now += 5_000) liveEvents.push(live.next(now)) // 200 events/s
+    for (const stream of [events, liveEvents]) {
+      const byId = new Map(stream.map((e) => [e.event_id, e]))
+      let pairs = 0
+      for (const e of stream) {
+        const started = e.parent_event_id === null ? undefined : byId.get(e.parent_event_id)
+        if (!started) continue
+        const latencyMs = e.event_type === 'llm_call_completed' ? e.payload.latency_ms
+          : e.event_type === 'tool_usage_completed' ? e.payload.execution_time_ms
+            : e.event_type === 'agent_execution_completed' ? e.payload.latency_ms : null
+        if (latencyMs === null) continue
+        pairs += 1
+        expect(Math.abs((e.timestamp - started.timestamp) / 1000 - latencyMs), `${e.event_type} ${e.event_id}`).toBeLessThan(0.01)
+      }
+      expect(pairs).toBeGreaterThan(300)
+    }
+    // live: never stamped after the time asked for, and in time order
+    expect(liveEvents.every((e, i) => i === 0 || liveEvents[i - 1]!.timestamp <= e.timestamp)).toBe(true)
   })
 })
