@@ -334,7 +334,7 @@ export function createRunner<In, Out, S = undefined>(
       const nextOffset = (BigInt(handled === batch.records.length ? batch.lastOffset : lastOffset) + 1n).toString()
       const position: PartitionPosition = { groupId, topic: batch.topic, partition: batch.partition, nextOffset }
       const commitTimer = m.commitDuration.startTimer({ processor })
-      const result = await hand(slot, { records: work.records, position, cause: 'records', nowMs: now() }, work.deadLetters)
+      const result = await hand(slot, { records: work.records, position, cause: 'records', nowMs: now(), highWatermark: batch.highWatermark }, work.deadLetters)
       slot.position = nextOffset
       const committed = () => {
         for (const reason of work.dlqReasons) m.deadLettered.inc({ processor, reason })

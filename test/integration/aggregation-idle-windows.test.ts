@@ -85,18 +85,31 @@ describe('aggregation punctuation: windows close when traffic stops', () => {
   })
 
   it('closes the windows active partitions passed while the other partitions never had a record', { timeout: 120_000 }, async () => {
-    // a long idle timeout: partitions 0 and 1 stay active for the whole test
-    const { kafka, pool } = await setUp({ AUREN_AGGREGATION_IDLE_TIMEOUT_MS: '600000' })
+    const { kafka, pool } = await setUp({ AUREN_AGGREGATION_IDLE_TIMEOUT_MS: String(IDLE_MS) })
     const w0 = Math.floor(Date.now() * 1000 / MINUTE_US) * MINUTE_US - 10 * MINUTE_US
+    const last = w0 + 3 * MINUTE_US + 40_000_000
     const events = [0, 1, 2, 3].flatMap((m) => [0, 1].map((partition) => ({ partition, e: llmCallEvent({ agent: 'active-agent', trace: `p${partition}`, timestampUs: w0 + m * MINUTE_US + 40_000_000 }) })))
     await produce(kafka, events)
-    await waitStoredCaughtUp(pool, kafka, kafka.topics.enrichedEvents, { timeoutMs: 60_000, pollMs: 100, alive: () => app!.alive() })
-    // watermark of partitions 0 and 1 = (w0 + 3 min + 40 s) − 30 s: windows w0, w0+1, w0+2 closed, w0+3 open
-    const starts = await waitUntil('three closed windows in the outbox', async () => {
-      const r = await pool.query<{ w: string }>("SELECT window_start_us::text AS w FROM agg_outbox WHERE agent_id = 'active-agent' AND reason = 'closed' ORDER BY 1")
-      return r.rows.length >= 3 ? r.rows.map((x) => Number(x.w)) : undefined
-    }, { timeoutMs: 30_000, everyMs: 100 })
-    expect(starts).toEqual([w0, w0 + MINUTE_US, w0 + 2 * MINUTE_US]) // the open window w0+3 is not among them
+    // partitions 0 and 1 stay active: a trickle of events at the same event time (the watermark stays put)
+    let trickling = true
+    const trickle = (async () => {
+      while (trickling) {
+        await produce(kafka, [0, 1].map((partition) => ({ partition, e: llmCallEvent({ agent: 'active-agent', trace: `p${partition}`, timestampUs: last }) })))
+        await new Promise((r) => setTimeout(r, IDLE_MS / 4))
+      }
+    })()
+    try {
+      // watermark of partitions 0 and 1 = (w0 + 3 min + 40 s) − 30 s: windows w0, w0+1, w0+2 closed, w0+3 open;
+      // partitions 2..5 (never written) stop holding it back IDLE_MS after the first record
+      const starts = await waitUntil('three closed windows in the outbox', async () => {
+        const r = await pool.query<{ w: string }>("SELECT window_start_us::text AS w FROM agg_outbox WHERE agent_id = 'active-agent' ORDER BY 1")
+        return r.rows.length >= 3 ? r.rows.map((x) => Number(x.w)) : undefined
+      }, { timeoutMs: 30_000, everyMs: 100 })
+      expect(starts).toEqual([w0, w0 + MINUTE_US, w0 + 2 * MINUTE_US]) // the open window w0+3 is not among them
+    } finally {
+      trickling = false
+      await trickle
+    }
     const offsets = await pool.query<{ partition: number }>('SELECT "partition" FROM agg_offsets ORDER BY 1')
     expect(offsets.rows.map((r) => r.partition)).toEqual([0, 1]) // partitions 2..5 never had a record
   })

@@ -106,6 +106,10 @@ describe('group watermark with an idle timeout', () => {
       { maxEventUs: 12 * MIN, lastRecordMs: NOW - 10 }, // active
     ]
     expect(groupWatermarkWithIdlenessUs(clocks, cfg, 6, NOW, idle)).toBe(10 * MIN - 30_000_000)
+    // unseen partitions hold it back until the idle timeout passed since the group's first record
+    expect(groupWatermarkWithIdlenessUs(clocks, cfg, 6, NOW, idle, false)).toBeNull()
+    // a partition with a backlog at its last batch is never idle
+    expect(groupWatermarkWithIdlenessUs([...clocks, { maxEventUs: 2 * MIN, lastRecordMs: NOW - 60_000, caughtUp: false }], cfg, 6, NOW, idle)).toBe(2 * MIN - 30_000_000)
     // without idleness the idle partition and the three unseen ones hold it back
     expect(groupWatermarkWithIdlenessUs(clocks, cfg, 6, NOW, 0)).toBeNull()
     expect(groupWatermarkWithIdlenessUs(clocks, cfg, 0, NOW, 0)).toBe(3 * MIN - 30_000_000)
