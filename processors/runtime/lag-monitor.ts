@@ -56,6 +56,8 @@ export interface LagMonitor {
   tick(): Promise<void>
   /** Removes the series of partitions not assigned any more. */
   prune(): void
+  /** Why the last timed update failed (broker or sink unreachable), undefined after a success. */
+  lastError(): string | undefined
   stop(): void
 }
 
@@ -77,6 +79,7 @@ export function startLagMonitor(deps: LagMonitorDeps): LagMonitor {
     series.add(p)
   }
   let running = false
+  let lastError: string | undefined
   const tick = async () => {
     const assigned = [...deps.assigned()]
     prune()
@@ -90,10 +93,16 @@ export function startLagMonitor(deps: LagMonitorDeps): LagMonitor {
     if (running) return
     running = true
     tick()
-      .then(() => failures.ended())
-      .catch((err: unknown) => failures.occurred({ err }, (err as Error).message))
+      .then(() => {
+        lastError = undefined
+        failures.ended()
+      })
+      .catch((err: unknown) => {
+        lastError = (err as Error).message
+        failures.occurred({ err }, lastError)
+      })
       .finally(() => (running = false))
   }, deps.intervalMs)
   timer.unref()
-  return { set, tick, prune, stop: () => clearInterval(timer) }
+  return { set, tick, prune, lastError: () => lastError, stop: () => clearInterval(timer) }
 }

@@ -411,7 +411,7 @@ export function createRunner<In, Out>(
         joined = false
         outage ??= { since: now(), reason: e.error.message }
         outage.reason = e.error.message
-        if (!e.restarting && !isRetriableBatchError(e.error) && e.error.name !== 'KafkaJSNonRetriableError') {
+        if (!e.restarting && !isRetriableBatchError(e.error)) {
           // A processing error that is not a fault of the broker or the sink: a defect to fix.
           log.fatal({ err: e.error }, 'consumer failed with a non-retriable error')
           deps.onFatal?.(e.error)
@@ -465,16 +465,21 @@ export function createRunner<In, Out>(
     health: {
       healthy: () => !stopping,
       ready: () => {
-        const ready = joined && !stopping && !retrying.active
+        // The lag monitor reads offsets every lagIntervalMs: its failure is the first sign of an
+        // unreachable broker (or sink), well before the consumer exhausts its retries.
+        const offsetsError = lagMonitor?.lastError()
+        const ready = joined && !stopping && !retrying.active && offsetsError === undefined
         const reason = stopping
           ? 'stopping'
           : outage
             ? `consumer out of its group since ${new Date(outage.since).toISOString()} (broker unreachable?): ${outage.reason}`
             : retrying.active
               ? `batches failing and retried (${retrying.count} attempts)`
-              : joined
-                ? undefined
-                : 'not in the consumer group yet'
+              : offsetsError !== undefined
+                ? `offsets not readable (broker or sink unreachable?): ${offsetsError}`
+                : joined
+                  ? undefined
+                  : 'not in the consumer group yet'
         return { ready, detail: { groupId, joined, assignment, ...(reason ? { reason } : {}) } }
       },
     },

@@ -1,7 +1,8 @@
 import { pino } from 'pino'
 import { Writable } from 'node:stream'
 import { describe, expect, it } from 'vitest'
-import { computeLag } from '../../../../processors/runtime/lag-monitor.ts'
+import { Gauge, Registry } from 'prom-client'
+import { computeLag, startLagMonitor } from '../../../../processors/runtime/lag-monitor.ts'
 import { createEpisodeLog } from '../../../../processors/runtime/episode-log.ts'
 import { isRetriableBatchError } from '../../../../processors/runtime/runner.ts'
 import { AurenError } from '../../../../processors/runtime/errors.ts'
@@ -20,6 +21,34 @@ describe('computeLag', () => {
   })
   it('leaves out partitions not assigned or without a known range', () => {
     expect(computeLag([1, 7], ranges, new Map())).toEqual(new Map([[1, 10]]))
+  })
+})
+
+describe('startLagMonitor', () => {
+  it('updates every assigned partition from the offsets read and removes the series of revoked ones', async () => {
+    const registry = new Registry()
+    const gauge = new Gauge({ name: 'auren_consumer_lag_records', help: 'lag', labelNames: ['processor', 'topic', 'partition'], registers: [registry] })
+    let assigned = [0, 1, 2]
+    const monitor = startLagMonitor({
+      processor: 'aggregation',
+      topic: 't',
+      gauge,
+      assigned: () => assigned,
+      offsetRanges: async () => new Map([0, 1, 2].map((p) => [p, { low: '0', high: String(100 * (p + 1)) }])),
+      positions: async (ps) => new Map(ps.map((p) => [p, p === 2 ? undefined : '50'])),
+      log: pino({ level: 'silent' }),
+      intervalMs: 3_600_000,
+    })
+    try {
+      await monitor.tick()
+      const series = async () => (await gauge.get()).values.map((v) => [v.labels.partition, v.value])
+      expect(await series()).toEqual([['0', 50], ['1', 150], ['2', 300]])
+      assigned = [1]
+      await monitor.tick()
+      expect(await series()).toEqual([['1', 150]])
+    } finally {
+      monitor.stop()
+    }
   })
 })
 
