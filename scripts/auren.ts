@@ -213,8 +213,9 @@ program
       durationMs: opts.duration, delivery: opts.delivery, rate: opts.rate, killEverySec: opts.killEvery, poison: opts.poison, traces: opts.traces,
       databaseDownMs: opts.dbDown, drainTimeoutMs: opts.drainTimeout, seed: opts.seed, keep: opts.keep,
     })
-    console.log(table)
-    process.exitCode = result.ok ? 0 : 1
+    // Exit explicitly once the table is written: a Kafka client of a connection the broker
+    // SIGKILL broke may keep a reconnect timer alive after every client was disconnected.
+    process.stdout.write(`${table}\n`, () => process.exit(result.ok ? 0 : 1))
   })
 
 program.parseAsync().catch((err: unknown) => {
