@@ -10,6 +10,7 @@ import { runMigrations } from './migrate.ts'
 import { createAggregationSink, type AggregationSink } from './postgres-sink.ts'
 import { createAggregationMetrics, recordAppliedBatch, type AggregationMetrics } from './metrics.ts'
 import { aggregationDefinition, observeAggregation } from './definition.ts'
+import { createSignalMetrics, recordSignalRows } from './signal-metrics.ts'
 
 /** How often the outbox publisher and the seen-id purge run, ms. */
 const PUBLISH_EVERY_MS = 1_000
@@ -24,13 +25,17 @@ try {
     build: async ({ appConfig, registry, log }) => {
       const applied = await runMigrations(appConfig.databaseUrl, { schema: appConfig.dbSchema })
       log.info({ applied, schema: appConfig.dbSchema }, 'migrations up to date')
+      const signals = createSignalMetrics(registry)
       sink = createAggregationSink(appConfig.databaseUrl, {
         windowMs: appConfig.windowMs,
         allowedLatenessMs: appConfig.allowedLatenessMs,
         expectedPartitions: appConfig.expectedPartitions,
         schema: appConfig.dbSchema,
         poolSize: appConfig.dbPoolSize,
-        onCommitted: (batch) => metrics && recordAppliedBatch(metrics, batch),
+        onCommitted: (batch) => {
+          if (metrics) recordAppliedBatch(metrics, batch)
+          recordSignalRows(signals, batch.merged)
+        },
       })
       const s = sink
       metrics = createAggregationMetrics(registry, () => s.countActiveAgents(appConfig.activeWindowMs))
