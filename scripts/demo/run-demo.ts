@@ -15,6 +15,8 @@ import { startApp, startGateway, type AppProcess } from '../lib/app-process.ts'
 import { registerPromTarget, stackEnv } from '../lib/stack-env.ts'
 import { DEFAULT_PARTITIONS, DLQ_HEADERS, fromEnrichedRecord, type EnrichedAgentEvent, type EnrichedAgentEventRecord } from '../../schemas/index.ts'
 import { renderSummary, summarize } from './summary.ts'
+import { renderDashboards, type RenderedDashboard } from '../lib/render-dashboards.ts'
+import { join } from 'node:path'
 import { rangeCovering, readApiSummary, renderApiSummary } from './api-summary.ts'
 import type { AttributionRule } from '../../processors/sources/chatdev-attribution.ts'
 
@@ -109,6 +111,7 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
       AUREN_GATEWAY_MAX_RANGE_MS: String(DEMO_MAX_RANGE_MS),
     }))
     const gatewayUrl = `http://${gateway.address}`
+    removeTargets.push(registerPromTarget(targetName(prefix, 'gateway'), gateway.address, { demo: prefix }))
     const gatewayReady = gateway.waitReady(90_000)
     gatewayReady.catch(() => undefined) // awaited below
 
@@ -153,15 +156,30 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
       `topics:               ${Object.values(ctx.topics).join(', ')}`,
       `PostgreSQL schema:    ${schema} (agg_* rollup tables)`,
     ]
+    // The Grafana dashboards drawn from the same queries (no Grafana server here): one PNG each.
+    const pictures: RenderedDashboard[] = await renderDashboards({
+      prometheusUrl: ctx.env.prometheusUrl, databaseUrl, schema, evalS: Date.now() / 1000, promRangeS: Math.ceil((Date.now() - t0) / 1000) + 30,
+      outDir: join(import.meta.dirname, '..', '..', '.cache', 'dashboards', prefix.replace(/-+$/, '')),
+      interpolation: {
+        variables: { instance: procs.map((p) => p.address).join('|') }, rateInterval: '1m', range: `${Math.ceil((Date.now() - t0) / 1000) + 30}s`,
+        fromS: minUs / 1e6, toS: maxUs / 1e6 + 60,
+      },
+    }).catch((err: unknown) => {
+      say(opts.json, `dashboards not drawn: ${(err as Error).message}`)
+      return []
+    })
+    say(opts.json, `dashboards drawn (${secs()})`)
     if (opts.json) {
       console.log(JSON.stringify({
         topic_prefix: prefix,
         replay: { runs: replay.runs, events: replay.events, skipped_files: replay.skippedFiles, skipped_input: replay.skippedInput },
         ...summary,
         api: { agents_performance: api.agents_performance, top_cost_drivers: api.top_cost_drivers, projections: api.projections, recommendations: api.recommendations, range: api.range },
+        dashboards: pictures.map((d) => ({ dashboard: d.dashboard, file: d.file, panels: d.panels })),
       }, null, 2))
     } else {
-      console.log(`${renderSummary(summary, [])}\n${renderApiSummary(api)}\n\nwhere to look:\n${links.map((l) => `  ${l}`).join('\n')}`)
+      const drawn = pictures.map((d) => `  ${d.file}  (${d.panels.filter((p) => p.series > 0).length}/${d.panels.length} panels with data)`)
+      console.log(`${renderSummary(summary, [])}\n${renderApiSummary(api)}\n\nwhere to look:\n${links.map((l) => `  ${l}`).join('\n')}\n\nGrafana dashboards drawn from the running stack:\n${drawn.join('\n')}`)
     }
     say(opts.json, `done in ${secs()}`)
 

@@ -8,7 +8,9 @@
  * (instant query API) and the real PostgreSQL (rollup schema of the run, read-only
  * transaction). A query that returns no series with a finite value, or no row with a value,
  * fails the test naming the dashboard and the panel. The counts per panel are printed and
- * written to test/artifacts/grafana-proof.json.
+ * written to test/artifacts/grafana-proof.json. The same queries then draw every dashboard into
+ * test/artifacts/dashboards/<uid>.png (`npm run render:dashboards`), and the token economics,
+ * memory tier, knowledge heatmap and collaboration pictures show every panel with data.
  */
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
@@ -27,6 +29,7 @@ import { llmCallEvent } from '../helpers/events.ts'
 import { DEFAULT_PARTITIONS, toAgentEventRecord } from '../../schemas/index.ts'
 import { interpolate, panelQueries, type DashboardJson, type Interpolation, type PanelQuery } from '../../grafana/src/panel-queries.ts'
 import { uniquePrefix } from '../helpers/kafka.ts'
+import { renderDashboards } from '../../scripts/lib/render-dashboards.ts'
 
 const ROOT = join(import.meta.dirname, '..', '..')
 const TRACES = join(ROOT, '..', 'shared', 'data', 'agent-traces')
@@ -79,6 +82,7 @@ describe('Grafana dashboards: every panel returns data on a running pipeline', (
   let framesReceived = 0
   let interp: Interpolation
   let evalTimeS = 0
+  let loadStartS = 0
   const outcomes: Outcome[] = []
 
   beforeAll(async () => {
@@ -131,6 +135,7 @@ describe('Grafana dashboards: every panel returns data on a running pipeline', (
         await new Promise((r) => setTimeout(r, 3_000))
       }
     })()
+    loadStartS = Date.now() / 1000
     const simulated = await runSimulate(ctx, { rate: SIM_RATE, duration: SIM_SECONDS, seed: 12, progress: false })
     reading = false
     await reads
@@ -208,5 +213,26 @@ describe('Grafana dashboards: every panel returns data on a running pipeline', (
     const broken = outcomes.filter((o) => o.error !== undefined || o.withData === 0)
       .map((o) => `${o.dashboard} / ${o.panel} [${o.refId}, ${o.kind}]: ${o.error ?? (o.returned === 0 ? 'returned nothing' : `returned ${o.returned} but none with a value`)}`)
     expect(broken, `panels without data:\n${broken.join('\n')}`).toEqual([])
+  })
+
+  it('draws every dashboard into a PNG; the token economics, memory tier, knowledge and collaboration pictures have data in every panel', { timeout: 300_000 }, async () => {
+    const outDir = join(ROOT, 'test', 'artifacts', 'dashboards')
+    const rendered = await renderDashboards({
+      prometheusUrl: stackEnv().prometheusUrl, databaseUrl: stackEnv().databaseUrl, schema, interpolation: interp, evalS: evalTimeS,
+      promRangeS: Math.ceil(evalTimeS - loadStartS) + 30, outDir,
+    })
+    console.log(rendered.map((d) => `${d.file}\n${d.panels.map((p) => `  ${String(p.series).padStart(4)}  ${p.title}`).join('\n')}`).join('\n'))
+    expect(rendered.length).toBe(readdirSync(DASHBOARD_DIR).filter((f) => f.endsWith('.json')).length)
+    for (const d of rendered) {
+      const png = readFileSync(d.file)
+      expect(png.subarray(1, 4).toString(), d.file).toBe('PNG')
+      expect(png.length, d.file).toBeGreaterThan(20_000)
+    }
+    for (const uid of ['auren-token-economics', 'auren-memory-tier-flow', 'auren-knowledge-heatmap', 'auren-collaboration-network']) {
+      const d = rendered.find((r) => r.file.endsWith(`${uid}.png`))
+      expect(d, uid).toBeDefined()
+      const empty = d!.panels.filter((p) => p.series === 0).map((p) => p.title)
+      expect(empty, `${d!.dashboard}: panels drawn empty`).toEqual([])
+    }
   })
 })
