@@ -30,6 +30,8 @@ import { DEFAULT_PARTITIONS, toAgentEventRecord } from '../../schemas/index.ts'
 import { interpolate, panelQueries, type DashboardJson, type Interpolation, type PanelQuery } from '../../grafana/src/panel-queries.ts'
 import { uniquePrefix } from '../helpers/kafka.ts'
 import { renderDashboards } from '../../scripts/lib/render-dashboards.ts'
+import { Ajv } from 'ajv'
+import { SIGNAL_RESPONSES } from '../../gateway/queries/signals.ts'
 
 const ROOT = join(import.meta.dirname, '..', '..')
 const TRACES = join(ROOT, '..', 'shared', 'data', 'agent-traces')
@@ -83,6 +85,9 @@ describe('Grafana dashboards: every panel returns data on a running pipeline', (
   let interp: Interpolation
   let evalTimeS = 0
   let loadStartS = 0
+  let apiBase = ''
+  let operatorToken = ''
+  let apiSecret = ''
   const outcomes: Outcome[] = []
 
   beforeAll(async () => {
@@ -106,6 +111,8 @@ describe('Grafana dashboards: every panel returns data on a running pipeline', (
       removeTargets.push(registerPromTarget(`${prefix}${name}`.replace(/[^A-Za-z0-9_.-]/g, '_'), p.address))
     }
     const token = await hs256Token(secret, 'sre', ['operator'])
+    operatorToken = token
+    apiSecret = secret
     ws = new WebSocket(`ws://${gateway.address}/v1/stream`, { headers: { Authorization: `Bearer ${token}` } })
     ws.on('message', () => (framesReceived += 1))
     await new Promise<void>((resolve, reject) => {
@@ -126,6 +133,7 @@ describe('Grafana dashboards: every panel returns data on a running pipeline', (
 
     // A minute of live load, with the REST API read every few seconds meanwhile.
     const api = `http://${gateway.address}/api/v2`
+    apiBase = api
     let reading = true
     const reads = (async () => {
       while (reading) {
@@ -234,5 +242,43 @@ describe('Grafana dashboards: every panel returns data on a running pipeline', (
       const empty = d!.panels.filter((p) => p.series === 0).map((p) => p.title)
       expect(empty, `${d!.dashboard}: panels drawn empty`).toEqual([])
     }
+  })
+
+  it('the REST routes of the signal rollups answer with the rollups\' figures, a viewer sees only its own biometrics', { timeout: 60_000 }, async () => {
+    const range = new URLSearchParams({ from: new Date(interp.fromS * 1000).toISOString(), to: new Date(interp.toS * 1000).toISOString() })
+    const ajv = new Ajv({ strict: false, allErrors: true })
+    const get = async (path: string, token = operatorToken, extra: Record<string, string> = {}) => {
+      const res = await fetch(`${apiBase}/${path}?${new URLSearchParams({ ...Object.fromEntries(range), ...extra })}`, { headers: { Authorization: `Bearer ${token}` } })
+      const body = (await res.json()) as Record<string, unknown>
+      expect(res.status, `${path}: ${JSON.stringify(body)}`).toBe(200)
+      const validate = ajv.compile(SIGNAL_RESPONSES[path]!)
+      expect(validate(body), `${path}: ${JSON.stringify(validate.errors)}`).toBe(true)
+      return body
+    }
+    const sum = async (sql: string) => Number((await pool.query<{ n: string | null }>(sql)).rows[0]!.n ?? 0)
+    const decisions = await get('intelligence/decisions')
+    expect(decisions.total).toBe(await sum('SELECT sum(decisions) AS n FROM agg_decision_minute'))
+    expect(decisions.total).toBeGreaterThan(0)
+    const ops = await get('memory/operations')
+    expect(ops.total).toBe(await sum('SELECT sum(operations) AS n FROM agg_memory_operation_minute'))
+    const bio = (await get('body/biometrics')) as { metrics: Array<{ samples: number; mean: number | null }> }
+    expect(bio.metrics.reduce((n, m) => n + m.samples, 0)).toBe(await sum('SELECT sum(samples) AS n FROM agg_biometric_minute'))
+    expect(bio.metrics.every((m) => m.mean !== null)).toBe(true)
+    const viewer = await hs256Token(apiSecret, 'user-001', ['viewer'])
+    const own = (await get('body/biometrics', viewer)) as { metrics: Array<{ samples: number }>; scope: { user_id: string } }
+    expect(own.scope.user_id).toBe('user-001')
+    expect(own.metrics.reduce((n, m) => n + m.samples, 0)).toBe(await sum("SELECT sum(samples) AS n FROM agg_biometric_minute WHERE user_id = 'user-001'"))
+    const health = (await get('system/health')) as { components: Array<{ reports: Record<string, number> }> }
+    expect(health.components.flatMap((c) => Object.values(c.reports)).reduce((a, b) => a + b, 0)).toBe(await sum('SELECT sum(reports) AS n FROM agg_system_health_minute'))
+    const perf = (await get('system/performance-metrics')) as { metrics: Array<{ samples: number }> }
+    expect(perf.metrics.reduce((n, m) => n + m.samples, 0)).toBe(await sum('SELECT sum(samples) AS n FROM agg_performance_metric_minute'))
+    const traces = (await get('costs/traces', operatorToken, { limit: '5' })) as { traces: number; total_cost_usd: number; mean_cost_per_trace_usd: number | null; top: Array<{ cost_usd: number }> }
+    expect(traces.traces).toBe(await sum('SELECT count(DISTINCT trace_id) AS n FROM agg_trace_minute'))
+    expect(Math.abs(traces.total_cost_usd - await sum('SELECT sum(cost_usd) AS n FROM agg_trace_minute'))).toBeLessThan(1e-9)
+    // a trace's cost equals the enriched cost of its events: the sum over traces is the sum over agents
+    expect(Math.abs(traces.total_cost_usd - await sum('SELECT sum(cost_usd) AS n FROM agg_agent_minute'))).toBeLessThan(1e-9)
+    expect(traces.top.length).toBe(5)
+    expect(traces.top[0]!.cost_usd).toBeGreaterThanOrEqual(traces.top[4]!.cost_usd)
+    expect(traces.mean_cost_per_trace_usd).toBeCloseTo(traces.total_cost_usd / traces.traces, 12)
   })
 })
