@@ -28,3 +28,29 @@ export const ZERO_IS_GOOD: Step[] = [
   { value: null, color: 'green' },
   { value: 1, color: 'red' },
 ]
+
+// Thresholds of the alert rules (prometheus/rules/auren-alerts.yml, branch `alerting`), so a
+// panel turns red where the rule pages.
+/** AurenConsumerLagHigh: consumer lag above 10,000 records per processor and topic. */
+export const CONSUMER_LAG_STEPS: Step[] = [
+  { value: null, color: 'green' },
+  { value: 1_000, color: 'orange' },
+  { value: 10_000, color: 'red' },
+]
+/** AurenRebalanceStorm: more than 5 rebalances in 15 minutes. */
+export const REBALANCE_STEPS: Step[] = [
+  { value: null, color: 'green' },
+  { value: 5, color: 'red' },
+]
+/** AurenEventLagOverBudget: p99 event lag budgets, critical 1 s, operational 5 s, analytical 30 s. */
+export const EVENT_LAG_STEPS: Step[] = [
+  { value: null, color: 'green' },
+  { value: 1, color: 'yellow' },
+  { value: 5, color: 'orange' },
+  { value: 30, color: 'red' },
+]
+/** AurenGatewaySlowClients: more than 100 slow-client drops in 5 minutes. */
+export const SLOW_CLIENT_DROP_STEPS: Step[] = [
+  { value: null, color: 'green' },
+  { value: 100, color: 'red' },
+]
