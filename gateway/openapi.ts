@@ -8,6 +8,7 @@ import { COST_GROUPS } from './analytics/costs.ts'
 import { WINDOWS } from './analytics/range.ts'
 import { DATASET_NAMES } from './queries/export.ts'
 import { EDGE_KINDS } from './queries/intelligence.ts'
+import { SIGNAL_RESPONSES } from './queries/signals.ts'
 
 type Schema = Record<string, unknown>
 
@@ -157,6 +158,7 @@ export const RESPONSES: Record<string, Schema> = {
     dataset: { type: 'string', enum: DATASET_NAMES }, description: s, range, scope, window: s, columns: arr(s),
     rows: arr({ type: 'object', additionalProperties: true }),
   }),
+  ...SIGNAL_RESPONSES,
 }
 
 /** The OpenAPI document's top (@fastify/swagger `openapi` option). */
@@ -173,6 +175,6 @@ export const OPENAPI_INFO = {
   components: { securitySchemes: { bearerAuth: { type: 'http' as const, scheme: 'bearer', bearerFormat: 'JWT' } } },
   tags: [
     { name: 'ops', description: 'Health and metrics (no auth)' },
-    { name: 'agents' }, { name: 'costs' }, { name: 'memory' }, { name: 'intelligence' }, { name: 'knowledge' }, { name: 'analytics' }, { name: 'export' },
+    { name: 'agents' }, { name: 'costs' }, { name: 'memory' }, { name: 'intelligence' }, { name: 'knowledge' }, { name: 'analytics' }, { name: 'export' }, { name: 'body' }, { name: 'system' },
   ],
 }

@@ -29,6 +29,7 @@ import { EDGE_KINDS, loadCollaboration, loadLearning, type EdgeKind } from './qu
 import { loadHeatmap } from './queries/knowledge.ts'
 import { loadTierStats } from './queries/memory.ts'
 import { loadOverview } from './queries/overview.ts'
+import { loadBiometrics, loadDecisions, loadMemoryOperations, loadPerformanceMetrics, loadSystemHealth, loadTraceCosts } from './queries/signals.ts'
 
 /** Parsed query parameters (validated and defaulted by the route's schema). */
 type Query = Record<string, unknown> & { from?: string; to?: string; user_id?: string; agent_id?: string }
@@ -172,6 +173,48 @@ export const API_ROUTES: readonly RouteDef[] = [
       reply.type('text/csv; charset=utf-8').header('content-disposition', `attachment; filename="auren-${name}-${stamp(filter.range.fromUs)}-${stamp(filter.range.toUs)}.csv"`)
       return toCsv(columns, rows)
     },
+  },
+  {
+    path: 'intelligence/decisions', tag: 'intelligence', access: 'all-users', what: 'decision figures',
+    summary: 'Decisions per agent, category and urgency, with mean confidence and reasoning steps',
+    description: 'From agg_decision_minute. Mean confidence is over the decisions that gave one (null when none did).',
+    query: query({ ...RANGE, agent_id: Q.agent_id }), response200: json('intelligence/decisions'),
+    load: ({ db, filter }) => loadDecisions(db, filter),
+  },
+  {
+    path: 'memory/operations', tag: 'memory', access: 'all-users', what: 'memory operation figures',
+    summary: 'Memory operations per agent, operation and memory type, with mean confidence',
+    description: 'From agg_memory_operation_minute.',
+    query: query({ ...RANGE, agent_id: Q.agent_id }), response200: json('memory/operations'),
+    load: ({ db, filter }) => loadMemoryOperations(db, filter),
+  },
+  {
+    path: 'body/biometrics', tag: 'body', access: 'per-user', what: 'biometric figures',
+    summary: 'Biometric samples, mean value and anomalies per metric',
+    description: "From agg_biometric_minute: mean = value sum / samples; anomaly rate = anomalies / samples. A viewer sees only its own readings.",
+    query: query({ ...RANGE, user_id: Q.user_id }), response200: json('body/biometrics'),
+    load: ({ db, filter }) => loadBiometrics(db, filter),
+  },
+  {
+    path: 'system/health', tag: 'system', access: 'all-users', what: 'system health figures',
+    summary: 'system_health reports per component and status, and the worst status of the range',
+    description: 'From agg_system_health_minute.',
+    query: query(RANGE), response200: json('system/health'),
+    load: ({ db, filter }) => loadSystemHealth(db, filter),
+  },
+  {
+    path: 'system/performance-metrics', tag: 'system', access: 'all-users', what: 'performance metric figures',
+    summary: 'performance_metric samples and mean value per agent, name and unit',
+    description: 'From agg_performance_metric_minute.',
+    query: query({ ...RANGE, agent_id: Q.agent_id }), response200: json('system/performance-metrics'),
+    load: ({ db, filter }) => loadPerformanceMetrics(db, filter),
+  },
+  {
+    path: 'costs/traces', tag: 'costs', access: 'per-user', what: 'cost per trace',
+    summary: 'Cost per trace (user query): the most expensive traces, the number of traces and the mean cost per trace',
+    description: 'From agg_trace_minute: enriched cost_usd of the trace events that carry a cost, with completed LLM calls and their tokens. Mean = total ÷ traces with a cost or an LLM call in the range (null when none).',
+    query: query({ ...RANGE, user_id: Q.user_id, limit: Q.limit }), response200: json('costs/traces'),
+    load: ({ db, q, filter }) => loadTraceCosts(db, filter, q.limit as number),
   },
 ]
 

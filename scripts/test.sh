@@ -9,6 +9,8 @@ bash scripts/bootstrap.sh
 
 echo "[test] generated schema drift check" >&2
 npx tsx scripts/gen-schemas.ts --check
+echo "[test] generated Grafana dashboards drift check" >&2
+npx tsx scripts/gen-dashboards.ts --check
 echo "[test] typecheck" >&2
 npx tsc --noEmit -p tsconfig.json
 echo "[test] lint" >&2

@@ -12,17 +12,22 @@ import { startDatabaseHealth } from './database-health.ts'
 import { createAggregationSink } from './postgres-sink.ts'
 import { createAggregationMetrics, recordAppliedBatch } from './metrics.ts'
 import { aggregationDefinition } from './definition.ts'
+import { createSignalMetrics, recordSignalRows } from './signal-metrics.ts'
 
 await runProcessorApp({
   name: 'auren-aggregation',
   parseAppConfig: parseAggregationConfig,
   build: async ({ appConfig: c, registry, log, addReadinessCheck }) => {
+    const signals = createSignalMetrics(registry)
     const db = startDatabaseHealth(c.databaseUrl, log)
     addReadinessCheck('database', db.check)
     log.info({ applied: await runMigrationsWithRetry(c.databaseUrl, { schema: c.dbSchema }, { log, onFailure: db.report }), schema: c.dbSchema }, 'migrations up to date')
     const sink = createAggregationSink(c.databaseUrl, {
       windowMs: c.windowMs, allowedLatenessMs: c.allowedLatenessMs, idleTimeoutMs: c.idleTimeoutMs, expectedPartitions: c.expectedPartitions,
-      schema: c.dbSchema, poolSize: c.dbPoolSize, seenRetentionMs: c.seenRetentionMs, log, onCommitted: (batch) => recordAppliedBatch(metrics, batch),
+      schema: c.dbSchema, poolSize: c.dbPoolSize, seenRetentionMs: c.seenRetentionMs, log, onCommitted: (batch) => {
+        recordAppliedBatch(metrics, batch)
+        recordSignalRows(signals, batch.merged)
+      },
     })
     const metrics = createAggregationMetrics(registry, () => sink.countActiveAgents(c.activeWindowMs))
     return {

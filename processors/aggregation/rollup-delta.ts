@@ -11,6 +11,7 @@
  */
 import type { AgentEventType } from '../../schemas/index.ts'
 import { addDecimal } from './decimal.ts'
+import { SIGNAL_TABLES } from './signal-tables.ts'
 
 /** Counter kinds: `int` → bigint column, `dec` → numeric column. */
 export type CounterKind = 'int' | 'dec'
@@ -93,6 +94,7 @@ export const ROLLUP_TABLES = {
     keys: ['window_start_us', 'metric', 'agent_id', 'dim', 'bucket'],
     counters: { count: 'int' },
   },
+  ...SIGNAL_TABLES,
 } as const satisfies Record<string, { table: string; keys: readonly string[]; counters: Record<string, CounterKind> }>
 
 /** Name of a rollup table in ROLLUP_TABLES. */

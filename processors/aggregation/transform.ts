@@ -35,6 +35,7 @@ import { decimalOf } from './decimal.ts'
 import { bucketOf } from '../../schemas/latency-histogram.ts'
 import { RowAccumulator, type ActivityUpdate, type HypothesisState, type LatencyMetric, type LatencyObservation, type RollupDelta } from './rollup-delta.ts'
 import { windowStartUs } from './tumbling-window.ts'
+import { addSignalRows } from './signal-rows.ts'
 
 /** Default window size, ms (config.ts AUREN_AGGREGATION_WINDOW_MS). */
 export const DEFAULT_WINDOW_MS = 60_000
@@ -172,6 +173,8 @@ export function toRollupDelta(enriched: EnrichedAgentEvent, windowMs = DEFAULT_W
     default:
       break
   }
+  const answeredLlm = e.event_type === 'llm_call_completed' && isAnsweredCall(e.payload, succeeded(e, e.payload.success, e.payload.error_type))
+  addSignalRows(enriched, w, agent, cost, rows, answeredLlm)
 
   const activity: ActivityUpdate[] = agent === '' ? [] : [{
     agent_id: agent, first_seen_us: e.timestamp, last_seen_us: e.timestamp, last_event_type: e.event_type, last_event_id: eventId,

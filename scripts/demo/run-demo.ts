@@ -21,6 +21,8 @@ import { keepRunningLines, rangeCovering, readApiSummary, renderApiSummary, runT
 
 /** Lifetime of the operator token printed by --keep-running, seconds (the run's working day). */
 const KEEP_RUNNING_TOKEN_TTL_S = 12 * 3600
+import { renderDashboards, type RenderedDashboard } from '../lib/render-dashboards.ts'
+import { join } from 'node:path'
 import type { AttributionRule } from '../../processors/sources/chatdev-attribution.ts'
 
 /** Options of `auren demo`. */
@@ -166,6 +168,19 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
       `topics:               ${Object.values(ctx.topics).join(', ')}`,
       `PostgreSQL schema:    ${schema} (agg_* rollup tables)`,
     ]
+    // The Grafana dashboards drawn from the same queries (no Grafana server here): one PNG each.
+    const pictures: RenderedDashboard[] = await renderDashboards({
+      prometheusUrl: ctx.env.prometheusUrl, databaseUrl, schema, evalS: Date.now() / 1000, promRangeS: Math.ceil((Date.now() - t0) / 1000) + 30,
+      outDir: join(import.meta.dirname, '..', '..', '.cache', 'dashboards', prefix.replace(/-+$/, '')),
+      interpolation: {
+        variables: { instance: procs.map((p) => p.address).join('|') }, rateInterval: '1m', range: `${Math.ceil((Date.now() - t0) / 1000) + 30}s`,
+        fromS: minUs / 1e6, toS: maxUs / 1e6 + 60,
+      },
+    }).catch((err: unknown) => {
+      say(opts.json, `dashboards not drawn: ${(err as Error).message}`)
+      return []
+    })
+    say(opts.json, `dashboards drawn (${secs()})`)
     if (opts.json) {
       console.log(JSON.stringify({
         topic_prefix: prefix,
@@ -175,9 +190,11 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
           agents_performance: api.agents_performance, top_cost_drivers: api.top_cost_drivers, projections: api.projections,
           recommendations: api.recommendations, unqualified: api.unqualified, range: api.range,
         },
+        dashboards: pictures.map((d) => ({ dashboard: d.dashboard, file: d.file, panels: d.panels })),
       }, null, 2))
     } else {
-      console.log(`${renderSummary(summary, [])}\n${renderApiSummary(api)}\n\nwhere to look:\n${links.map((l) => `  ${l}`).join('\n')}`)
+      const drawn = pictures.map((d) => `  ${d.file}  (${d.panels.filter((p) => p.series > 0).length}/${d.panels.length} panels with data)`)
+      console.log(`${renderSummary(summary, [])}\n${renderApiSummary(api)}\n\nwhere to look:\n${links.map((l) => `  ${l}`).join('\n')}\n\nGrafana dashboards drawn from the running stack:\n${drawn.join('\n')}`)
     }
     say(opts.json, `done in ${secs()}`)
 

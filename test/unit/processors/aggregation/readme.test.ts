@@ -5,6 +5,7 @@ import { AGGREGATION_METRICS_CONTRACT } from '../../../helpers/metric-contract.t
 import { describe, expect, it } from 'vitest'
 import { describeAggregationConfig } from '../../../../processors/aggregation/config.ts'
 import { createAggregationMetrics } from '../../../../processors/aggregation/metrics.ts'
+import { createSignalMetrics } from '../../../../processors/aggregation/signal-metrics.ts'
 import { ROLLUP_TABLES } from '../../../../processors/aggregation/rollup-delta.ts'
 
 const dir = join(import.meta.dirname, '../../../../processors/aggregation')
@@ -23,6 +24,7 @@ describe('aggregation README and contracts', () => {
   it('registers every contract metric with the contract labels, and documents exactly the registered ones', async () => {
     const registry = new Registry()
     createAggregationMetrics(registry)
+    createSignalMetrics(registry)
     const registered = (await registry.getMetricsAsJSON()) as unknown as { name: string }[]
     for (const [name, labels] of Object.entries(CONTRACT)) {
       const metric = registry.getSingleMetric(name) as unknown as { labelNames: string[] } | undefined
@@ -34,10 +36,12 @@ describe('aggregation README and contracts', () => {
     for (const m of registered) expect(readme).toContain(`| \`${m.name}\``)
   })
 
-  it('no metric has a user, trace or event label', () => {
+  it('no metric has a user, trace or event label', async () => {
     const registry = new Registry()
     createAggregationMetrics(registry)
-    for (const name of Object.keys(CONTRACT)) {
+    createSignalMetrics(registry)
+    const names = ((await registry.getMetricsAsJSON()) as unknown as { name: string }[]).map((m) => m.name)
+    for (const name of names) {
       const labels = (registry.getSingleMetric(name) as unknown as { labelNames: string[] }).labelNames
       expect(labels.some((l) => /user|trace|event/.test(l))).toBe(false)
     }

@@ -1,0 +1,23 @@
+/** Learning and reasoning (seed 003 dashboards): hypotheses, memory operations, decisions. */
+import type { DashboardSpec } from '../board.ts'
+import { bars, grid, series, single } from '../panels.ts'
+import { inRange, matches, prom, sel, sqlSeries, sqlTable, timeOf } from '../queries.ts'
+
+const A = 'agent=~"$agent"'
+
+export const learningReasoning: DashboardSpec = {
+  uid: 'auren-learning-reasoning',
+  title: 'AUREN / Learning and reasoning',
+  description: 'Hypotheses formed, validated and invalidated with the validation rate, memory operations by type, decisions by category and urgency with their confidence. Seed 003.',
+  variables: ['agent'],
+  panels: [
+    single({ title: 'What share of tested hypotheses hold?', description: 'Hypotheses whose latest status is validated / (validated + invalidated), latest status per hypothesis (agg_hypothesis_state) set within the range; pending and formed are not in the denominator.', unit: 'percentunit', targets: [sqlTable(`SELECT count(*) FILTER (WHERE status = 'validated')::float8 / NULLIF(count(*) FILTER (WHERE status IN ('validated', 'invalidated')), 0) AS "validation rate", count(*) FILTER (WHERE status IN ('validated', 'invalidated')) AS "tested" FROM agg_hypothesis_state WHERE ${inRange('status_time_us')} AND ${matches('agent_id', 'agent')}`)] }),
+    bars({ title: 'Where do hypotheses stand now?', description: 'Hypotheses by their latest status (formed, validated, invalidated, pending), latest event within the range.', unit: 'short', x: 'status', targets: [sqlTable(`SELECT status, count(*) AS hypotheses FROM agg_hypothesis_state WHERE ${inRange('status_time_us')} AND ${matches('agent_id', 'agent')} GROUP BY 1 ORDER BY 1`)] }),
+    series({ title: 'How many hypotheses are formed, validated, invalidated?', description: 'Hypothesis events per second by the status they set (auren_hypotheses_total).', unit: 'reqps', targets: [prom(`sum by (status) (rate(${sel('auren_hypotheses_total', A)}[$__rate_interval]))`, '{{status}}')] }),
+    series({ title: 'Which memory operations do agents perform?', description: 'memory_operation events per second by operation and memory type (auren_memory_operations_total).', unit: 'reqps', targets: [prom(`sum by (operation, memory_type) (rate(${sel('auren_memory_operations_total', A)}[$__rate_interval]))`, '{{operation}} {{memory_type}}')] }),
+    series({ title: 'Which decisions are taken, by category and urgency?', description: 'agent_decision events per second by category and urgency (auren_agent_decisions_total; empty label = not given).', unit: 'reqps', targets: [prom(`sum by (category, urgency) (rate(${sel('auren_agent_decisions_total', A)}[$__rate_interval]))`, '{{category}} {{urgency}}')] }),
+    series({ title: 'How confident are the decisions, minute by minute?', description: 'Mean decision confidence per agent per event-time minute: confidence sum / decisions that gave one (agg_decision_minute).', unit: 'percentunit', min: 0, max: 1, targets: [sqlSeries(`SELECT ${timeOf()} AS time, agent_id AS metric, sum(confidence_sum) / NULLIF(sum(confidence_count), 0) AS confidence FROM agg_decision_minute WHERE ${inRange()} AND ${matches('agent_id', 'agent')} AND confidence_count > 0 GROUP BY 1, 2 ORDER BY 1`)] }),
+    grid({ title: 'Decisions per agent, category and urgency, with confidence', description: 'Over the range (agg_decision_minute): decisions, mean confidence (of those that gave one; null when none), mean reasoning steps.', w: 24, targets: [sqlTable(`SELECT agent_id AS agent, NULLIF(category, '') AS category, NULLIF(urgency, '') AS urgency, sum(decisions) AS decisions, sum(confidence_sum) / NULLIF(sum(confidence_count), 0) AS "mean confidence", sum(reasoning_steps)::float8 / NULLIF(sum(decisions), 0) AS "mean reasoning steps" FROM agg_decision_minute WHERE ${inRange()} AND ${matches('agent_id', 'agent')} GROUP BY 1, 2, 3 ORDER BY 4 DESC LIMIT 100`)] }),
+    grid({ title: 'Memory operations per agent and type, with confidence', description: 'Over the range (agg_memory_operation_minute): operations and mean confidence of the memory items (null when none gave one).', w: 24, targets: [sqlTable(`SELECT agent_id AS agent, operation, memory_type AS "memory type", sum(operations) AS operations, sum(confidence_sum) / NULLIF(sum(confidence_count), 0) AS "mean confidence" FROM agg_memory_operation_minute WHERE ${inRange()} AND ${matches('agent_id', 'agent')} GROUP BY 1, 2, 3 ORDER BY 4 DESC LIMIT 100`)] }),
+  ],
+}
