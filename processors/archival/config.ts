@@ -53,7 +53,7 @@ export interface ArchivalConfig {
 }
 
 /**
- * Parses the variables of `env` (an unknown `AUREN_ARCHIVAL_*`/`AUREN_S3_*` variable is an error,
+ * Parses the variables of `env` (an unknown `AUREN_ARCHIVAL_*` variable is an error,
  * to catch typos). Empty strings count as unset.
  * @throws Error listing every problem, one per line, each naming its variable
  */
@@ -63,8 +63,12 @@ export function parseArchivalConfig(env: Record<string, string | undefined>): Ar
   const problems: string[] = []
   for (const [name, value] of Object.entries(env)) {
     if (!PREFIXES.some((p) => name.startsWith(p)) && !OTHERS.has(name)) continue
-    if (!known.has(name)) problems.push(`${name}: unknown variable`)
-    else if (value !== undefined && value.trim() !== '') raw[name] = value.trim()
+    // Typos are caught under the app's own prefix; AUREN_S3_* also holds the stack's settings (AUREN_S3_PORT).
+    if (!known.has(name)) {
+      if (name.startsWith('AUREN_ARCHIVAL_')) problems.push(`${name}: unknown variable`)
+      continue
+    }
+    if (value !== undefined && value.trim() !== '') raw[name] = value.trim()
   }
   for (const [name, schema] of Object.entries(envSchema.shape)) {
     const r = schema.safeParse(raw[name])

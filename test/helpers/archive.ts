@@ -68,3 +68,39 @@ export function enrichedEvent(opts: { tier?: Tier; timestampUs: number; trace?: 
     enriched_at: opts.timestampUs + 5_000,
   }
 }
+
+/**
+ * Polls `probe` every `everyMs` until it returns a value other than undefined/false.
+ * @throws Error with `what` when `timeoutMs` passes first
+ */
+export async function pollUntil<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 60_000, everyMs = 100): Promise<T> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const v = await probe()
+    if (v !== undefined && v !== false) return v
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
+    await new Promise((r) => setTimeout(r, everyMs))
+  }
+}
+
+/** Sum of every series of a counter in a /metrics text (0 when absent). */
+export function metricSum(text: string, name: string): number {
+  let sum = 0
+  for (const m of text.matchAll(new RegExp(`^${name}(?:\\{[^}]*\\})? ([0-9.e+]+)$`, 'gm'))) sum += Number(m[1])
+  return sum
+}
+
+/** Environment of an archival app process writing to this test's bucket and schema. */
+export function archivalEnv(env: ArchiveTestEnv, extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    AUREN_DATABASE_URL: env.databaseUrl,
+    AUREN_ARCHIVAL_DB_SCHEMA: env.schema,
+    AUREN_S3_ENDPOINT: env.s3.endpoint!,
+    AUREN_S3_REGION: env.s3.region,
+    AUREN_S3_BUCKET: env.s3.bucket,
+    AUREN_S3_ACCESS_KEY_ID: env.s3.accessKeyId,
+    AUREN_S3_SECRET_ACCESS_KEY: env.s3.secretAccessKey,
+    AUREN_ARCHIVAL_MAINTENANCE_INTERVAL_MS: '0',
+    ...extra,
+  }
+}
