@@ -23,7 +23,6 @@ export interface ArchivalMetrics {
   readonly retentionDeletedBytes: Counter<'tier'>
   readonly compactions: Counter
   readonly eventStoreAppends: Counter
-  readonly eventStoreConflicts: Counter
   /** Moves auren_archive_newest_event_timestamp_seconds (and the lag) forward to `us` (epoch µs). */
   readonly observeNewestEvent: (us: number) => void
 }
@@ -53,7 +52,6 @@ export function createArchivalMetrics(registry: Registry): ArchivalMetrics {
     retentionDeletedBytes: new Counter({ name: 'auren_archive_retention_deleted_bytes_total', help: 'Bytes deleted by the retention sweeper', labelNames: ['tier'], registers }),
     compactions: new Counter({ name: 'auren_archive_compactions_total', help: 'Closed hour partitions whose objects were merged into one', registers }),
     eventStoreAppends: new Counter({ name: 'auren_event_store_appends_total', help: 'Events appended to the event store', registers }),
-    eventStoreConflicts: new Counter({ name: 'auren_event_store_conflicts_total', help: 'Appends refused by optimistic concurrency (expected version differed)', registers }),
     observeNewestEvent(us) {
       if (newestUs === null || us > newestUs) newestUs = us
       newest.set(newestUs / 1e6)
