@@ -25,6 +25,7 @@ import { registerLivePage } from './live/assets.ts'
 import { errorBody, OPENAPI_INFO } from './openapi.ts'
 import { probe as probeDb, type Db } from './queries/db.ts'
 import { API_ROUTES, runRoute } from './routes.ts'
+import { registerEventStoreRoutes } from './event-store/routes.ts'
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -127,6 +128,7 @@ export function buildGateway(deps: GatewayDeps): FastifyInstance {
         },
       }, (request, reply) => runRoute(route, request, reply, { db: deps.db, api, now }))
     }
+    registerEventStoreRoutes(v2, deps.db)
   }, { prefix: '/api/v2' })
   return app
 }
