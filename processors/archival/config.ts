@@ -31,7 +31,7 @@ const envSchema = z.object({
   AUREN_ARCHIVAL_RETENTION_ANALYTICAL_MS: int(DEFAULT_RETENTION_MS.analytical, 1).meta({ unit: 'ms', description: 'Retention of analytical objects (seed 003: 6 h).' }),
   AUREN_ARCHIVAL_COMPACT_LATENESS_MS: int(10 * 60_000).meta({ unit: 'ms', description: 'An hour is closed (compacted) once it ended this long before the newest archived event.' }),
   AUREN_ARCHIVAL_DELETE_GRACE_MS: int(10 * 60_000).meta({ unit: 'ms', description: 'Compaction inputs and unlisted objects stay this long before deletion (readers of an older manifest snapshot, flushes in progress).' }),
-  AUREN_ARCHIVAL_MAINTENANCE_INTERVAL_MS: int(5 * 60_000).meta({ unit: 'ms', description: 'How often the app compacts closed hours and sweeps (0: never; run `auren archive compact|sweep` instead).' }),
+  AUREN_ARCHIVAL_MAINTENANCE_INTERVAL_MS: int(5 * 60_000).meta({ unit: 'ms', description: 'How often the app compacts closed hours and sweeps (0: never; run `auren archive compact` and `auren archive sweep` instead).' }),
 })
 
 /** Archival configuration, compiled and frozen. */

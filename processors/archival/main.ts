@@ -36,7 +36,7 @@ await runProcessorApp({
       sizeOf: (o) => rowBytes(o.row),
       flush: async ({ topic, partition, records, reason }) => {
         const r = await writer.flush(topic, partition, records)
-        recordFlush(metrics, r)
+        recordFlush(metrics, topic, r)
         log.debug({ topic, partition, reason, rows: r.rows, objects: r.objects.length, redelivered: r.redelivered }, 'flushed')
       },
     })

@@ -17,21 +17,22 @@ export interface ArchivalMetrics {
   readonly flushDuration: Histogram
   readonly uploadDuration: Histogram
   readonly redelivered: Counter
-  readonly newestArchivedEventSeconds: Gauge
-  readonly archiveLag: Gauge
+  readonly newestArchivedEventSeconds: Gauge<'topic'>
+  readonly archiveLag: Gauge<'topic'>
   readonly retentionDeletedObjects: Counter<'tier'>
   readonly retentionDeletedBytes: Counter<'tier'>
   readonly compactions: Counter
   readonly eventStoreAppends: Counter
-  /** Moves auren_archive_newest_event_timestamp_seconds (and the lag) forward to `us` (epoch µs). */
-  readonly observeNewestEvent: (us: number) => void
+  /** Moves auren_archive_newest_event_timestamp_seconds{topic} (and the lag) forward to `us` (epoch µs). */
+  readonly observeNewestEvent: (topic: string, us: number) => void
 }
 
 /** Registers the archival metrics on `registry` (once per registry). */
 export function createArchivalMetrics(registry: Registry): ArchivalMetrics {
   const registers = [registry]
-  let newestUs: number | null = null
-  const newest = new Gauge({ name: 'auren_archive_newest_event_timestamp_seconds', help: 'Event time of the newest archived record, Unix seconds', registers })
+  // Per input topic; a topic appears only once something of it was archived (no made-up 0).
+  const newestUs = new Map<string, number>()
+  const newest = new Gauge({ name: 'auren_archive_newest_event_timestamp_seconds', help: 'Event time of the newest archived record, Unix seconds, per input topic', labelNames: ['topic'], registers })
   return {
     objectsWritten: new Counter({ name: 'auren_archive_objects_written_total', help: 'Parquet objects uploaded and recorded in the manifest', labelNames: ['tier'], registers }),
     bytesWritten: new Counter({ name: 'auren_archive_bytes_written_total', help: 'Bytes of Parquet objects uploaded and recorded in the manifest', labelNames: ['tier'], registers }),
@@ -42,25 +43,28 @@ export function createArchivalMetrics(registry: Registry): ArchivalMetrics {
     newestArchivedEventSeconds: newest,
     archiveLag: new Gauge({
       name: 'auren_archive_lag_seconds',
-      help: 'Now minus the event time of the newest archived record, seconds (absent until the first flush)',
+      help: 'Now minus the event time of the newest archived record, seconds, per input topic (absent until the first flush)',
+      labelNames: ['topic'],
       registers,
       collect() {
-        if (newestUs !== null) this.set(Date.now() / 1000 - newestUs / 1e6)
+        for (const [topic, us] of newestUs) this.set({ topic }, Date.now() / 1000 - us / 1e6)
       },
     }),
     retentionDeletedObjects: new Counter({ name: 'auren_archive_retention_deleted_objects_total', help: 'Objects deleted by the retention sweeper', labelNames: ['tier'], registers }),
     retentionDeletedBytes: new Counter({ name: 'auren_archive_retention_deleted_bytes_total', help: 'Bytes deleted by the retention sweeper', labelNames: ['tier'], registers }),
     compactions: new Counter({ name: 'auren_archive_compactions_total', help: 'Closed hour partitions whose objects were merged into one', registers }),
     eventStoreAppends: new Counter({ name: 'auren_event_store_appends_total', help: 'Events appended to the event store', registers }),
-    observeNewestEvent(us) {
-      if (newestUs === null || us > newestUs) newestUs = us
-      newest.set(newestUs / 1e6)
+    observeNewestEvent(topic, us) {
+      const prev = newestUs.get(topic)
+      if (prev !== undefined && prev >= us) return
+      newestUs.set(topic, us)
+      newest.set({ topic }, us / 1e6)
     },
   }
 }
 
 /** Records a committed flush. */
-export function recordFlush(m: ArchivalMetrics, r: FlushResult): void {
+export function recordFlush(m: ArchivalMetrics, topic: string, r: FlushResult): void {
   for (const o of r.objects) {
     m.objectsWritten.inc({ tier: o.tier })
     m.bytesWritten.inc({ tier: o.tier }, o.bytes)
@@ -70,5 +74,5 @@ export function recordFlush(m: ArchivalMetrics, r: FlushResult): void {
   if (r.redelivered > 0) m.redelivered.inc(r.redelivered)
   if (r.appended > 0) m.eventStoreAppends.inc(r.appended)
   m.flushDuration.observe(r.seconds)
-  if (r.maxEventUs !== null) m.observeNewestEvent(r.maxEventUs)
+  if (r.maxEventUs !== null) m.observeNewestEvent(topic, r.maxEventUs)
 }

@@ -16,6 +16,7 @@ import { registerPromTarget, stackEnv } from '../lib/stack-env.ts'
 import { DEFAULT_PARTITIONS, DLQ_HEADERS, fromEnrichedRecord, type EnrichedAgentEvent, type EnrichedAgentEventRecord } from '../../schemas/index.ts'
 import { renderSummary, summarize } from './summary.ts'
 import { rangeCovering, readApiSummary, renderApiSummary } from './api-summary.ts'
+import { archivalDemoEnv, createDemoBucket, readArchiveSummary, renderArchiveSummary } from './archive-summary.ts'
 import type { AttributionRule } from '../../processors/sources/chatdev-attribution.ts'
 
 /** Options of `auren demo`. */
@@ -65,6 +66,8 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
   const databaseUrl = stackEnv().databaseUrl
   const enrichmentGroup = `${prefix}auren.enrichment`
   const aggregationGroup = `${prefix}auren.aggregation`
+  const archivalGroup = `${prefix}auren.archival`
+  const bucket = await createDemoBucket(prefix)
   say(opts.json, `topics with prefix '${prefix}', schemas registered at ${ctx.env.schemaRegistryUrl}, PostgreSQL schema '${schema}'`)
   await ensureTopicsAndSchemas(ctx, DEFAULT_PARTITIONS)
 
@@ -81,12 +84,13 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
     if (!opts.keepRunning) {
       if (schemaCreated) await dropSchema(databaseUrl, schema).catch((err: unknown) => say(opts.json, `could not drop schema ${schema}: ${(err as Error).message}`))
       await ctx.admin.deleteTopics(Object.values(ctx.topics)).catch(() => undefined)
+      await bucket.remove().catch((err: unknown) => say(opts.json, `could not remove bucket ${bucket.s3.bucket}: ${(err as Error).message}`))
     }
     await ctx.close()
   }
   try {
     const started = (p: AppProcess) => (procs.push(p), p)
-    const [enrichment, aggregation] = await Promise.all([
+    const [enrichment, aggregation, archival] = await Promise.all([
       startApp('enrichment', prefix, { AUREN_GROUP_ID_PREFIX: `${prefix}auren.` }).then(started),
       startApp('aggregation', prefix, {
         AUREN_GROUP_ID_PREFIX: `${prefix}auren.`,
@@ -94,12 +98,14 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
         AUREN_AGGREGATION_DB_SCHEMA: schema,
         AUREN_AGGREGATION_EXPECTED_PARTITIONS: String(DEFAULT_PARTITIONS),
       }).then(started),
+      startApp('archival', prefix, { AUREN_GROUP_ID_PREFIX: `${prefix}auren.`, ...archivalDemoEnv(bucket.s3, databaseUrl, schema) }).then(started),
     ])
     schemaCreated = true // the aggregation's migrations create it
     removeTargets.push(registerPromTarget(targetName(prefix, 'enrichment'), enrichment.address, { processor: 'enrichment', demo: prefix }))
     removeTargets.push(registerPromTarget(targetName(prefix, 'aggregation'), aggregation.address, { processor: 'aggregation', demo: prefix }))
-    await Promise.all([enrichment.waitReady(90_000), aggregation.waitReady(90_000)])
-    say(opts.json, `enrichment and aggregation ready (${secs()})`)
+    removeTargets.push(registerPromTarget(targetName(prefix, 'archival'), archival.address, { processor: 'archival', demo: prefix }))
+    await Promise.all([enrichment.waitReady(90_000), aggregation.waitReady(90_000), archival.waitReady(90_000)])
+    say(opts.json, `enrichment, aggregation and archival ready (${secs()})`)
 
     // The secret lives only in this process and the gateway's environment: never printed or stored.
     const secret = randomBytes(48).toString('base64')
@@ -119,6 +125,9 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
     say(opts.json, `enrichment caught up (${secs()})`)
     await waitForGroupCaughtUp(ctx.admin, aggregationGroup, ctx.topics.enrichedEvents)
     say(opts.json, `aggregation caught up (${secs()})`)
+    await waitForGroupCaughtUp(ctx.admin, archivalGroup, ctx.topics.enrichedEvents)
+    const archive = await readArchiveSummary(bucket.s3, schema)
+    say(opts.json, `archival caught up, archive read with DuckDB (${secs()})`)
     const inputEnds = await ctx.admin.endOffsets(ctx.topics.agentEvents)
     const eventsIn = [...inputEnds.values()].reduce((n, o) => n + Number(o), 0)
     const enrichedRecords = await readTopicToEnd(ctx.driver, ctx.admin, ctx.topics.enrichedEvents)
@@ -147,11 +156,13 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
       `REST API (gateway):   ${gatewayUrl}/docs/json   ${gatewayUrl}/api/v2/overview?${new URLSearchParams(range).toString()}  (Bearer JWT, role operator)`,
       `enrichment metrics:   http://${enrichment.address}/metrics`,
       `aggregation metrics:  http://${aggregation.address}/metrics`,
+      `archival metrics:     http://${archival.address}/metrics`,
       `gateway metrics:      ${gatewayUrl}/metrics`,
       `Prometheus:           ${ctx.env.prometheusUrl}/graph?g0.expr=${encodeURIComponent('sum by (topic) (auren_records_produced_total)')}`,
       `schema registry:      ${ctx.env.schemaRegistryUrl}/subjects`,
       `topics:               ${Object.values(ctx.topics).join(', ')}`,
-      `PostgreSQL schema:    ${schema} (agg_* rollup tables)`,
+      `PostgreSQL schema:    ${schema} (agg_* rollup tables, archive_* manifest, es_* event store)`,
+      `archive:              s3://${bucket.s3.bucket} (npm run auren -- query --schema ${schema} "SELECT …" with AUREN_S3_BUCKET=${bucket.s3.bucket})`,
     ]
     if (opts.json) {
       console.log(JSON.stringify({
@@ -159,14 +170,15 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
         replay: { runs: replay.runs, events: replay.events, skipped_files: replay.skippedFiles, skipped_input: replay.skippedInput },
         ...summary,
         api: { agents_performance: api.agents_performance, top_cost_drivers: api.top_cost_drivers, projections: api.projections, recommendations: api.recommendations, range: api.range },
+        archive,
       }, null, 2))
     } else {
-      console.log(`${renderSummary(summary, [])}\n${renderApiSummary(api)}\n\nwhere to look:\n${links.map((l) => `  ${l}`).join('\n')}`)
+      console.log(`${renderSummary(summary, [])}\n${renderApiSummary(api)}\n\n${renderArchiveSummary(archive)}\n\nwhere to look:\n${links.map((l) => `  ${l}`).join('\n')}`)
     }
     say(opts.json, `done in ${secs()}`)
 
     if (opts.keepRunning) {
-      say(opts.json, 'enrichment, aggregation and the gateway keep running; Ctrl-C to stop')
+      say(opts.json, 'enrichment, aggregation, archival and the gateway keep running; Ctrl-C to stop')
       await new Promise<void>((resolve) => {
         process.once('SIGINT', resolve)
         process.once('SIGTERM', resolve)

@@ -14,8 +14,8 @@ import { sweep, type SweptObject } from '../../processors/archival/io/sweeper.ts
 import { stackEnv, stackS3Env } from './stack-env.ts'
 
 /** The archival configuration from the environment, completed from stack.env. */
-export function archiveConfig(schema?: string): ArchivalConfig {
-  const env: Record<string, string | undefined> = { ...process.env }
+export function archiveConfig(schema?: string, overrides: Record<string, string | undefined> = {}): ArchivalConfig {
+  const env: Record<string, string | undefined> = { ...process.env, ...overrides }
   if (!env.AUREN_DATABASE_URL) env.AUREN_DATABASE_URL = stackEnv().databaseUrl
   if (!env.AUREN_S3_BUCKET) {
     const s3 = stackS3Env()
