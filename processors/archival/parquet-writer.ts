@@ -87,6 +87,12 @@ export function writeArrowTable(table: Table, options: ParquetWriteOptions = {})
     .setCompression(pw.Compression.ZSTD)
     .setMaxRowGroupSize(options.rowGroupRows ?? DEFAULT_ROW_GROUP_ROWS)
     .setCreatedBy('auren-archival (parquet-wasm)')
+    // Unique per row: a dictionary would only cost time and bytes.
+    .setColumnDictionaryEnabled('event_id', false)
+    .setColumnDictionaryEnabled('payload', false)
+    .setColumnDictionaryEnabled('trace_id', false)
+    .setColumnDictionaryEnabled('parent_event_id', false)
+    .setColumnDictionaryEnabled('source_offset', false)
     .build()
   return pw.writeParquet(pw.Table.fromIPCStream(tableToIPC(table, 'stream')), props)
 }
