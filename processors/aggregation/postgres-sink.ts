@@ -89,6 +89,9 @@ export interface AggregationSink extends AcknowledgingSink<RollupDelta> {
 /** Advisory lock key of the outbox publisher: ASCII 'AGGPUB'. */
 const PUBLISH_LOCK_ID = 0x41_47_47_50_55_42
 
+/** The runtime's SQLSTATE classification (runtime/sinks/postgres.ts), under the name migrate.ts and the tests use. */
+export { isRetriableSqlError as isRetriableDbError } from '../runtime/sinks/postgres.ts'
+
 /**
  * Creates the sink. Run the migrations (migrate.ts) first.
  * @param db a pg Pool (owned by the caller; `close()` leaves it open) or a connection URL
