@@ -3,7 +3,8 @@
  * nothing lost, and its per-agent token totals equal an independent scan of the logs, both as
  * read back from the enriched topic (`agents`) and as read through the REST API from the
  * aggregation rollups (`api.agents_performance`), whose costs equal the topic's; the API's
- * latency percentiles and recommendations come with numbers.
+ * latency percentiles and recommendations come with numbers; the archive holds every enriched
+ * event once and DuckDB's answer over it adds up to the same events and USD.
  */
 import { execFile } from 'node:child_process'
 import { existsSync } from 'node:fs'
@@ -33,6 +34,7 @@ interface DemoJson {
     projections: { method: string; next_day: { cost_usd: number } }
     recommendations: Array<{ kind: string; summary: string; evidence: Record<string, unknown>; method: string }>
   }
+  archive: { events: number; objects: number; bytes: number; by_tier_agent: Array<{ tier: string; agent_id: string | null; events: number; usd: number | null }> }
 }
 
 interface Latency { count: number; mean_ms: number | null; p50_ms: number | null; p95_ms: number | null; p99_ms: number | null }
@@ -99,5 +101,13 @@ describe.skipIf(!existsSync(TRACES))('auren demo --json', () => {
       expect(Object.values(r.evidence).some((v) => typeof v === 'number' && Number.isFinite(v)), r.kind).toBe(true)
     }
     expect(summary.api.projections.method.length).toBeGreaterThan(0)
+
+    // The archive: every enriched event once, in Parquet objects; DuckDB's per-tier-and-agent
+    // answer adds up to the same events and to the topic's USD.
+    expect(summary.archive.events).toBe(summary.enriched)
+    expect(summary.archive.objects).toBeGreaterThan(0)
+    expect(summary.archive.bytes).toBeGreaterThan(0)
+    expect(summary.archive.by_tier_agent.reduce((n, r) => n + r.events, 0)).toBe(summary.enriched)
+    expect(Math.abs(summary.archive.by_tier_agent.reduce((t, r) => t + (r.usd ?? 0), 0) - topicTotal)).toBeLessThan(1e-4)
   })
 })
