@@ -69,20 +69,6 @@ export function enrichedEvent(opts: { tier?: Tier; timestampUs: number; trace?: 
   }
 }
 
-/**
- * Polls `probe` every `everyMs` until it returns a value other than undefined/false.
- * @throws Error with `what` when `timeoutMs` passes first
- */
-export async function pollUntil<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 60_000, everyMs = 100): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const v = await probe()
-    if (v !== undefined && v !== false) return v
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, everyMs))
-  }
-}
-
 /** Sum of every series of a counter in a /metrics text (0 when absent). */
 export function metricSum(text: string, name: string): number {
   let sum = 0

@@ -19,7 +19,8 @@ import { liveObjects } from '../../processors/archival/io/manifest.ts'
 import { readTopicToEnd, waitForGroupCaughtUp } from '../../scripts/lib/read-topic.ts'
 import { createTestKafka, type TestKafka } from '../helpers/kafka.ts'
 import { startApp, type AppProcess } from '../helpers/processes.ts'
-import { archivalEnv, createArchiveTestEnv, metricSum, pollUntil, type ArchiveTestEnv } from '../helpers/archive.ts'
+import { archivalEnv, createArchiveTestEnv, metricSum, type ArchiveTestEnv } from '../helpers/archive.ts'
+import { waitUntil } from '../helpers/wait-until.ts'
 
 const TRACES = join(import.meta.dirname, '..', '..', '..', 'shared', 'data', 'agent-traces')
 const KILLS = 5
@@ -90,10 +91,10 @@ describe('archival under SIGKILL', () => {
     for (let k = 0; k < KILLS; k++) {
       // Kill once this instance has flushed at least one object (mid-stream, between or during flushes).
       const current = archival
-      await pollUntil(`archival instance ${k + 1} to flush`, async () => {
+      await waitUntil(`archival instance ${k + 1} to flush`, async () => {
         if (!current.alive()) throw new Error('the archival app exited')
         return metricSum(await current.metrics().catch(() => ''), 'auren_archive_objects_written_total') > 0
-      }, 90_000)
+      }, { timeoutMs: 90_000, everyMs: 100 })
         .catch((err: Error) => { throw new Error(`${err.message}; its output:\n${current.output().slice(-4000)}`) })
       await new Promise((r) => setTimeout(r, Math.floor(Math.random() * 400)))
       expect(produced, 'the replay is still being produced').toBeLessThan(events.length)

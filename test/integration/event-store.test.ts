@@ -7,7 +7,8 @@ import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { appendIdempotent, appendToStream, StreamConflictError } from '../../processors/archival/io/event-store.ts'
 import type { NewStreamEvent } from '../../processors/archival/archive-row.ts'
-import { createArchiveTestEnv, pollUntil, type ArchiveTestEnv } from '../helpers/archive.ts'
+import { createArchiveTestEnv, type ArchiveTestEnv } from '../helpers/archive.ts'
+import { waitUntil } from '../helpers/wait-until.ts'
 
 let env: ArchiveTestEnv
 const ev = (eventType = 'agent_decision'): NewStreamEvent => ({ eventId: randomUUID(), eventType, eventTimeUs: Date.now() * 1000, userId: 'u1', tier: 'operational', data: { x: 1 } })
@@ -69,7 +70,7 @@ describe('event store', () => {
       const rows = await env.pool.query("SELECT event_id, stream_version, global_seq::text AS seq FROM es_events WHERE stream_id = 'trace-id' ORDER BY stream_version")
       expect(rows.rows.map((r) => [r.event_id, r.stream_version])).toEqual([[a.eventId, 1], [b.eventId, 2]])
       const top = rows.rows[1].seq
-      await pollUntil('the NOTIFY of the append', async () => notes.includes(`${env.schema}:${top}`), 10_000)
+      await waitUntil('the NOTIFY of the append', () => notes.includes(`${env.schema}:${top}`), { timeoutMs: 10_000 })
     } finally {
       await listener.end()
     }
