@@ -26,6 +26,7 @@ import { errorBody, OPENAPI_INFO } from './openapi.ts'
 import { probe as probeDb, type Db } from './queries/db.ts'
 import { describeQueryProblems, parseQueryString, queryProblems } from './query-string.ts'
 import { API_ROUTES, runRoute } from './routes.ts'
+import { registerEventStoreRoutes } from './event-store/routes.ts'
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -135,6 +136,7 @@ export function buildGateway(deps: GatewayDeps): FastifyInstance {
         },
       }, (request, reply) => runRoute(route, request, reply, { db: deps.db, api, now }))
     }
+    registerEventStoreRoutes(v2, deps.db)
   }, { prefix: '/api/v2' })
   return app
 }

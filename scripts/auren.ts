@@ -6,6 +6,8 @@
  *   demo      the main job: topics, enrichment, aggregation, REST API, replay, summary
  *   tail      print the gateway's live WebSocket stream (auren.v1), filtered
  *   chaos     processor, broker and database faults under load on the local stack; loss and double-count table
+ *   query     DuckDB SQL over the Parquet archive (view `events`)
+ *   archive   compact closed hours, sweep retention (--dry-run), list archived offset ranges
  * Addresses come from AUREN_KAFKA_BROKERS / AUREN_SCHEMA_REGISTRY_URL, else from the local
  * stack's stack.env (`npm run stack:up`).
  */
@@ -17,6 +19,7 @@ import { runTail } from './lib/tail-command.ts'
 import { runChaos } from './lib/chaos/chaos-command.ts'
 import { interruptedMessage } from './lib/resume-hint.ts'
 import { PublishInterruptedError, type RetryPolicy } from '../processors/sources/publish-retry.ts'
+import { archiveConfig, archiveRanges, compactArchive, formatTable, queryArchive, sweepArchive } from './lib/archive-command.ts'
 import { runDemo } from './demo/run-demo.ts'
 import { DEFAULT_PARTITIONS } from '../schemas/index.ts'
 import type { AttributionRule } from '../processors/sources/chatdev-attribution.ts'
@@ -216,6 +219,46 @@ program
     // Exit explicitly once the table is written: a Kafka client of a connection the broker
     // SIGKILL broke may keep a reconnect timer alive after every client was disconnected.
     process.stdout.write(`${table}\n`, () => process.exit(result.ok ? 0 : 1))
+  })
+
+program
+  .command('query')
+  .description('run DuckDB SQL over the Parquet archive in the bucket: view `events` (hive columns date DATE, hour INTEGER, tier), the live objects of the manifest')
+  .argument('<sql>', 'e.g. "SELECT tier, count(*) FROM events GROUP BY tier"')
+  .option('--schema <name>', 'PostgreSQL schema of the archive manifest (default AUREN_ARCHIVAL_DB_SCHEMA or public)')
+  .option('--json', 'print the rows as JSON', false)
+  .action(async (sql: string, opts: { schema?: string; json: boolean }) => {
+    const r = await queryArchive(archiveConfig(opts.schema), sql)
+    console.log(opts.json ? JSON.stringify(r.rows, null, 2) : `${formatTable(r.columns, r.rows)}\n(${r.rows.length} rows; archive of ${r.objects} objects)`)
+  })
+
+const archive = program.command('archive').description('maintenance of the Parquet archive')
+archive
+  .command('compact')
+  .description('merge the objects of each closed hour partition into one (idempotent)')
+  .option('--schema <name>', 'PostgreSQL schema of the archive manifest')
+  .action(async (opts: { schema?: string }) => {
+    const done = await compactArchive(archiveConfig(opts.schema))
+    for (const m of done) console.log(`${m.committed ? 'compacted' : 'skipped (manifest changed)'} ${m.inputs.length} objects → ${m.key} (${m.rows} rows, ${m.bytes} bytes)`)
+    console.log(`${done.filter((m) => m.committed).length} hour partitions compacted`)
+  })
+archive
+  .command('sweep')
+  .description('delete objects past their tier retention (AUREN_ARCHIVAL_RETENTION_*_MS), compaction inputs and orphans past the grace period')
+  .option('--schema <name>', 'PostgreSQL schema of the archive manifest')
+  .option('--dry-run', 'only list what would be deleted', false)
+  .action(async (opts: { schema?: string; dryRun: boolean }) => {
+    const swept = await sweepArchive(archiveConfig(opts.schema), opts.dryRun)
+    for (const o of swept) console.log(`${opts.dryRun ? 'would delete' : 'deleted'} ${o.key} (${o.reason}, ${o.bytes} bytes)`)
+    console.log(`${swept.length} objects ${opts.dryRun ? 'would be deleted' : 'deleted'}, ${swept.reduce((n, o) => n + o.bytes, 0)} bytes`)
+  })
+archive
+  .command('ranges')
+  .description('list the archived offset ranges per topic and partition')
+  .option('--schema <name>', 'PostgreSQL schema of the archive manifest')
+  .action(async (opts: { schema?: string }) => {
+    const ranges = await archiveRanges(archiveConfig(opts.schema))
+    console.log(formatTable(['topic', 'partition', 'firstOffset', 'nextOffset', 'rows'], ranges as unknown as Record<string, unknown>[]))
   })
 
 program.parseAsync().catch((err: unknown) => {

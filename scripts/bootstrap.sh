@@ -10,3 +10,6 @@ if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modu
   echo "[bootstrap] npm install (from package-lock.json)" >&2
   npm install --no-audit --no-fund --loglevel=error
 fi
+
+# DuckDB httpfs extension from PyPI (S3 reads for `auren query` and the archival tests).
+bash scripts/duckdb-extensions.sh

@@ -20,6 +20,7 @@
 #   schema-registry  Apicurio Registry, Confluent API         http://127.0.0.1:18081/apis/ccompat/v7
 #   postgres         PostgreSQL 15, db/user auren             127.0.0.1:15432
 #   prometheus       Prometheus, file_sd targets              http://127.0.0.1:19090
+#   s3               s3proxy (S3 API), filesystem backend     http://127.0.0.1:19000, bucket auren-archive
 # Cache: ${AUREN_CACHE_DIR:-~/.cache/auren}; run dir (data, logs, pids): ${AUREN_STACK_DIR:-~/.cache/auren/run}.
 set -euo pipefail
 
@@ -34,10 +35,12 @@ source "$STACK_DIR_SCRIPTS/schema-registry.sh"
 source "$STACK_DIR_SCRIPTS/postgres.sh"
 # shellcheck source=stack/prometheus.sh
 source "$STACK_DIR_SCRIPTS/prometheus.sh"
+# shellcheck source=stack/s3.sh
+source "$STACK_DIR_SCRIPTS/s3.sh"
 
 # server name -> function prefix (<prefix>_install/_pid/_start/_wait/_ready/_stop/_describe)
-SERVERS=(kafka schema-registry postgres prometheus)
-declare -A PREFIX=([kafka]=kafka [schema-registry]=registry [postgres]=pg [prometheus]=prom)
+SERVERS=(kafka schema-registry postgres prometheus s3)
+declare -A PREFIX=([kafka]=kafka [schema-registry]=registry [postgres]=pg [prometheus]=prom [s3]=s3)
 
 write_env() {
   local tmp="$STACK_ENV_FILE.tmp"
@@ -51,6 +54,7 @@ AUREN_DATABASE_URL=$(pg_database_url)
 AUREN_PROMETHEUS_URL=http://127.0.0.1:$AUREN_PROM_PORT
 AUREN_PROM_TARGETS_DIR=$PROM_TARGETS_DIR
 AUREN_KAFKA_LIBS=$KAFKA_LIBS
+$(s3_env)
 EOF
   )
   mv -f "$tmp" "$STACK_ENV_FILE"
@@ -82,7 +86,7 @@ cmd_up() {
     fi
   done
   # Fast starters first; kafka (slowest) is started first and waited for last.
-  for s in postgres prometheus schema-registry kafka; do
+  for s in postgres prometheus s3 schema-registry kafka; do
     if [[ " ${started[*]} " == *" $s "* ]]; then "${PREFIX[$s]}_wait"; fi
   done
   pg_configure

@@ -23,6 +23,7 @@ import { keepRunningLines, rangeCovering, readApiSummary, renderApiSummary, runT
 const KEEP_RUNNING_TOKEN_TTL_S = 12 * 3600
 import { renderDashboards, type RenderedDashboard } from '../lib/render-dashboards.ts'
 import { join } from 'node:path'
+import { archivalDemoEnv, createDemoBucket, readArchiveSummary, renderArchiveSummary } from './archive-summary.ts'
 import type { AttributionRule } from '../../processors/sources/chatdev-attribution.ts'
 
 /** Options of `auren demo`. */
@@ -72,6 +73,8 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
   const databaseUrl = stackEnv().databaseUrl
   const enrichmentGroup = `${prefix}auren.enrichment`
   const aggregationGroup = `${prefix}auren.aggregation`
+  const archivalGroup = `${prefix}auren.archival`
+  const bucket = await createDemoBucket(prefix)
   say(opts.json, `topics with prefix '${prefix}', schemas registered at ${ctx.env.schemaRegistryUrl}, PostgreSQL schema '${schema}'`)
   await ensureTopicsAndSchemas(ctx, DEFAULT_PARTITIONS)
 
@@ -88,12 +91,13 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
     // the same end after Ctrl-C of --keep-running as after a normal run: nothing of the demo stays
     if (schemaCreated) await dropSchema(databaseUrl, schema).catch((err: unknown) => say(opts.json, `could not drop schema ${schema}: ${(err as Error).message}`))
     await ctx.admin.deleteTopics(Object.values(ctx.topics)).catch(() => undefined)
+    await bucket.remove().catch((err: unknown) => say(opts.json, `could not remove bucket ${bucket.s3.bucket}: ${(err as Error).message}`))
     await ctx.close()
     say(opts.json, `stopped; removed topics '${prefix}*', schema '${schema}' and the Prometheus targets`)
   }
   try {
     const started = (p: AppProcess) => (procs.push(p), p)
-    const [enrichment, aggregation] = await Promise.all([
+    const [enrichment, aggregation, archival] = await Promise.all([
       startApp('enrichment', prefix, { AUREN_GROUP_ID_PREFIX: `${prefix}auren.` }).then(started),
       startApp('aggregation', prefix, {
         AUREN_GROUP_ID_PREFIX: `${prefix}auren.`,
@@ -101,12 +105,14 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
         AUREN_AGGREGATION_DB_SCHEMA: schema,
         AUREN_AGGREGATION_EXPECTED_PARTITIONS: String(DEFAULT_PARTITIONS),
       }).then(started),
+      startApp('archival', prefix, { AUREN_GROUP_ID_PREFIX: `${prefix}auren.`, ...archivalDemoEnv(bucket.s3, databaseUrl, schema) }).then(started),
     ])
     schemaCreated = true // the aggregation's migrations create it
     removeTargets.push(registerPromTarget(targetName(prefix, 'enrichment'), enrichment.address, { processor: 'enrichment', demo: prefix }))
     removeTargets.push(registerPromTarget(targetName(prefix, 'aggregation'), aggregation.address, { processor: 'aggregation', demo: prefix }))
-    await Promise.all([enrichment.waitReady(90_000), aggregation.waitReady(90_000)])
-    say(opts.json, `enrichment and aggregation ready (${secs()})`)
+    removeTargets.push(registerPromTarget(targetName(prefix, 'archival'), archival.address, { processor: 'archival', demo: prefix }))
+    await Promise.all([enrichment.waitReady(90_000), aggregation.waitReady(90_000), archival.waitReady(90_000)])
+    say(opts.json, `enrichment, aggregation and archival ready (${secs()})`)
 
     // The secret lives only in this process and the gateway's environment: never printed or stored.
     const secret = randomBytes(48).toString('base64')
@@ -131,6 +137,9 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
     say(opts.json, `enrichment caught up (${secs()})`)
     await waitForGroupCaughtUp(ctx.admin, aggregationGroup, ctx.topics.enrichedEvents)
     say(opts.json, `aggregation caught up (${secs()})`)
+    await waitForGroupCaughtUp(ctx.admin, archivalGroup, ctx.topics.enrichedEvents)
+    const archive = await readArchiveSummary(bucket.s3, schema)
+    say(opts.json, `archival caught up, archive read with DuckDB (${secs()})`)
     const inputEnds = await ctx.admin.endOffsets(ctx.topics.agentEvents)
     const eventsIn = [...inputEnds.values()].reduce((n, o) => n + Number(o), 0)
     const enrichedRecords = await readTopicToEnd(ctx.driver, ctx.admin, ctx.topics.enrichedEvents)
@@ -162,11 +171,13 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
       `REST API (gateway):   ${gatewayUrl}/docs/json   ${gatewayUrl}/api/v2/overview?${new URLSearchParams(range).toString()}  (Bearer JWT, role operator)`,
       `enrichment metrics:   http://${enrichment.address}/metrics`,
       `aggregation metrics:  http://${aggregation.address}/metrics`,
+      `archival metrics:     http://${archival.address}/metrics`,
       `gateway metrics:      ${gatewayUrl}/metrics`,
       `Prometheus:           ${ctx.env.prometheusUrl}/graph?g0.expr=${encodeURIComponent('sum by (topic) (auren_records_produced_total)')}`,
       `schema registry:      ${ctx.env.schemaRegistryUrl}/subjects`,
       `topics:               ${Object.values(ctx.topics).join(', ')}`,
-      `PostgreSQL schema:    ${schema} (agg_* rollup tables)`,
+      `PostgreSQL schema:    ${schema} (agg_* rollup tables, archive_* manifest, es_* event store)`,
+      `archive:              s3://${bucket.s3.bucket} (npm run auren -- query --schema ${schema} "SELECT …" with AUREN_S3_BUCKET=${bucket.s3.bucket})`,
     ]
     // The Grafana dashboards drawn from the same queries (no Grafana server here): one PNG each.
     const pictures: RenderedDashboard[] = await renderDashboards({
@@ -190,11 +201,12 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
           agents_performance: api.agents_performance, top_cost_drivers: api.top_cost_drivers, projections: api.projections,
           recommendations: api.recommendations, unqualified: api.unqualified, range: api.range,
         },
+        archive,
         dashboards: pictures.map((d) => ({ dashboard: d.dashboard, file: d.file, panels: d.panels })),
       }, null, 2))
     } else {
       const drawn = pictures.map((d) => `  ${d.file}  (${d.panels.filter((p) => p.series > 0).length}/${d.panels.length} panels with data)`)
-      console.log(`${renderSummary(summary, [])}\n${renderApiSummary(api)}\n\nwhere to look:\n${links.map((l) => `  ${l}`).join('\n')}\n\nGrafana dashboards drawn from the running stack:\n${drawn.join('\n')}`)
+      console.log(`${renderSummary(summary, [])}\n${renderApiSummary(api)}\n\n${renderArchiveSummary(archive)}\n\nwhere to look:\n${links.map((l) => `  ${l}`).join('\n')}\n\nGrafana dashboards drawn from the running stack:\n${drawn.join('\n')}`)
     }
     say(opts.json, `done in ${secs()}`)
 

@@ -114,3 +114,38 @@ export function registerPromTarget(
   renameSync(tmp, file);
   return () => rmSync(file, { force: true });
 }
+
+/** The stack's S3-compatible store (s3proxy, scripts/stack/s3.sh): endpoint, bucket, generated credentials. */
+export interface StackS3Env {
+  endpoint: string
+  region: string
+  bucket: string
+  accessKeyId: string
+  secretAccessKey: string
+}
+
+/**
+ * Reads `AUREN_S3_*` from the environment or `$AUREN_STACK_DIR/stack.env`.
+ * @throws Error naming the missing key when the stack has no S3 store (start it with `npm run stack:up`)
+ */
+export function stackS3Env(): StackS3Env {
+  const file = join(stackDir(), 'stack.env')
+  let fromFile: Record<string, string> = {}
+  try {
+    fromFile = parseEnvFile(readFileSync(file, 'utf8'))
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
+  }
+  const get = (key: string): string => {
+    const value = process.env[key] || fromFile[key]
+    if (!value) throw new Error(`${key} is not set and ${file} does not define it: start the local stack with \`npm run stack:up\``)
+    return value
+  }
+  return {
+    endpoint: get('AUREN_S3_ENDPOINT'),
+    region: get('AUREN_S3_REGION'),
+    bucket: get('AUREN_S3_BUCKET'),
+    accessKeyId: get('AUREN_S3_ACCESS_KEY_ID'),
+    secretAccessKey: get('AUREN_S3_SECRET_ACCESS_KEY'),
+  }
+}

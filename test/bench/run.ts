@@ -1,5 +1,5 @@
 /**
- * `npm run bench`: enrichment and aggregation throughput, the broker's own producer/consumer ceiling and
+ * `npm run bench`: enrichment, aggregation and archival throughput, the broker's own producer/consumer ceiling and
  * produce-to-enriched latency at a fixed offered rate, measured side by side in one run on the
  * same topic settings. Throughput and ceiling are measured in alternating rounds (enrichment
  * first in odd rounds, the Kafka tools first in even ones) and each ratio is the median of the
@@ -15,6 +15,7 @@ import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { prepareEnrichmentThroughput, type ThroughputRun, type ThroughputSession } from './enrichment-throughput.ts'
 import { prepareAggregationThroughput, type AggregationRun, type AggregationSession } from './aggregation-throughput.ts'
+import { prepareArchivalThroughput, type ArchivalRun, type ArchivalSession } from './archival-throughput.ts'
 import { measureLatency, type LatencyResult } from './latency.ts'
 import { measureGateway, type GatewayBenchResult } from './gateway-stream.ts'
 import { deleteGroups, kafkaVersion, measureBrokerCeiling, type CeilingResult } from './broker-ceiling.ts'
@@ -25,7 +26,7 @@ import type { CoreUsage } from './cpu.ts'
 import { fmt, median, ratio, round, nowMs } from './stats.ts'
 
 const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
-const PHASES = ['throughput', 'aggregation', 'ceiling', 'latency', 'gateway'] as const
+const PHASES = ['throughput', 'aggregation', 'archival', 'ceiling', 'latency', 'gateway'] as const
 type Phase = (typeof PHASES)[number]
 /**
  * AUREN_MAX_BATCH_BYTES the bench gives the app. With the app's default (1 MiB fetched per
@@ -133,11 +134,13 @@ interface Round {
   readonly round: number
   enrichment?: ThroughputRun
   aggregation?: AggregationRun
+  archival?: ArchivalRun
   ceiling?: CeilingResult
 }
 
 const enrRate = (r: Round) => r.enrichment?.eventsPerSec ?? Number.NaN
 const aggRate = (r: Round) => r.aggregation?.eventsPerSec ?? Number.NaN
+const arcRate = (r: Round) => r.archival?.eventsPerSec ?? Number.NaN
 const prodRate = (r: Round) => r.ceiling?.producer.recordsPerSec ?? Number.NaN
 const consRate = (r: Round) => r.ceiling?.consumer.fetchRecordsPerSec ?? Number.NaN
 const finite = (xs: number[]) => xs.filter((x) => Number.isFinite(x))
@@ -175,11 +178,14 @@ async function main(): Promise<void> {
 
   let session: ThroughputSession | undefined
   let aggSession: AggregationSession | undefined
+  let arcSession: ArchivalSession | undefined
+  let arcAvroBytes = Number.NaN
   try {
     const doThroughput = opts.phases.has('throughput')
     const doAggregation = opts.phases.has('aggregation')
     const doCeiling = opts.phases.has('ceiling')
-    const nRounds = doThroughput || doAggregation || doCeiling ? opts.rounds : 0
+    const doArchival = opts.phases.has('archival')
+    const nRounds = doThroughput || doAggregation || doArchival || doCeiling ? opts.rounds : 0
     if (doThroughput) {
       session = await timed('preProduce', () =>
         prepareEnrichmentThroughput({ events: opts.events, partitions: opts.partitions, seed: opts.seed, timeoutMs: opts.timeoutMs, maxBatchBytes: opts.maxBatchBytes, log, trackGroup }),
@@ -190,6 +196,12 @@ async function main(): Promise<void> {
       aggSession = await timed('preProduceAggregation', () =>
         prepareAggregationThroughput({ events: opts.events, partitions: opts.partitions, seed: opts.seed, timeoutMs: opts.timeoutMs, log, trackGroup }),
       )
+    }
+    if (doArchival) {
+      arcSession = await timed('preProduceArchival', () =>
+        prepareArchivalThroughput({ events: opts.events, partitions: opts.partitions, seed: opts.seed, timeoutMs: opts.timeoutMs, log, trackGroup }),
+      )
+      arcAvroBytes = arcSession.meanValueBytes
     }
     // Same record size as our encoded input events (600 B when the throughput phase does not run).
     const recordSize = Math.round(pre?.meanValueBytes ?? 600)
@@ -207,6 +219,11 @@ async function main(): Promise<void> {
         log(`round ${r}/${nRounds}: aggregation throughput, N=${aggSession.events}`)
         current.aggregation = await timed('aggregation', () => aggSession!.run(r))
       }
+      const archival = async () => {
+        if (!arcSession) return
+        log(`round ${r}/${nRounds}: archival throughput, N=${arcSession.events}`)
+        current.archival = await timed('archival', () => arcSession!.run(r))
+      }
       const ceiling = async () => {
         if (!doCeiling) return
         log(`round ${r}/${nRounds}: broker ceiling, ${opts.ceilingRecords} records of ${recordSize} B`)
@@ -215,9 +232,11 @@ async function main(): Promise<void> {
       if (r % 2 === 1) {
         await enrichment()
         await aggregation()
+        await archival()
         await ceiling()
       } else {
         await ceiling()
+        await archival()
         await aggregation()
         await enrichment()
       }
@@ -250,7 +269,12 @@ async function main(): Promise<void> {
       await aggSession.close()
       aggSession = undefined
     }
+    if (arcSession) {
+      await arcSession.close()
+      arcSession = undefined
+    }
   } finally {
+    if (arcSession) await arcSession.close().catch(() => undefined)
     if (session) await session.close().catch(() => undefined)
     if (aggSession) await aggSession.close().catch(() => undefined)
     if (groups.length > 0) {
@@ -265,6 +289,10 @@ async function main(): Promise<void> {
   const agg = medianOf(rounds, aggRate)
   const aggRuns = rounds.filter((r) => r.aggregation).sort((a, b) => aggRate(a) - aggRate(b))
   const midAgg = aggRuns[Math.floor((aggRuns.length - 1) / 2)]?.aggregation
+  const arc = medianOf(rounds, arcRate)
+  const arcRuns = rounds.filter((r) => r.archival).sort((a, b) => arcRate(a) - arcRate(b))
+  const midArc = arcRuns[Math.floor((arcRuns.length - 1) / 2)]?.archival
+  const ratioArc = medianOf(rounds, (r) => ratio(arcRate(r), enrRate(r)))
   const prodCeil = medianOf(rounds, prodRate)
   const consCeil = medianOf(rounds, consRate)
   const ratioP = medianOf(rounds, (r) => ratio(enrRate(r), prodRate(r)))
@@ -285,6 +313,11 @@ async function main(): Promise<void> {
   }
   if (midAgg) {
     out.push(row('aggregation throughput', fmt(agg), 'events/s', `${med}N=${midAgg.timedEvents} enriched into PostgreSQL, one instance; steady 10-90%: ${fmt(midAgg.steadyEventsPerSec)}/s`))
+  }
+  if (midArc) {
+    out.push(row('archival throughput', fmt(arc), 'events/s', `${med}N=${midArc.timedEvents} enriched → Parquet on s3proxy + event store, one instance; ${midArc.objects} objects`))
+    if (mid) out.push(row('ratio archival / enrichment', fmt(ratioArc, 3), '', 'median of per-round ratios; above 1 = archival keeps up'))
+    out.push(row('Parquet bytes per event', fmt(midArc.parquetBytesPerEvent, 1), 'B', `zstd, beside ${fmt(arcAvroBytes, 1)} B of Avro input per event (Schema Registry wire format)`))
   }
   if (midCeil) {
     out.push(row('broker producer ceiling', fmt(prodCeil), 'records/s', `${med}ProducerPerformance, acks=all, idempotent, ${midCeil.records} x ${midCeil.recordSize} B`))
@@ -381,6 +414,10 @@ async function main(): Promise<void> {
     results: {
       enrichmentEventsPerSec: round(enr, 1),
       aggregationEventsPerSec: round(agg, 1),
+      archivalEventsPerSec: midArc ? round(arc, 1) : null,
+      archivalToEnrichmentRatio: midArc && mid ? round(ratioArc, 4) : null,
+      archivalParquetBytesPerEvent: midArc ? round(midArc.parquetBytesPerEvent, 1) : null,
+      archivalAvroBytesPerEvent: midArc ? round(arcAvroBytes, 1) : null,
       producerCeilingRecordsPerSec: round(prodCeil, 1),
       consumerCeilingRecordsPerSec: round(consCeil, 1),
       ratioToProducer: round(ratioP, 4),

@@ -7,7 +7,8 @@
  * figures"): LLM calls are answered calls, equal to the log's Receive entries per agent; rate-limit
  * retries are failed attempts by error type; agents without token data have null tokens and
  * cost; no LLM latency percentile is 0 ms; each source's projection is a number or null with
- * its reason. `AUREN_DEMO_TRACES` points the test at another folder (held-out recorded runs).
+ * its reason. `AUREN_DEMO_TRACES` points the test at another folder (held-out recorded runs). The archive holds every enriched
+ * event once and DuckDB's answer over it adds up to the same events and USD.
  */
 import { execFile } from 'node:child_process'
 import { existsSync } from 'node:fs'
@@ -31,6 +32,7 @@ interface DemoJson {
     projections: Record<string, { method: string; next_day: { cost_usd: number | null }; reasons: { cost: string | null } }>
     recommendations: Array<{ kind: string; summary: string; evidence: Record<string, unknown>; method: string }>
   }
+  archive: { events: number; objects: number; bytes: number; by_tier_agent: Array<{ tier: string; agent_id: string | null; events: number; usd: number | null }> }
 }
 
 interface Figures {
@@ -117,5 +119,13 @@ describe.skipIf(!existsSync(TRACES))('auren demo --json', () => {
     }
     const chatdev = summary.api.projections.chatdev!
     expect(chatdev.next_day.cost_usd !== null || chatdev.reasons.cost !== null).toBe(true)
+
+    // The archive: every enriched event once, in Parquet objects; DuckDB's per-tier-and-agent
+    // answer adds up to the same events and to the topic's USD.
+    expect(summary.archive.events).toBe(summary.enriched)
+    expect(summary.archive.objects).toBeGreaterThan(0)
+    expect(summary.archive.bytes).toBeGreaterThan(0)
+    expect(summary.archive.by_tier_agent.reduce((n, r) => n + r.events, 0)).toBe(summary.enriched)
+    expect(Math.abs(summary.archive.by_tier_agent.reduce((t, r) => t + (r.usd ?? 0), 0) - topicTotal)).toBeLessThan(1e-4)
   })
 })

@@ -1,0 +1,49 @@
+/**
+ * Archival app: `node --import tsx processors/archival/main.ts`. Runs the migrations, then
+ * consumes the enriched topic (and the alerts topic) into Parquet objects on the S3 store and the
+ * PostgreSQL event store through the runtime's buffered sink (flush by records, bytes and age;
+ * the position is committed only after the flush's uploads were acknowledged and its manifest
+ * transaction committed). In the background it compacts closed hours and sweeps retention.
+ * Configuration: runtime/config.ts plus ./config.ts (AUREN_ARCHIVAL_*, AUREN_S3_*).
+ */
+import pg from 'pg'
+import { runProcessorApp } from '../runtime/app.ts'
+import { createBufferedSink } from '../runtime/sinks/buffered-sink.ts'
+import { rowBytes, type ArchiveOutput } from './archive-row.ts'
+import { parseArchivalConfig } from './config.ts'
+import { archivalDefinition } from './definition.ts'
+import { createArchiveWriter } from './io/archive-writer.ts'
+import { startMaintenance } from './io/maintenance.ts'
+import { runArchiveMigrations } from './io/migrate.ts'
+import { createObjectStore } from './io/s3-store.ts'
+import { createArchivalMetrics, recordFlush } from './metrics.ts'
+
+let stopMaintenance: (() => Promise<void>) | undefined
+await runProcessorApp({
+  name: 'auren-archival',
+  parseAppConfig: parseArchivalConfig,
+  build: async ({ appConfig: c, registry, log }) => {
+    log.info({ applied: await runArchiveMigrations(c.databaseUrl, c.dbSchema), schema: c.dbSchema }, 'migrations up to date')
+    const pool = new pg.Pool({ connectionString: c.databaseUrl, max: 8, options: `-c search_path=${c.dbSchema}` })
+    pool.on('error', (err) => log.warn({ err }, 'idle PostgreSQL connection failed'))
+    const store = createObjectStore(c.s3)
+    const writer = createArchiveWriter({ pool, store, rowGroupRows: c.rowGroupRows, eventStore: c.eventStore })
+    const metrics = createArchivalMetrics(registry)
+    const sink = createBufferedSink<ArchiveOutput>({
+      maxRecords: c.flushMaxRecords,
+      maxBytes: c.flushMaxBytes,
+      maxAgeMs: c.flushMaxAgeMs,
+      sizeOf: (o) => rowBytes(o.row),
+      flush: async ({ topic, partition, records, reason }) => {
+        const r = await writer.flush(topic, partition, records)
+        recordFlush(metrics, topic, r)
+        log.debug({ topic, partition, reason, rows: r.rows, objects: r.objects.length, redelivered: r.redelivered }, 'flushed')
+      },
+    })
+    stopMaintenance = startMaintenance({ pool, store, config: c, metrics, log })
+    return { definition: archivalDefinition(sink, { alerts: c.archiveAlerts }) }
+  },
+  background: async () => async () => {
+    await stopMaintenance?.()
+  },
+})

@@ -1,0 +1,131 @@
+/**
+ * Archival throughput: N enriched events (simulator traffic through the real enrichment
+ * transform, as for aggregation) are produced to the enriched topic once; then, per round, one
+ * archival instance with a fresh consumer group, PostgreSQL schema and bucket reads them all and
+ * is timed from /readyz until the positions its manifest stores (`archive_partitions`, written in
+ * the flush transaction after the uploads) reach the log end offset of every partition. Flush by
+ * age is set to 1 s so the tail of the backlog is not timed waiting for the 60 s default.
+ * Also reported: bytes per event in Parquet (live objects' bytes / events archived) beside the
+ * mean Avro wire size of the same enriched records.
+ */
+import { randomUUID } from 'node:crypto'
+import { CreateBucketCommand, DeleteBucketCommand } from '@aws-sdk/client-s3'
+import { createTestKafka } from '../helpers/kafka.ts'
+import { startApp } from '../helpers/processes.ts'
+import { stackEnv, stackS3Env } from '../helpers/stack.ts'
+import { createSimulator } from '../../processors/sources/simulator.ts'
+import { createObjectStore, createS3Client } from '../../processors/archival/io/s3-store.ts'
+import { stopApp, type PhaseContext } from './app.ts'
+import { dropSchema, enrichAll, produceEnriched, schemaPool } from './aggregation-workload.ts'
+import { startCpuMeter, type CoreUsage } from './cpu.ts'
+import { delay, nowMs } from './stats.ts'
+
+export interface ArchivalThroughputOptions extends PhaseContext {
+  readonly events: number
+  readonly timeoutMs: number
+}
+
+/** One timed catch-up of one archival instance. */
+export interface ArchivalRun {
+  readonly timedEvents: number
+  readonly seconds: number
+  readonly eventsPerSec: number
+  readonly objects: number
+  readonly parquetBytes: number
+  readonly parquetBytesPerEvent: number
+  readonly startupMs: number
+  readonly cpu: CoreUsage
+}
+
+export interface ArchivalSession {
+  readonly events: number
+  /** Mean Avro wire size of the enriched input records, bytes. */
+  readonly meanValueBytes: number
+  run(round: number): Promise<ArchivalRun>
+  close(): Promise<void>
+}
+
+/** Creates the topics and pre-produces the enriched input. */
+export async function prepareArchivalThroughput(opts: ArchivalThroughputOptions): Promise<ArchivalSession> {
+  const kafka = await createTestKafka(opts.partitions)
+  const topic = kafka.topics.enrichedEvents
+  let events: number
+  let meanValueBytes: number
+  try {
+    opts.log(`pre-producing ${opts.events} enriched events to ${topic} (archival)`)
+    const sim = createSimulator({ seed: opts.seed + 7 })
+    const now = Date.now()
+    const startUs = (now - opts.events - 60_000) * 1000
+    const enriched = enrichAll((function* () {
+      for (let i = 0; i < opts.events; i++) yield sim.next(startUs + i * 1000)
+    })(), now)
+    events = enriched.length
+    meanValueBytes = await produceEnriched(kafka, enriched)
+  } catch (err) {
+    await kafka.close()
+    throw err
+  }
+  const ends = await kafka.admin.endOffsets(topic)
+  const total = [...ends.values()].reduce((n, o) => n + Number(o), 0)
+
+  return {
+    events,
+    meanValueBytes,
+    async run(round) {
+      const id = randomUUID().replace(/-/g, '').slice(0, 10)
+      const group = `${kafka.prefix}arc${round}.auren.`
+      opts.trackGroup(`${group}archival`)
+      const schema = `arc_bench_${id}`
+      const s3 = { ...stackS3Env(), bucket: `auren-bench-${id}` }
+      const client = createS3Client(s3)
+      await client.send(new CreateBucketCommand({ Bucket: s3.bucket }))
+      const pool = schemaPool(schema, 1)
+      const spawnedAt = nowMs()
+      const app = await startApp('archival', kafka.prefix, {
+        AUREN_GROUP_ID_PREFIX: group, AUREN_DATABASE_URL: stackEnv().databaseUrl, AUREN_ARCHIVAL_DB_SCHEMA: schema,
+        AUREN_S3_ENDPOINT: s3.endpoint, AUREN_S3_REGION: s3.region, AUREN_S3_BUCKET: s3.bucket, AUREN_S3_ACCESS_KEY_ID: s3.accessKeyId,
+        AUREN_S3_SECRET_ACCESS_KEY: s3.secretAccessKey, AUREN_ARCHIVAL_MAINTENANCE_INTERVAL_MS: '0', AUREN_ARCHIVAL_FLUSH_MAX_AGE_MS: '1000',
+        AUREN_ARCHIVAL_ALERTS: 'false',
+      })
+      const stored = async () => Number((await pool.query<{ n: string | null }>('SELECT sum(next_offset)::text AS n FROM archive_partitions WHERE topic = $1', [topic]).catch(() => ({ rows: [{ n: null }] }))).rows[0]?.n ?? 0)
+      try {
+        await app.waitReady(120_000)
+        const startMs = nowMs()
+        const meter = startCpuMeter(app.child.pid)
+        const atReady = await stored()
+        const deadline = startMs + opts.timeoutMs
+        let lastLog = startMs
+        for (;;) {
+          const done = await stored()
+          if (done >= total) break
+          if (!app.alive()) throw new Error(`archival exited: ${app.output().slice(-2000)}`)
+          if (nowMs() > deadline) throw new Error(`archival did not catch up within ${opts.timeoutMs} ms (${done}/${total})`)
+          if (nowMs() - lastLog > 5_000) {
+            lastLog = nowMs()
+            opts.log(`  ${done}/${total} archived`)
+          }
+          await delay(100)
+        }
+        const seconds = (nowMs() - startMs) / 1000
+        const cpu = meter()
+        const o = (await pool.query<{ n: number; b: string; r: string }>("SELECT count(*)::int AS n, coalesce(sum(bytes),0)::text AS b, coalesce(sum(rows),0)::text AS r FROM archive_objects WHERE state = 'live'")).rows[0]!
+        const timedEvents = events - atReady
+        return {
+          timedEvents, seconds, eventsPerSec: timedEvents / seconds, objects: o.n, parquetBytes: Number(o.b),
+          parquetBytesPerEvent: Number(o.b) / Number(o.r), startupMs: startMs - spawnedAt, cpu,
+        }
+      } finally {
+        await stopApp(app)
+        await pool.end().catch(() => undefined)
+        await dropSchema(schema).catch(() => undefined)
+        const store = createObjectStore(s3)
+        const keys = (await store.list('').catch(() => [])).map((x) => x.key)
+        if (keys.length > 0) await store.delete(keys).catch(() => undefined)
+        await client.send(new DeleteBucketCommand({ Bucket: s3.bucket })).catch(() => undefined)
+        store.close()
+        client.destroy()
+      }
+    },
+    close: () => kafka.close(),
+  }
+}
