@@ -9,6 +9,7 @@
 PROM_RUN="$AUREN_STACK_DIR/prometheus"
 PROM_TARGETS_DIR="$AUREN_STACK_DIR/prom-targets"
 PROM_TEMPLATE="$REPO_ROOT/prometheus/prometheus.yml"
+PROM_RULES_DIR="$REPO_ROOT/prometheus/rules"
 PROM_MARKER="--config.file=$PROM_RUN/prometheus.yml"
 
 prom_install() {
@@ -26,11 +27,30 @@ prom_install() {
 
 prom_pid() { live_pid prometheus "$PROM_MARKER"; }
 
+# Renders the template (targets dir, rules dir, Alertmanager address) into $PROM_RUN/prometheus.yml
+# and checks it (with the rule files it names) with promtool.
 prom_render_config() {
   mkdir -p "$PROM_RUN/data" "$PROM_TARGETS_DIR"
-  sed "s#__AUREN_PROM_TARGETS_DIR__#$PROM_TARGETS_DIR#g" "$PROM_TEMPLATE" >"$PROM_RUN/prometheus.yml"
-  promtool check config "$PROM_RUN/prometheus.yml" >>"$(log_file prometheus)" 2>&1 ||
-    die "prometheus: invalid config $PROM_RUN/prometheus.yml; see $(log_file prometheus)"
+  sed -e "s#__AUREN_PROM_TARGETS_DIR__#$PROM_TARGETS_DIR#g" \
+    -e "s#__AUREN_PROM_RULES_DIR__#$PROM_RULES_DIR#g" \
+    -e "s#__AUREN_ALERTMANAGER_ADDRESS__#127.0.0.1:$AUREN_ALERTMANAGER_PORT#g" \
+    "$PROM_TEMPLATE" >"$PROM_RUN/prometheus.yml.tmp"
+  promtool check config "$PROM_RUN/prometheus.yml.tmp" >>"$(log_file prometheus)" 2>&1 ||
+    die "prometheus: invalid config $PROM_RUN/prometheus.yml.tmp; see $(log_file prometheus)"
+  mv -f "$PROM_RUN/prometheus.yml.tmp" "$PROM_RUN/prometheus.yml"
+}
+
+# For a Prometheus that is already running: render the config again and, when it changed,
+# ask the server to reload it (POST /-/reload; no restart, data and scrapes go on).
+prom_reload_if_changed() {
+  local old=""
+  [[ -f "$PROM_RUN/prometheus.yml" ]] && old="$(<"$PROM_RUN/prometheus.yml")"
+  prom_render_config
+  if [[ "$(<"$PROM_RUN/prometheus.yml")" != "$old" ]]; then
+    log "prometheus: config changed; reloading"
+    curl -fsS --max-time 10 -X POST "http://127.0.0.1:$AUREN_PROM_PORT/-/reload" >/dev/null ||
+      die "prometheus: reload refused; see $(log_file prometheus)"
+  fi
 }
 
 prom_start() {
