@@ -40,16 +40,22 @@ prom_render_config() {
   mv -f "$PROM_RUN/prometheus.yml.tmp" "$PROM_RUN/prometheus.yml"
 }
 
-# For a Prometheus that is already running: render the config again and, when it changed,
-# ask the server to reload it (POST /-/reload; no restart, data and scrapes go on).
+# Digest of what Prometheus loads: the rendered config and the rule files.
+prom_loaded_digest() {
+  cat "$PROM_RUN/prometheus.yml" "$PROM_RULES_DIR"/*.yml 2>/dev/null | sha256sum | cut -d' ' -f1
+}
+
+# For a Prometheus that is already running: render the config again and, when it or a rule file
+# changed since the server last (re)loaded, ask it to reload (POST /-/reload; no restart, data
+# and scrapes go on).
 prom_reload_if_changed() {
-  local old=""
-  [[ -f "$PROM_RUN/prometheus.yml" ]] && old="$(<"$PROM_RUN/prometheus.yml")"
   prom_render_config
-  if [[ "$(<"$PROM_RUN/prometheus.yml")" != "$old" ]]; then
-    log "prometheus: config changed; reloading"
+  local digest; digest="$(prom_loaded_digest)"
+  if [[ "$digest" != "$(cat "$PROM_RUN/loaded.sha256" 2>/dev/null)" ]]; then
+    log "prometheus: config or rules changed; reloading"
     curl -fsS --max-time 10 -X POST "http://127.0.0.1:$AUREN_PROM_PORT/-/reload" >/dev/null ||
       die "prometheus: reload refused; see $(log_file prometheus)"
+    printf '%s\n' "$digest" >"$PROM_RUN/loaded.sha256"
   fi
 }
 
@@ -57,6 +63,7 @@ prom_start() {
   assert_port_free prometheus "$AUREN_PROM_PORT"
   rotate_log prometheus
   prom_render_config
+  prom_loaded_digest >"$PROM_RUN/loaded.sha256"
   log "prometheus: starting on 127.0.0.1:$AUREN_PROM_PORT"
   spawn prometheus prometheus \
     "$PROM_MARKER" \
