@@ -39,6 +39,10 @@ const envSchema = z.object({
     unit: 'ms',
     description: 'An agent is active when one of its events was processed within this time (auren_agents_active).',
   }),
+  AUREN_AGGREGATION_IDLE_TIMEOUT_MS: ms(10_000).meta({
+    unit: 'ms',
+    description: 'A partition without records for this long (processing time) does not hold back the group watermark; when all are idle, every window with data closes (0: off).',
+  }),
   AUREN_AGGREGATION_EXPECTED_PARTITIONS: z.coerce.number().int().min(0).max(100_000).default(0).meta({
     unit: 'partitions',
     description: 'Partitions of the input topic; windows are published once all of them passed the window (0: those seen so far).',
@@ -57,6 +61,8 @@ export interface AggregationConfig {
   readonly activeWindowMs: number
   /** 0 = unknown. */
   readonly expectedPartitions: number
+  /** Idle timeout of a partition for the group watermark, ms; 0 = off. */
+  readonly idleTimeoutMs: number
 }
 
 /**
@@ -88,6 +94,7 @@ export function parseAggregationConfig(env: Record<string, string | undefined>):
     seenRetentionMs: c.AUREN_AGGREGATION_SEEN_RETENTION_MS,
     activeWindowMs: c.AUREN_AGGREGATION_ACTIVE_WINDOW_MS,
     expectedPartitions: c.AUREN_AGGREGATION_EXPECTED_PARTITIONS,
+    idleTimeoutMs: c.AUREN_AGGREGATION_IDLE_TIMEOUT_MS,
   })
 }
 

@@ -1,73 +1,30 @@
 /**
- * Aggregation app: `node --import tsx processors/aggregation/main.ts`. Runs the migrations,
- * then consumes the enriched topic into the PostgreSQL rollups (exactly-once), publishes closed
- * windows from the outbox to `auren.agent-metrics.v1` (at least once, key agent_id) and purges
- * old seen event ids. Configuration: runtime/config.ts plus ./config.ts (AUREN_AGGREGATION_*).
+ * Aggregation app: `node --import tsx processors/aggregation/main.ts`. Runs the migrations, then
+ * consumes the enriched topic into the PostgreSQL rollups (exactly-once); the runtime publishes
+ * closed windows from the outbox to `auren.agent-metrics.v1` (at least once, key agent_id).
+ * Configuration: runtime/config.ts plus ./config.ts (AUREN_AGGREGATION_*).
  */
 import { runProcessorApp } from '../runtime/app.ts'
 import { parseAggregationConfig } from './config.ts'
 import { runMigrations } from './migrate.ts'
-import { createAggregationSink, type AggregationSink } from './postgres-sink.ts'
-import { createAggregationMetrics, recordAppliedBatch, type AggregationMetrics } from './metrics.ts'
-import { aggregationDefinition, observeAggregation } from './definition.ts'
+import { createAggregationSink } from './postgres-sink.ts'
+import { createAggregationMetrics, recordAppliedBatch } from './metrics.ts'
+import { aggregationDefinition } from './definition.ts'
 
-/** How often the outbox publisher and the seen-id purge run, ms. */
-const PUBLISH_EVERY_MS = 1_000
-const PURGE_EVERY_MS = 10 * 60_000
-
-try {
-  let sink: AggregationSink | undefined
-  let metrics: AggregationMetrics | undefined
-  await runProcessorApp({
-    name: 'auren-aggregation',
-    parseAppConfig: parseAggregationConfig,
-    build: async ({ appConfig, registry, log }) => {
-      const applied = await runMigrations(appConfig.databaseUrl, { schema: appConfig.dbSchema })
-      log.info({ applied, schema: appConfig.dbSchema }, 'migrations up to date')
-      sink = createAggregationSink(appConfig.databaseUrl, {
-        windowMs: appConfig.windowMs,
-        allowedLatenessMs: appConfig.allowedLatenessMs,
-        expectedPartitions: appConfig.expectedPartitions,
-        schema: appConfig.dbSchema,
-        poolSize: appConfig.dbPoolSize,
-        onCommitted: (batch) => metrics && recordAppliedBatch(metrics, batch),
-      })
-      const s = sink
-      metrics = createAggregationMetrics(registry, () => s.countActiveAgents(appConfig.activeWindowMs))
-      return { definition: aggregationDefinition(s, appConfig.windowMs), observe: observeAggregation }
-    },
-    background: async ({ driver, serde, topics, log }) => {
-      const s = sink!
-      const config = parseAggregationConfig(process.env)
-      const producer = await driver.producer()
-      const schemaId = await serde.register(topics.agentMetrics, 'agent-metrics-window')
-      let running = true
-      const publish = async () => {
-        while (running) {
-          try {
-            const n = await s.publishPending(500, (records) =>
-              producer.send(records.map((r) => ({ topic: topics.agentMetrics, key: r.key, value: serde.encode(schemaId, 'agent-metrics-window', r.value) }))),
-            )
-            if (n === 0) await new Promise((r) => setTimeout(r, PUBLISH_EVERY_MS))
-          } catch (err) {
-            log.warn({ err }, 'outbox publish failed; retrying')
-            await new Promise((r) => setTimeout(r, PUBLISH_EVERY_MS))
-          }
-        }
-      }
-      const publishing = publish()
-      const purge = setInterval(() => {
-        if (config.seenRetentionMs > 0) void s.purgeSeenEvents(config.seenRetentionMs).catch((err: unknown) => log.warn({ err }, 'purge of seen event ids failed'))
-      }, PURGE_EVERY_MS)
-      return async () => {
-        running = false
-        clearInterval(purge)
-        await publishing
-        await producer.disconnect()
-      }
-    },
-  })
-} catch (err) {
-  console.error((err as Error).message)
-  process.exit(1)
-}
+await runProcessorApp({
+  name: 'auren-aggregation',
+  parseAppConfig: parseAggregationConfig,
+  build: async ({ appConfig: c, registry, log }) => {
+    log.info({ applied: await runMigrations(c.databaseUrl, { schema: c.dbSchema }), schema: c.dbSchema }, 'migrations up to date')
+    const sink = createAggregationSink(c.databaseUrl, {
+      windowMs: c.windowMs, allowedLatenessMs: c.allowedLatenessMs, idleTimeoutMs: c.idleTimeoutMs, expectedPartitions: c.expectedPartitions,
+      schema: c.dbSchema, poolSize: c.dbPoolSize, seenRetentionMs: c.seenRetentionMs, log,
+      onCommitted: (batch) => recordAppliedBatch(metrics, batch),
+    })
+    const metrics = createAggregationMetrics(registry, () => sink.countActiveAgents(c.activeWindowMs))
+    return {
+      definition: aggregationDefinition(sink, c.windowMs),
+      outboxes: [{ from: sink.outbox, topic: 'agentMetrics', schema: 'agent-metrics-window' }],
+    }
+  },
+})

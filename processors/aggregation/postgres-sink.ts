@@ -1,7 +1,8 @@
 /**
- * Aggregation's exactly-once sink into PostgreSQL: `TransactionalSink<RollupDelta>`
- * (processors/runtime/sink.ts). `Out` is the delta of one event (transform.ts), so the runner's
- * pure transform does all the counting and this file only stores.
+ * Aggregation's exactly-once sink into PostgreSQL: an `AcknowledgingSink<RollupDelta>` that
+ * stores its own offsets (processors/runtime/sinks/sink.ts, `offsets: 'sink'`). `Out` is the
+ * delta of one event (transform.ts), so the runner's pure transform does all the counting and
+ * this file only stores.
  *
  * `writeBatch(records, offset)` is ONE transaction over one partition batch:
  * 1. lock the partition's row of agg_offsets and read its next offset and event clock; records
@@ -17,15 +18,22 @@
  *    window the group watermark passed, and again every already published window this batch
  *    changed (late events; reason `late_update`).
  * A failure anywhere rolls everything back, offset included; the runner retries the batch.
+ *
+ * On every punctuation tick (`write` with cause `punctuation`) the sink re-evaluates step 6
+ * alone, with the idle timeout: a partition without records for `idleTimeoutMs` does not hold
+ * back the group watermark, so the last window of a burst closes and reaches the outbox once
+ * traffic stops (tumbling-window.ts groupWatermarkWithIdlenessUs); at most every
+ * `purgeEveryMs` a tick also deletes seen event ids older than `seenRetentionMs`.
  */
-import pg from 'pg'
-import type { AgentMetricsWindow } from '../../schemas/generated/types.ts'
-import { AurenError } from '../runtime/errors.ts'
-import type { SinkOffset, SinkRecord, TransactionalSink } from '../runtime/sink.ts'
+import type pg from 'pg'
+import type { Logger } from 'pino'
+import { createPgPool, inTransaction as runInTransaction, sqlError } from '../runtime/sinks/postgres.ts'
+import type { AcknowledgingSink, PartitionPosition, SinkRecord } from '../runtime/sinks/sink.ts'
+import type { OutboxTable } from '../runtime/sinks/outbox.ts'
 import type { AppliedBatch } from './metrics.ts'
 import { markLate, mergeDeltas, type RollupDelta } from './rollup-delta.ts'
 import { rollupStatements } from './rollup-sql.ts'
-import { classifyInOrder, closingWindows, groupWatermarkUs, watermarkUs, windowEndUs, type PartitionClock, type WindowConfig } from './tumbling-window.ts'
+import { classifyInOrder, closingWindows, groupWatermarkWithIdlenessUs, watermarkUs, windowEndUs, type PartitionClock, type WindowConfig } from './tumbling-window.ts'
 import { toAgentMetricsWindow, type AgentWindowRow } from './window-record.ts'
 
 /** Options of {@link createAggregationSink}. */
@@ -38,27 +46,40 @@ export interface AggregationSinkOptions extends WindowConfig {
   readonly poolSize?: number
   /** Called after each committed batch (metrics.ts recordAppliedBatch). */
   readonly onCommitted?: (batch: AppliedBatch) => void
-}
-
-/** An unpublished AgentMetricsWindow of the outbox. */
-export interface OutboxRecord {
-  /** Outbox id (bigint as a decimal string); publish in id order. */
-  readonly id: string
-  /** Kafka key of auren.agent-metrics.v1. */
-  readonly key: string
-  readonly value: AgentMetricsWindow
-}
-
-/** The sink plus what main.ts needs around it. */
-export interface AggregationSink extends TransactionalSink<RollupDelta> {
   /**
-   * Publishes pending outbox records in id order through `produce` (which must resolve only once
-   * the broker acknowledged them), then marks them published, in one transaction. One publisher
-   * at a time (a transaction advisory lock; others return 0), so records of one window are
-   * produced in the order they were written. At least once: a crash after `produce` sends again.
-   * @returns how many records were published
+   * A partition without records for this long (processing time, ms) does not hold back the
+   * group watermark (module doc); 0 turns idleness off. Default 0 here; the app passes
+   * AUREN_AGGREGATION_IDLE_TIMEOUT_MS.
    */
-  publishPending(limit: number, produce: (records: readonly OutboxRecord[]) => Promise<void>): Promise<number>
+  readonly idleTimeoutMs?: number
+  /** Logger of the pool's idle-client errors when a URL is given. */
+  readonly log?: Logger
+  /** Seen event ids older than this are purged on a tick (ms; 0 keeps them). Default 0. */
+  readonly seenRetentionMs?: number
+  /** Least time between two purges, ms. Default 600 000. */
+  readonly purgeEveryMs?: number
+}
+
+/** A record as the sink stores it: the delta and its input coordinates. */
+export type AggregationRecord = Pick<SinkRecord<RollupDelta>, 'value' | 'partition' | 'offset'>
+
+/** The sink plus what the app and tests need around it. */
+export interface AggregationSink extends AcknowledgingSink<RollupDelta> {
+  storedOffsets(groupId: string, topic: string, partitions: readonly number[]): Promise<Map<number, string>>
+  /**
+   * Applies one partition batch and stores its position, in one transaction (module doc).
+   * @param nowMs processing time of the batch (epoch ms): recorded as the partition's last record
+   *   time and used for the idle timeout; omitted, idleness is not applied to this batch
+   * @throws AurenError AUREN_ERR_SINK_UNAVAILABLE (retriable per SQLSTATE); nothing is then stored
+   */
+  writeBatch(records: readonly AggregationRecord[], offset: PartitionPosition, nowMs?: number): Promise<void>
+  /**
+   * Step 6 alone at processing time `nowMs` (a punctuation tick): publishes to the outbox the
+   * windows the group watermark with idleness passed. @returns windows written to the outbox
+   */
+  closeIdleWindows(groupId: string, topic: string, nowMs: number): Promise<AppliedBatch['windowsEmitted']>
+  /** The outbox table the runtime publishes to auren.agent-metrics.v1 (runtime/sinks/outbox.ts). */
+  readonly outbox: OutboxTable
   /** Deletes seen event ids first seen more than `retentionMs` ago. @returns rows deleted */
   purgeSeenEvents(retentionMs: number): Promise<number>
   /** Agents with an event processed within `withinMs` (auren_agents_active). */
@@ -67,8 +88,6 @@ export interface AggregationSink extends TransactionalSink<RollupDelta> {
 
 /** Advisory lock key of the outbox publisher: ASCII 'AGGPUB'. */
 const PUBLISH_LOCK_ID = 0x41_47_47_50_55_42
-/** SQLSTATE classes worth retrying: connection, transaction rollback (deadlock, serialization), resources, operator intervention. */
-const RETRIABLE_CLASSES = new Set(['08', '40', '53', '57'])
 
 /**
  * Creates the sink. Run the migrations (migrate.ts) first.
@@ -76,31 +95,57 @@ const RETRIABLE_CLASSES = new Set(['08', '40', '53', '57'])
  */
 export function createAggregationSink(db: pg.Pool | string, options: AggregationSinkOptions): AggregationSink {
   const ownPool = typeof db === 'string'
-  const pool = typeof db === 'string' ? new pg.Pool({ connectionString: db, max: options.poolSize ?? 4, options: `-c search_path=${options.schema ?? 'public'}` }) : db
-  pool.on('error', () => {}) // an idle client lost its connection; the pool replaces it
+  const pool = typeof db === 'string' ? createPgPool({ url: db, max: options.poolSize ?? 4, schema: options.schema, log: options.log }) : db
+  const inTransaction = <T>(work: (c: pg.PoolClient) => Promise<T>) => runInTransaction(pool, 'aggregation sink transaction', work)
+  const idleTimeoutMs = options.idleTimeoutMs ?? 0
+  const purgeEveryMs = options.purgeEveryMs ?? 600_000
+  let lastPurgeMs: number | undefined
 
-  async function inTransaction<T>(work: (c: pg.PoolClient) => Promise<T>): Promise<T> {
-    const client = await pool.connect().catch((err: unknown) => {
-      throw sinkError(err, 'connect')
-    })
-    const onError = () => {} // a connection lost mid-transaction fails the pending query instead
-    client.on('error', onError)
-    let broken: Error | undefined
-    try {
-      await client.query('BEGIN')
-      const result = await work(client)
-      await client.query('COMMIT')
-      return result
-    } catch (err) {
-      await client.query('ROLLBACK').catch((e: Error) => (broken = e))
-      throw sinkError(err, 'transaction')
-    } finally {
-      client.off('error', onError)
-      client.release(broken)
+  async function purgeSeenEvents(retentionMs: number): Promise<number> {
+    let total = 0
+    for (;;) {
+      const res = await pool.query(
+        "DELETE FROM agg_seen_events WHERE event_id IN (SELECT event_id FROM agg_seen_events WHERE seen_at < now() - $1 * interval '1 millisecond' LIMIT 10000)",
+        [retentionMs],
+      )
+      total += res.rowCount ?? 0
+      if ((res.rowCount ?? 0) < 10_000) return total
     }
   }
 
+  async function writeBatch(records: readonly AggregationRecord[], offset: PartitionPosition, nowMs?: number): Promise<void> {
+    const applied = await inTransaction((c) => applyBatch(c, records, offset, options, nowMs === undefined ? undefined : { nowMs, idleTimeoutMs }))
+    options.onCommitted?.(applied)
+  }
+
+  async function closeIdleWindows(groupId: string, topic: string, nowMs: number): Promise<AppliedBatch['windowsEmitted']> {
+    const windowsEmitted = await inTransaction((c) => emitWindows(c, groupId, topic, [], options, { nowMs, idleTimeoutMs }))
+    options.onCommitted?.({ merged: mergeDeltas([]), duplicates: 0, windowsEmitted })
+    return windowsEmitted
+  }
+
   return {
+    kind: 'postgres',
+    offsets: 'sink',
+    outbox: { pool, table: 'agg_outbox', keyColumn: 'agent_id', lockId: PUBLISH_LOCK_ID },
+    async start() {},
+    async write(batch) {
+      const { groupId, topic } = batch.position
+      if (batch.cause === 'records') {
+        await writeBatch(batch.records, batch.position, batch.nowMs)
+      } else {
+        await closeIdleWindows(groupId, topic, batch.nowMs)
+        const retention = options.seenRetentionMs ?? 0
+        if (retention > 0 && (lastPurgeMs === undefined || batch.nowMs - lastPurgeMs >= purgeEveryMs)) {
+          lastPurgeMs = batch.nowMs
+          await purgeSeenEvents(retention)
+        }
+      }
+      return { kind: 'acknowledged' }
+    },
+    writeBatch,
+    closeIdleWindows,
+    purgeSeenEvents,
     async storedOffsets(groupId, topic, partitions) {
       const res = await pool
         .query<{ partition: number; next_offset: string }>(
@@ -108,41 +153,9 @@ export function createAggregationSink(db: pg.Pool | string, options: Aggregation
           [groupId, topic, [...partitions]],
         )
         .catch((err: unknown) => {
-          throw sinkError(err, 'storedOffsets')
+          throw sqlError(err, 'aggregation sink storedOffsets')
         })
       return new Map(res.rows.map((r) => [r.partition, r.next_offset]))
-    },
-
-    async writeBatch(records, offset) {
-      const applied = await inTransaction((c) => applyBatch(c, records, offset, options))
-      options.onCommitted?.(applied)
-    },
-
-    async publishPending(limit, produce) {
-      return inTransaction(async (c) => {
-        const locked = await c.query<{ ok: boolean }>('SELECT pg_try_advisory_xact_lock($1) AS ok', [PUBLISH_LOCK_ID])
-        if (!locked.rows[0]?.ok) return 0
-        const res = await c.query<{ id: string; agent_id: string; payload: AgentMetricsWindow }>(
-          'SELECT id, agent_id, payload FROM agg_outbox WHERE published_at IS NULL ORDER BY id LIMIT $1',
-          [limit],
-        )
-        if (res.rows.length === 0) return 0
-        await produce(res.rows.map((r) => ({ id: r.id, key: r.agent_id, value: r.payload })))
-        await c.query('UPDATE agg_outbox SET published_at = now() WHERE id = ANY($1::bigint[])', [res.rows.map((r) => r.id)])
-        return res.rows.length
-      })
-    },
-
-    async purgeSeenEvents(retentionMs) {
-      let total = 0
-      for (;;) {
-        const res = await pool.query(
-          "DELETE FROM agg_seen_events WHERE event_id IN (SELECT event_id FROM agg_seen_events WHERE seen_at < now() - $1 * interval '1 millisecond' LIMIT 10000)",
-          [retentionMs],
-        )
-        total += res.rowCount ?? 0
-        if ((res.rowCount ?? 0) < 10_000) return total
-      }
     },
 
     async countActiveAgents(withinMs) {
@@ -159,7 +172,13 @@ export function createAggregationSink(db: pg.Pool | string, options: Aggregation
   }
 }
 
-async function applyBatch(c: pg.PoolClient, records: readonly SinkRecord<RollupDelta>[], offset: SinkOffset, options: AggregationSinkOptions): Promise<AppliedBatch> {
+/** Processing time of a write and the idle timeout to apply (tumbling-window.ts groupWatermarkWithIdlenessUs). */
+interface Idleness {
+  readonly nowMs: number
+  readonly idleTimeoutMs: number
+}
+
+async function applyBatch(c: pg.PoolClient, records: readonly AggregationRecord[], offset: PartitionPosition, options: AggregationSinkOptions, idle: Idleness | undefined): Promise<AppliedBatch> {
   const { groupId, topic, partition } = offset
   // 1. Lock the partition row (created on first use) and read its state.
   const state = await c.query<{ next_offset: string; max_event_us: string | null }>(
@@ -190,23 +209,29 @@ async function applyBatch(c: pg.PoolClient, records: readonly SinkRecord<RollupD
   for (const s of rollupStatements(merged)) await c.query(s.text, s.values)
   // 5. Offset (forward only) and clock.
   await c.query(
-    'UPDATE agg_offsets SET next_offset = GREATEST(next_offset, $4::bigint), max_event_us = $5, watermark_us = $6, updated_at = now() ' +
-      'WHERE group_id = $1 AND topic = $2 AND "partition" = $3',
-    [groupId, topic, partition, offset.nextOffset, clock.maxEventUs, watermarkUs(clock, options.allowedLatenessMs)],
+    'UPDATE agg_offsets SET next_offset = GREATEST(next_offset, $4::bigint), max_event_us = $5, watermark_us = $6, updated_at = now(), ' +
+      'last_record_ms = CASE WHEN $8 THEN COALESCE($7::bigint, last_record_ms) ELSE last_record_ms END WHERE group_id = $1 AND topic = $2 AND "partition" = $3',
+    [groupId, topic, partition, offset.nextOffset, clock.maxEventUs, watermarkUs(clock, options.allowedLatenessMs), idle?.nowMs ?? null, pending.length > 0],
   )
   // 6. Windows to publish.
-  const windowsEmitted = pending.length > 0 ? await emitWindows(c, groupId, topic, fresh, options) : { closed: 0, late_update: 0 }
+  const windowsEmitted = pending.length > 0 ? await emitWindows(c, groupId, topic, fresh, options, idle) : { closed: 0, late_update: 0 }
   return { merged, duplicates: pending.length - fresh.length, windowsEmitted }
 }
 
-async function emitWindows(c: pg.PoolClient, groupId: string, topic: string, fresh: readonly RollupDelta[], options: AggregationSinkOptions): Promise<AppliedBatch['windowsEmitted']> {
+async function emitWindows(
+  c: pg.PoolClient, groupId: string, topic: string, fresh: readonly RollupDelta[], options: AggregationSinkOptions, idle: Idleness | undefined,
+): Promise<AppliedBatch['windowsEmitted']> {
   const emission = await c.query<{ emitted_until_us: string | null }>(
     'INSERT INTO agg_window_emission (group_id, topic) VALUES ($1, $2) ON CONFLICT (group_id, topic) DO UPDATE SET updated_at = now() RETURNING emitted_until_us',
     [groupId, topic],
   )
   const before = emission.rows[0]!.emitted_until_us === null ? null : Number(emission.rows[0]!.emitted_until_us)
-  const clocks = await c.query<{ max_event_us: string | null }>('SELECT max_event_us FROM agg_offsets WHERE group_id = $1 AND topic = $2', [groupId, topic])
-  const groupWm = groupWatermarkUs(clocks.rows.map((r) => ({ maxEventUs: r.max_event_us === null ? null : Number(r.max_event_us) })), options, options.expectedPartitions ?? 0)
+  const clocks = await c.query<{ max_event_us: string | null; last_record_ms: string | null }>(
+    'SELECT max_event_us, last_record_ms FROM agg_offsets WHERE group_id = $1 AND topic = $2',
+    [groupId, topic],
+  )
+  const timed = clocks.rows.map((r) => ({ maxEventUs: r.max_event_us === null ? null : Number(r.max_event_us), lastRecordMs: r.last_record_ms === null ? null : Number(r.last_record_ms) }))
+  const groupWm = groupWatermarkWithIdlenessUs(timed, options, options.expectedPartitions ?? 0, idle?.nowMs ?? 0, idle?.idleTimeoutMs ?? 0)
 
   // Windows published before that this batch changed: publish again.
   const again = new Map<string, [number, string]>()
@@ -259,10 +284,4 @@ async function emitWindows(c: pg.PoolClient, groupId: string, topic: string, fre
   )
   const closed = rows.filter((r) => r.reason === 'closed').length
   return { closed, late_update: rows.length - closed }
-}
-
-function sinkError(err: unknown, stage: string): AurenError {
-  const code = (err as { code?: unknown }).code
-  const retriable = typeof code !== 'string' || !/^[0-9A-Z]{5}$/.test(code) || RETRIABLE_CLASSES.has(code.slice(0, 2))
-  return new AurenError('AUREN_ERR_SINK_UNAVAILABLE', `aggregation sink ${stage} failed: ${(err as Error).message}`, { retriable, cause: err, context: { sqlstate: code } })
 }

@@ -107,3 +107,42 @@ export function closingWindows(fromUs: number | null, toUs: number, windowMs: nu
   if (firstStartUs !== null && firstStartUs > lastStartUs) return null
   return { firstStartUs, lastStartUs }
 }
+
+/** A partition's clock with the processing time (epoch ms) of its last applied record; null when unknown. */
+export interface TimedPartitionClock extends PartitionClock {
+  readonly lastRecordMs: number | null
+}
+
+/**
+ * The group watermark with an idle timeout (the idleness rule of README "Windows and
+ * watermarks"): a partition without a record for `idleTimeoutMs` of processing time (or with an
+ * unknown last record time) does not hold back the group watermark, and partitions never written
+ * (fewer clocks than `expectedPartitions`) are idle too:
+ * - some partition active: the minimum of the active partitions' watermarks;
+ * - every partition idle: the end of the latest window holding an event, so every window with
+ *   data closes (the last window of a burst is published once traffic stops);
+ * - no partition has seen an event: null.
+ * `idleTimeoutMs` 0 turns idleness off ({@link groupWatermarkUs}).
+ * @param nowMs processing time of the decision, epoch ms
+ */
+export function groupWatermarkWithIdlenessUs(
+  clocks: readonly TimedPartitionClock[],
+  config: WindowConfig,
+  expectedPartitions: number,
+  nowMs: number,
+  idleTimeoutMs: number,
+): number | null {
+  if (idleTimeoutMs <= 0) return groupWatermarkUs(clocks, config, expectedPartitions)
+  let activeMin: number | null = null
+  let latestEnd: number | null = null
+  for (const c of clocks) {
+    if (c.maxEventUs === null) continue
+    const end = windowEndUs(windowStartUs(c.maxEventUs, config.windowMs), config.windowMs)
+    if (latestEnd === null || end > latestEnd) latestEnd = end
+    const idle = c.lastRecordMs === null || nowMs - c.lastRecordMs >= idleTimeoutMs
+    if (idle) continue
+    const wm = c.maxEventUs - config.allowedLatenessMs * 1000
+    if (activeMin === null || wm < activeMin) activeMin = wm
+  }
+  return activeMin ?? latestEnd
+}

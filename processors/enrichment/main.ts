@@ -7,18 +7,14 @@ import { parseEnrichmentConfig } from './config.ts'
 import { loadCatalog } from './catalog.ts'
 import { createEnrichmentMetrics } from './metrics.ts'
 import { createEnrichmentTransform } from './transform.ts'
-import { enrichmentDefinition, observeEnrichment } from './definition.ts'
+import { enrichmentDefinition } from './definition.ts'
 
-try {
-  await runProcessorApp({
-    name: 'auren-enrichment',
-    parseAppConfig: parseEnrichmentConfig,
-    build: ({ appConfig: config, registry }) => {
-      const transform = createEnrichmentTransform(config, { catalog: loadCatalog(config.catalogPath), metrics: createEnrichmentMetrics(registry) })
-      return { definition: enrichmentDefinition(transform), observe: observeEnrichment }
-    },
-  })
-} catch (err) {
-  console.error((err as Error).message)
-  process.exit(1)
-}
+await runProcessorApp({
+  name: 'auren-enrichment',
+  parseAppConfig: parseEnrichmentConfig,
+  build: ({ appConfig: config, registry }) => {
+    const metrics = createEnrichmentMetrics(registry)
+    const transform = createEnrichmentTransform(config, { catalog: loadCatalog(config.catalogPath), metrics })
+    return { definition: enrichmentDefinition(transform, metrics) }
+  },
+})

@@ -8,6 +8,9 @@
  * refuses to register a name twice and a transform must not create metrics per call.
  */
 import { Counter, Gauge, type Registry } from 'prom-client'
+import type { AgentEvent, EnrichedAgentEvent } from '../../schemas/index.ts'
+import type { CommittedBatch } from '../runtime/define-processor.ts'
+import { qualityWarnings } from './validate.ts'
 
 /** The metric objects; names are listed in the README's metrics table. */
 export interface EnrichmentMetrics {
@@ -48,4 +51,30 @@ export function createEnrichmentMetrics(registry: Registry): EnrichmentMetrics {
   })
   cache.set(registry, metrics)
   return metrics
+}
+
+/**
+ * The `afterCommit` hook of enrichment: counts a committed batch's outcomes once (a retried
+ * batch is counted when it finally commits, never per attempt). Events, cost and unpriced calls
+ * from the emitted values; duplicates from `skip('duplicate')`; redeliveries and validation rules
+ * from the outcome notes (transform.ts); quality warnings from the input (validate.ts, pure).
+ */
+export function countCommitted(m: EnrichmentMetrics, batch: CommittedBatch<AgentEvent, EnrichedAgentEvent>): void {
+  for (const { input, outcome } of batch.results) {
+    if (outcome.kind === 'skip') {
+      if (outcome.reason === 'duplicate') m.duplicates.inc()
+      continue
+    }
+    if (outcome.kind === 'dead-letter') {
+      for (const note of outcome.notes ?? []) if (note.startsWith('rule:')) m.validationFailures.inc({ rule: note.slice(5) })
+      continue
+    }
+    if (outcome.notes?.includes('redelivery')) m.redeliveries.inc()
+    for (const { value } of outcome.records) {
+      m.events.inc({ event_type: value.event.event_type, tier: value.tier })
+      if (value.cost_usd !== null && value.cost_source !== null) m.costUsd.inc({ source: value.cost_source }, value.cost_usd)
+      if (value.cost_source === 'unknown_model' && value.event.event_type === 'llm_call_completed') m.unpricedLlmCalls.inc()
+    }
+    for (const w of qualityWarnings(input)) m.qualityWarnings.inc({ rule: w.rule })
+  }
 }

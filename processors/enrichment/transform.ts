@@ -11,12 +11,14 @@
  *
  * The only state is the dedup window (and a small set of models already warned about); an id
  * is remembered only after its enrichment succeeded, so a record the runner dead-letters as
- * PROCESSING_FAILED never shadows a later good copy. Domain metrics go to `ctx.registry`
- * (metrics.ts), created once per registry.
+ * PROCESSING_FAILED never shadows a later good copy. Domain counters are not touched here (a
+ * retried batch would count twice): the outcome carries the facts only the transform knows as
+ * notes (`redelivery`, `rule:<violated rule>`) and metrics.ts countCommitted counts them after
+ * the commit. Only the dedup window gauge is set here (a level, not a count).
  */
 import type { AgentEvent, EnrichedAgentEvent } from '../../schemas/index.ts'
 import type { ProcessorContext } from '../runtime/context.ts'
-import { deadLetter, emit, skip, type Outcome } from '../runtime/outcome.ts'
+import { deadLetter, emit, skip, withNotes, type Outcome } from '../runtime/outcome.ts'
 import { agentDomain, DEFAULT_CATALOG, toolCategory, type Catalog } from './catalog.ts'
 import { inputComplexity } from './complexity.ts'
 import type { EnrichmentConfig } from './config.ts'
@@ -24,7 +26,7 @@ import { DedupWindow } from './dedup.ts'
 import { createEnrichmentMetrics, type EnrichmentMetrics } from './metrics.ts'
 import { priceEvent } from './pricing.ts'
 import { decideTier } from './tiering.ts'
-import { qualityWarnings, validateEvent } from './validate.ts'
+import { validateEvent } from './validate.ts'
 
 /** Optional collaborators; each defaults to one built from config (tests inject their own). */
 export interface EnrichmentDeps {
@@ -36,8 +38,16 @@ export interface EnrichmentDeps {
   readonly metrics?: EnrichmentMetrics
 }
 
+/** The part of the runner's context the transform reads. */
+export type EnrichmentContext = Pick<ProcessorContext, 'log' | 'now' | 'source' | 'registry'>
+
+/** Note of an outcome emitted again for a redelivered record (same coordinates). */
+export const REDELIVERY_NOTE = 'redelivery'
+/** Prefix of the notes naming the violated rules of a dead-lettered event. */
+export const RULE_NOTE_PREFIX = 'rule:'
+
 /** Signature the runner calls (ProcessorDefinition.transform). */
-export type EnrichmentTransform = (event: AgentEvent, ctx: ProcessorContext) => Outcome<EnrichedAgentEvent>
+export type EnrichmentTransform = (event: AgentEvent, ctx: EnrichmentContext) => Outcome<EnrichedAgentEvent>
 
 /** Unknown models logged at warn once each, up to this many (then only counted). */
 const MAX_WARNED_MODELS = 100
@@ -59,14 +69,12 @@ export function createEnrichmentTransform(config: EnrichmentConfig, deps: Enrich
 
     const violations = validateEvent(event, { nowMs, maxFutureSkewMs: config.maxFutureSkewMs })
     if (violations.length > 0) {
-      for (const v of violations) metrics.validationFailures.inc({ rule: v.rule })
       const head = violations.length === 1 ? '' : `${violations.length} violations: `
-      return deadLetter('VALIDATION_FAILED', head + violations.map((v) => v.message).join('; '))
+      return withNotes(deadLetter('VALIDATION_FAILED', head + violations.map((v) => v.message).join('; ')), violations.map((v) => RULE_NOTE_PREFIX + v.rule))
     }
 
     const verdict = dedup.check(event.event_id, ctx.source, nowMs)
     if (verdict.kind === 'duplicate') {
-      metrics.duplicates.inc()
       ctx.log.debug({ event_id: event.event_id, first: verdict.first }, 'duplicate event_id skipped')
       return skip('duplicate')
     }
@@ -88,19 +96,14 @@ export function createEnrichmentTransform(config: EnrichmentConfig, deps: Enrich
 
     dedup.remember(event.event_id, ctx.source, nowMs)
     metrics.dedupEntries.set(dedup.size)
-    if (verdict.kind === 'redelivery') metrics.redeliveries.inc()
-    metrics.events.inc({ event_type: event.event_type, tier })
-    if (cost.cost_usd !== null && cost.cost_source !== null) metrics.costUsd.inc({ source: cost.cost_source }, cost.cost_usd)
     if (cost.cost_source === 'unknown_model' && event.event_type === 'llm_call_completed') {
-      metrics.unpricedLlmCalls.inc()
       const model = event.payload.model
       if (warnedModels.size < MAX_WARNED_MODELS && !warnedModels.has(model)) {
         warnedModels.add(model)
         ctx.log.warn({ model, provider: event.payload.provider, pricing_ref: cost.pricing_ref }, 'no price for model; cost_usd left null')
       }
     }
-    for (const w of qualityWarnings(event)) metrics.qualityWarnings.inc({ rule: w.rule })
-
-    return emit({ key: event.trace_id, value: enriched })
+    const out = emit({ key: event.trace_id, value: enriched })
+    return verdict.kind === 'redelivery' ? withNotes(out, [REDELIVERY_NOTE]) : out
   }
 }

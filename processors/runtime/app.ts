@@ -10,18 +10,23 @@ import { createLogger } from './logger.ts'
 import { createKafkaDriver, type KafkaDriver } from './kafka-client.ts'
 import { createSerde, type Serde } from './serde.ts'
 import { createRunnerRegistry } from './metrics.ts'
-import { createRunner, type LagObservation, type Runner } from './runner.ts'
+import { createRunner, type Runner } from './runner.ts'
+import type { LagObservation } from './define-processor.ts'
 import { buildOpsServer } from './http.ts'
 import { installShutdown } from './lifecycle.ts'
 import { AurenError } from './errors.ts'
+import { startOutboxPublisher, type OutboxPublisher, type OutboxSpec } from './sinks/outbox.ts'
 import type { Registry } from 'prom-client'
 import type { TopicNames } from '../../schemas/index.ts'
 import { hostname } from 'node:os'
 
 /** What an app's build step returns. */
-export interface Built<In, Out> {
-  definition: ProcessorDefinition<In, Out>
+export interface Built<In, Out, S = undefined> {
+  definition: ProcessorDefinition<In, Out, S>
+  /** Event time and tier of a processed input (else `definition.observe`). */
   observe?: (input: In, outputs: readonly Out[]) => LagObservation | undefined
+  /** Outbox tables the runtime publishes to topics while the app runs (sinks/outbox.ts). */
+  outboxes?: readonly OutboxSpec[]
 }
 
 /** A started app: its runner, ops server address and a stop function. */
@@ -40,24 +45,38 @@ export interface ProcessorApp {
  *   definition (so the app can register its domain metrics on the same registry).
  * @throws AurenError AUREN_ERR_CONFIG when configuration is invalid (every problem listed).
  */
-export async function runProcessorApp<In, Out, AppConfig = undefined>(opts: {
+export async function runProcessorApp<In, Out, AppConfig = undefined, S = undefined>(opts: {
   name: string
   env?: Record<string, string | undefined>
   /** Parses the app's own configuration; its errors are reported together with the base config's. */
   parseAppConfig?: (env: Record<string, string | undefined>) => AppConfig
-  build: (deps: { config: BaseConfig; appConfig: AppConfig; log: Logger; registry: Registry }) => Built<In, Out> | Promise<Built<In, Out>>
+  build: (deps: { config: BaseConfig; appConfig: AppConfig; log: Logger; registry: Registry }) => Built<In, Out, S> | Promise<Built<In, Out, S>>
   /**
-   * Background work beside the runner once it started (e.g. an outbox publisher), with the
-   * app's Kafka driver and serde; returns its stop function, called before the runner stops.
+   * Background work beside the runner once it started, with the app's Kafka driver and serde;
+   * returns its stop function, called before the runner stops. (Outboxes: use `Built.outboxes`.)
    */
   background?: (deps: { driver: KafkaDriver; serde: Serde; topics: TopicNames; log: Logger }) => Promise<() => Promise<void>>
+  /**
+   * Real process mode (default true): SIGTERM/SIGINT drain and exit, and a failure to start is
+   * logged as a pino fatal line and exits 1 instead of rejecting. False (tests): reject.
+   */
   installSignals?: boolean
 }): Promise<ProcessorApp> {
+  if (opts.installSignals === false) return startProcessorApp(opts)
+  try {
+    return await startProcessorApp(opts)
+  } catch (err) {
+    createLogger(opts.name, 'info').fatal({ err }, 'processor failed to start')
+    process.exit(1)
+  }
+}
+
+async function startProcessorApp<In, Out, AppConfig, S>(opts: Parameters<typeof runProcessorApp<In, Out, AppConfig, S>>[0]): Promise<ProcessorApp> {
   const env = opts.env ?? process.env
   const { config, appConfig } = parseAllConfig(env, opts.parseAppConfig)
   const log = createLogger(opts.name, config.logLevel)
   const { registry, metrics } = createRunnerRegistry()
-  const { definition, observe } = await opts.build({ config, appConfig, log, registry })
+  const { definition, observe, outboxes = [] } = await opts.build({ config, appConfig, log, registry })
   const driver = createKafkaDriver({ brokers: config.kafkaBrokers, clientId: `${config.clientId}-${definition.name}`, log })
   const serde = createSerde(config.schemaRegistryUrl)
   let exiting = false
@@ -75,6 +94,7 @@ export async function runProcessorApp<In, Out, AppConfig = undefined>(opts: {
       maxBatchBytes: config.maxBatchBytes,
       shutdownGraceMs: config.shutdownGraceMs,
       delivery: config.delivery,
+      punctuationIntervalMs: config.punctuationIntervalMs,
       // Unique per process by default; set AUREN_TRANSACTIONAL_ID to a stable per-instance id (e.g. a
       // StatefulSet pod name) so a restart fences its predecessor at once instead of waiting for
       // the open transaction to time out (30 s).
@@ -92,9 +112,12 @@ export async function runProcessorApp<In, Out, AppConfig = undefined>(opts: {
   const address = await http.listen({ host: config.httpHost, port: config.httpPort })
   log.info({ address }, 'ops server listening (/metrics, /healthz, /readyz)')
   await runner.start()
+  const publishers: OutboxPublisher[] = []
+  for (const spec of outboxes) publishers.push(await startOutboxPublisher(spec, { driver, serde, topics: runner.topics, log, registry, processor: definition.name }))
   const stopBackground = opts.background ? await opts.background({ driver, serde, topics: runner.topics, log }) : undefined
   const stop = async () => {
     // The drain must run even when a background task fails to stop.
+    for (const p of publishers) await p.stop().catch((err: unknown) => log.error({ err }, 'stopping an outbox publisher failed; draining anyway'))
     await Promise.resolve(stopBackground?.()).catch((err: unknown) => log.error({ err }, 'stopping background work failed; draining anyway'))
     await runner.stop()
     await http.close()

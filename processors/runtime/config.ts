@@ -30,6 +30,7 @@ export const baseConfigSchema = z.object({
     .min(1)
     .optional()
     .describe("AUREN_TRANSACTIONAL_ID: exactly-once only; unique per instance and stable across its restarts (default '<group id>-<hostname>-<pid>')"),
+  punctuationIntervalMs: z.coerce.number().int().min(10).max(3_600_000).default(1_000).describe('AUREN_PUNCTUATION_INTERVAL_MS: processing-time tick of processors that punctuate, ms'),
   fromBeginning: z
     .enum(['true', 'false'])
     .default('true')
@@ -56,6 +57,7 @@ export const BASE_ENV: Record<keyof z.input<typeof baseConfigSchema>, string> = 
   fromBeginning: 'AUREN_FROM_BEGINNING',
   delivery: 'AUREN_DELIVERY',
   transactionalId: 'AUREN_TRANSACTIONAL_ID',
+  punctuationIntervalMs: 'AUREN_PUNCTUATION_INTERVAL_MS',
 }
 
 /**

@@ -93,6 +93,13 @@ export interface BatchConsumer {
     onSkipped?: (skip: { topic: string; partition: number; nextOffset: string }, commit: (nextOffset: string) => Promise<void>) => Promise<void> | void
   }): Promise<void>
   onGroupEvent(listener: (event: GroupEvent) => void): void
+  /**
+   * Commits `nextOffset` for a partition outside a batch handler (a buffered sink acknowledging
+   * after its flush). @throws when the broker refuses it (e.g. the partition was reassigned)
+   */
+  commit(topic: string, partition: number, nextOffset: string): Promise<void>
+  /** Moves a partition's next fetch to `offset` outside a batch handler (re-read after a failed flush). */
+  seek(topic: string, partition: number, offset: string): void
   /** Stops fetching and waits for the batch in progress to finish. */
   stop(): Promise<void>
   disconnect(): Promise<void>
@@ -354,6 +361,8 @@ function wrapConsumer(consumer: Consumer): BatchConsumer {
         },
       })
     },
+    commit: (topic, partition, offset) => consumer.commitOffsets([{ topic, partition, offset }]),
+    seek: (topic, partition, offset) => consumer.seek({ topic, partition, offset }),
     stop: () => consumer.stop(),
     disconnect: () => consumer.disconnect(),
   }

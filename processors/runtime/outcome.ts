@@ -15,10 +15,22 @@ export interface OutputRecord<Out> {
  * - `skip`: produce nothing and commit, e.g. a duplicate `event_id`;
  * - `dead-letter`: send the original bytes to the DLQ with this reason, commit, go on.
  */
-export type Outcome<Out> =
+export type Outcome<Out> = (
   | { kind: 'emit'; records: readonly OutputRecord<Out>[] }
   | { kind: 'skip'; reason: string }
   | { kind: 'dead-letter'; reason: DlqReason; message: string }
+) & {
+  /**
+   * Facts only the transform knows, for the `afterCommit` hook to count (e.g. `redelivery`,
+   * `rule:uuid`): short labels from a bounded set, never ids.
+   */
+  notes?: readonly string[]
+}
+
+/** @returns `outcome` with `notes` attached (see {@link Outcome}). */
+export function withNotes<Out>(outcome: Outcome<Out>, notes: readonly string[]): Outcome<Out> {
+  return notes.length === 0 ? outcome : { ...outcome, notes }
+}
 
 /** @returns an `emit` outcome. */
 export function emit<Out>(...records: OutputRecord<Out>[]): Outcome<Out> {

@@ -1,35 +1,39 @@
 /**
- * The runner: consume → decode → transform → produce → commit, for any ProcessorDefinition.
+ * The runner: consume → decode → transform → sink → commit the acknowledged position, plus
+ * punctuation, per-partition state and several inputs, for any ProcessorDefinition.
  *
- * Delivery, at-least-once (default): a batch's outputs and dead-letter records are produced with the
- * idempotent producer and acknowledged (acks=all) before the batch's offset is committed; if
- * anything fails before the commit, the batch is delivered again from the last committed
- * offset (same partition and offsets), so nothing is lost and retried sends are not duplicated
- * by the producer. Output duplicates can only follow a crash between ack and commit; consumers
- * dedup by `event_id`.
+ * Commit discipline (sinks/sink.ts): a partition batch's outputs, dead letters and state go to
+ * the sink with the batch's position; the position is committed (or trusted, when the sink stores
+ * it) only once the sink acknowledged it. Anything failing before that delivers the batch again
+ * from the last acknowledged position, with the partition's state rolled back to its last saved
+ * value. Batches and ticks of one partition run one at a time, in order.
  *
- * Delivery, exactly-once (`delivery: 'exactly-once'`): outputs, dead letters and the offset
- * commit of a batch go in one Kafka transaction (kafkajs transactions, KIP-98); read_committed
- * consumers see them once, or not at all if the process dies before the commit. A restarted
- * instance with the same transactional id fences its predecessor and aborts its open
- * transaction. Limit: kafkajs has no consumer-group-aware fencing (KIP-447), so during a
- * rebalance two instances with different ids may briefly both process a partition; consumers
- * stay idempotent by `event_id`.
+ * Positions of sinks that store offsets (`offsets: 'sink'`): on (re)assignment the runner reads
+ * the stored offset; records below it are skipped (applied before); if Kafka's first fetched
+ * offset is ahead of it, the runner seeks back to it once; a gap that remains after that seek is
+ * a read_committed gap (transaction markers, aborted records) and is accepted.
  */
 import type { Logger } from 'pino'
 import type { Registry } from 'prom-client'
 import { topicNames, type DlqReason, type TopicNames } from '../../schemas/index.ts'
-import type { ProcessorDefinition } from './define-processor.ts'
-import type { ProcessorContext } from './context.ts'
+import type { InputSpec, LagObservation, ProcessorDefinition } from './define-processor.ts'
+import type { PartitionRef, ProcessorContext } from './context.ts'
 import type { BatchControl, ConsumedBatch, ConsumedRecord, KafkaDriver, ProduceRecord, RecordProducer, BatchConsumer } from './kafka-client.ts'
 import type { Serde } from './serde.ts'
 import type { RunnerMetrics } from './metrics.ts'
 import type { HealthSource } from './http.ts'
 import { deadLetterRecord } from './dead-letter.ts'
-import type { SinkRecord } from './sink.ts'
+import type { Outcome, OutputRecord } from './outcome.ts'
+import type { AcknowledgingSink, PartitionPosition, SinkBatch, SinkRecord, WriteResult } from './sinks/sink.ts'
+import { createKafkaTopicSink } from './sinks/kafka-topic-sink.ts'
+import { changelogTopic } from './partition-state.ts'
+import { PartitionSlot } from './partition-slot.ts'
 import { hasCode, isAurenError } from './errors.ts'
+import { afterCommitSafely, countProduced, observeBatch } from './runner-metrics.ts'
 
-/** What the runner needs; main.ts builds these (STYLE.md principle 5). */
+export type { LagObservation } from './define-processor.ts'
+
+/** What the runner needs; the app builds these (STYLE.md principle 5). */
 export interface RunnerDeps {
   readonly driver: KafkaDriver
   readonly serde: Serde
@@ -40,36 +44,28 @@ export interface RunnerDeps {
   readonly groupIdPrefix: string
   readonly fromBeginning: boolean
   readonly maxBatchBytes?: number
-  /**
-   * `at-least-once` (default): produce, then commit the offset after the acks. `exactly-once`:
-   * outputs, dead letters and the offset commit in one Kafka transaction per batch, so
-   * read_committed consumers see each input's outputs exactly once.
-   */
+  /** Delivery mode of the default Kafka topic sink (a definition with `output` and no `sink`). */
   readonly delivery?: 'at-least-once' | 'exactly-once'
   /** Transactional id of this instance for exactly-once: unique per instance, stable across its restarts. */
   readonly transactionalId?: string
+  /** Punctuation tick when the definition gives none, ms. Default 1000. */
+  readonly punctuationIntervalMs?: number
   /** How long stop() lets the batch in progress finish before disconnecting anyway, ms. Default 10 000. */
   readonly shutdownGraceMs?: number
   /** Clock, epoch ms. */
   readonly now?: () => number
-  /**
-   * Called when the consumer crashed for good (not restarting); main exits non-zero. Not called
-   * for a crash reported after stop() began (logged as a warning instead).
-   */
+  /** Called when the consumer crashed for good (not restarting); the app exits non-zero. Not called after stop() began. */
   readonly onFatal?: (err: Error) => void
 }
 
-/** Observations for auren_event_lag_seconds: event time (epoch ms) and tier label of a record. */
-export type LagObservation = { eventTimeMs: number; tier: string }
-
 /** A running processor. */
 export interface Runner {
-  /** Registers schemas, connects, joins the consumer group and starts consuming. */
+  /** Registers schemas, starts the sink, joins the consumer group, starts consuming and ticking. */
   start(): Promise<void>
   /**
-   * Stops fetching, lets the batch in progress finish and commit (within shutdownGraceMs), then
-   * disconnects the consumer and producer and closes the sink. A failing close step is logged
-   * and the others still run; it does not reject. Idempotent.
+   * Stops fetching and ticking, lets the batch in progress finish and commit (within
+   * shutdownGraceMs), closes the sink (a buffered sink flushes and its positions are committed),
+   * then disconnects. A failing close step is logged and the others still run. Idempotent.
    */
   stop(): Promise<void>
   readonly health: HealthSource
@@ -79,138 +75,148 @@ export interface Runner {
 
 const HEARTBEAT_EVERY = 500
 
+/** Everything a batch produced before it goes to the sink. */
+interface BatchWork<In, Out> {
+  readonly records: SinkRecord<Out>[]
+  readonly deadLetters: ProduceRecord[]
+  readonly dlqReasons: DlqReason[]
+  readonly lags: LagObservation[]
+  readonly results: { input: In; outcome: Outcome<Out> }[]
+}
+
 /**
  * Creates the runner of one processor definition.
- * @param observe optional: event time and tier of a processed input, for auren_event_lag_seconds
+ * @param observe optional (else `def.observe`): event time and tier of a processed input, for auren_event_lag_seconds
+ * @throws Error when exactly-once delivery is asked without a transactional id
  */
-export function createRunner<In, Out>(
-  def: ProcessorDefinition<In, Out>,
+export function createRunner<In, Out, S = undefined>(
+  def: ProcessorDefinition<In, Out, S>,
   deps: RunnerDeps,
   observe?: (input: In, outputs: readonly Out[]) => LagObservation | undefined,
 ): Runner {
   const now = deps.now ?? Date.now
   const topics = topicNames(deps.topicPrefix)
-  const inputTopic = topics[def.input.topic]
-  const outputTopic = def.output ? topics[def.output.topic] : undefined
+  const inputs = new Map<string, InputSpec<In>>(def.inputs.map((i) => [topics[i.topic], i]))
   const groupId = `${deps.groupIdPrefix}${def.name}`
   const processor = def.name
   const log = deps.log.child({ processor })
   const m = deps.metrics
-  const partitionLogs = new Map<number, Logger>()
+  const observeInput = observe ?? def.observe
+  const sink: AcknowledgingSink<Out> =
+    def.sink ?? createKafkaTopicSink({ ...def.output!, delivery: deps.delivery, transactionalId: deps.transactionalId })
+  const punctuating = def.punctuate !== undefined || def.punctuation !== undefined
+  const tickMs = def.punctuation?.intervalMs ?? deps.punctuationIntervalMs ?? 1_000
+  const stateTopic = changelogTopic(deps.topicPrefix, groupId)
 
   let producer: RecordProducer | undefined
   let consumer: BatchConsumer | undefined
-  let outputSchemaId: number | undefined
   let stopping = false
   let joined = false
+  let generation = 0
   let assignment: Record<string, number[]> = {}
   let stopPromise: Promise<void> | undefined
-
-  const partitionLog = (p: number): Logger => {
-    let l = partitionLogs.get(p)
-    if (!l) partitionLogs.set(p, (l = log.child({ topic: inputTopic, partition: p })))
+  let ticker: NodeJS.Timeout | undefined
+  let sinkFailure: Error | undefined
+  /** Commits of acknowledgements under way (awaited by stop()). */
+  const ackCommits = new Set<Promise<void>>()
+  const slots = new Map<string, PartitionSlot<S>>()
+  const slotKey = (topic: string, partition: number) => `${topic}\u0000${partition}`
+  const partitionLogs = new Map<string, Logger>()
+  const partitionLog = (topic: string, p: number): Logger => {
+    const k = slotKey(topic, p)
+    let l = partitionLogs.get(k)
+    if (!l) partitionLogs.set(k, (l = log.child({ topic, partition: p })))
     return l
   }
 
-  // Label sets reused for every observation (prom-client hashes them on each call anyway).
-  const processorLabels = { processor } as const
-  const lagLabels = new Map<string, { processor: string; tier: string }>()
-  const lagLabelsFor = (tier: string) => {
-    let l = lagLabels.get(tier)
-    if (!l) lagLabels.set(tier, (l = { processor, tier }))
-    return l
-  }
-
-  /** Partitions with an auren_consumer_lag_records series from this instance. */
-  const lagPartitions = new Set<number>()
-
-  /** Sink processors: next offset per partition as stored in the sink, loaded after each (re)assignment. */
-  const positions = new Map<number, bigint | null>()
-  async function storedPosition(partition: number): Promise<bigint | undefined> {
-    if (!positions.has(partition)) {
-      const stored = await def.sink!.storedOffsets(groupId, inputTopic, [partition])
-      const offset = stored.get(partition)
-      positions.set(partition, offset === undefined ? null : BigInt(offset))
+  function slotOf(topic: string, partition: number): PartitionSlot<S> {
+    const k = slotKey(topic, partition)
+    let slot = slots.get(k)
+    if (!slot || slot.generation !== generation) {
+      const ref: PartitionRef = { input: inputs.get(topic)!.topic, topic, partition }
+      slots.set(k, (slot = new PartitionSlot<S>(ref, generation, def.state)))
     }
-    return positions.get(partition) ?? undefined
+    return slot
   }
 
-  /**
-   * Adds the dead-letter record of `record` to `out`. A function of the runner, not a closure per
-   * record: tsx (esbuild keepNames) wraps every named closure in a `__name` call when created.
-   */
-  function toDlq(record: ConsumedRecord, reason: DlqReason, message: string, out: ProduceRecord[], dlqReasons: DlqReason[]): void {
-    out.push(deadLetterRecord(topics.deadLetter, record, reason, message, processor, now()))
-    dlqReasons.push(reason)
-    partitionLog(record.partition).warn({ offset: record.offset, reason, dlqMessage: message }, 'record dead-lettered')
+  /** Reads the stored offset and state of a slot once per assignment. @throws on store errors (retried with the batch) */
+  async function ensureLoaded(slot: PartitionSlot<S>): Promise<void> {
+    if (slot.loaded) return
+    const { topic, partition } = slot.ref
+    if (sink.offsets === 'sink') {
+      const stored = (await sink.storedOffsets!(groupId, topic, [partition])).get(partition)
+      slot.stored = stored === undefined || BigInt(stored) < 0n ? undefined : BigInt(stored)
+    }
+    if (def.state) slot.restore(sink.storesState ? await sink.loadState!(groupId, topic, partition) : undefined)
+    slot.loaded = true
   }
 
-  /** Decodes and transforms one record into records to produce; throws only retriable errors. */
-  async function handleRecord(record: ConsumedRecord, out: ProduceRecord[], dlqReasons: DlqReason[], lags: LagObservation[], sinkOut: SinkRecord<Out>[]): Promise<void> {
+  function toDlq(record: ConsumedRecord, reason: DlqReason, message: string, work: BatchWork<In, Out>): void {
+    work.deadLetters.push(deadLetterRecord(topics.deadLetter, record, reason, message, processor, now()))
+    work.dlqReasons.push(reason)
+    partitionLog(record.topic, record.partition).warn({ offset: record.offset, reason, dlqMessage: message }, 'record dead-lettered')
+  }
+
+  /** Decodes and transforms one record; throws only retriable errors. */
+  async function handleRecord(record: ConsumedRecord, slot: PartitionSlot<S>, work: BatchWork<In, Out>): Promise<void> {
+    const spec = inputs.get(record.topic)!
     let decoded: unknown
     try {
-      decoded = await deps.serde.decode(record.value, def.input.schema)
+      decoded = await deps.serde.decode(record.value, spec.schema)
     } catch (err) {
       if (isAurenError(err) && err.retriable) throw err
-      toDlq(record, hasCode(err, 'AUREN_ERR_SCHEMA_UNKNOWN') ? 'SCHEMA_UNKNOWN' : 'DESERIALIZATION_FAILED', (err as Error).message, out, dlqReasons)
+      toDlq(record, hasCode(err, 'AUREN_ERR_SCHEMA_UNKNOWN') ? 'SCHEMA_UNKNOWN' : 'DESERIALIZATION_FAILED', (err as Error).message, work)
       return
     }
     let input: In
     try {
-      input = def.decode(decoded)
+      input = spec.decode(decoded)
     } catch (err) {
-      toDlq(record, 'VALIDATION_FAILED', (err as Error).message, out, dlqReasons)
+      toDlq(record, 'VALIDATION_FAILED', (err as Error).message, work)
       return
     }
-    const ctx: ProcessorContext = {
-      log: partitionLog(record.partition),
+    const ctx: ProcessorContext<S> = {
+      log: partitionLog(record.topic, record.partition),
       now,
       registry: deps.registry,
       source: { topic: record.topic, partition: record.partition, offset: record.offset },
+      partition: slot.ref,
+      state: slot.state,
     }
-    let outcome
+    let outcome: Outcome<Out>
     try {
       outcome = def.transform(input, ctx)
     } catch (err) {
       if (isAurenError(err) && err.retriable) throw err
-      toDlq(record, 'PROCESSING_FAILED', `transform threw: ${(err as Error).message}`, out, dlqReasons)
+      toDlq(record, 'PROCESSING_FAILED', `transform threw: ${(err as Error).message}`, work)
       return
     }
     if (outcome.kind === 'skip') {
       m.skipped.inc({ processor, reason: outcome.reason })
     } else if (outcome.kind === 'dead-letter') {
-      toDlq(record, outcome.reason, outcome.message, out, dlqReasons)
-    } else if (outcome.records.length > 0 && def.sink) {
-      for (const r of outcome.records) sinkOut.push({ value: r.value, partition: record.partition, offset: record.offset })
+      toDlq(record, outcome.reason, outcome.message, work)
     } else if (outcome.records.length > 0) {
-      if (!outputTopic || outputSchemaId === undefined || !def.output) {
-        toDlq(record, 'PROCESSING_FAILED', `processor ${processor} emitted records but has no output topic`, out, dlqReasons)
-        return
-      }
-      const encoded: ProduceRecord[] = []
+      const prepared: SinkRecord<Out>[] = []
       try {
-        for (const r of outcome.records) {
-          encoded.push({ topic: outputTopic, key: r.key, value: deps.serde.encode(outputSchemaId, def.output.schema, def.encode(r.value)) })
-        }
+        for (const r of outcome.records) prepared.push({ key: r.key, value: r.value, partition: record.partition, offset: record.offset, prepared: sink.prepare?.(r) })
       } catch (err) {
-        toDlq(record, 'PROCESSING_FAILED', `output does not fit schema ${def.output.schema}: ${(err as Error).message}`, out, dlqReasons)
+        toDlq(record, 'PROCESSING_FAILED', `output rejected by the ${sink.kind} sink: ${(err as Error).message}`, work)
         return
       }
-      out.push(...encoded)
+      work.records.push(...prepared)
     }
-    const lag = observe?.(input, outcome.kind === 'emit' ? outcome.records.map((r) => r.value) : [])
-    if (lag) lags.push(lag)
+    work.results.push({ input, outcome })
+    const lag = observeInput?.(input, outcome.kind === 'emit' ? outcome.records.map((r) => r.value) : [])
+    if (lag) work.lags.push(lag)
   }
 
-  /**
-   * The batch being processed, awaited by stop(): kafkajs ignores offset commits once its own
-   * stop() was called (kafkajs runner.js), so the runner drains with its own flag first and
-   * stops the consumer only after the batch in progress has committed.
-   */
+  /** The batch being processed, awaited by stop() (kafkajs ignores commits once its own stop() was called). */
   let inFlight: Promise<void> | undefined
   async function onBatch(batch: ConsumedBatch, control: BatchControl): Promise<void> {
     if (stopping) return // not processed, not committed: delivered again after restart
-    const current = processBatch(batch, control)
+    if (!inputs.has(batch.topic)) return
+    const slot = slotOf(batch.topic, batch.partition)
+    const current = slot.serial(() => processBatch(batch, control, slot))
     inFlight = current
     try {
       await current
@@ -219,69 +225,185 @@ export function createRunner<In, Out>(
     }
   }
 
-  async function processBatch(batch: ConsumedBatch, control: BatchControl): Promise<void> {
+  async function processBatch(batch: ConsumedBatch, control: BatchControl, slot: PartitionSlot<S>): Promise<void> {
     const started = process.hrtime.bigint()
-    const out: ProduceRecord[] = []
-    const dlqReasons: DlqReason[] = []
-    const lags: LagObservation[] = []
-    let lastOffset: string | undefined
-    let handled = 0
-    const consumedLabels = { processor, topic: batch.topic }
-    const sinkOut: SinkRecord<Out>[] = []
-    const stored = def.sink ? await storedPosition(batch.partition) : undefined
-    if (stored !== undefined && stored < BigInt(batch.records[0]?.offset ?? stored)) {
-      // The sink is ahead of nothing and behind Kafka's position: fetch from the sink's offset.
-      partitionLog(batch.partition).warn({ stored: stored.toString(), fetched: batch.records[0]?.offset }, 'seeking back to the offset stored in the sink')
+    await ensureLoaded(slot)
+    const work: BatchWork<In, Out> = { records: [], deadLetters: [], dlqReasons: [], lags: [], results: [] }
+    const stored = slot.stored
+    const first = batch.records[0]
+    if (stored !== undefined && first && BigInt(first.offset) > stored && slot.soughtTo !== stored) {
+      // Kafka's position is ahead of the sink's: fetch from the sink's offset, once. A gap still
+      // there after the seek is a read_committed gap (markers, aborted records): accepted below.
+      partitionLog(batch.topic, batch.partition).warn({ stored: stored.toString(), fetched: first.offset }, 'seeking back to the offset stored in the sink')
+      slot.soughtTo = stored
       control.seek(stored.toString())
       return
     }
-    for (const record of batch.records) {
-      if (stopping || !control.isRunning() || control.isStale()) break
-      if (stored !== undefined && BigInt(record.offset) < stored) {
-        lastOffset = record.offset // already applied by the sink: skip (exactly-once)
+    let lastOffset: string | undefined
+    let handled = 0
+    const consumedLabels = { processor, topic: batch.topic }
+    try {
+      for (const record of batch.records) {
+        if (stopping || !control.isRunning() || control.isStale()) break
+        lastOffset = record.offset
         handled++
-        continue
+        if (stored !== undefined && BigInt(record.offset) < stored) continue // applied by the sink before
+        m.consumed.inc(consumedLabels)
+        await handleRecord(record, slot, work)
+        if (handled % HEARTBEAT_EVERY === 0) await control.heartbeat()
       }
-      // Counted as each record is read (tests and operators watch it move within a batch).
-      m.consumed.inc(record.topic === batch.topic ? consumedLabels : { processor, topic: record.topic })
-      await handleRecord(record, out, dlqReasons, lags, sinkOut)
-      lastOffset = record.offset
-      if (++handled % HEARTBEAT_EVERY === 0) await control.heartbeat()
+      if (lastOffset === undefined || control.isStale()) {
+        slot.rollback() // revoked: the new owner starts from the last acknowledged position and state
+        return
+      }
+      slot.lastRecordAtMs = now()
+      // When every record was handled, move past trailing transaction markers too.
+      const nextOffset = (BigInt(handled === batch.records.length ? batch.lastOffset : lastOffset) + 1n).toString()
+      const position: PartitionPosition = { groupId, topic: batch.topic, partition: batch.partition, nextOffset }
+      const commitTimer = m.commitDuration.startTimer({ processor })
+      const result = await hand(slot, { records: work.records, position, cause: 'records', nowMs: now() }, work.deadLetters)
+      slot.position = nextOffset
+      const committed = () => {
+        for (const reason of work.dlqReasons) m.deadLettered.inc({ processor, reason })
+        afterCommitSafely(def, log, { partition: slot.ref, cause: 'records', results: work.results, punctuated: [], nowMs: now() })
+      }
+      if (result.kind === 'pending') {
+        control.resolve(nextOffset) // fetch on; the commit waits for the sink's acknowledgement
+        slot.pendingAcks.push({ nextOffset: BigInt(nextOffset), done: committed })
+      } else {
+        await commitAcknowledged(slot, nextOffset, control)
+        countProduced(m, processor, result.produced)
+        committed()
+      }
+      commitTimer()
+      observeBatch(m, processor, work.lags, now(), started, handled)
+      const lag = BigInt(batch.highWatermark) - BigInt(nextOffset)
+      m.consumerLag.set({ processor, topic: batch.topic, partition: String(batch.partition) }, Number(lag > 0n ? lag : 0n))
+    } catch (err) {
+      slot.rollback()
+      throw err
     }
-    if (lastOffset === undefined) return
-    if (control.isStale()) return // partition revoked: its new owner starts from the committed offset
+  }
 
-    // When every record was handled, move past trailing transaction markers too.
-    const complete = handled === batch.records.length
-    const nextOffset = (BigInt(complete ? batch.lastOffset : lastOffset) + 1n).toString()
-    const commitTimer = m.commitDuration.startTimer({ processor })
-    if (def.sink) {
-      await producer!.send(out) // dead letters, at least once, before the sink commits
-      await def.sink.writeBatch(sinkOut, { groupId, topic: batch.topic, partition: batch.partition, nextOffset })
-      positions.set(batch.partition, BigInt(nextOffset))
-      // Kafka's committed offset only shows progress to lag tools; the sink's is the truth.
-      await control.commit(nextOffset).catch((err: unknown) => partitionLog(batch.partition).warn({ err }, 'offset commit to Kafka failed (sink holds the position)'))
-    } else if (producer!.transactional) {
-      await producer!.sendAndCommit(out, { groupId, topic: batch.topic, partition: batch.partition, offset: nextOffset })
+  /** Produces what the sink does not take itself, then hands the batch to the sink. */
+  async function hand(slot: PartitionSlot<S>, batch: Omit<SinkBatch<Out>, 'state' | 'deadLetters'>, deadLetters: ProduceRecord[]): Promise<WriteResult> {
+    const json = slot.changedJson()
+    const { topic, partition } = slot.ref
+    const state = json === undefined ? undefined : { json, changelogRecord: { topic: stateTopic, key: `${topic}:${partition}`, value: Buffer.from(json) } }
+    if (!sink.takesDeadLetters) {
+      const early = [...deadLetters, ...(state && !sink.storesState ? [state.changelogRecord] : [])]
+      if (early.length > 0) {
+        await producer!.send(early) // durable before the position is
+        countProduced(m, processor, new Map([[topics.deadLetter, deadLetters.length]]))
+      }
+    }
+    const result = await sink.write({ ...batch, state, deadLetters: sink.takesDeadLetters ? deadLetters : undefined })
+    slot.saved(json)
+    return result
+  }
+
+  /** Acts on an acknowledged position per the sink's offset mode. */
+  async function commitAcknowledged(slot: PartitionSlot<S>, nextOffset: string, control: BatchControl): Promise<void> {
+    if (sink.offsets === 'in-transaction') {
       control.resolve(nextOffset)
+    } else if (sink.offsets === 'sink') {
+      slot.stored = BigInt(nextOffset)
+      // Kafka's committed offset only shows progress to lag tools; the sink's is the truth.
+      await control.commit(nextOffset).catch((err: unknown) => partitionLog(slot.ref.topic, slot.ref.partition).warn({ err }, 'offset commit to Kafka failed (sink holds the position)'))
     } else {
-      await producer!.send(out)
       await control.commit(nextOffset)
     }
-    commitTimer()
-    const perTopic = new Map<string, number>()
-    for (const r of out) perTopic.set(r.topic, (perTopic.get(r.topic) ?? 0) + 1)
-    for (const [topic, n] of perTopic) m.produced.inc({ processor, topic }, n)
-    for (const reason of dlqReasons) m.deadLettered.inc({ processor, reason })
+  }
 
-    const doneMs = now()
-    for (const l of lags) m.eventLag.observe(lagLabelsFor(l.tier), Math.max(0, (doneMs - l.eventTimeMs) / 1000))
-    const perRecordSeconds = Number(process.hrtime.bigint() - started) / 1e9 / handled
-    // prom-client has no public way to add n equal observations at once: one observe per record.
-    for (let i = 0; i < handled; i++) m.processingDuration.observe(processorLabels, perRecordSeconds)
-    const lag = BigInt(batch.highWatermark) - BigInt(nextOffset)
-    m.consumerLag.set({ processor, topic: batch.topic, partition: String(batch.partition) }, Number(lag > 0n ? lag : 0n))
-    lagPartitions.add(batch.partition)
+  /** A buffered sink's acknowledgement: commit it unless the partition moved since. */
+  function onAcknowledge(position: PartitionPosition): void {
+    const slot = slots.get(slotKey(position.topic, position.partition))
+    if (!slot || slot.generation !== generation || !consumer) return // revoked: the new owner re-reads
+    const upTo = BigInt(position.nextOffset)
+    const done = slot.pendingAcks.filter((p) => p.nextOffset <= upTo)
+    if (done.length === 0) return
+    slot.pendingAcks.splice(0, done.length)
+    const committing = consumer.commit(position.topic, position.partition, position.nextOffset).then(
+      () => done.forEach((d) => d.done()),
+      (err: unknown) => partitionLog(position.topic, position.partition).warn({ err }, 'commit of an acknowledged position failed; the records will be read again'),
+    )
+    ackCommits.add(committing)
+    void committing.finally(() => ackCommits.delete(committing))
+  }
+
+  function onSinkFailure(err: Error, part?: { topic: string; partition: number }): void {
+    log.error({ err, ...part }, 'sink failed in the background; re-reading from the last commit')
+    const targets = part ? [slots.get(slotKey(part.topic, part.partition))] : [...slots.values()]
+    for (const slot of targets) {
+      if (!slot || slot.generation !== generation) continue
+      slot.pendingAcks.length = 0
+      slots.delete(slotKey(slot.ref.topic, slot.ref.partition)) // reload state and position
+    }
+    sinkFailure = err
+    // Re-read from the committed offset: rejoining resets every position to the last commit.
+    for (const slot of targets) if (slot) void reread(slot.ref.topic, slot.ref.partition)
+  }
+
+  async function reread(topic: string, partition: number): Promise<void> {
+    try {
+      const admin = await deps.driver.admin()
+      try {
+        const committed = (await admin.committedOffsets(groupId, topic)).get(partition)
+        consumer?.seek(topic, partition, committed !== undefined && BigInt(committed) >= 0n ? committed : '0')
+      } finally {
+        await admin.disconnect()
+      }
+      sinkFailure = undefined
+    } catch (err) {
+      log.error({ err, topic, partition }, 're-read after a sink failure failed')
+    }
+  }
+
+  /** One tick: punctuate every assigned partition not already waiting for a tick. */
+  function tick(): void {
+    if (stopping || !joined) return
+    for (const [topic, partitions] of Object.entries(assignment)) {
+      if (!inputs.has(topic)) continue
+      for (const partition of partitions) {
+        const slot = slotOf(topic, partition)
+        if (slot.tickQueued) continue
+        slot.tickQueued = true
+        void slot
+          .serial(() => punctuate(slot))
+          .catch((err: unknown) => partitionLog(topic, partition).warn({ err }, 'punctuation failed; retried next tick'))
+          .finally(() => (slot.tickQueued = false))
+      }
+    }
+  }
+
+  async function punctuate(slot: PartitionSlot<S>): Promise<void> {
+    if (stopping || slot.generation !== generation) return
+    await ensureLoaded(slot)
+    const nowMs = now()
+    const { topic, partition } = slot.ref
+    let out: readonly OutputRecord<Out>[] = []
+    try {
+      out = def.punctuate?.(nowMs, slot.ref, { log: partitionLog(topic, partition), state: slot.state, lastRecordAtMs: slot.lastRecordAtMs }) ?? []
+    } catch (err) {
+      slot.rollback()
+      partitionLog(topic, partition).error({ err }, 'punctuate threw; tick skipped')
+      return
+    }
+    const nextOffset = slot.position ?? (slot.stored !== undefined ? slot.stored.toString() : '-1')
+    const offset = (BigInt(nextOffset) - 1n).toString()
+    const records = out.map((r) => ({ key: r.key, value: r.value, partition, offset, prepared: sink.prepare?.(r) }))
+    try {
+      const result = await hand(slot, { records, position: { groupId, topic, partition, nextOffset }, cause: 'punctuation', nowMs }, [])
+      const committed = () => afterCommitSafely(def, log, { partition: slot.ref, cause: 'punctuation', results: [], punctuated: out, nowMs })
+      if (result.kind === 'pending') slot.pendingAcks.push({ nextOffset: BigInt(nextOffset), done: committed })
+      else {
+        countProduced(m, processor, result.produced)
+        committed()
+      }
+    } catch (err) {
+      slot.rollback()
+      throw err
+    }
   }
 
   return {
@@ -289,37 +411,33 @@ export function createRunner<In, Out>(
     topics,
     health: {
       healthy: () => !stopping,
-      ready: () => ({ ready: joined && !stopping, detail: { groupId, joined, assignment } }),
+      ready: () => ({ ready: joined && !stopping && !sinkFailure, detail: { groupId, joined, assignment, ...(sinkFailure ? { sink: sinkFailure.message } : {}) } }),
     },
     async start() {
-      if (def.output) outputSchemaId = await deps.serde.register(topics[def.output.topic], def.output.schema)
-      await deps.serde.register(inputTopic, def.input.schema)
-      if (deps.delivery === 'exactly-once' && !deps.transactionalId) throw new Error('exactly-once delivery needs a transactionalId')
-      producer = await deps.driver.producer(deps.delivery === 'exactly-once' ? { transactionalId: deps.transactionalId } : undefined)
+      for (const i of def.inputs) await deps.serde.register(topics[i.topic], i.schema)
+      if (def.state && !sink.storesState) throw new Error(`processor ${processor}: per-partition state needs a sink that stores state (sinks/postgres.ts); the ${sink.kind} sink does not`)
+      await sink.start({ topics, driver: deps.driver, serde: deps.serde, log, registry: deps.registry, processor, groupId, now, acknowledge: onAcknowledge, fail: onSinkFailure })
+      if (!sink.takesDeadLetters) producer = await deps.driver.producer()
       consumer = deps.driver.consumer({ groupId, maxBytesPerPartition: deps.maxBatchBytes })
       consumer.onGroupEvent((e) => {
         if (e.type === 'joined') {
           joined = true
-          positions.clear()
-          assignment = e.assignment
-          // Partitions given to other members: their lag is reported by their new owners.
-          const owned = new Set(e.assignment[inputTopic] ?? [])
-          for (const partition of lagPartitions) {
-            if (owned.has(partition)) continue
-            m.consumerLag.remove({ processor, topic: inputTopic, partition: String(partition) })
-            lagPartitions.delete(partition)
-          }
+          generation++ // every slot reloads its stored offset and state: another instance may have moved them
+          assignment = Object.fromEntries(Object.entries(e.assignment).filter(([t]) => inputs.has(t)))
+          for (const k of [...slots.keys()]) if (slots.get(k)!.generation !== generation) slots.delete(k)
+          for (const [topic, partitions] of Object.entries(assignment)) for (const p of partitions) void slotOf(topic, p)
           m.rebalances.inc({ processor })
           log.info({ groupId, assignment }, 'joined consumer group')
         } else if (e.type === 'rebalancing') {
           joined = false
-          positions.clear() // another instance may advance these partitions in the sink
+          generation++
+          // Everything not committed is read again from the last commit: a buffering sink drops it.
+          const held = [...slots.values()].map((s) => ({ topic: s.ref.topic, partition: s.ref.partition }))
+          slots.clear()
+          void sink.revoke?.(held).catch((err: unknown) => log.warn({ err }, 'sink revoke failed'))
           log.info({ groupId }, 'rebalancing')
         } else if (e.type === 'crashed') {
           if (stopping) {
-            // kafkajs reports a crash of a join or fetch still under way when stop() disconnects
-            // (its runner calls onCrash whether or not it is running). The drain already committed
-            // what was processed; the rest is delivered again after restart: not a failure.
             log.warn({ err: e.error }, 'consumer crashed while stopping; shutdown goes on')
             return
           }
@@ -328,7 +446,7 @@ export function createRunner<In, Out>(
         }
       })
       await consumer.run({
-        topics: [inputTopic],
+        topics: [...inputs.keys()],
         fromBeginning: deps.fromBeginning,
         onBatch,
         // Past transaction markers there is nothing to produce: commit, so lag reaches 0.
@@ -340,32 +458,32 @@ export function createRunner<In, Out>(
           }
         },
       })
-      log.info({ inputTopic, outputTopic, groupId, delivery: deps.delivery ?? 'at-least-once' }, 'processor started')
+      if (punctuating) {
+        ticker = setInterval(tick, tickMs)
+        ticker.unref()
+      }
+      log.info({ inputs: [...inputs.keys()], sink: sink.kind, groupId, delivery: deps.delivery ?? 'at-least-once', punctuationMs: punctuating ? tickMs : null }, 'processor started')
     },
     stop() {
       stopPromise ??= (async () => {
         stopping = true
+        clearInterval(ticker)
         log.info('stopping: no more fetches, draining the batch in progress')
         const graceMs = deps.shutdownGraceMs ?? 10_000
         let timer: NodeJS.Timeout | undefined
         const drained = await Promise.race([
-          (inFlight ?? Promise.resolve()).then(
-            () => true,
-            () => true,
-          ),
+          Promise.allSettled([inFlight ?? Promise.resolve(), ...[...slots.values()].map((s) => s.serial(async () => undefined))]).then(() => true),
           new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), graceMs))),
         ])
         clearTimeout(timer)
-        // An abandoned batch was not committed: its records are delivered again after restart.
         if (!drained) log.warn({ graceMs }, 'batch in progress did not finish within the grace time; it will be redelivered')
-        // What was processed is committed by now: a failing close step is logged and the
-        // others still run, so one broken connection does not leave the rest open.
-        const [c, p, sink] = [consumer, producer, def.sink]
+        const c = consumer
         const steps: Array<[string, (() => Promise<void>) | undefined]> = [
+          ['sink close', () => sink.close()], // a buffered sink flushes; its acknowledgements commit through the consumer
+          ['acknowledged commits', async () => void (await Promise.allSettled([...ackCommits]))],
           ['consumer stop', c && (() => c.stop())],
           ['consumer disconnect', c && (() => c.disconnect())],
-          ['producer disconnect', p && (() => p.disconnect())],
-          ['sink close', sink && (() => sink.close())],
+          ['producer disconnect', producer && (() => producer!.disconnect())],
         ]
         for (const [step, run] of steps) {
           try {

@@ -8,7 +8,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { AVSC_OPTIONS, loadSchema } from '../../schemas/index.ts'
 import type { AgentMetricsWindow } from '../../schemas/generated/types.ts'
 import { createAggregationMetrics, recordAppliedBatch } from '../../processors/aggregation/metrics.ts'
-import type { AggregationSink, OutboxRecord } from '../../processors/aggregation/postgres-sink.ts'
+import type { AggregationSink } from '../../processors/aggregation/postgres-sink.ts'
+import { publishPending } from '../../processors/runtime/sinks/outbox.ts'
 import { toRollupDelta } from '../../processors/aggregation/transform.ts'
 import { agentEvent, enriched, llmPayload } from '../helpers/aggregation-events.ts'
 import { createTestDb, type TestDb } from '../helpers/aggregation-db.ts'
@@ -89,15 +90,15 @@ describe('windows, watermark and late events', () => {
     const write = writer(sink)
     await write(0, llm('A', 10), llm('B', 20), llm('A', 70), llm('A', 200))
     const type = avro.Type.forSchema(loadSchema('agent-metrics-window'), AVSC_OPTIONS)
-    const published: OutboxRecord[] = []
-    expect(await sink.publishPending(100, async (records) => void published.push(...records))).toBe(3)
+    const published: { key: string; value: AgentMetricsWindow }[] = []
+    expect(await publishPending(sink.outbox, 100, async (records) => void published.push(...records.map((r) => ({ key: r.key, value: r.value as AgentMetricsWindow }))))).toBe(3)
     expect(published.map((r) => [r.key, r.value.window_start])).toEqual([['A', W0], ['B', W0], ['A', W1]])
     for (const r of published) expect(type.isValid(r.value, { errorHook: (path) => expect.fail(`invalid at ${path.join('.')}`) })).toBe(true)
-    expect(await sink.publishPending(100, async () => expect.fail('nothing left'))).toBe(0)
+    expect(await publishPending(sink.outbox, 100, async () => expect.fail('nothing left'))).toBe(0)
     // a failed produce leaves the records pending
     await write(0, llm('B', 330))
-    await expect(sink.publishPending(100, async () => Promise.reject(new Error('broker down')))).rejects.toThrow('broker down')
-    expect(await sink.publishPending(100, async () => {})).toBeGreaterThan(0)
+    await expect(publishPending(sink.outbox, 100, async () => Promise.reject(new Error('broker down')))).rejects.toThrow('broker down')
+    expect(await publishPending(sink.outbox, 100, async () => {})).toBeGreaterThan(0)
   })
 
   it('without expectedPartitions, a partition that starts later updates windows already published', async () => {

@@ -8,7 +8,7 @@ describe('aggregation config', () => {
     const c = parseAggregationConfig({ AUREN_DATABASE_URL: URL, PATH: '/bin' })
     expect(c).toEqual({
       databaseUrl: URL, dbSchema: 'public', dbPoolSize: 4, windowMs: 60_000, allowedLatenessMs: 30_000,
-      seenRetentionMs: 604_800_000, activeWindowMs: 300_000, expectedPartitions: 0,
+      seenRetentionMs: 604_800_000, activeWindowMs: 300_000, expectedPartitions: 0, idleTimeoutMs: 10_000,
     })
     expect(Object.isFrozen(c)).toBe(true)
   })

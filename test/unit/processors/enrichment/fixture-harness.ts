@@ -11,10 +11,10 @@ import { goldenCaseNames, readGoldenCase } from '../../../helpers/golden-fixture
 import { pino } from 'pino'
 import { Registry } from 'prom-client'
 import type { AgentEvent, EnrichedAgentEvent } from '../../../../schemas/index.ts'
-import type { ProcessorContext, RecordCoordinates } from '../../../../processors/runtime/context.ts'
+import type { RecordCoordinates } from '../../../../processors/runtime/context.ts'
 import type { Outcome } from '../../../../processors/runtime/outcome.ts'
 import { parseEnrichmentConfig } from '../../../../processors/enrichment/config.ts'
-import { createEnrichmentTransform } from '../../../../processors/enrichment/transform.ts'
+import { createEnrichmentTransform, type EnrichmentContext } from '../../../../processors/enrichment/transform.ts'
 
 export const FIXTURE_DIR = join(import.meta.dirname, '../../../fixtures/enrichment')
 
@@ -35,7 +35,7 @@ export const fixtureNames = (): string[] => goldenCaseNames(FIXTURE_DIR)
 export const readFixture = (name: string): { input: FixtureInput; expected: unknown } => readGoldenCase<FixtureInput>(FIXTURE_DIR, name)
 
 /** A context with a fixed clock, a silent logger and a fresh registry. */
-export function fixedContext(nowMs: number, source: RecordCoordinates, registry = new Registry()): ProcessorContext {
+export function fixedContext(nowMs: number, source: RecordCoordinates, registry = new Registry()): EnrichmentContext {
   return { log: pino({ level: 'silent' }), now: () => nowMs, source, registry }
 }
 
@@ -43,7 +43,9 @@ export function fixedContext(nowMs: number, source: RecordCoordinates, registry 
 export function runFixture(input: FixtureInput): { priors: Outcome<EnrichedAgentEvent>[]; outcome: Outcome<EnrichedAgentEvent>; registry: Registry } {
   const registry = new Registry()
   const transform = createEnrichmentTransform(parseEnrichmentConfig(input.env ?? {}))
-  const priors = (input.prior ?? []).map((p) => transform(input.event, fixedContext(p.now_ms, p.source, registry)))
-  const outcome = transform(input.event, fixedContext(input.now_ms, input.source, registry))
+  // Notes are facts for the afterCommit metrics (tested there), not part of the golden outcome.
+  const strip = ({ notes: _notes, ...outcome }: Outcome<EnrichedAgentEvent>) => outcome as Outcome<EnrichedAgentEvent>
+  const priors = (input.prior ?? []).map((p) => strip(transform(input.event, fixedContext(p.now_ms, p.source, registry))))
+  const outcome = strip(transform(input.event, fixedContext(input.now_ms, input.source, registry)))
   return { priors, outcome, registry }
 }

@@ -1,7 +1,9 @@
 import avro from 'avsc'
 import { Registry } from 'prom-client'
 import { describe, expect, it } from 'vitest'
-import { AVSC_OPTIONS, loadSchema, toEnrichedRecord, type AgentEvent } from '../../../../schemas/index.ts'
+import { AVSC_OPTIONS, loadSchema, toEnrichedRecord, type AgentEvent, type EnrichedAgentEvent } from '../../../../schemas/index.ts'
+import type { Outcome } from '../../../../processors/runtime/outcome.ts'
+import { countCommitted, createEnrichmentMetrics } from '../../../../processors/enrichment/metrics.ts'
 import { DEFAULT_ENRICHMENT_CONFIG } from '../../../../processors/enrichment/config.ts'
 import { DedupWindow } from '../../../../processors/enrichment/dedup.ts'
 import { createEnrichmentTransform } from '../../../../processors/enrichment/transform.ts'
@@ -111,16 +113,22 @@ describe('enrichment transform: behaviour', () => {
     expect(transform(llmEvent(), fixedContext(NOW, source(3))).kind).toBe('emit')
   })
 
-  it('records domain metrics on ctx.registry, registered once per registry', async () => {
+  it('counts domain metrics once per committed batch (afterCommit), not in the transform', async () => {
     const registry = new Registry()
-    const a = createEnrichmentTransform(DEFAULT_ENRICHMENT_CONFIG)
-    const b = createEnrichmentTransform(DEFAULT_ENRICHMENT_CONFIG)
-    a(llmEvent(), fixedContext(NOW, source(1), registry))
-    a(llmEvent(), fixedContext(NOW, source(1), registry)) // redelivery
-    a(llmEvent(), fixedContext(NOW, source(2), registry)) // duplicate
-    b(llmEvent({}, { reported_cost_usd: 0.5 }), fixedContext(NOW, source(9), registry))
-    b(llmEvent({ event_id: 'x', trace_id: '' }), fixedContext(NOW, source(10), registry))
-    b(llmEvent({ event_id: '0b7f1c52-2d7e-4c55-8f8e-2b6a0f6d9a13' }, { model: 'nope-1', success: false }), fixedContext(NOW, source(11), registry))
+    const metrics = createEnrichmentMetrics(registry)
+    const a = createEnrichmentTransform(DEFAULT_ENRICHMENT_CONFIG, { metrics })
+    const b = createEnrichmentTransform(DEFAULT_ENRICHMENT_CONFIG, { metrics })
+    const results: { input: AgentEvent; outcome: Outcome<EnrichedAgentEvent> }[] = []
+    const run = (t: typeof a, input: AgentEvent, offset: number) => results.push({ input, outcome: t(input, fixedContext(NOW, source(offset), registry)) })
+    run(a, llmEvent(), 1)
+    run(a, llmEvent(), 1) // redelivery
+    run(a, llmEvent(), 2) // duplicate
+    run(b, llmEvent({}, { reported_cost_usd: 0.5 }), 9)
+    run(b, llmEvent({ event_id: 'x', trace_id: '' }), 10)
+    run(b, llmEvent({ event_id: '0b7f1c52-2d7e-4c55-8f8e-2b6a0f6d9a13' }, { model: 'nope-1', success: false }), 11)
+    // the transform counted nothing: a batch that fails and is retried must not count twice
+    expect(await metricValue(registry, 'auren_enrichment_events_total', { event_type: 'llm_call_completed', tier: 'operational' })).toBe(0)
+    countCommitted(metrics, { partition: { input: 'agentEvents', topic: 'in', partition: 0 }, cause: 'records', results, punctuated: [], nowMs: NOW })
 
     expect(await metricValue(registry, 'auren_enrichment_redeliveries_total')).toBe(1)
     expect(await metricValue(registry, 'auren_enrichment_duplicates_total')).toBe(1)
