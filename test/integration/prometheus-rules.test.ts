@@ -11,7 +11,7 @@ import { join } from 'node:path'
 import { parse } from 'yaml'
 import { describe, expect, it } from 'vitest'
 import { stackEnv } from '../helpers/stack.ts'
-import { waitUntil } from '../helpers/wait.ts'
+import { waitUntil } from '../helpers/wait-until.ts'
 
 const REPO = join(import.meta.dirname, '..', '..')
 const RULES_DIR = join(REPO, 'prometheus', 'rules')
@@ -72,11 +72,11 @@ describe('Prometheus rules', () => {
 
   it('are loaded by the stack\'s Prometheus, which sends its alerts to the stack\'s Alertmanager', async () => {
     const prom = stackEnv().prometheusUrl
-    await waitUntil(async () => {
+    await waitUntil(`rule groups ${groupNames.join(', ')} loaded by ${prom}`, async () => {
       const res = (await (await fetch(`${prom}/api/v1/rules`)).json()) as { data: { groups: Array<{ name: string }> } }
       const loaded = new Set(res.data.groups.map((g) => g.name))
       return groupNames.every((g) => loaded.has(g))
-    }, { timeoutMs: 15_000, what: `rule groups ${groupNames.join(', ')} loaded by ${prom}` })
+    }, { timeoutMs: 15_000, everyMs: 200 })
     const am = (await (await fetch(`${prom}/api/v1/alertmanagers`)).json()) as { data: { activeAlertmanagers: Array<{ url: string }> } }
     expect(am.data.activeAlertmanagers.map((a) => a.url)).toContain(`${stackEnv().alertmanagerUrl}/api/v2/alerts`)
   })
