@@ -68,6 +68,14 @@ export async function recordAlertChanges(client: pg.PoolClient, alerts: readonly
   }
 }
 
+/** Firing alerts per rule and severity, from `alert_active`. */
+export async function firingCounts(pool: pg.Pool): Promise<{ rule: string; severity: string; firing: number }[]> {
+  const res = await pool.query<{ rule: string; severity: string; n: string }>(
+    "SELECT payload->>'rule' AS rule, payload->>'severity' AS severity, count(*) AS n FROM alert_active GROUP BY 1, 2",
+  )
+  return res.rows.map((r) => ({ rule: r.rule, severity: r.severity, firing: Number(r.n) }))
+}
+
 /** Options of {@link startAlertDelivery}. */
 export interface AlertDeliveryOptions {
   pool: pg.Pool
