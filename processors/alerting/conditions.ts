@@ -111,7 +111,7 @@ export function evaluateWindowed(c: CompiledCondition, buckets: readonly Bucket[
     end = nowMs + 1
     start = end - c.windowMs
   }
-  const t = totalsIn(buckets, step, start, end)
+  const t = totalsIn(buckets, step, start, end, c.kind === 'latency')
   const window = { start, end }
   switch (c.kind) {
     case 'count':

@@ -114,6 +114,7 @@ export class RuleEngine {
   private readonly rules: readonly Rule[]
   private readonly byId: Map<string, number>
   private readonly groups: Map<string, GroupState>[]
+  private readonly fpCache: Map<string, string>[]
   private readonly timers = new TimerQueue()
   private readonly maxGroups: number
   private clockMs: number | null = null
@@ -128,6 +129,7 @@ export class RuleEngine {
     this.maxGroups = options.maxGroupsPerRule ?? DEFAULT_MAX_GROUPS_PER_RULE
     this.byId = new Map(rules.map((r, i) => [r.id, i]))
     this.groups = rules.map(() => new Map())
+    this.fpCache = rules.map(() => new Map())
     if (state) {
       this.clockMs = state.clockMs
       for (const [ruleId, groups] of Object.entries(state.groups)) {
@@ -240,7 +242,17 @@ export class RuleEngine {
   }
 
   private group(rule: Rule, i: number, labels: Record<string, string>, replay: boolean): { fp: string; state: GroupState } | null {
-    const fp = fingerprint(rule.id, labels)
+    // The map is keyed by the fingerprint; a cache of label key → fingerprint spares a SHA-256 per
+    // event (bounded: cleared when it outgrows the cap).
+    let key = ''
+    for (const k in labels) key += `${k}\u0001${labels[k]}\u0002`
+    const cache = this.fpCache[i]!
+    let fp = cache.get(key)
+    if (fp === undefined) {
+      fp = fingerprint(rule.id, labels)
+      if (cache.size >= 2 * this.maxGroups) cache.clear()
+      cache.set(key, fp)
+    }
     const m = this.groups[i]!
     let state = m.get(fp)
     if (state) {
@@ -373,8 +385,10 @@ export class RuleEngine {
       else due.push(s.buckets[0]!.start + step + c.windowMs - 1)
     }
     const next = due.filter((t) => t > now).reduce((a, b) => Math.min(a, b), Infinity)
+    const previous = s.dueMs
     s.dueMs = next === Infinity ? null : next
-    if (s.dueMs !== null) this.timers.push(s.dueMs, i, fp)
+    // One timer entry per due time: an unchanged due time keeps its entry (no stale duplicates).
+    if (s.dueMs !== null && s.dueMs !== previous) this.timers.push(s.dueMs, i, fp)
   }
 
   private record(rule: Rule, fp: string, s: GroupState, status: 'firing' | 'resolved', now: number): Alert {

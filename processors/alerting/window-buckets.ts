@@ -67,15 +67,17 @@ export interface RangeTotals {
   hist: Map<number, number>
 }
 
-/** Merges the buckets overlapping [fromMs, toMs). */
-export function totalsIn(buckets: readonly Bucket[], stepMs: number, fromMs: number, toMs: number): RangeTotals {
+/** Merges the buckets overlapping [fromMs, toMs); the histograms only when `withHistogram`. */
+export function totalsIn(buckets: readonly Bucket[], stepMs: number, fromMs: number, toMs: number, withHistogram = false): RangeTotals {
   const out: RangeTotals = { n: 0, k: 0, sum: 0, hist: new Map() }
-  for (const b of buckets) {
-    if (b.start + stepMs <= fromMs || b.start >= toMs) continue
+  for (let i = buckets.length - 1; i >= 0; i -= 1) {
+    const b = buckets[i]!
+    if (b.start >= toMs) continue
+    if (b.start + stepMs <= fromMs) break // sorted by start: every earlier bucket is out too
     out.n += b.n
     out.k += b.k
     out.sum += b.sum
-    if (b.hist) for (const [idx, c] of Object.entries(b.hist)) out.hist.set(Number(idx), (out.hist.get(Number(idx)) ?? 0) + c)
+    if (withHistogram && b.hist) for (const idx in b.hist) out.hist.set(Number(idx), (out.hist.get(Number(idx)) ?? 0) + b.hist[idx]!)
   }
   return out
 }
