@@ -96,6 +96,11 @@ describe('stream rule file', () => {
       expect(bad.stderr.split('\n').filter((l) => l.startsWith('  - ')).length).toBeGreaterThanOrEqual(13)
       const good = spawnSync(process.execPath, ['--import', 'tsx', cli], { encoding: 'utf8' })
       expect(good.status, good.stderr).toBe(0)
+      // The app itself refuses to start on it, before it connects to anything.
+      const main = join(import.meta.dirname, '..', '..', '..', '..', 'processors', 'alerting', 'main.ts')
+      const app = spawnSync(process.execPath, ['--import', 'tsx', main], { encoding: 'utf8', env: { ...process.env, AUREN_ALERTING_RULES_FILE: file } })
+      expect(app.status).toBe(2)
+      expect(app.stderr).toMatch(/rules\[2\]\.id: duplicate id "dup"/)
     } finally {
       rmSync(dir, { recursive: true, force: true })
     }
