@@ -26,7 +26,7 @@ export default tseslint.config(
   {
     // Processor apps: pure transforms; I/O only through the runtime. No app imports another app.
     files: ['processors/*/**/*.ts'],
-    ignores: ['processors/runtime/**', 'processors/**/*-sink.ts', 'processors/**/migrate.ts', 'processors/**/notifiers/**', 'processors/**/main.ts'],
+    ignores: ['processors/runtime/**', 'processors/**/*-sink.ts', 'processors/**/migrate.ts', 'processors/**/database-health.ts', 'processors/**/notifiers/**', 'processors/**/main.ts'],
     rules: {
       'no-restricted-imports': [
         'error',

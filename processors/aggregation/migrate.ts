@@ -11,6 +11,10 @@
  */
 import { join } from 'node:path'
 import { runner } from 'node-pg-migrate'
+import type { Logger } from 'pino'
+import { createEpisodeLog } from '../runtime/episode-log.ts'
+import { describeDbError } from './database-health.ts'
+import { isRetriableDbError } from './postgres-sink.ts'
 
 /** Folder of the SQL migration files. */
 export const MIGRATIONS_DIR = join(import.meta.dirname, 'migrations')
@@ -53,4 +57,40 @@ export async function runMigrations(databaseUrl: string, options: MigrateOptions
     logger: { debug: log, info: log, warn: log, error: log },
   })
   return applied.map((m) => m.name)
+}
+
+/** Options of {@link runMigrationsWithRetry}. */
+export interface MigrateRetryOptions {
+  /** Receives one warning per outage episode. */
+  readonly log: Logger
+  /** Called with each retriable failure (e.g. to mark the database unreachable on /readyz). */
+  readonly onFailure?: (err: unknown) => void
+  /** First backoff, ms (doubles up to maxBackoffMs); default 500. */
+  readonly initialBackoffMs?: number
+  /** Longest backoff, ms; default 15 000. */
+  readonly maxBackoffMs?: number
+}
+
+/**
+ * {@link runMigrations}, retried with exponential backoff while the database is unreachable
+ * (connection errors, SQLSTATE classes 08/40/53/57: postgres-sink.ts isRetriableDbError), so
+ * the app starts while PostgreSQL is down and proceeds once it answers.
+ * @throws the first non-retriable error (e.g. a failing migration, bad credentials)
+ */
+export async function runMigrationsWithRetry(databaseUrl: string, options: MigrateOptions, retry: MigrateRetryOptions): Promise<string[]> {
+  const failures = createEpisodeLog(retry.log, 'database unreachable, migrations retried')
+  let backoff = retry.initialBackoffMs ?? 500
+  for (;;) {
+    try {
+      const applied = await runMigrations(databaseUrl, options)
+      failures.ended()
+      return applied
+    } catch (err) {
+      if (!isRetriableDbError(err)) throw err
+      retry.onFailure?.(err)
+      failures.occurred({ err }, describeDbError(err))
+      await new Promise((r) => setTimeout(r, backoff))
+      backoff = Math.min(backoff * 2, retry.maxBackoffMs ?? 15_000)
+    }
+  }
 }

@@ -70,9 +70,11 @@ export interface AggregationSink extends AcknowledgingSink<RollupDelta> {
    * Applies one partition batch and stores its position, in one transaction (module doc).
    * @param nowMs processing time of the batch (epoch ms): recorded as the partition's last record
    *   time and used for the idle timeout; omitted, idleness is not applied to this batch
+   * @param highWatermark the partition's log end offset when the batch was fetched: the partition
+   *   caught up when `offset.nextOffset` reached it (omitted: taken as caught up)
    * @throws AurenError AUREN_ERR_SINK_UNAVAILABLE (retriable per SQLSTATE); nothing is then stored
    */
-  writeBatch(records: readonly AggregationRecord[], offset: PartitionPosition, nowMs?: number): Promise<void>
+  writeBatch(records: readonly AggregationRecord[], offset: PartitionPosition, nowMs?: number, highWatermark?: string): Promise<void>
   /**
    * Step 6 alone at processing time `nowMs` (a punctuation tick): publishes to the outbox the
    * windows the group watermark with idleness passed. @returns windows written to the outbox
@@ -88,6 +90,9 @@ export interface AggregationSink extends AcknowledgingSink<RollupDelta> {
 
 /** Advisory lock key of the outbox publisher: ASCII 'AGGPUB'. */
 const PUBLISH_LOCK_ID = 0x41_47_47_50_55_42
+
+/** The runtime's SQLSTATE classification (runtime/sinks/postgres.ts), under the name migrate.ts and the tests use. */
+export { isRetriableSqlError as isRetriableDbError } from '../runtime/sinks/postgres.ts'
 
 /**
  * Creates the sink. Run the migrations (migrate.ts) first.
@@ -113,13 +118,14 @@ export function createAggregationSink(db: pg.Pool | string, options: Aggregation
     }
   }
 
-  async function writeBatch(records: readonly AggregationRecord[], offset: PartitionPosition, nowMs?: number): Promise<void> {
-    const applied = await inTransaction((c) => applyBatch(c, records, offset, options, nowMs === undefined ? undefined : { nowMs, idleTimeoutMs }))
+  async function writeBatch(records: readonly AggregationRecord[], offset: PartitionPosition, nowMs?: number, highWatermark?: string): Promise<void> {
+    const caughtUp = highWatermark === undefined || BigInt(offset.nextOffset) >= BigInt(highWatermark)
+    const applied = await inTransaction((c) => applyBatch(c, records, offset, options, nowMs === undefined ? undefined : { nowMs, idleTimeoutMs }, caughtUp))
     options.onCommitted?.(applied)
   }
 
   async function closeIdleWindows(groupId: string, topic: string, nowMs: number): Promise<AppliedBatch['windowsEmitted']> {
-    const windowsEmitted = await inTransaction((c) => emitWindows(c, groupId, topic, [], options, { nowMs, idleTimeoutMs }))
+    const windowsEmitted = await inTransaction((c) => emitWindows(c, groupId, topic, [], options, { nowMs, idleTimeoutMs }, false))
     options.onCommitted?.({ merged: mergeDeltas([]), duplicates: 0, windowsEmitted })
     return windowsEmitted
   }
@@ -132,7 +138,7 @@ export function createAggregationSink(db: pg.Pool | string, options: Aggregation
     async write(batch) {
       const { groupId, topic } = batch.position
       if (batch.cause === 'records') {
-        await writeBatch(batch.records, batch.position, batch.nowMs)
+        await writeBatch(batch.records, batch.position, batch.nowMs, batch.highWatermark)
       } else {
         await closeIdleWindows(groupId, topic, batch.nowMs)
         const retention = options.seenRetentionMs ?? 0
@@ -178,7 +184,9 @@ interface Idleness {
   readonly idleTimeoutMs: number
 }
 
-async function applyBatch(c: pg.PoolClient, records: readonly AggregationRecord[], offset: PartitionPosition, options: AggregationSinkOptions, idle: Idleness | undefined): Promise<AppliedBatch> {
+async function applyBatch(
+  c: pg.PoolClient, records: readonly AggregationRecord[], offset: PartitionPosition, options: AggregationSinkOptions, idle: Idleness | undefined, caughtUp = true,
+): Promise<AppliedBatch> {
   const { groupId, topic, partition } = offset
   // 1. Lock the partition row (created on first use) and read its state.
   const state = await c.query<{ next_offset: string; max_event_us: string | null }>(
@@ -210,28 +218,35 @@ async function applyBatch(c: pg.PoolClient, records: readonly AggregationRecord[
   // 5. Offset (forward only) and clock.
   await c.query(
     'UPDATE agg_offsets SET next_offset = GREATEST(next_offset, $4::bigint), max_event_us = $5, watermark_us = $6, updated_at = now(), ' +
-      'last_record_ms = CASE WHEN $8 THEN COALESCE($7::bigint, last_record_ms) ELSE last_record_ms END WHERE group_id = $1 AND topic = $2 AND "partition" = $3',
-    [groupId, topic, partition, offset.nextOffset, clock.maxEventUs, watermarkUs(clock, options.allowedLatenessMs), idle?.nowMs ?? null, pending.length > 0],
+      'last_record_ms = CASE WHEN $8 THEN COALESCE($7::bigint, last_record_ms) ELSE last_record_ms END, caught_up = $9 WHERE group_id = $1 AND topic = $2 AND "partition" = $3',
+    [groupId, topic, partition, offset.nextOffset, clock.maxEventUs, watermarkUs(clock, options.allowedLatenessMs), idle?.nowMs ?? null, pending.length > 0, caughtUp],
   )
   // 6. Windows to publish.
-  const windowsEmitted = pending.length > 0 ? await emitWindows(c, groupId, topic, fresh, options, idle) : { closed: 0, late_update: 0 }
+  const windowsEmitted = pending.length > 0 ? await emitWindows(c, groupId, topic, fresh, options, idle, true) : { closed: 0, late_update: 0 }
   return { merged, duplicates: pending.length - fresh.length, windowsEmitted }
 }
 
 async function emitWindows(
-  c: pg.PoolClient, groupId: string, topic: string, fresh: readonly RollupDelta[], options: AggregationSinkOptions, idle: Idleness | undefined,
+  c: pg.PoolClient, groupId: string, topic: string, fresh: readonly RollupDelta[], options: AggregationSinkOptions, idle: Idleness | undefined, records: boolean,
 ): Promise<AppliedBatch['windowsEmitted']> {
-  const emission = await c.query<{ emitted_until_us: string | null }>(
-    'INSERT INTO agg_window_emission (group_id, topic) VALUES ($1, $2) ON CONFLICT (group_id, topic) DO UPDATE SET updated_at = now() RETURNING emitted_until_us',
-    [groupId, topic],
+  // first_record_ms: the processing time of the group's first batch with records
+  const emission = await c.query<{ emitted_until_us: string | null; first_record_ms: string | null }>(
+    'INSERT INTO agg_window_emission (group_id, topic, first_record_ms) VALUES ($1, $2, $3) ON CONFLICT (group_id, topic) DO UPDATE SET updated_at = now(), ' +
+      'first_record_ms = COALESCE(agg_window_emission.first_record_ms, EXCLUDED.first_record_ms) RETURNING emitted_until_us, first_record_ms',
+    [groupId, topic, idle && records ? idle.nowMs : null],
   )
+  const firstRecordMs = emission.rows[0]!.first_record_ms === null ? null : Number(emission.rows[0]!.first_record_ms)
   const before = emission.rows[0]!.emitted_until_us === null ? null : Number(emission.rows[0]!.emitted_until_us)
-  const clocks = await c.query<{ max_event_us: string | null; last_record_ms: string | null }>(
-    'SELECT max_event_us, last_record_ms FROM agg_offsets WHERE group_id = $1 AND topic = $2',
+  const clocks = await c.query<{ max_event_us: string | null; last_record_ms: string | null; caught_up: boolean | null }>(
+    'SELECT max_event_us, last_record_ms, caught_up FROM agg_offsets WHERE group_id = $1 AND topic = $2',
     [groupId, topic],
   )
-  const timed = clocks.rows.map((r) => ({ maxEventUs: r.max_event_us === null ? null : Number(r.max_event_us), lastRecordMs: r.last_record_ms === null ? null : Number(r.last_record_ms) }))
-  const groupWm = groupWatermarkWithIdlenessUs(timed, options, options.expectedPartitions ?? 0, idle?.nowMs ?? 0, idle?.idleTimeoutMs ?? 0)
+  const timed = clocks.rows.map((r) => ({
+    maxEventUs: r.max_event_us === null ? null : Number(r.max_event_us), lastRecordMs: r.last_record_ms === null ? null : Number(r.last_record_ms), caughtUp: r.caught_up,
+  }))
+  const nowMs = idle?.nowMs ?? 0
+  const missingIdle = idle !== undefined && firstRecordMs !== null && nowMs - firstRecordMs >= idle.idleTimeoutMs
+  const groupWm = groupWatermarkWithIdlenessUs(timed, options, options.expectedPartitions ?? 0, nowMs, idle?.idleTimeoutMs ?? 0, missingIdle)
 
   // Windows published before that this batch changed: publish again.
   const again = new Map<string, [number, string]>()

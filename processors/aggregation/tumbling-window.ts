@@ -108,16 +108,18 @@ export function closingWindows(fromUs: number | null, toUs: number, windowMs: nu
   return { firstStartUs, lastStartUs }
 }
 
-/** A partition's clock with the processing time (epoch ms) of its last applied record; null when unknown. */
+/** A partition's clock with the processing time (epoch ms) of its last applied record (null: unknown) and whether it had caught up then (null: unknown, taken as caught up). */
 export interface TimedPartitionClock extends PartitionClock {
   readonly lastRecordMs: number | null
+  readonly caughtUp?: boolean | null
 }
 
 /**
- * The group watermark with an idle timeout (the idleness rule of README "Windows and
- * watermarks"): a partition without a record for `idleTimeoutMs` of processing time (or with an
- * unknown last record time) does not hold back the group watermark, and partitions never written
- * (fewer clocks than `expectedPartitions`) are idle too:
+ * The group watermark with an idle timeout (README "Idle partitions"): a partition that had caught
+ * up with its log end at its last batch and has had no record for `idleTimeoutMs` of processing
+ * time does not hold back the group watermark (a partition with a backlog never counts as idle);
+ * partitions never written (fewer clocks than `expectedPartitions`) hold it back until
+ * `missingIdle` (the idle timeout passed since the group's first record), then count as idle:
  * - some partition active: the minimum of the active partitions' watermarks;
  * - every partition idle: the end of the latest window holding an event, so every window with
  *   data closes (the last window of a burst is published once traffic stops);
@@ -131,15 +133,17 @@ export function groupWatermarkWithIdlenessUs(
   expectedPartitions: number,
   nowMs: number,
   idleTimeoutMs: number,
+  missingIdle = true,
 ): number | null {
   if (idleTimeoutMs <= 0) return groupWatermarkUs(clocks, config, expectedPartitions)
+  if (clocks.length < expectedPartitions && !missingIdle) return null
   let activeMin: number | null = null
   let latestEnd: number | null = null
   for (const c of clocks) {
     if (c.maxEventUs === null) continue
     const end = windowEndUs(windowStartUs(c.maxEventUs, config.windowMs), config.windowMs)
     if (latestEnd === null || end > latestEnd) latestEnd = end
-    const idle = c.lastRecordMs === null || nowMs - c.lastRecordMs >= idleTimeoutMs
+    const idle = c.caughtUp !== false && (c.lastRecordMs === null || nowMs - c.lastRecordMs >= idleTimeoutMs)
     if (idle) continue
     const wm = c.maxEventUs - config.allowedLatenessMs * 1000
     if (activeMin === null || wm < activeMin) activeMin = wm

@@ -15,10 +15,17 @@ import type { LagObservation } from './define-processor.ts'
 import { buildOpsServer } from './http.ts'
 import { installShutdown } from './lifecycle.ts'
 import { AurenError } from './errors.ts'
+import { reportFatal } from './fatal.ts'
 import { startOutboxPublisher, type OutboxPublisher, type OutboxSpec } from './sinks/outbox.ts'
 import type { Registry } from 'prom-client'
 import type { TopicNames } from '../../schemas/index.ts'
 import { hostname } from 'node:os'
+
+/**
+ * A readiness condition of an app besides its runner (e.g. aggregation's database): `ready`
+ * false makes `/readyz` answer 503; `detail` (state, reason) is shown under the check's name.
+ */
+export type ReadinessCheck = () => { ready: boolean; detail: Record<string, unknown> }
 
 /** What an app's build step returns. */
 export interface Built<In, Out, S = undefined> {
@@ -27,6 +34,8 @@ export interface Built<In, Out, S = undefined> {
   observe?: (input: In, outputs: readonly Out[]) => LagObservation | undefined
   /** Outbox tables the runtime publishes to topics while the app runs (sinks/outbox.ts). */
   outboxes?: readonly OutboxSpec[]
+  /** Closes what the build step opened besides the sink (e.g. a health probe); run after the runner stopped. */
+  closers?: readonly (() => Promise<void>)[]
 }
 
 /** A started app: its runner, ops server address and a stop function. */
@@ -50,7 +59,17 @@ export async function runProcessorApp<In, Out, AppConfig = undefined, S = undefi
   env?: Record<string, string | undefined>
   /** Parses the app's own configuration; its errors are reported together with the base config's. */
   parseAppConfig?: (env: Record<string, string | undefined>) => AppConfig
-  build: (deps: { config: BaseConfig; appConfig: AppConfig; log: Logger; registry: Registry }) => Built<In, Out, S> | Promise<Built<In, Out, S>>
+  /**
+   * May wait (e.g. migrations retried until the database answers): the ops server already
+   * listens and `/readyz` answers 503 with the checks added through `addReadinessCheck`.
+   */
+  build: (deps: {
+    config: BaseConfig
+    appConfig: AppConfig
+    log: Logger
+    registry: Registry
+    addReadinessCheck: (name: string, check: ReadinessCheck) => void
+  }) => Built<In, Out, S> | Promise<Built<In, Out, S>>
   /**
    * Background work beside the runner once it started, with the app's Kafka driver and serde;
    * returns its stop function, called before the runner stops. (Outboxes: use `Built.outboxes`.)
@@ -66,8 +85,7 @@ export async function runProcessorApp<In, Out, AppConfig = undefined, S = undefi
   try {
     return await startProcessorApp(opts)
   } catch (err) {
-    createLogger(opts.name, 'info').fatal({ err }, 'processor failed to start')
-    process.exit(1)
+    reportFatal(opts.name, err)
   }
 }
 
@@ -76,7 +94,40 @@ async function startProcessorApp<In, Out, AppConfig, S>(opts: Parameters<typeof 
   const { config, appConfig } = parseAllConfig(env, opts.parseAppConfig)
   const log = createLogger(opts.name, config.logLevel)
   const { registry, metrics } = createRunnerRegistry()
-  const { definition, observe, outboxes = [] } = await opts.build({ config, appConfig, log, registry })
+  const checks = new Map<string, ReadinessCheck>()
+  const current: { runner?: Runner } = {}
+  let building = true
+  // Listening before build, so /readyz tells why an app that waits on a dependency is not ready.
+  const http = buildOpsServer(registry, {
+    healthy: () => current.runner?.health.healthy() ?? true,
+    ready: () => {
+      const base = current.runner?.health.ready() ?? { ready: false, detail: { reason: building ? 'starting: waiting for dependencies' : 'starting: joining the consumer group' } }
+      let ready = base.ready
+      const detail: Record<string, unknown> = { ...base.detail }
+      for (const [name, check] of checks) {
+        const c = check()
+        ready &&= c.ready
+        detail[name] = c.detail
+      }
+      return { ready, detail }
+    },
+  })
+  const address = await http.listen({ host: config.httpHost, port: config.httpPort })
+  log.info({ address }, 'ops server listening (/metrics, /healthz, /readyz)')
+  // Signals work from here on: a stop while waiting for dependencies closes the ops server.
+  let stopApp = async () => {
+    await http.close()
+  }
+  if (opts.installSignals !== false) installShutdown({ log, stop: () => stopApp(), forceMs: config.shutdownForceMs })
+  let built: Built<In, Out, S>
+  try {
+    built = await opts.build({ config, appConfig, log, registry, addReadinessCheck: (name, check) => void checks.set(name, check) })
+  } catch (err) {
+    await http.close()
+    throw err
+  }
+  building = false
+  const { definition, observe, outboxes = [], closers = [] } = built
   const driver = createKafkaDriver({ brokers: config.kafkaBrokers, clientId: `${config.clientId}-${definition.name}`, log })
   const serde = createSerde(config.schemaRegistryUrl)
   let exiting = false
@@ -99,19 +150,24 @@ async function startProcessorApp<In, Out, AppConfig, S>(opts: Parameters<typeof 
       // StatefulSet pod name) so a restart fences its predecessor at once instead of waiting for
       // the open transaction to time out (30 s).
       transactionalId: config.transactionalId ?? `${config.groupIdPrefix}${definition.name}-${hostname()}-${process.pid}`,
+      lagIntervalMs: config.lagIntervalMs,
+      giveUpMs: config.giveUpMs,
       onFatal: (err) => {
         if (exiting) return
         exiting = true
-        log.fatal({ err }, 'consumer failed for good; exiting')
-        void runner.stop().finally(() => process.exit(1))
+        log.fatal({ err }, 'processor failed for good; exiting')
+        void started.stop().finally(() => process.exit(1))
       },
     },
     observe,
   )
-  const http = buildOpsServer(registry, runner.health)
-  const address = await http.listen({ host: config.httpHost, port: config.httpPort })
-  log.info({ address }, 'ops server listening (/metrics, /healthz, /readyz)')
-  await runner.start()
+  current.runner = runner
+  const started = runner
+  stopApp = async () => {
+    await started.stop()
+    await http.close()
+  }
+  await started.start()
   const publishers: OutboxPublisher[] = []
   for (const spec of outboxes) publishers.push(await startOutboxPublisher(spec, { driver, serde, topics: runner.topics, log, registry, processor: definition.name }))
   const stopBackground = opts.background ? await opts.background({ driver, serde, topics: runner.topics, log }) : undefined
@@ -119,11 +175,12 @@ async function startProcessorApp<In, Out, AppConfig, S>(opts: Parameters<typeof 
     // The drain must run even when a background task fails to stop.
     for (const p of publishers) await p.stop().catch((err: unknown) => log.error({ err }, 'stopping an outbox publisher failed; draining anyway'))
     await Promise.resolve(stopBackground?.()).catch((err: unknown) => log.error({ err }, 'stopping background work failed; draining anyway'))
-    await runner.stop()
+    await started.stop()
+    for (const close of closers) await close().catch((err: unknown) => log.error({ err }, 'closing a dependency failed; going on'))
     await http.close()
   }
-  if (opts.installSignals !== false) installShutdown({ log, stop, forceMs: config.shutdownForceMs })
-  return { runner, http, address: address.replace(/^https?:\/\//, ''), log, stop }
+  stopApp = stop
+  return { runner: started, http, address: address.replace(/^https?:\/\//, ''), log, stop }
 }
 
 /**

@@ -31,6 +31,18 @@ export const baseConfigSchema = z.object({
     .optional()
     .describe("AUREN_TRANSACTIONAL_ID: exactly-once only; unique per instance and stable across its restarts (default '<group id>-<hostname>-<pid>')"),
   punctuationIntervalMs: z.coerce.number().int().min(10).max(3_600_000).default(1_000).describe('AUREN_PUNCTUATION_INTERVAL_MS: processing-time tick of processors that punctuate, ms'),
+  lagIntervalMs: z.coerce
+    .number()
+    .int()
+    .min(100)
+    .default(5_000)
+    .describe('AUREN_LAG_INTERVAL_MS: period of the auren_consumer_lag_records update of every assigned partition, ms'),
+  giveUpMs: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .default(0)
+    .describe('AUREN_GIVE_UP_MS: exit 1 once the broker has been unreachable this long, ms; 0 = never (ride out any outage)'),
   fromBeginning: z
     .enum(['true', 'false'])
     .default('true')
@@ -58,6 +70,8 @@ export const BASE_ENV: Record<keyof z.input<typeof baseConfigSchema>, string> = 
   delivery: 'AUREN_DELIVERY',
   transactionalId: 'AUREN_TRANSACTIONAL_ID',
   punctuationIntervalMs: 'AUREN_PUNCTUATION_INTERVAL_MS',
+  lagIntervalMs: 'AUREN_LAG_INTERVAL_MS',
+  giveUpMs: 'AUREN_GIVE_UP_MS',
 }
 
 /**

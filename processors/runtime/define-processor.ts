@@ -4,8 +4,11 @@ import type { ProcessorContext, PartitionRef, PunctuationContext } from './conte
 import type { AcknowledgingSink } from './sinks/sink.ts'
 import type { StateSpec } from './partition-state.ts'
 
-/** Names of the processor apps: consumer group suffix, metric label, logger name. */
-export type ProcessorName = 'enrichment' | 'aggregation' | 'alerting' | 'archival'
+/**
+ * Names of the processor apps: consumer group suffix, metric label, logger name. `test-*` names
+ * belong to the runtime's own test processors (test/fixtures/apps/).
+ */
+export type ProcessorName = 'enrichment' | 'aggregation' | 'alerting' | 'archival' | `test-${string}`
 
 /**
  * One input topic of a processor: its contract topic, the schema family of its values and how
@@ -94,7 +97,9 @@ export interface ProcessorDefinition<In, Out, S = undefined> {
    * that partition. Its records and state change go to the sink as one `punctuation` batch at the
    * partition's current position, under the same acknowledgement rule as records; the sink gets
    * every tick even when this returns nothing (a sink may act on time itself, e.g. close windows
-   * of idle partitions). Pure like transform; a throw is logged and the tick skipped.
+   * of idle partitions). Pure like transform; a throw is logged and the tick skipped. With the
+   * exactly-once Kafka topic sink a partition ticks only once its position is known (a batch was
+   * processed since the assignment), since the tick's transaction commits that position.
    */
   readonly punctuate?: (nowMs: number, partition: PartitionRef, ctx: PunctuationContext<S>) => readonly OutputRecord<Out>[]
   /** Tick configuration; present (or `punctuate` present) turns punctuation on. */

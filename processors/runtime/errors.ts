@@ -8,6 +8,7 @@ export const ERROR_CODES = {
   AUREN_ERR_SCHEMA_UNKNOWN: 'schema id not found in the registry',
   AUREN_ERR_REGISTRY_UNAVAILABLE: 'schema registry unreachable',
   AUREN_ERR_SINK_UNAVAILABLE: 'sink did not acknowledge',
+  AUREN_ERR_BROKER_UNAVAILABLE: 'broker unreachable for longer than the give-up time',
   AUREN_ERR_TRANSFORM: 'transform failed',
   AUREN_ERR_SHUTDOWN_TIMEOUT: 'shutdown exceeded the force timeout',
   AUREN_ERR_STACK_TIMEOUT: 'a server did not become ready in time',

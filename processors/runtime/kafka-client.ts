@@ -3,9 +3,10 @@
  * project speaks to Kafka through the small interfaces below, so another driver (for example
  * node-rdkafka) can be added by implementing them here.
  */
-import { Kafka, logLevel as KafkaLogLevel, type Consumer, type Producer, type IHeaders, type LogEntry, type Message } from 'kafkajs'
+import { Kafka, logLevel as KafkaLogLevel, type Consumer, type Producer, type IHeaders, type LogEntry, type Message, type Transaction } from 'kafkajs'
 import type { Logger } from 'pino'
 import { Murmur2Partitioner } from './murmur2-partitioner.ts'
+import { createEpisodeLog, type EpisodeLog } from './episode-log.ts'
 
 /** A consumed record; headers are decoded to UTF-8 strings. `offset` is Kafka's decimal string. */
 export interface ConsumedRecord {
@@ -125,6 +126,8 @@ export interface TopicAdmin {
   deleteTopics(topics: readonly string[]): Promise<void>
   /** Log end offset per partition. */
   endOffsets(topic: string): Promise<Map<number, string>>
+  /** Log start (`low`) and end (`high`) offset per partition, decimal strings. */
+  offsetRanges(topic: string): Promise<Map<number, { low: string; high: string }>>
   /** Committed offset per partition of a group (-1 when none). */
   committedOffsets(groupId: string, topic: string): Promise<Map<number, string>>
   disconnect(): Promise<void>
@@ -152,29 +155,41 @@ function headerStrings(headers: IHeaders | undefined): Record<string, string> {
   return out
 }
 
-function kafkaLogCreator(log: Logger) {
+/**
+ * kafkajs's own warning when an idempotent producer has a finite retry count. The runner's
+ * guarantees do not rest on endless producer retries (README "Delivery guarantees"): a send that
+ * fails after its retries fails the batch, which is delivered again from the committed offset
+ * (at-least-once, duplicates dropped by event_id downstream) or whose transaction is aborted
+ * (exactly-once). So the line is kept at debug level instead of warning at every start.
+ */
+const EOS_RETRY_WARNING = 'Limiting retries for the idempotent producer may invalidate EoS guarantees'
+
+function kafkaLogCreator(log: Logger, transient: EpisodeLog) {
   return () =>
     ({ level, log: entry }: LogEntry) => {
       const { message, ...extra } = entry
       const child = { kafkajs: extra }
-      if (level <= KafkaLogLevel.ERROR) log.error(child, message)
-      else if (level === KafkaLogLevel.WARN) log.warn(child, message)
+      // kafkajs logs every failed attempt of a retried request at error level (connection
+      // refused, "The coordinator is loading", consumer restarts): one warning per episode.
+      if (level <= KafkaLogLevel.ERROR) transient.occurred(child, message)
+      else if (level === KafkaLogLevel.WARN && message !== EOS_RETRY_WARNING) log.warn(child, message)
       else log.debug(child, message)
     }
 }
 
 /** kafkajs implementation of KafkaDriver. */
 export function createKafkaDriver(opts: { brokers: readonly string[]; clientId: string; log: Logger }): KafkaDriver {
+  const kafkaLog = opts.log.child({ component: 'kafkajs' })
   const kafka = new Kafka({
     clientId: opts.clientId,
     brokers: [...opts.brokers],
     logLevel: KafkaLogLevel.WARN,
-    logCreator: kafkaLogCreator(opts.log.child({ component: 'kafkajs' })),
+    logCreator: kafkaLogCreator(kafkaLog, createEpisodeLog(kafkaLog, 'transient Kafka client errors (retried)')),
     retry: { retries: 8, initialRetryTime: 200, maxRetryTime: 5_000 },
   })
   return {
     consumer: (c) => wrapConsumer(kafka.consumer({ groupId: c.groupId, maxBytesPerPartition: c.maxBytesPerPartition ?? 1_048_576, sessionTimeout: 10_000, heartbeatInterval: 1_000 })),
-    producer: async (p) => wrapProducer(await connectProducer(kafka, p?.transactionalId), p?.transactionalId !== undefined),
+    producer: async (p) => wrapProducer(() => connectProducer(kafka, p?.transactionalId), await connectProducer(kafka, p?.transactionalId), p?.transactionalId !== undefined),
     admin: async () => {
       const admin = kafka.admin()
       await admin.connect()
@@ -197,6 +212,7 @@ export function createKafkaDriver(opts: { brokers: readonly string[]; clientId: 
           await admin.deleteTopics({ topics: [...topics] })
         },
         endOffsets: async (topic) => new Map((await admin.fetchTopicOffsets(topic)).map((p) => [p.partition, p.high])),
+        offsetRanges: async (topic) => new Map((await admin.fetchTopicOffsets(topic)).map((p) => [p.partition, { low: p.low, high: p.high }])),
         committedOffsets: async (groupId, topic) => {
           const [entry] = await admin.fetchOffsets({ groupId, topics: [topic] })
           return new Map((entry?.partitions ?? []).map((p) => [p.partition, p.offset]))
@@ -285,25 +301,58 @@ function topicMessages(records: readonly ProduceRecord[]) {
   }))
 }
 
-function wrapProducer(producer: Producer, transactional: boolean): RecordProducer {
+/**
+ * A RecordProducer over a kafkajs producer that is replaced after any failed send or
+ * transaction: a transactional producer whose transaction failed may be left in state ABORTING
+ * (kafkajs then refuses `beginTransaction`), and an idempotent one that gave up retrying may
+ * hold stale sequence numbers. The replacement connects on the next call (so during a broker
+ * outage each retried batch tries once), and with the same transactional id it fences the old
+ * producer and the broker aborts its open transaction (KIP-98).
+ */
+function wrapProducer(connect: () => Promise<Producer>, first: Producer, transactional: boolean): RecordProducer {
+  let producer: Producer | undefined = first
+  let closed = false
+  const current = async (): Promise<Producer> => {
+    if (closed) throw new Error('producer disconnected')
+    producer ??= await connect()
+    return producer
+  }
+  const discard = (p: Producer) => {
+    if (producer === p) producer = undefined
+    void p.disconnect().catch(() => undefined)
+  }
   return {
     transactional,
     send: async (records) => {
-      for (const chunk of chunkBySize(records)) await producer.sendBatch({ acks: -1, topicMessages: topicMessages(chunk) })
+      const p = await current()
+      try {
+        for (const chunk of chunkBySize(records)) await p.sendBatch({ acks: -1, topicMessages: topicMessages(chunk) })
+      } catch (err) {
+        discard(p)
+        throw err
+      }
     },
     sendAndCommit: async (records, commit) => {
       if (!transactional) throw new Error('sendAndCommit needs a transactional producer')
-      const tx = await producer.transaction()
+      const p = await current()
+      let tx: Transaction | undefined
       try {
+        tx = await p.transaction()
         for (const chunk of chunkBySize(records)) await tx.sendBatch({ acks: -1, topicMessages: topicMessages(chunk) })
         await tx.sendOffsets({ consumerGroupId: commit.groupId, topics: [{ topic: commit.topic, partitions: [{ partition: commit.partition, offset: commit.offset }] }] })
         await tx.commit()
       } catch (err) {
-        await tx.abort().catch(() => undefined)
+        await tx?.abort().catch(() => undefined)
+        discard(p)
         throw err
       }
     },
-    disconnect: () => producer.disconnect(),
+    disconnect: async () => {
+      closed = true
+      const p = producer
+      producer = undefined
+      await p?.disconnect()
+    },
   }
 }
 

@@ -15,8 +15,8 @@ export class PartitionSlot<S> {
   loaded = false
   /** Next offset stored in the sink (`offsets: 'sink'` sinks); undefined when none stored. */
   stored: bigint | undefined
-  /** Stored offset the runner already sought back to in this assignment (seek at most once per offset). */
-  soughtTo: bigint | undefined
+  /** Positioned on the stored offset since the assignment: sought once, or a batch processed (position.ts). */
+  positioned = false
   /** Next offset of the last batch handed to the sink (the position of a tick); undefined before any. */
   position: string | undefined
   /** Processing time (epoch ms) of the last record handled on this partition since assignment. */

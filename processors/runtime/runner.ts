@@ -9,9 +9,15 @@
  * value. Batches and ticks of one partition run one at a time, in order.
  *
  * Positions of sinks that store offsets (`offsets: 'sink'`): on (re)assignment the runner reads
- * the stored offset; records below it are skipped (applied before); if Kafka's first fetched
- * offset is ahead of it, the runner seeks back to it once; a gap that remains after that seek is
- * a read_committed gap (transaction markers, aborted records) and is accepted.
+ * the stored offset; records below it are skipped (applied before); the first batch after an
+ * assignment that starts past it makes the runner seek back to it, once (position.ts); any later
+ * gap is a read_committed gap (transaction markers, aborted records) and is accepted.
+ *
+ * Faults: a batch failing with a retriable error (sink or broker unreachable) is retried with
+ * backoff, its partition's state rolled back and its stored offset read again; a consumer that
+ * crashed (broker unreachable) is restarted until it rejoins; the broker or registry being down
+ * at start is waited out. Only a non-retriable error, or an outage longer than `giveUpMs`, ends
+ * the process (onFatal). Lag is exported for every assigned partition on a timer (lag-monitor.ts).
  */
 import type { Logger } from 'pino'
 import type { Registry } from 'prom-client'
@@ -28,8 +34,12 @@ import type { AcknowledgingSink, PartitionPosition, SinkBatch, SinkRecord, Write
 import { createKafkaTopicSink } from './sinks/kafka-topic-sink.ts'
 import { changelogTopic } from './partition-state.ts'
 import { PartitionSlot } from './partition-slot.ts'
-import { hasCode, isAurenError } from './errors.ts'
+import { AurenError, hasCode, isAurenError } from './errors.ts'
 import { afterCommitSafely, countProduced, observeBatch } from './runner-metrics.ts'
+import { decidePosition } from './position.ts'
+import { startLagMonitor, type LagMonitor, type OffsetRange } from './lag-monitor.ts'
+import { createEpisodeLog } from './episode-log.ts'
+import type { TopicAdmin } from './kafka-client.ts'
 
 export type { LagObservation } from './define-processor.ts'
 
@@ -54,13 +64,28 @@ export interface RunnerDeps {
   readonly shutdownGraceMs?: number
   /** Clock, epoch ms. */
   readonly now?: () => number
-  /** Called when the consumer crashed for good (not restarting); the app exits non-zero. Not called after stop() began. */
+  /** Period of the auren_consumer_lag_records update of every assigned partition, ms. Default 5 000. */
+  readonly lagIntervalMs?: number
+  /**
+   * How long the consumer may stay out of its group after a crash (broker unreachable) before
+   * onFatal is called, ms; 0 or absent: never (the runner restarts the consumer until it joins).
+   */
+  readonly giveUpMs?: number
+  /**
+   * Called when the runner gives up (a non-retriable processing error, or the broker unreachable
+   * for longer than giveUpMs); the app exits non-zero. Not called after stop() began.
+   */
   readonly onFatal?: (err: Error) => void
 }
 
 /** A running processor. */
 export interface Runner {
-  /** Registers schemas, starts the sink, joins the consumer group, starts consuming and ticking. */
+  /**
+   * Registers schemas, starts the sink, joins the consumer group, starts consuming and ticking.
+   * A broker, registry or sink store that does not answer is retried with backoff (not ready
+   * meanwhile); resolves without running when stop() is called first.
+   * @throws a non-retriable error, or the last error once `giveUpMs` passed
+   */
   start(): Promise<void>
   /**
    * Stops fetching and ticking, lets the batch in progress finish and commit (within
@@ -74,6 +99,20 @@ export interface Runner {
 }
 
 const HEARTBEAT_EVERY = 500
+/** Backoff of a retried batch or consumer restart: 250 ms doubling to 10 s. */
+const backoffMs = (attempt: number) => Math.min(10_000, 250 * 2 ** Math.min(attempt, 6))
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
+
+/**
+ * True for a batch failure worth retrying: an AurenError marked retriable (sink or registry
+ * unreachable, SQLSTATE classes 08/40/53/57, connection errors) or any Kafka client error (the
+ * producer is replaced after a failed send or transaction, and a rebalance surfaces through the
+ * heartbeat before the retry).
+ */
+export function isRetriableBatchError(err: unknown): boolean {
+  if (isAurenError(err)) return err.retriable
+  return typeof (err as Error | undefined)?.name === 'string' && (err as Error).name.startsWith('KafkaJS')
+}
 
 /** Everything a batch produced before it goes to the sink. */
 interface BatchWork<In, Out> {
@@ -119,6 +158,16 @@ export function createRunner<In, Out, S = undefined>(
   let sinkFailure: Error | undefined
   /** Commits of acknowledgements under way (awaited by stop()). */
   const ackCommits = new Set<Promise<void>>()
+  const lagMonitors = new Map<string, LagMonitor>()
+  let admin: TopicAdmin | undefined
+  let sinkStarted = false
+  /** Batches failing with a retriable error, retried with backoff: one warning per episode. */
+  const retrying = createEpisodeLog(log, 'batch failed, retrying with backoff')
+  /** Consumer crashes (broker unreachable) until the group is joined again. */
+  const crashes = createEpisodeLog(log, 'consumer crashed, restarting')
+  /** Since when the consumer is out of its group after a crash (epoch ms), with the cause. */
+  let outage: { since: number; reason: string } | undefined
+  let giveUpTimer: NodeJS.Timeout | undefined
   const slots = new Map<string, PartitionSlot<S>>()
   const slotKey = (topic: string, partition: number) => `${topic}\u0000${partition}`
   const partitionLogs = new Map<string, Logger>()
@@ -216,7 +265,7 @@ export function createRunner<In, Out, S = undefined>(
     if (stopping) return // not processed, not committed: delivered again after restart
     if (!inputs.has(batch.topic)) return
     const slot = slotOf(batch.topic, batch.partition)
-    const current = slot.serial(() => processBatch(batch, control, slot))
+    const current = slot.serial(() => processWithRetry(batch, control, slot))
     inFlight = current
     try {
       await current
@@ -225,20 +274,44 @@ export function createRunner<In, Out, S = undefined>(
     }
   }
 
+  /**
+   * Processes a batch; a retriable failure (sink or broker unreachable) is retried with backoff,
+   * heartbeating between attempts, until it succeeds, the partition is revoked or the runner
+   * stops (then nothing was committed and the batch is delivered again). Any other error goes
+   * to the consumer, which crashes.
+   */
+  async function processWithRetry(batch: ConsumedBatch, control: BatchControl, slot: PartitionSlot<S>): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await processBatch(batch, control, slot)
+        retrying.ended()
+        return
+      } catch (err) {
+        if (!isRetriableBatchError(err)) throw err
+        retrying.occurred({ err, partition: batch.partition, topic: batch.topic }, (err as Error).message)
+        slot.loaded = false // read the sink's offset and state again: another instance may have moved them
+        await sleep(backoffMs(attempt))
+        if (stopping || !control.isRunning() || control.isStale()) return
+        await control.heartbeat() // throws when a rebalance is under way: the consumer rejoins
+      }
+    }
+  }
+
   async function processBatch(batch: ConsumedBatch, control: BatchControl, slot: PartitionSlot<S>): Promise<void> {
     const started = process.hrtime.bigint()
     await ensureLoaded(slot)
     const work: BatchWork<In, Out> = { records: [], deadLetters: [], dlqReasons: [], lags: [], results: [] }
-    const stored = slot.stored
-    const first = batch.records[0]
-    if (stored !== undefined && first && BigInt(first.offset) > stored && slot.soughtTo !== stored) {
-      // Kafka's position is ahead of the sink's: fetch from the sink's offset, once. A gap still
-      // there after the seek is a read_committed gap (markers, aborted records): accepted below.
-      partitionLog(batch.topic, batch.partition).warn({ stored: stored.toString(), fetched: first.offset }, 'seeking back to the offset stored in the sink')
-      slot.soughtTo = stored
-      control.seek(stored.toString())
+    const first = batch.records[0]?.offset
+    const decision = decidePosition(slot.stored, first === undefined ? undefined : BigInt(first), slot.positioned)
+    slot.positioned = true
+    if (decision.action === 'seek') {
+      // First batch since the assignment starts past the sink's offset: read from the sink's
+      // offset once; a gap left after that is markers or aborted records (read_committed).
+      partitionLog(batch.topic, batch.partition).info({ stored: decision.offset.toString(), fetched: first }, 'seeking to the offset stored in the sink')
+      control.seek(decision.offset.toString())
       return
     }
+    const stored = decision.skipBelow
     let lastOffset: string | undefined
     let handled = 0
     const consumedLabels = { processor, topic: batch.topic }
@@ -261,7 +334,7 @@ export function createRunner<In, Out, S = undefined>(
       const nextOffset = (BigInt(handled === batch.records.length ? batch.lastOffset : lastOffset) + 1n).toString()
       const position: PartitionPosition = { groupId, topic: batch.topic, partition: batch.partition, nextOffset }
       const commitTimer = m.commitDuration.startTimer({ processor })
-      const result = await hand(slot, { records: work.records, position, cause: 'records', nowMs: now() }, work.deadLetters)
+      const result = await hand(slot, { records: work.records, position, cause: 'records', nowMs: now(), highWatermark: batch.highWatermark }, work.deadLetters)
       slot.position = nextOffset
       const committed = () => {
         for (const reason of work.dlqReasons) m.deadLettered.inc({ processor, reason })
@@ -278,7 +351,7 @@ export function createRunner<In, Out, S = undefined>(
       commitTimer()
       observeBatch(m, processor, work.lags, now(), started, handled)
       const lag = BigInt(batch.highWatermark) - BigInt(nextOffset)
-      m.consumerLag.set({ processor, topic: batch.topic, partition: String(batch.partition) }, Number(lag > 0n ? lag : 0n))
+      if (!control.isStale()) lagMonitors.get(batch.topic)?.set(batch.partition, Number(lag > 0n ? lag : 0n))
     } catch (err) {
       slot.rollback()
       throw err
@@ -359,6 +432,124 @@ export function createRunner<In, Out, S = undefined>(
     }
   }
 
+  /** Next offset per partition the processor holds: the sink's stored one, else the group's committed one. */
+  async function heldPositions(topic: string, partitions: readonly number[]): Promise<Map<number, string | undefined>> {
+    admin ??= await deps.driver.admin()
+    const committed = await admin.committedOffsets(groupId, topic)
+    const stored = sink.offsets === 'sink' ? await sink.storedOffsets!(groupId, topic, partitions) : new Map<number, string>()
+    const out = new Map<number, string | undefined>()
+    for (const p of partitions) {
+      const c = committed.get(p)
+      out.set(p, stored.get(p) ?? (c !== undefined && BigInt(c) >= 0n ? c : undefined))
+    }
+    return out
+  }
+
+  async function offsetRanges(topic: string): Promise<Map<number, OffsetRange>> {
+    admin ??= await deps.driver.admin()
+    try {
+      return await admin.offsetRanges(topic)
+    } catch (err) {
+      const a = admin
+      admin = undefined
+      void a.disconnect().catch(() => undefined)
+      throw err
+    }
+  }
+
+  function onJoined(assigned: Record<string, number[]>): void {
+    joined = true
+    generation++ // every slot reloads its stored offset and state: another instance may have moved them
+    assignment = Object.fromEntries(Object.entries(assigned).filter(([t]) => inputs.has(t)))
+    for (const k of [...slots.keys()]) if (slots.get(k)!.generation !== generation) slots.delete(k)
+    for (const [topic, partitions] of Object.entries(assignment)) for (const p of partitions) void slotOf(topic, p)
+    if (outage) log.info({ groupId, outageMs: now() - outage.since }, 'consumer back in its group')
+    outage = undefined
+    crashes.ended()
+    for (const l of lagMonitors.values()) l.prune() // partitions given to other members: their new owners report their lag
+    m.rebalances.inc({ processor })
+    log.info({ groupId, assignment }, 'joined consumer group')
+  }
+
+  function onRebalancing(): void {
+    joined = false
+    generation++
+    // Everything not committed is read again from the last commit: a buffering sink drops it.
+    const held = [...slots.values()].map((x) => ({ topic: x.ref.topic, partition: x.ref.partition }))
+    slots.clear()
+    void sink.revoke?.(held).catch((err: unknown) => log.warn({ err }, 'sink revoke failed'))
+    log.info({ groupId }, 'rebalancing')
+  }
+
+  /** Creates the consumer, subscribes to its group events and runs it; throws when the broker is unreachable. */
+  async function runConsumer(): Promise<void> {
+    const c = deps.driver.consumer({ groupId, maxBytesPerPartition: deps.maxBatchBytes })
+    consumer = c
+    c.onGroupEvent((e) => {
+      if (consumer !== c) return // an abandoned consumer
+      if (e.type === 'joined') onJoined(e.assignment)
+      else if (e.type === 'rebalancing') onRebalancing()
+      else if (e.type === 'crashed') {
+        if (stopping) {
+          // kafkajs reports a crash of a join or fetch still under way when stop() disconnects
+          // (its runner calls onCrash whether or not it is running). The drain already committed
+          // what was processed; the rest is delivered again after restart: not a failure.
+          log.warn({ err: e.error }, 'consumer crashed while stopping; shutdown goes on')
+          return
+        }
+        joined = false
+        outage ??= { since: now(), reason: e.error.message }
+        outage.reason = e.error.message
+        if (!e.restarting && !isRetriableBatchError(e.error)) {
+          // A processing error that is not a fault of the broker or the sink: a defect to fix.
+          log.fatal({ err: e.error }, 'consumer failed with a non-retriable error')
+          deps.onFatal?.(e.error)
+          return
+        }
+        crashes.occurred({ err: e.error, restarting: e.restarting }, e.error.message)
+        if (!e.restarting) void restartConsumer(c)
+      }
+    })
+    await c.run({
+      topics: [...inputs.keys()],
+      fromBeginning: deps.fromBeginning,
+      onBatch,
+      // Past transaction markers there is nothing to produce: commit (and store in the sink), so lag reaches 0.
+      onSkipped: async ({ topic, partition, nextOffset }, commit) => {
+        try {
+          if (sink.offsets === 'sink' && inputs.has(topic)) {
+            const slot = slotOf(topic, partition)
+            await slot.serial(async () => {
+              await sink.write({ records: [], position: { groupId, topic, partition, nextOffset }, cause: 'records', nowMs: now() })
+              if (slot.stored === undefined || slot.stored < BigInt(nextOffset)) slot.stored = BigInt(nextOffset)
+            })
+          }
+          await commit(nextOffset)
+        } catch (err) {
+          log.warn({ err, partition, nextOffset }, 'commit past transaction markers failed; retried with the next batch')
+        }
+      },
+    })
+  }
+
+  /** Replaces a consumer that kafkajs does not restart, with backoff, until one runs or the runner stops. */
+  async function restartConsumer(old: BatchConsumer): Promise<void> {
+    await old.disconnect().catch(() => undefined)
+    for (let attempt = 0; !stopping && consumer === old; attempt++) {
+      await sleep(backoffMs(attempt + 2))
+      if (stopping || consumer !== old) return
+      try {
+        await runConsumer()
+        return
+      } catch (err) {
+        crashes.occurred({ err }, (err as Error).message)
+        const failed = consumer
+        if (failed && failed !== old) await failed.disconnect().catch(() => undefined)
+        consumer = old // retry from the same state
+      }
+    }
+  }
+
   /** One tick: punctuate every assigned partition not already waiting for a tick. */
   function tick(): void {
     if (stopping || !joined) return
@@ -390,6 +581,8 @@ export function createRunner<In, Out, S = undefined>(
       return
     }
     const nextOffset = slot.position ?? (slot.stored !== undefined ? slot.stored.toString() : '-1')
+    // A transactional sink commits the position with the tick's outputs: a partition ticks once its position is known.
+    if (nextOffset === '-1' && sink.offsets === 'in-transaction') return
     const offset = (BigInt(nextOffset) - 1n).toString()
     const records = out.map((r) => ({ key: r.key, value: r.value, partition, offset, prepared: sink.prepare?.(r) }))
     try {
@@ -411,53 +604,73 @@ export function createRunner<In, Out, S = undefined>(
     topics,
     health: {
       healthy: () => !stopping,
-      ready: () => ({ ready: joined && !stopping && !sinkFailure, detail: { groupId, joined, assignment, ...(sinkFailure ? { sink: sinkFailure.message } : {}) } }),
+      ready: () => {
+        // The lag monitors read offsets every lagIntervalMs: their failure is the first sign of an
+        // unreachable broker (or sink), well before the consumer exhausts its retries.
+        const offsetsError = [...lagMonitors.values()].map((l) => l.lastError()).find((e) => e !== undefined)
+        const ready = joined && !stopping && !retrying.active && !sinkFailure && offsetsError === undefined
+        const reason = stopping
+          ? 'stopping'
+          : outage
+            ? `consumer out of its group since ${new Date(outage.since).toISOString()} (broker unreachable?): ${outage.reason}`
+            : retrying.active
+              ? `batches failing and retried (${retrying.count} attempts)`
+              : sinkFailure
+                ? `sink failed: ${sinkFailure.message}`
+                : offsetsError !== undefined
+                  ? `offsets not readable (broker or sink unreachable?): ${offsetsError}`
+                  : joined
+                    ? undefined
+                    : 'not in the consumer group yet'
+        return { ready, detail: { groupId, joined, assignment, ...(reason ? { reason } : {}) } }
+      },
     },
     async start() {
-      for (const i of def.inputs) await deps.serde.register(topics[i.topic], i.schema)
       if (def.state && !sink.storesState) throw new Error(`processor ${processor}: per-partition state needs a sink that stores state (sinks/postgres.ts); the ${sink.kind} sink does not`)
-      await sink.start({ topics, driver: deps.driver, serde: deps.serde, log, registry: deps.registry, processor, groupId, now, acknowledge: onAcknowledge, fail: onSinkFailure })
-      if (!sink.takesDeadLetters) producer = await deps.driver.producer()
-      consumer = deps.driver.consumer({ groupId, maxBytesPerPartition: deps.maxBatchBytes })
-      consumer.onGroupEvent((e) => {
-        if (e.type === 'joined') {
-          joined = true
-          generation++ // every slot reloads its stored offset and state: another instance may have moved them
-          assignment = Object.fromEntries(Object.entries(e.assignment).filter(([t]) => inputs.has(t)))
-          for (const k of [...slots.keys()]) if (slots.get(k)!.generation !== generation) slots.delete(k)
-          for (const [topic, partitions] of Object.entries(assignment)) for (const p of partitions) void slotOf(topic, p)
-          m.rebalances.inc({ processor })
-          log.info({ groupId, assignment }, 'joined consumer group')
-        } else if (e.type === 'rebalancing') {
-          joined = false
-          generation++
-          // Everything not committed is read again from the last commit: a buffering sink drops it.
-          const held = [...slots.values()].map((s) => ({ topic: s.ref.topic, partition: s.ref.partition }))
-          slots.clear()
-          void sink.revoke?.(held).catch((err: unknown) => log.warn({ err }, 'sink revoke failed'))
-          log.info({ groupId }, 'rebalancing')
-        } else if (e.type === 'crashed') {
-          if (stopping) {
-            log.warn({ err: e.error }, 'consumer crashed while stopping; shutdown goes on')
-            return
+      // Broker, registry or sink store unreachable at start: retried with backoff (not ready
+      // meanwhile) until it answers, the runner stops, or the give-up time passes.
+      const startFailures = createEpisodeLog(log, 'start failed, retrying with backoff')
+      const since = now()
+      for (let attempt = 0; ; attempt++) {
+        try {
+          for (const i of def.inputs) await deps.serde.register(topics[i.topic], i.schema)
+          if (!sinkStarted) {
+            await sink.start({ topics, driver: deps.driver, serde: deps.serde, log, registry: deps.registry, processor, groupId, now, acknowledge: onAcknowledge, fail: onSinkFailure })
+            sinkStarted = true
           }
-          log.error({ err: e.error, restarting: e.restarting }, 'consumer crashed')
-          if (!e.restarting) deps.onFatal?.(e.error)
+          if (!sink.takesDeadLetters) producer ??= await deps.driver.producer()
+          await runConsumer()
+          outage = undefined
+          startFailures.ended()
+          break
+        } catch (err) {
+          const c = consumer
+          consumer = undefined
+          await c?.disconnect().catch(() => undefined)
+          if (stopping) return // stop() during start: nothing to run
+          const giveUpMs = deps.giveUpMs ?? 0
+          if (!isRetriableBatchError(err) || (giveUpMs > 0 && now() - since >= giveUpMs)) throw err
+          outage = { since, reason: (err as Error).message }
+          startFailures.occurred({ err }, (err as Error).message)
+          await sleep(backoffMs(attempt))
+          if (stopping) return
         }
-      })
-      await consumer.run({
-        topics: [...inputs.keys()],
-        fromBeginning: deps.fromBeginning,
-        onBatch,
-        // Past transaction markers there is nothing to produce: commit, so lag reaches 0.
-        onSkipped: async ({ partition, nextOffset }, commit) => {
-          try {
-            await commit(nextOffset)
-          } catch (err) {
-            log.warn({ err, partition, nextOffset }, 'commit past transaction markers failed; retried with the next batch')
-          }
-        },
-      })
+      }
+      for (const topic of inputs.keys()) {
+        lagMonitors.set(topic, startLagMonitor({
+          processor, topic, gauge: m.consumerLag, assigned: () => assignment[topic] ?? [], offsetRanges: () => offsetRanges(topic),
+          positions: (partitions) => heldPositions(topic, partitions), log, intervalMs: deps.lagIntervalMs ?? 5_000,
+        }))
+      }
+      giveUpTimer = setInterval(() => {
+        const giveUpMs = deps.giveUpMs ?? 0
+        if (giveUpMs <= 0 || !outage || stopping || now() - outage.since < giveUpMs) return
+        clearInterval(giveUpTimer)
+        const err = new AurenError('AUREN_ERR_BROKER_UNAVAILABLE', `consumer out of its group for ${now() - outage.since} ms (give-up time ${giveUpMs} ms): ${outage.reason}`)
+        log.fatal({ err }, 'giving up')
+        deps.onFatal?.(err)
+      }, 1_000)
+      giveUpTimer.unref()
       if (punctuating) {
         ticker = setInterval(tick, tickMs)
         ticker.unref()
@@ -468,6 +681,8 @@ export function createRunner<In, Out, S = undefined>(
       stopPromise ??= (async () => {
         stopping = true
         clearInterval(ticker)
+        clearInterval(giveUpTimer)
+        for (const l of lagMonitors.values()) l.stop()
         log.info('stopping: no more fetches, draining the batch in progress')
         const graceMs = deps.shutdownGraceMs ?? 10_000
         let timer: NodeJS.Timeout | undefined
@@ -484,6 +699,7 @@ export function createRunner<In, Out, S = undefined>(
           ['consumer stop', c && (() => c.stop())],
           ['consumer disconnect', c && (() => c.disconnect())],
           ['producer disconnect', producer && (() => producer!.disconnect())],
+          ['admin disconnect', admin && (() => admin!.disconnect())],
         ]
         for (const [step, run] of steps) {
           try {

@@ -45,9 +45,14 @@ export async function freePort(): Promise<number> {
  * Spawns `processors/<app>/main.ts` with the stack's addresses, the given topic prefix and extra env.
  */
 export async function startApp(app: string, prefix: string, extraEnv: Record<string, string> = {}): Promise<AppProcess> {
+  return startAppScript(app, join('processors', app, 'main.ts'), prefix, extraEnv)
+}
+
+/** Spawns a processor app's main script at `script` (repo-relative, e.g. a test processor) as startApp does. */
+export async function startAppScript(name: string, script: string, prefix: string, extraEnv: Record<string, string> = {}): Promise<AppProcess> {
   const env = stackEnv()
   const port = await freePort()
-  return spawnScript(app, join('processors', app, 'main.ts'), port, {
+  return spawnScript(name, script, port, {
     AUREN_KAFKA_BROKERS: env.kafkaBrokers.join(','),
     AUREN_SCHEMA_REGISTRY_URL: env.schemaRegistryUrl,
     AUREN_TOPIC_PREFIX: prefix,

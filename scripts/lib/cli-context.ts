@@ -28,7 +28,7 @@ export const TOPIC_SCHEMAS: Partial<Record<TopicKey, RootSchemaName>> = {
 /** Connects an admin and a producer. @throws when the broker is unreachable (kafkajs retries first). */
 export async function createCliContext(prefix: string): Promise<CliContext> {
   const env = stackEnv()
-  const driver = createKafkaDriver({ brokers: env.kafkaBrokers, clientId: 'auren-cli', log: createLogger('auren-cli', process.env.AUREN_LOG_LEVEL ?? 'error') })
+  const driver = createKafkaDriver({ brokers: env.kafkaBrokers, clientId: 'auren-cli', log: createLogger('auren-cli', process.env.AUREN_LOG_LEVEL ?? 'error', 2) })
   const admin = await driver.admin()
   const producer = await driver.producer()
   return {

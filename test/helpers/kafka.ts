@@ -40,7 +40,18 @@ export async function createTestKafka(partitions = DEFAULT_PARTITIONS): Promise<
   const topics = topicNames(prefix)
   const driver = createKafkaDriver({ brokers: env.kafkaBrokers, clientId: 'auren-test', log: createLogger('test', 'error') })
   const admin = await driver.admin()
-  await admin.ensureTopics(Object.values(topics).map((topic) => ({ topic, partitions })))
+  // A just-created topic's metadata may not have reached the broker's cache yet (KRaft
+  // propagation): kafkajs then fails waitForLeaders with UNKNOWN_TOPIC_OR_PARTITION. Created
+  // topics are skipped on the next call, so asking again is safe.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await admin.ensureTopics(Object.values(topics).map((topic) => ({ topic, partitions })))
+      break
+    } catch (err) {
+      if (attempt >= 5 || !/does not host this topic-partition/.test((err as Error).message)) throw err
+      await new Promise((r) => setTimeout(r, 500 * attempt))
+    }
+  }
   const producer = await driver.producer()
   const serde = createSerde(env.schemaRegistryUrl)
   let eventSchemaId: number | undefined

@@ -155,6 +155,7 @@ export class MemoryDriver implements KafkaDriver {
       ensureTopics: async () => {},
       deleteTopics: async () => {},
       endOffsets: async (topic) => new Map((this.topics.get(topic) ?? []).map((p, i) => [i, String(p.length)])),
+      offsetRanges: async (topic) => new Map((this.topics.get(topic) ?? []).map((p, i) => [i, { low: '0', high: String(p.length) }])),
       committedOffsets: async (_g, topic) =>
         new Map((this.topics.get(topic) ?? []).map((_p, i) => [i, String(this.committed.get(`${topic}/${i}`) ?? -1n)])),
       disconnect: async () => {},

@@ -37,10 +37,10 @@ describe('migrations', () => {
     const fresh = `${db.schema}_m`
     try {
       const runs = await Promise.all([1, 2, 3].map(() => runMigrations(db.url, { schema: fresh })))
-      expect(runs.flat()).toEqual(['1767225600000_aggregation-tables'])
+      expect(runs.flat()).toEqual(['1767225600000_aggregation-tables', '1767312000000_partition-activity'])
       expect(await runMigrations(db.url, { schema: fresh })).toEqual([])
       const res = await db.pool().query(`SELECT count(*)::int AS n FROM ${fresh}.${MIGRATIONS_TABLE}`)
-      expect(res.rows[0].n).toBe(1)
+      expect(res.rows[0].n).toBe(2)
     } finally {
       await db.pool().query(`DROP SCHEMA IF EXISTS ${fresh} CASCADE`)
     }

@@ -15,9 +15,16 @@ import type { AcknowledgingSink, PartitionPosition, SinkBatch, SinkContext } fro
 /** SQLSTATE classes worth retrying (module doc). */
 export const RETRIABLE_SQLSTATE_CLASSES: ReadonlySet<string> = new Set(['08', '40', '53', '57'])
 
-/** True when a pg error is transient (module doc): no SQLSTATE, or one of the retried classes. */
+/**
+ * True when a pg error is transient (module doc): no SQLSTATE (socket errors such as
+ * ECONNREFUSED or ECONNRESET, "Connection terminated unexpectedly", timeouts), or one of the
+ * retried classes. An error wrapping another (`cause`) is judged by the innermost one that
+ * carries a code. Source: PostgreSQL documentation, Appendix A "PostgreSQL Error Codes".
+ */
 export function isRetriableSqlError(err: unknown): boolean {
-  const code = (err as { code?: unknown } | null)?.code
+  let e = err as { code?: unknown; cause?: unknown } | null | undefined
+  for (let depth = 0; e && typeof e.code !== 'string' && e.cause && depth < 5; depth++) e = e.cause as typeof e
+  const code = e?.code
   return typeof code !== 'string' || !/^[0-9A-Z]{5}$/.test(code) || RETRIABLE_SQLSTATE_CLASSES.has(code.slice(0, 2))
 }
 

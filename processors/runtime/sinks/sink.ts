@@ -82,6 +82,11 @@ export interface SinkBatch<Out> {
   readonly cause: 'records' | 'punctuation'
   /** Processing time of the batch or tick, epoch ms (the runner's clock). */
   readonly nowMs: number
+  /**
+   * `records` batches: the partition's log end offset when the batch was fetched (decimal
+   * string); the batch reached it when `position.nextOffset` equals it (no backlog).
+   */
+  readonly highWatermark?: string
   /** The partition's state after the batch, when it changed and the sink stores state. */
   readonly state?: StateSnapshot
   /**

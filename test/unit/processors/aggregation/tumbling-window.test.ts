@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import {
+  groupWatermarkWithIdlenessUs,
   EMPTY_CLOCK, advanceClock, classifyInOrder, closingWindows, groupWatermarkUs, isLate, watermarkUs, windowEndUs, windowStartUs, type WindowConfig,
 } from '../../../../processors/aggregation/tumbling-window.ts'
 import { seededRandom } from '../../../helpers/aggregation-events.ts'
@@ -90,5 +91,37 @@ describe('closingWindows', () => {
     expect(closingWindows(s(60), s(90), 60_000)).toBeNull() // [12:01, 12:02) not ended yet
     expect(closingWindows(s(60), s(120), 60_000)).toEqual({ firstStartUs: T0 + MIN, lastStartUs: T0 + MIN })
     expect(closingWindows(s(30), s(250), 60_000)).toEqual({ firstStartUs: T0, lastStartUs: T0 + 3 * MIN }) // ends 12:01 … 12:04
+  })
+})
+
+describe('group watermark with an idle timeout', () => {
+  const cfg = { windowMs: 60_000, allowedLatenessMs: 30_000 }
+  const MIN = 60_000_000
+  const NOW = 1_000_000
+  const idle = 2_000
+  it('is the minimum over active partitions; idle and unseen partitions do not hold it back', () => {
+    const clocks = [
+      { maxEventUs: 10 * MIN, lastRecordMs: NOW - 100 }, // active
+      { maxEventUs: 3 * MIN, lastRecordMs: NOW - idle }, // idle for exactly the timeout
+      { maxEventUs: 12 * MIN, lastRecordMs: NOW - 10 }, // active
+    ]
+    expect(groupWatermarkWithIdlenessUs(clocks, cfg, 6, NOW, idle)).toBe(10 * MIN - 30_000_000)
+    // unseen partitions hold it back until the idle timeout passed since the group's first record
+    expect(groupWatermarkWithIdlenessUs(clocks, cfg, 6, NOW, idle, false)).toBeNull()
+    // a partition with a backlog at its last batch is never idle
+    expect(groupWatermarkWithIdlenessUs([...clocks, { maxEventUs: 2 * MIN, lastRecordMs: NOW - 60_000, caughtUp: false }], cfg, 6, NOW, idle)).toBe(2 * MIN - 30_000_000)
+    // without idleness the idle partition and the three unseen ones hold it back
+    expect(groupWatermarkWithIdlenessUs(clocks, cfg, 6, NOW, 0)).toBeNull()
+    expect(groupWatermarkWithIdlenessUs(clocks, cfg, 0, NOW, 0)).toBe(3 * MIN - 30_000_000)
+  })
+  it('when every partition is idle, moves to the end of the latest window holding an event', () => {
+    const clocks = [
+      { maxEventUs: 10 * MIN + 5, lastRecordMs: NOW - 5_000 },
+      { maxEventUs: 7 * MIN, lastRecordMs: null }, // unknown last record time: idle
+      { maxEventUs: null, lastRecordMs: NOW }, // nothing seen: no say
+    ]
+    expect(groupWatermarkWithIdlenessUs(clocks, cfg, 6, NOW, idle)).toBe(11 * MIN)
+    expect(closingWindows(null, 11 * MIN, cfg.windowMs)?.lastStartUs).toBe(10 * MIN) // the last window closes
+    expect(groupWatermarkWithIdlenessUs([{ maxEventUs: null, lastRecordMs: null }], cfg, 0, NOW, idle)).toBeNull()
   })
 })
