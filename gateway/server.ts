@@ -15,6 +15,7 @@
  */
 import { collectDefaultMetrics, Registry } from 'prom-client'
 import { createLogger } from '../processors/runtime/logger.ts'
+import { registerMemoryLimitMetric } from '../processors/runtime/metrics.ts'
 import { buildGateway } from './app.ts'
 import { createAuthenticator } from './auth.ts'
 import { parseGatewayConfig } from './config.ts'
@@ -37,6 +38,7 @@ async function main(): Promise<void> {
   const log = createLogger('gateway', config.logLevel)
   const registry = new Registry()
   collectDefaultMetrics({ register: registry })
+  registerMemoryLimitMetric(registry)
   const pool = createPool({ url: config.databaseUrl, schema: config.dbSchema, max: config.dbPoolSize, statementTimeoutMs: config.dbStatementTimeoutMs })
   const auth = createAuthenticator(config.auth)
   let stream: StreamServer | null = null

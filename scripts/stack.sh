@@ -19,7 +19,8 @@
 #   kafka            Apache Kafka, KRaft broker+controller   127.0.0.1:19092 (controller 19093)
 #   schema-registry  Apicurio Registry, Confluent API         http://127.0.0.1:18081/apis/ccompat/v7
 #   postgres         PostgreSQL 15, db/user auren             127.0.0.1:15432
-#   prometheus       Prometheus, file_sd targets              http://127.0.0.1:19090
+#   prometheus       Prometheus, file_sd targets, rules       http://127.0.0.1:19090
+#   alertmanager     Alertmanager, routes to webhook/Slack/PD  http://127.0.0.1:19094
 #   s3               s3proxy (S3 API), filesystem backend     http://127.0.0.1:19000, bucket auren-archive
 # Cache: ${AUREN_CACHE_DIR:-~/.cache/auren}; run dir (data, logs, pids): ${AUREN_STACK_DIR:-~/.cache/auren/run}.
 set -euo pipefail
@@ -37,10 +38,12 @@ source "$STACK_DIR_SCRIPTS/postgres.sh"
 source "$STACK_DIR_SCRIPTS/prometheus.sh"
 # shellcheck source=stack/s3.sh
 source "$STACK_DIR_SCRIPTS/s3.sh"
+# shellcheck source=stack/alertmanager.sh
+source "$STACK_DIR_SCRIPTS/alertmanager.sh"
 
 # server name -> function prefix (<prefix>_install/_pid/_start/_wait/_ready/_stop/_describe)
-SERVERS=(kafka schema-registry postgres prometheus s3)
-declare -A PREFIX=([kafka]=kafka [schema-registry]=registry [postgres]=pg [prometheus]=prom [s3]=s3)
+SERVERS=(kafka schema-registry postgres prometheus alertmanager s3)
+declare -A PREFIX=([kafka]=kafka [schema-registry]=registry [postgres]=pg [prometheus]=prom [alertmanager]=am [s3]=s3)
 
 write_env() {
   local tmp="$STACK_ENV_FILE.tmp"
@@ -52,14 +55,15 @@ AUREN_KAFKA_BROKERS=127.0.0.1:$AUREN_KAFKA_PORT
 AUREN_SCHEMA_REGISTRY_URL=http://127.0.0.1:$AUREN_REGISTRY_PORT/apis/ccompat/v7
 AUREN_DATABASE_URL=$(pg_database_url)
 AUREN_PROMETHEUS_URL=http://127.0.0.1:$AUREN_PROM_PORT
+AUREN_ALERTMANAGER_URL=http://127.0.0.1:$AUREN_ALERTMANAGER_PORT
 AUREN_PROM_TARGETS_DIR=$PROM_TARGETS_DIR
 AUREN_KAFKA_LIBS=$KAFKA_LIBS
 $(s3_env)
 EOF
   )
   mv -f "$tmp" "$STACK_ENV_FILE"
-  printf 'AUREN_KAFKA_PORT=%s\nAUREN_KAFKA_CONTROLLER_PORT=%s\nAUREN_REGISTRY_PORT=%s\nAUREN_PG_PORT=%s\nAUREN_PROM_PORT=%s\n' \
-    "$AUREN_KAFKA_PORT" "$AUREN_KAFKA_CONTROLLER_PORT" "$AUREN_REGISTRY_PORT" "$AUREN_PG_PORT" "$AUREN_PROM_PORT" >"$STACK_PORTS_FILE"
+  printf 'AUREN_KAFKA_PORT=%s\nAUREN_KAFKA_CONTROLLER_PORT=%s\nAUREN_REGISTRY_PORT=%s\nAUREN_PG_PORT=%s\nAUREN_PROM_PORT=%s\nAUREN_S3_PORT=%s\nAUREN_ALERTMANAGER_PORT=%s\n' \
+    "$AUREN_KAFKA_PORT" "$AUREN_KAFKA_CONTROLLER_PORT" "$AUREN_REGISTRY_PORT" "$AUREN_PG_PORT" "$AUREN_PROM_PORT" "$AUREN_S3_PORT" "$AUREN_ALERTMANAGER_PORT" >"$STACK_PORTS_FILE"
 }
 
 cmd_up() {
@@ -86,10 +90,13 @@ cmd_up() {
     fi
   done
   # Fast starters first; kafka (slowest) is started first and waited for last.
-  for s in postgres prometheus s3 schema-registry kafka; do
+  for s in postgres prometheus alertmanager s3 schema-registry kafka; do
     if [[ " ${started[*]} " == *" $s "* ]]; then "${PREFIX[$s]}_wait"; fi
   done
   pg_configure
+  # A Prometheus that was already running reloads its config when the rendered one changed
+  # (new rule files, the Alertmanager address); its data and scrapes go on.
+  if [[ " ${running[*]} " == *" prometheus "* ]]; then prom_reload_if_changed; fi
   write_env
   log "stack up in $((SECONDS - t0))s; env: $STACK_ENV_FILE"
   cmd_status || true

@@ -1,4 +1,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
+import { registerMemoryLimitMetric } from './memory-limit.ts'
+
+export { registerMemoryLimitMetric }
 
 /**
  * Runner metrics every processor exposes (CONTRACTS.md section 4). Label `processor` on all;
@@ -37,6 +40,7 @@ const LAG_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30
 export function createRunnerRegistry(): { registry: Registry; metrics: RunnerMetrics } {
   const registry = new Registry()
   collectDefaultMetrics({ register: registry })
+  registerMemoryLimitMetric(registry)
   const registers = [registry]
   return {
     registry,

@@ -21,6 +21,8 @@ export interface StackEnv {
   prometheusUrl: string;
   /** Folder Prometheus watches for file_sd target files (see {@link registerPromTarget}). */
   promTargetsDir: string;
+  /** Alertmanager base URL, e.g. `http://127.0.0.1:19094` (Prometheus sends its alerts there). */
+  alertmanagerUrl: string;
 }
 
 /** The run dir of the stack: `$AUREN_STACK_DIR`, default `~/.cache/auren/run`. */
@@ -48,7 +50,7 @@ function parseEnvFile(text: string): Record<string, string> {
 /**
  * Reads the stack's addresses from `$AUREN_STACK_DIR/stack.env`, with environment variables
  * (`AUREN_KAFKA_BROKERS`, `AUREN_SCHEMA_REGISTRY_URL`, `AUREN_DATABASE_URL`,
- * `AUREN_PROMETHEUS_URL`, `AUREN_PROM_TARGETS_DIR`) taking precedence over the file.
+ * `AUREN_PROMETHEUS_URL`, `AUREN_PROM_TARGETS_DIR`, `AUREN_ALERTMANAGER_URL`) taking precedence over the file.
  *
  * @throws Error naming the missing key (and how to start the stack) when a value is found
  *   neither in the environment nor in the file.
@@ -80,6 +82,10 @@ export function stackEnv(): StackEnv {
     databaseUrl: get('AUREN_DATABASE_URL'),
     prometheusUrl: get('AUREN_PROMETHEUS_URL').replace(/\/+$/, ''),
     promTargetsDir: get('AUREN_PROM_TARGETS_DIR'),
+    // Read when used: a stack.env written before the Alertmanager joined the stack lacks it.
+    get alertmanagerUrl() {
+      return get('AUREN_ALERTMANAGER_URL').replace(/\/+$/, '');
+    },
   };
 }
 

@@ -22,7 +22,7 @@ STACK_PORTS_FILE="$AUREN_STACK_DIR/ports.env"
 if [[ -f "$STACK_PORTS_FILE" ]]; then
   while IFS='=' read -r _key _value; do
     case "$_key" in
-      AUREN_KAFKA_PORT | AUREN_KAFKA_CONTROLLER_PORT | AUREN_REGISTRY_PORT | AUREN_PG_PORT | AUREN_PROM_PORT)
+      AUREN_KAFKA_PORT | AUREN_KAFKA_CONTROLLER_PORT | AUREN_REGISTRY_PORT | AUREN_PG_PORT | AUREN_PROM_PORT | AUREN_S3_PORT | AUREN_ALERTMANAGER_PORT)
         [[ -z "${!_key:-}" && "$_value" =~ ^[0-9]+$ ]] && printf -v "$_key" '%s' "$_value"
         ;;
     esac
@@ -36,6 +36,7 @@ AUREN_REGISTRY_PORT="${AUREN_REGISTRY_PORT:-18081}"
 AUREN_PG_PORT="${AUREN_PG_PORT:-15432}"
 AUREN_PROM_PORT="${AUREN_PROM_PORT:-19090}"
 AUREN_S3_PORT="${AUREN_S3_PORT:-19000}"
+AUREN_ALERTMANAGER_PORT="${AUREN_ALERTMANAGER_PORT:-19094}"
 
 # How long `up` waits for each server to become ready (seconds).
 AUREN_STACK_TIMEOUT="${AUREN_STACK_TIMEOUT:-120}"

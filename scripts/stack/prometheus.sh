@@ -9,6 +9,7 @@
 PROM_RUN="$AUREN_STACK_DIR/prometheus"
 PROM_TARGETS_DIR="$AUREN_STACK_DIR/prom-targets"
 PROM_TEMPLATE="$REPO_ROOT/prometheus/prometheus.yml"
+PROM_RULES_DIR="$REPO_ROOT/prometheus/rules"
 PROM_MARKER="--config.file=$PROM_RUN/prometheus.yml"
 
 prom_install() {
@@ -26,17 +27,43 @@ prom_install() {
 
 prom_pid() { live_pid prometheus "$PROM_MARKER"; }
 
+# Renders the template (targets dir, rules dir, Alertmanager address) into $PROM_RUN/prometheus.yml
+# and checks it (with the rule files it names) with promtool.
 prom_render_config() {
   mkdir -p "$PROM_RUN/data" "$PROM_TARGETS_DIR"
-  sed "s#__AUREN_PROM_TARGETS_DIR__#$PROM_TARGETS_DIR#g" "$PROM_TEMPLATE" >"$PROM_RUN/prometheus.yml"
-  promtool check config "$PROM_RUN/prometheus.yml" >>"$(log_file prometheus)" 2>&1 ||
-    die "prometheus: invalid config $PROM_RUN/prometheus.yml; see $(log_file prometheus)"
+  sed -e "s#__AUREN_PROM_TARGETS_DIR__#$PROM_TARGETS_DIR#g" \
+    -e "s#__AUREN_PROM_RULES_DIR__#$PROM_RULES_DIR#g" \
+    -e "s#__AUREN_ALERTMANAGER_ADDRESS__#127.0.0.1:$AUREN_ALERTMANAGER_PORT#g" \
+    "$PROM_TEMPLATE" >"$PROM_RUN/prometheus.yml.tmp"
+  promtool check config "$PROM_RUN/prometheus.yml.tmp" >>"$(log_file prometheus)" 2>&1 ||
+    die "prometheus: invalid config $PROM_RUN/prometheus.yml.tmp; see $(log_file prometheus)"
+  mv -f "$PROM_RUN/prometheus.yml.tmp" "$PROM_RUN/prometheus.yml"
+}
+
+# Digest of what Prometheus loads: the rendered config and the rule files.
+prom_loaded_digest() {
+  cat "$PROM_RUN/prometheus.yml" "$PROM_RULES_DIR"/*.yml 2>/dev/null | sha256sum | cut -d' ' -f1
+}
+
+# For a Prometheus that is already running: render the config again and, when it or a rule file
+# changed since the server last (re)loaded, ask it to reload (POST /-/reload; no restart, data
+# and scrapes go on).
+prom_reload_if_changed() {
+  prom_render_config
+  local digest; digest="$(prom_loaded_digest)"
+  if [[ "$digest" != "$(cat "$PROM_RUN/loaded.sha256" 2>/dev/null)" ]]; then
+    log "prometheus: config or rules changed; reloading"
+    curl -fsS --max-time 10 -X POST "http://127.0.0.1:$AUREN_PROM_PORT/-/reload" >/dev/null ||
+      die "prometheus: reload refused; see $(log_file prometheus)"
+    printf '%s\n' "$digest" >"$PROM_RUN/loaded.sha256"
+  fi
 }
 
 prom_start() {
   assert_port_free prometheus "$AUREN_PROM_PORT"
   rotate_log prometheus
   prom_render_config
+  prom_loaded_digest >"$PROM_RUN/loaded.sha256"
   log "prometheus: starting on 127.0.0.1:$AUREN_PROM_PORT"
   spawn prometheus prometheus \
     "$PROM_MARKER" \

@@ -1,0 +1,137 @@
+/**
+ * The condition kinds (rule-schema.ts): what an observation adds to a group's buckets, and
+ * whether the condition holds at an event time, with the value and threshold it compares.
+ * Pure; comparisons: count, budget and window_sum fire at value ≥ threshold; ratio and latency
+ * at value > threshold; baseline when the current rate < (1 − drop) × the baseline rate.
+ */
+import { percentile, totalCount } from '../../schemas/index.ts'
+import type { EventFacts } from './event-facts.ts'
+import { matches } from './event-facts.ts'
+import type { CompiledCondition, WindowField } from './rule-schema.ts'
+import { totalsIn, type Bucket, type Contribution } from './window-buckets.ts'
+
+/** Buckets per window of a sliding rule (the granularity of its window edge). */
+export const STEPS_PER_WINDOW = 10
+
+/** Bucket width of a condition, ms (0 for kinds without buckets). */
+export function stepMs(c: CompiledCondition): number {
+  switch (c.kind) {
+    case 'event':
+    case 'absence':
+      return 0
+    case 'baseline':
+      return Math.max(1, Math.floor(Math.min(c.windowMs, c.baselineWindowMs) / STEPS_PER_WINDOW))
+    default:
+      return c.tumbling ? c.windowMs : Math.max(1, Math.floor(c.windowMs / STEPS_PER_WINDOW))
+  }
+}
+
+/** Buckets ending at or before this time can no longer count at clock `nowMs`: they may be dropped. */
+export function keepFromMs(c: CompiledCondition, nowMs: number): number {
+  switch (c.kind) {
+    case 'event':
+    case 'absence':
+      return nowMs
+    case 'baseline':
+      return Math.floor(nowMs / stepMs(c)) * stepMs(c) - c.windowMs - c.baselineWindowMs
+    default:
+      return c.tumbling ? Math.floor(nowMs / c.windowMs) * c.windowMs - c.windowMs : nowMs + 1 - c.windowMs
+  }
+}
+
+/**
+ * What an event adds for a rule whose selector it matched, or null when it adds nothing
+ * (a latency rule and an event without latency; a budget rule and an unpriced event).
+ */
+export function eventContribution(c: CompiledCondition, f: EventFacts): Contribution | null {
+  switch (c.kind) {
+    case 'count':
+    case 'baseline':
+      return { n: 1 }
+    case 'ratio':
+      return { n: 1, k: matches(c.numerator, f) ? 1 : 0 }
+    case 'latency':
+      return f.latencyMs === null ? null : { n: 1, sum: f.latencyMs, latencyMs: f.latencyMs }
+    case 'budget': {
+      const amount = c.measure === 'usd' ? f.costUsd : f.tokens
+      return amount === null ? null : { n: 1, sum: amount }
+    }
+    default:
+      return null
+  }
+}
+
+/** The figures of one AgentMetricsWindow a window_sum rule can read. */
+export type WindowFigures = Readonly<Record<WindowField, number>>
+
+/** What a metrics window adds for a window_sum rule. */
+export function windowContribution(c: CompiledCondition, w: WindowFigures): Contribution | null {
+  return c.kind === 'window_sum' ? { n: 1, sum: w[c.field] } : null
+}
+
+/** The outcome of evaluating a condition at an event time. */
+export interface Evaluation {
+  /** Whether the condition holds. */
+  active: boolean
+  /** The observed value (null when there is too little data to say: below the minimum sample). */
+  value: number | null
+  /** The threshold the value is compared with. */
+  threshold: number
+  /** The event-time window the value is computed over, epoch ms, [start, end). */
+  window: { start: number; end: number } | null
+}
+
+const QUANTILE = { p50: 0.5, p95: 0.95, p99: 0.99 } as const
+
+/**
+ * Evaluates a bucketed condition at `nowMs` (the event-time clock). Sliding windows cover
+ * (now − window, now]; a tumbling window is the last one that closed at or before now.
+ */
+export function evaluateWindowed(c: CompiledCondition, buckets: readonly Bucket[], nowMs: number): Evaluation {
+  const step = stepMs(c)
+  if (c.kind === 'baseline') {
+    // Closed buckets only, so both rates cover exactly their lengths: the current window is the
+    // `window` before the bucket in progress, the baseline the `baseline_window` before that.
+    const end = Math.floor(nowMs / step) * step
+    const cur = totalsIn(buckets, step, end - c.windowMs, end)
+    const base = totalsIn(buckets, step, end - c.windowMs - c.baselineWindowMs, end - c.windowMs)
+    const baseRate = base.n / (c.baselineWindowMs / 1000)
+    const curRate = cur.n / (c.windowMs / 1000)
+    const threshold = (1 - c.drop) * baseRate
+    const enough = base.n >= c.minBaselineEvents
+    return { active: enough && curRate < threshold, value: enough ? curRate : null, threshold, window: { start: end - c.windowMs, end } }
+  }
+  if (c.kind === 'event' || c.kind === 'absence') throw new Error(`${c.kind} conditions have no buckets`)
+  let start: number
+  let end: number
+  if (c.tumbling) {
+    end = Math.floor(nowMs / c.windowMs) * c.windowMs
+    start = end - c.windowMs
+  } else {
+    end = nowMs + 1
+    start = end - c.windowMs
+  }
+  const t = totalsIn(buckets, step, start, end, c.kind === 'latency')
+  const window = { start, end }
+  switch (c.kind) {
+    case 'count':
+      return { active: t.n >= c.threshold, value: t.n, threshold: c.threshold, window }
+    case 'window_sum':
+      return { active: t.sum >= c.threshold, value: t.sum, threshold: c.threshold, window }
+    case 'budget': {
+      const threshold = c.budget * c.warnAt
+      return { active: t.n > 0 && t.sum >= threshold, value: t.sum, threshold, window }
+    }
+    case 'ratio': {
+      if (t.n < c.minSample) return { active: false, value: null, threshold: c.threshold, window }
+      const value = t.k / t.n
+      return { active: value > c.threshold, value, threshold: c.threshold, window }
+    }
+    case 'latency': {
+      const n = totalCount(t.hist)
+      if (n < c.minSample) return { active: false, value: null, threshold: c.thresholdMs, window }
+      const value = c.statistic === 'mean' ? t.sum / t.n : percentile(t.hist, QUANTILE[c.statistic])!
+      return { active: value > c.thresholdMs, value, threshold: c.thresholdMs, window }
+    }
+  }
+}

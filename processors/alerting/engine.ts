@@ -1,0 +1,416 @@
+/**
+ * The stream rule engine: evaluates the compiled rules (rule-schema.ts) over enriched events and
+ * metrics windows in event time, and keeps one state per rule and fingerprint:
+ * inactive → pending → firing → resolved (inactive again), with `for` and `keep_firing_for`.
+ * Each transition to firing or to resolved returns an `Alert` record (schemas/avro/alert.avsc).
+ *
+ * Time: the engine's clock is the highest event time it has seen (events and window ends), or a
+ * later time given to {@link RuleEngine.advanceTo} (punctuation: absence and resolution when
+ * traffic stops). Events are evaluated in the order given, so a replay of the same records fires
+ * the same alerts at the same event times, every time. Time-driven changes (a pending alert
+ * reaching `for`, a window sliding past its events, an absence, `keep_firing_for` running out)
+ * are kept in a timer queue and evaluated when the clock passes them, before the event that
+ * moved the clock is applied.
+ *
+ * Memory: per rule at most `maxGroupsPerRule` groups (default 10,000); when full, the
+ * least recently touched group that is neither pending nor firing is dropped (its window data
+ * is lost, counted in `stats().evictedGroups`); when none can be dropped the new group is not
+ * created (`stats().refusedGroups`). Each group holds at most retention / step + 1 buckets.
+ * A group that is inactive with no data left in its window is deleted at once.
+ *
+ * Fingerprint: the first 16 hex digits of SHA-256 over the rule id and the sorted
+ * `label=value` pairs of the grouping labels (CONTRACTS.md section 3b): the same rule and label
+ * values always give the same fingerprint, on any instance.
+ */
+import { createHash } from 'node:crypto'
+import type { Alert, AgentMetricsWindow, EnrichedAgentEvent } from '../../schemas/index.ts'
+import { eventContribution, evaluateWindowed, keepFromMs, stepMs, windowContribution, type Evaluation, type WindowFigures } from './conditions.ts'
+import { formatDurationMs } from './duration.ts'
+import { eventFacts, matches, type EventFacts } from './event-facts.ts'
+import type { Rule } from './rule-schema.ts'
+import { TimerQueue } from './timer-queue.ts'
+import { addToBuckets, pruneBuckets, type Bucket } from './window-buckets.ts'
+
+/** Default cap of groups (fingerprints) per rule. */
+export const DEFAULT_MAX_GROUPS_PER_RULE = 10_000
+
+/** State of one rule and fingerprint (JSON-serialisable; part of the per-partition state). */
+export interface GroupState {
+  /** Grouping label values (labels the event did not have are left out). */
+  labels: Record<string, string>
+  buckets: Bucket[]
+  /** Last matching event time, ms (absence and event rules). */
+  lastSeenMs: number | null
+  phase: 'inactive' | 'pending' | 'firing'
+  /** When the condition started to hold (pending since), ms. */
+  activeSinceMs: number | null
+  /** When the alert fired (starts_at), ms. */
+  firingSinceMs: number | null
+  /** When the condition stopped holding while firing, ms. */
+  clearedAtMs: number | null
+  /** Last evaluation's figures. */
+  value: number | null
+  threshold: number
+  window: { start: number; end: number } | null
+  /** Whether the events behind this group come from replayed history. */
+  replay: boolean
+  /** Next event time at which the state may change without new input, ms. */
+  dueMs: number | null
+}
+
+/** The engine's state, as saved with the partition's offsets. */
+export interface EngineState {
+  clockMs: number | null
+  /** rule id → fingerprint → state. */
+  groups: Record<string, Record<string, GroupState>>
+}
+
+/** Options of the engine. */
+export interface EngineOptions {
+  /** Cap of groups per rule (default {@link DEFAULT_MAX_GROUPS_PER_RULE}). */
+  maxGroupsPerRule?: number
+}
+
+/** Counters of what the engine did (for metrics). */
+export interface EngineStats {
+  /** Condition evaluations, by rule id. */
+  evaluations: Map<string, number>
+  evictedGroups: number
+  refusedGroups: number
+}
+
+/** Fingerprint of a rule and its grouping label values (see the module doc). */
+export function fingerprint(ruleId: string, labels: Readonly<Record<string, string>>): string {
+  const h = createHash('sha256').update(ruleId)
+  for (const k of Object.keys(labels).sort()) h.update(`\n${k}=${labels[k]}`)
+  return h.digest('hex').slice(0, 16)
+}
+
+function formatNumber(v: number | null): string {
+  if (v === null) return 'n/a'
+  if (Number.isInteger(v)) return String(v)
+  return String(Number(v.toPrecision(4)))
+}
+
+/** Fills `{{ labels.x }}`, `{{ value }}`, `{{ threshold }}`, `{{ window }}` in a template. */
+export function renderTemplate(text: string, vars: { labels: Record<string, string>; value: number | null; threshold: number; windowMs: number | null }): string {
+  return text.replace(/\{\{\s*([^}]*?)\s*\}\}/g, (_, expr: string) => {
+    if (expr.startsWith('labels.')) return vars.labels[expr.slice(7)] ?? ''
+    if (expr === 'value') return formatNumber(vars.value)
+    if (expr === 'threshold') return formatNumber(vars.threshold)
+    if (expr === 'window') return vars.windowMs === null ? '' : formatDurationMs(vars.windowMs)
+    return ''
+  })
+}
+
+function windowLength(rule: Rule): number | null {
+  const c = rule.condition
+  if (c.kind === 'absence') return c.afterMs
+  return 'windowMs' in c ? c.windowMs : null
+}
+
+/** The stream rule engine of one partition (see the module doc). */
+export class RuleEngine {
+  private readonly rules: readonly Rule[]
+  private readonly byId: Map<string, number>
+  private readonly groups: Map<string, GroupState>[]
+  private readonly fpCache: Map<string, string>[]
+  private readonly timers = new TimerQueue()
+  private readonly maxGroups: number
+  private clockMs: number | null = null
+  private readonly statsData: EngineStats = { evaluations: new Map(), evictedGroups: 0, refusedGroups: 0 }
+
+  /**
+   * @param rules compiled rules (validateRuleFile)
+   * @param state a saved state to resume from (groups of rules no longer present are dropped)
+   */
+  constructor(rules: readonly Rule[], options: EngineOptions = {}, state?: EngineState) {
+    this.rules = rules
+    this.maxGroups = options.maxGroupsPerRule ?? DEFAULT_MAX_GROUPS_PER_RULE
+    this.byId = new Map(rules.map((r, i) => [r.id, i]))
+    this.groups = rules.map(() => new Map())
+    this.fpCache = rules.map(() => new Map())
+    if (state) {
+      this.clockMs = state.clockMs
+      for (const [ruleId, groups] of Object.entries(state.groups)) {
+        const i = this.byId.get(ruleId)
+        if (i === undefined) continue
+        for (const [fp, g] of Object.entries(groups)) {
+          this.groups[i]!.set(fp, structuredClone(g))
+          if (g.dueMs !== null) this.timers.push(g.dueMs, i, fp)
+        }
+      }
+    }
+  }
+
+  /** The state to save (a deep copy). */
+  snapshot(): EngineState {
+    const groups: EngineState['groups'] = {}
+    this.rules.forEach((r, i) => {
+      const m = this.groups[i]!
+      if (m.size > 0) groups[r.id] = Object.fromEntries([...m].map(([fp, g]) => [fp, structuredClone(g)]))
+    })
+    return { clockMs: this.clockMs, groups }
+  }
+
+  /** The event-time clock, ms (null before any input). */
+  get clock(): number | null {
+    return this.clockMs
+  }
+
+  /** Counters since construction. */
+  stats(): EngineStats {
+    return this.statsData
+  }
+
+  /** Number of groups (fingerprints) held, over all rules. */
+  groupCount(): number {
+    return this.groups.reduce((n, m) => n + m.size, 0)
+  }
+
+  /** Firing alerts per rule id (for `auren_alerts_firing{rule,severity}`). */
+  firingByRule(): Map<string, { severity: string; firing: number }> {
+    const out = new Map<string, { severity: string; firing: number }>()
+    this.rules.forEach((r, i) => {
+      let n = 0
+      for (const g of this.groups[i]!.values()) if (g.phase === 'firing') n += 1
+      out.set(r.id, { severity: r.severity, firing: n })
+    })
+    return out
+  }
+
+  /**
+   * Applies an enriched event: first the time-driven changes up to its event time, then the
+   * event to every rule whose selector it matches.
+   * @param replay whether the event is replayed history (its alerts get `replay="true"`)
+   * @returns the Alert records of the state changes, in order
+   */
+  onEvent(enriched: EnrichedAgentEvent, replay = false): Alert[] {
+    const f = eventFacts(enriched)
+    const out = this.advanceTo(f.timeMs)
+    this.rules.forEach((rule, i) => {
+      if (rule.condition.kind === 'window_sum' || !matches(rule.selector, f)) return
+      this.applyEvent(rule, i, f, replay, out)
+    })
+    return out
+  }
+
+  /** Applies an AgentMetricsWindow (auren.agent-metrics.v1) at its window end to the window_sum rules. */
+  onMetricsWindow(w: AgentMetricsWindow, replay = false): Alert[] {
+    const endMs = Math.floor(w.window_end / 1000)
+    const out = this.advanceTo(endMs)
+    const figures: WindowFigures = {
+      errors: w.errors,
+      llm_calls_failed: w.llm_calls.failed,
+      executions_failed: w.executions.failed,
+      cost_usd: w.cost_usd,
+      input_tokens: w.input_tokens,
+      output_tokens: w.output_tokens,
+      tool_calls: w.tool_calls,
+    }
+    this.rules.forEach((rule, i) => {
+      if (rule.condition.kind !== 'window_sum') return
+      if (rule.selector.agents && !rule.selector.agents.includes(w.agent_id)) return
+      const g = this.group(rule, i, { agent: w.agent_id }, replay)
+      if (!g) return
+      const c = windowContribution(rule.condition, figures)
+      // A window is counted at its last millisecond: it lies wholly inside any window ending after it.
+      if (c) addToBuckets(g.state.buckets, stepMs(rule.condition), endMs - 1, c)
+      this.evaluate(rule, i, g.fp, g.state, out)
+    })
+    return out
+  }
+
+  /**
+   * Moves the clock forward to `timeMs` (never back) and applies every time-driven change due
+   * up to it, in time order. Called with each input's time and by punctuation.
+   */
+  advanceTo(timeMs: number): Alert[] {
+    const out: Alert[] = []
+    if (this.clockMs !== null && timeMs <= this.clockMs) return out
+    for (;;) {
+      const next = this.timers.peek()
+      if (!next || next.dueMs > timeMs) break
+      this.timers.pop()
+      const g = this.groups[next.rule]!.get(next.fp)
+      if (!g || g.dueMs !== next.dueMs) continue // stale entry
+      this.clockMs = Math.max(this.clockMs ?? next.dueMs, next.dueMs)
+      this.evaluate(this.rules[next.rule]!, next.rule, next.fp, g, out)
+    }
+    this.clockMs = timeMs
+    return out
+  }
+
+  private group(rule: Rule, i: number, labels: Record<string, string>, replay: boolean): { fp: string; state: GroupState } | null {
+    // The map is keyed by the fingerprint; a cache of label key → fingerprint spares a SHA-256 per
+    // event (bounded: cleared when it outgrows the cap).
+    let key = ''
+    for (const k in labels) key += `${k}\u0001${labels[k]}\u0002`
+    const cache = this.fpCache[i]!
+    let fp = cache.get(key)
+    if (fp === undefined) {
+      fp = fingerprint(rule.id, labels)
+      if (cache.size >= 2 * this.maxGroups) cache.clear()
+      cache.set(key, fp)
+    }
+    const m = this.groups[i]!
+    let state = m.get(fp)
+    if (state) {
+      m.delete(fp) // re-insert: the map's order is least recently touched first
+      m.set(fp, state)
+      state.replay = replay
+      return { fp, state }
+    }
+    if (m.size >= this.maxGroups && !this.evictOne(m)) {
+      this.statsData.refusedGroups += 1
+      return null
+    }
+    state = { labels, buckets: [], lastSeenMs: null, phase: 'inactive', activeSinceMs: null, firingSinceMs: null, clearedAtMs: null, value: null, threshold: 0, window: null, replay, dueMs: null }
+    m.set(fp, state)
+    return { fp, state }
+  }
+
+  private evictOne(m: Map<string, GroupState>): boolean {
+    let scanned = 0
+    for (const [fp, g] of m) {
+      if (g.phase === 'inactive') {
+        m.delete(fp)
+        this.statsData.evictedGroups += 1
+        return true
+      }
+      if (++scanned >= 256) break
+    }
+    return false
+  }
+
+  private applyEvent(rule: Rule, i: number, f: EventFacts, replay: boolean, out: Alert[]): void {
+    const labels: Record<string, string> = {}
+    for (const l of rule.group_by) {
+      const v = f.labels[l]
+      if (v !== null) labels[l] = v
+    }
+    const g = this.group(rule, i, labels, replay)
+    if (!g) return
+    const s = g.state
+    const c = rule.condition
+    if (c.kind === 'event') {
+      s.lastSeenMs = Math.max(s.lastSeenMs ?? f.timeMs, f.timeMs)
+      this.transition(rule, g.fp, s, { active: true, value: 1, threshold: 1, window: null }, f.timeMs, out)
+      // The match is an instant: the condition clears right after it, keep_firing_for runs from there.
+      this.transition(rule, g.fp, s, { active: false, value: 1, threshold: 1, window: null }, f.timeMs, out)
+      this.schedule(rule, i, g.fp, s)
+      return
+    }
+    if (c.kind === 'absence') {
+      s.lastSeenMs = Math.max(s.lastSeenMs ?? f.timeMs, f.timeMs)
+    } else {
+      const add = eventContribution(c, f)
+      if (!add) {
+        if (s.buckets.length === 0 && s.phase === 'inactive') this.groups[i]!.delete(g.fp)
+        return
+      }
+      addToBuckets(s.buckets, stepMs(c), f.timeMs, add)
+    }
+    this.evaluate(rule, i, g.fp, s, out)
+  }
+
+  /** Evaluates a group at the clock, applies the transition, prunes, schedules or deletes it. */
+  private evaluate(rule: Rule, i: number, fp: string, s: GroupState, out: Alert[]): void {
+    const now = this.clockMs ?? 0
+    const c = rule.condition
+    this.statsData.evaluations.set(rule.id, (this.statsData.evaluations.get(rule.id) ?? 0) + 1)
+    let ev: Evaluation
+    if (c.kind === 'event') {
+      ev = { active: false, value: s.value, threshold: 1, window: null }
+    } else if (c.kind === 'absence') {
+      const silent = s.lastSeenMs === null ? 0 : now - s.lastSeenMs
+      ev = { active: s.lastSeenMs !== null && silent >= c.afterMs, value: silent / 1000, threshold: c.afterMs / 1000, window: s.lastSeenMs === null ? null : { start: s.lastSeenMs, end: now } }
+    } else {
+      pruneBuckets(s.buckets, stepMs(c), keepFromMs(c, now))
+      ev = evaluateWindowed(c, s.buckets, now)
+    }
+    this.transition(rule, fp, s, ev, now, out)
+    if (s.phase === 'inactive' && s.buckets.length === 0 && c.kind !== 'absence') {
+      this.groups[i]!.delete(fp)
+      return
+    }
+    this.schedule(rule, i, fp, s)
+  }
+
+  private transition(rule: Rule, fp: string, s: GroupState, ev: Evaluation, now: number, out: Alert[]): void {
+    if (ev.value !== null) s.value = ev.value
+    s.threshold = ev.threshold
+    if (ev.window) s.window = ev.window
+    if (ev.active) {
+      s.clearedAtMs = null
+      if (s.phase === 'inactive') {
+        s.phase = 'pending'
+        s.activeSinceMs = now
+      }
+      if (s.phase === 'pending' && now - s.activeSinceMs! >= rule.forMs) {
+        s.phase = 'firing'
+        s.firingSinceMs = now
+        out.push(this.record(rule, fp, s, 'firing', now))
+      }
+      return
+    }
+    if (s.phase === 'pending') {
+      s.phase = 'inactive'
+      s.activeSinceMs = null
+    } else if (s.phase === 'firing') {
+      s.clearedAtMs ??= now
+      if (now - s.clearedAtMs >= rule.keepFiringForMs) {
+        out.push(this.record(rule, fp, s, 'resolved', now))
+        s.phase = 'inactive'
+        s.activeSinceMs = null
+        s.firingSinceMs = null
+        s.clearedAtMs = null
+      }
+    }
+  }
+
+  /** Next time the group's state may change with no new input. */
+  private schedule(rule: Rule, i: number, fp: string, s: GroupState): void {
+    const c = rule.condition
+    const now = this.clockMs ?? 0
+    const due: number[] = []
+    if (s.phase === 'pending') due.push(s.activeSinceMs! + rule.forMs)
+    if (s.phase === 'firing' && s.clearedAtMs !== null) due.push(s.clearedAtMs + rule.keepFiringForMs)
+    if (c.kind === 'absence') {
+      if (s.lastSeenMs !== null && s.phase === 'inactive') due.push(s.lastSeenMs + c.afterMs)
+    } else if (c.kind !== 'event' && s.buckets.length > 0) {
+      const step = stepMs(c)
+      if (c.kind === 'baseline') due.push(Math.floor(now / step) * step + step)
+      else if (c.tumbling) due.push((Math.floor(now / c.windowMs) + 1) * c.windowMs)
+      else due.push(s.buckets[0]!.start + step + c.windowMs - 1)
+    }
+    const next = due.filter((t) => t > now).reduce((a, b) => Math.min(a, b), Infinity)
+    const previous = s.dueMs
+    s.dueMs = next === Infinity ? null : next
+    // One timer entry per due time: an unchanged due time keeps its entry (no stale duplicates).
+    if (s.dueMs !== null && s.dueMs !== previous) this.timers.push(s.dueMs, i, fp)
+  }
+
+  private record(rule: Rule, fp: string, s: GroupState, status: 'firing' | 'resolved', now: number): Alert {
+    const labels: Record<string, string> = { ...rule.labels, ...s.labels, alertname: rule.id, severity: rule.severity }
+    if (s.replay) labels.replay = 'true'
+    const vars = { labels, value: s.value, threshold: s.threshold, windowMs: windowLength(rule) }
+    return {
+      fingerprint: fp,
+      rule: rule.id,
+      severity: rule.severity,
+      status,
+      labels,
+      annotations: {
+        summary: renderTemplate(rule.annotations.summary, vars),
+        description: renderTemplate(rule.annotations.description, vars),
+        runbook: rule.annotations.runbook_url ?? null,
+      },
+      value: s.value ?? 0,
+      threshold: s.threshold,
+      starts_at: (s.firingSinceMs ?? now) * 1000,
+      ends_at: status === 'resolved' ? now * 1000 : null,
+      source_window: s.window ? { start: s.window.start * 1000, end: s.window.end * 1000 } : null,
+    }
+  }
+}

@@ -1,0 +1,51 @@
+/**
+ * Alerting app: `node --import tsx processors/alerting/main.ts`. Checks the stream rule file
+ * (exit 2 listing every error), then evaluates the rules over the enriched events and the metric
+ * windows; the rule states, the offsets and the state changes are stored in one PostgreSQL
+ * transaction; the runtime publishes the changes to `auren.alerts.v1` (key fingerprint) and the
+ * delivery loop sends them to the Alertmanager, both at least once from their outboxes.
+ * Configuration: runtime/config.ts plus ./config.ts.
+ */
+import { runProcessorApp } from '../runtime/app.ts'
+import { createPgPool, createPostgresSink } from '../runtime/sinks/postgres.ts'
+import type { Alert } from '../../schemas/index.ts'
+import { parseAlertingConfig } from './config.ts'
+import { alertingDefinition } from './definition.ts'
+import { createAlertingMetrics } from './metrics.ts'
+import { alertOutboxTable, ensureAlertTables, firingCounts, recordAlertChanges, startAlertDelivery, type AlertDelivery } from './notifiers/alert-delivery.ts'
+import { DEFAULT_RULE_FILE, loadRuleFile } from './rule-file.ts'
+
+const rulesFile = process.env.AUREN_ALERTING_RULES_FILE || DEFAULT_RULE_FILE
+const rules = loadRuleFile(rulesFile)
+if (!rules.ok) {
+  process.stderr.write(`invalid stream rule file ${rulesFile} (${rules.errors.length} errors):\n${rules.errors.map((e) => `  - ${e}`).join('\n')}\n`)
+  process.exit(2)
+}
+
+let startDelivery: (() => AlertDelivery) | undefined
+
+await runProcessorApp({
+  name: 'auren-alerting',
+  parseAppConfig: parseAlertingConfig,
+  build: async ({ appConfig: c, registry, log, config }) => {
+    const pool = createPgPool({ url: c.databaseUrl, max: c.dbPoolSize, schema: c.dbSchema, log })
+    await pool.query(`CREATE SCHEMA IF NOT EXISTS ${c.dbSchema}`)
+    await ensureAlertTables(pool)
+    const onCommitted = createAlertingMetrics(registry, () => firingCounts(pool), rules.rules)
+    const sink = createPostgresSink<Alert>({ pool, apply: (client, batch) => recordAlertChanges(client, batch.records.map((r) => r.value)) })
+    log.info({ rulesFile, rules: rules.rules.map((r) => r.id) }, 'stream rules loaded')
+    startDelivery = () => startAlertDelivery({
+      pool, target: { baseUrl: c.alertmanagerUrl, timeoutMs: 5_000 }, resendIntervalMs: c.resendIntervalMs, pollIntervalMs: c.deliveryPollMs,
+      generatorBaseUrl: `http://${config.httpHost}:${config.httpPort}`, log, registry,
+    })
+    return {
+      definition: alertingDefinition(sink, { rules: rules.rules, maxGroupsPerRule: c.maxGroupsPerRule, replayLagMs: c.replayLagMs, idleTimeoutMs: c.idleTimeoutMs, onCommitted }),
+      outboxes: [{ from: alertOutboxTable(pool), topic: 'alerts', schema: 'alert' }],
+    }
+  },
+  // The Alertmanager delivery runs beside the runner and stops before it.
+  background: async () => {
+    const delivery = startDelivery!()
+    return () => delivery.stop()
+  },
+})
