@@ -6,7 +6,7 @@
  * Runs on one recorded ChatDev run copied to a temporary folder (quick).
  */
 import { spawn } from 'node:child_process'
-import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import pg from 'pg'
@@ -15,11 +15,14 @@ import { afterAll, describe, expect, it } from 'vitest'
 import { Kafka, logLevel } from 'kafkajs'
 import { stackEnv } from '../../scripts/lib/stack-env.ts'
 import { demoSchema } from '../../scripts/demo/run-demo.ts'
+import { requireRecordedRuns } from '../helpers/required-data.ts'
 
 const ROOT = join(import.meta.dirname, '..', '..')
 const TRACES = join(ROOT, '..', 'shared', 'data', 'agent-traces')
 
-describe.skipIf(!existsSync(TRACES))('auren demo --keep-running', () => {
+requireRecordedRuns(TRACES)
+
+describe('auren demo --keep-running', () => {
   const dir = mkdtempSync(join(tmpdir(), 'auren-demo-keep-'))
   afterAll(() => rmSync(dir, { recursive: true, force: true }))
 

@@ -11,11 +11,11 @@
  * event once and DuckDB's answer over it adds up to the same events and USD.
  */
 import { execFile } from 'node:child_process'
-import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { describe, expect, it } from 'vitest'
 import { scanChatDevFolder } from '../helpers/chatdev-reference.ts'
+import { requireRecordedRuns } from '../helpers/required-data.ts'
 
 const run = promisify(execFile)
 const ROOT = join(import.meta.dirname, '..', '..')
@@ -46,7 +46,9 @@ interface Figures {
 
 interface Latency { count: number; mean_ms: number | null; p50_ms: number | null; p95_ms: number | null; p99_ms: number | null }
 
-describe.skipIf(!existsSync(TRACES))('auren demo --json', () => {
+requireRecordedRuns(TRACES)
+
+describe('auren demo --json', () => {
   it('completes and its per-agent totals match the logs', async () => {
     const { stdout } = await run(process.execPath, ['--import', 'tsx', 'scripts/auren.ts', 'demo', '--json', '--traces', TRACES], { cwd: ROOT, maxBuffer: 64 * 1024 * 1024, timeout: 600_000 })
     const summary = JSON.parse(stdout) as DemoJson

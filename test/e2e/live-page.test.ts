@@ -8,7 +8,7 @@
  * screenshot goes to test/artifacts/live-page.png.
  */
 import { randomBytes } from 'node:crypto'
-import { existsSync, mkdirSync } from 'node:fs'
+import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { chromium, type Browser } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -17,6 +17,7 @@ import { loadTraceRuns } from '../../processors/sources/trace-files.ts'
 import type { AppProcess } from '../helpers/processes.ts'
 import { useRunningApp } from '../helpers/running-app.ts'
 import { hs256Token, startStreamGateway } from '../helpers/stream-gateway.ts'
+import { requirePath, requireRecordedRuns } from '../helpers/required-data.ts'
 
 const ROOT = join(import.meta.dirname, '..', '..')
 const TRACES = join(ROOT, '..', 'shared', 'data', 'agent-traces')
@@ -24,13 +25,12 @@ const CHROMIUM = '/usr/bin/chromium'
 const SCREENSHOT = join(ROOT, 'test', 'artifacts', 'live-page.png')
 const SECRET = randomBytes(32).toString('base64')
 
-const skipReason = !existsSync(CHROMIUM)
-  ? `${CHROMIUM} is missing (scripts/test.sh installs Debian's chromium as root; apt-get was unavailable)`
-  : !existsSync(TRACES) ? `no recorded runs at ${TRACES}` : null
+requirePath(CHROMIUM, "Debian's Chromium", 'scripts/test.sh installs it with apt-get as root')
+requireRecordedRuns(TRACES)
 
 const token = (sub: string, roles: string[], secret = SECRET) => hs256Token(secret, sub, roles)
 
-describe.skipIf(skipReason !== null)(`live page /live in Chromium${skipReason ? ` (skipped: ${skipReason})` : ''}`, () => {
+describe('live page /live in Chromium', () => {
   const pipeline = useRunningApp('enrichment')
   let gateway: AppProcess
   let browser: Browser

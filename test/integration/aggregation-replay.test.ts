@@ -5,7 +5,6 @@
  * 6 partitions on 3 concurrent instances give the rows of 1 partition, and replaying the same
  * runs again changes nothing.
  */
-import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { pino } from 'pino'
 import { Registry } from 'prom-client'
@@ -18,6 +17,7 @@ import { addDecimal } from '../../processors/aggregation/decimal.ts'
 import { percentile } from '../../schemas/latency-histogram.ts'
 import { scanChatDevFolder } from '../helpers/chatdev-reference.ts'
 import { createTestDb, dumpTables, feed, splitByTrace, type TestDb } from '../helpers/aggregation-db.ts'
+import { requireRecordedRuns } from '../helpers/required-data.ts'
 
 const TRACES = join(import.meta.dirname, '..', '..', '..', 'shared', 'data', 'agent-traces')
 
@@ -37,7 +37,9 @@ function enrichedChatDevEvents(): EnrichedAgentEvent[] {
   return out
 }
 
-describe.skipIf(!existsSync(TRACES))('aggregation of the recorded ChatDev runs', () => {
+requireRecordedRuns(TRACES)
+
+describe('aggregation of the recorded ChatDev runs', () => {
   let events: EnrichedAgentEvent[]
   let db: TestDb
   beforeAll(async () => {

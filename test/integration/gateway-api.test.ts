@@ -9,7 +9,6 @@
  * scope, the OpenAPI document and the response schemas.
  */
 import { randomBytes } from 'node:crypto'
-import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { Validator } from '@seriousme/openapi-schema-validator'
 import { Ajv } from 'ajv'
@@ -31,6 +30,7 @@ import { RESPONSES } from '../../gateway/openapi.ts'
 import { API_ROUTES } from '../../gateway/routes.ts'
 import { scanChatDevFolder } from '../helpers/chatdev-reference.ts'
 import { createTestDb, feed, splitByTrace, type TestDb } from '../helpers/aggregation-db.ts'
+import { requireRecordedRuns } from '../helpers/required-data.ts'
 
 const TRACES = join(import.meta.dirname, '..', '..', '..', 'shared', 'data', 'agent-traces')
 const SIM_START = '2023-10-27T00:00:00Z'
@@ -75,7 +75,9 @@ const expectMapClose = (got: Map<string, number>, want: Map<string, number>) => 
   for (const [k, v] of want) expect(Math.abs(got.get(k)! - v), k).toBeLessThan(1e-9)
 }
 
-describe.skipIf(!existsSync(TRACES))('gateway REST API over the rollups of the recorded runs', () => {
+requireRecordedRuns(TRACES)
+
+describe('gateway REST API over the rollups of the recorded runs', () => {
   let events: EnrichedAgentEvent[]
   let db: TestDb
   let app: FastifyInstance

@@ -4,7 +4,6 @@
  * enriched topic equal the sums an independent scan of the log computes
  * (test/helpers/chatdev-reference.ts).
  */
-import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { useRunningApp } from '../helpers/running-app.ts'
@@ -13,10 +12,13 @@ import { loadTraceRuns } from '../../processors/sources/trace-files.ts'
 import { publishRuns } from '../../processors/sources/publish.ts'
 import { readTopicToEnd, waitForGroupCaughtUp } from '../../scripts/lib/read-topic.ts'
 import { fromEnrichedRecord, type EnrichedAgentEventRecord } from '../../schemas/index.ts'
+import { requireRecordedRuns } from '../helpers/required-data.ts'
 
 const TRACES = join(import.meta.dirname, '..', '..', '..', 'shared', 'data', 'agent-traces')
 
-describe.skipIf(!existsSync(TRACES))('replay of the recorded ChatDev runs', () => {
+requireRecordedRuns(TRACES)
+
+describe('replay of the recorded ChatDev runs', () => {
   const fixture = useRunningApp('enrichment')
 
   it('gives, per run and per agent, the input and output tokens the logs record', async () => {

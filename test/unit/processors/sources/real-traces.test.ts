@@ -3,17 +3,17 @@
  * checked against the data README's measured per-file table for the runs present, and every
  * event against the AgentEvent Avro schema. Skipped, with a message, when the folder is absent.
  */
-import { existsSync, readFileSync } from 'node:fs'
+import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
 import type { AgentEvent } from '../../../../schemas/index.ts'
-import { loadTraceRuns, type ReplayRun } from '../../../../processors/sources/trace-files.ts'
+import { loadTraceRuns } from '../../../../processors/sources/trace-files.ts'
 import { parseChatDevLog } from '../../../../processors/sources/chatdev-log.ts'
 import { invalidEvents } from './schema-check.ts'
+import { requireRecordedRuns } from '../../../helpers/required-data.ts'
 
 const ROOT = fileURLToPath(new URL('../../../../../shared/data/agent-traces/', import.meta.url))
-const PRESENT = existsSync(ROOT)
-if (!PRESENT) console.warn(`real-traces.test.ts: skipped, ${ROOT} does not exist (the recorded runs are not checked out here)`)
+requireRecordedRuns(ROOT)
 
 /** One row of the README's "Per file" table. */
 interface Row { name: string; lines: number; calls: number; prompt: number; completion: number; roles: number; model: string; cost: number; rateLimitLines: number }
@@ -36,11 +36,11 @@ function readmeRows(): Row[] {
 const ofType = <T extends AgentEvent['event_type']>(events: AgentEvent[], t: T) =>
   events.filter((e): e is Extract<AgentEvent, { event_type: T }> => e.event_type === t)
 
-describe.skipIf(!PRESENT)(`recorded runs in ${ROOT}`, () => {
-  const found = PRESENT ? loadTraceRuns(ROOT) : { runs: [] as ReplayRun[], skipped: [] }
+describe(`recorded runs in ${ROOT}`, () => {
+  const found = loadTraceRuns(ROOT)
   const chatdev = found.runs.filter((r) => r.kind === 'chatdev')
   const whoAndWhen = found.runs.filter((r) => r.kind === 'who-and-when')
-  const rows = PRESENT ? readmeRows() : []
+  const rows = readmeRows()
 
   it('finds runs of both kinds and skips only sidecars and documentation', () => {
     expect(rows.length).toBe(30)
