@@ -83,7 +83,11 @@ describe('aggregation of the recorded ChatDev runs', () => {
       await feed([single.sink()], splitByTrace(events, 1), { seed: 2, maxBatch: 500 })
       const singleRows = await dumpTables(single.pool(1))
       // late_events depend on each partition's order (documented), so compare everything else
-      const withoutLate = (d: typeof rows) => ({ ...d, agg_agent_minute: d.agg_agent_minute!.map(({ late_events: _l, ...r }) => r) })
+      const withoutLate = (d: typeof rows) => ({
+        ...d,
+        agg_agent_minute: d.agg_agent_minute!.map(({ late_events: _l, ...r }) => r),
+        agg_event_minute: d.agg_event_minute!.map(({ late_events: _l, ...r }) => r),
+      })
       expect(withoutLate(rows)).toEqual(withoutLate(singleRows))
       const p95 = async (p: typeof pool) => {
         const res = await p.query<{ bucket: number; n: string }>("SELECT bucket, sum(count) AS n FROM agg_latency_histogram WHERE metric = 'llm' GROUP BY bucket")

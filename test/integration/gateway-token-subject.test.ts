@@ -102,13 +102,13 @@ describe('a token must name its user (sub)', () => {
     const admin = await hs256Token(SECRET, 'admin-1', ['admin'])
     const perf = async (token: string, extra = '') => {
       const res = await fetch(`${base}/api/v2/agents/performance?${RANGE}${extra}`, { headers: { authorization: `Bearer ${token}` } })
-      return { status: res.status, body: (await res.json()) as { agents?: { agent_id: string; llm: { calls: number; input_tokens: number } }[]; message?: string } }
+      return { status: res.status, body: (await res.json()) as { agents?: { agent_id: string; llm_calls: number | null; llm: { input_tokens: number | null } }[]; message?: string } }
     }
     const own = await perf(viewer)
     expect(own.status).toBe(200)
-    expect(own.body.agents!.map((a) => [a.agent_id, a.llm.calls, a.llm.input_tokens])).toEqual([['planner', 3, 300]])
+    expect(own.body.agents!.map((a) => [a.agent_id, a.llm_calls, a.llm.input_tokens])).toEqual([['planner', 3, 300]])
     const all = await perf(admin)
-    expect(all.body.agents!.map((a) => [a.agent_id, a.llm.calls, a.llm.input_tokens])).toEqual([['planner', 8, 5300]])
+    expect(all.body.agents!.map((a) => [a.agent_id, a.llm_calls, a.llm.input_tokens])).toEqual([['planner', 8, 5300]])
     // user_id '' is not a user id: 400 naming the parameter, for every per-user route and role.
     for (const route of API_ROUTES.filter((r) => r.access === 'per-user')) {
       for (const token of [admin, viewer]) {
