@@ -163,7 +163,7 @@ function renderEvents() {
   list.replaceChildren(...model.events.map((ev) => {
     const li = el('li', { class: `event tier-${ev.tier ?? 'unknown'}`, 'data-event-type': ev.event_type })
     li.append(
-      el('span', {}, String(ev.timestamp ?? '').slice(11, 23)),
+      el('span', { class: 'time', title: String(ev.timestamp ?? '') }, String(ev.timestamp ?? '').slice(11, 23)),
       el('span', { class: 'agent', title: ev.source_agent?.id ?? '' }, ev.source_agent?.id ?? '—'),
       el('span', { class: 'type' }, ev.event_type),
       el('span', { class: 'detail', title: describe(ev) }, describe(ev)),

@@ -104,8 +104,10 @@ describe('live page /live in Chromium', () => {
     expect(Number(await page.textContent('#total-cost'))).toBeGreaterThan(0)
     // rate-limit retries are failed attempts, not calls; the detail says so
     await expect.poll(async () => Number((await page.textContent('#total-failed'))?.replaceAll(',', '')), { timeout: 30_000 }).toBeGreaterThan(0)
-    // newest first by event time within the page
-    const times = await page.locator('#events li span:first-child').allTextContents()
+    // newest first by event time within the page (the full ISO time is the time cell's title;
+    // the cell shows the time of day, and recorded runs span several days)
+    const times = await page.locator('#events li span.time').evaluateAll((spans) => spans.map((s) => s.getAttribute('title') ?? ''))
+    expect(times.every((t) => /^\d{4}-\d{2}-\d{2}T/.test(t))).toBe(true)
     expect(times).toEqual([...times].sort().reverse())
     // agent names are readable: 'Chief Technology Officer' is not cut
     const names = page.locator('#events li span.agent')

@@ -1,6 +1,7 @@
 /**
  * The simulator's events are valid input: `auren simulate` produces them at the given rate,
- * enrichment accepts every one (no dead letter) and all event types come through.
+ * enrichment accepts every one (no dead letter) and all event types come through (a fixed seed, so
+ * the run is the same every time: the default seed is random per run).
  */
 import { execFile } from 'node:child_process'
 import { join } from 'node:path'
@@ -19,7 +20,7 @@ describe('auren simulate', () => {
   it('produces rate × duration events that enrichment accepts, covering every event type', async () => {
     const { kafka } = fixture
     const started = Date.now()
-    const { stdout } = await run(process.execPath, ['--import', 'tsx', 'scripts/auren.ts', '--topic-prefix', kafka.prefix, 'simulate', '--rate', '400', '--duration', '4', '--no-progress'], { cwd: ROOT, timeout: 120_000 })
+    const { stdout } = await run(process.execPath, ['--import', 'tsx', 'scripts/auren.ts', '--topic-prefix', kafka.prefix, 'simulate', '--rate', '400', '--duration', '4', '--seed', '42', '--no-progress'], { cwd: ROOT, timeout: 120_000 })
     expect(stdout).toContain('simulated 1600 events')
     expect(Date.now() - started).toBeGreaterThanOrEqual(4000)
 
