@@ -1,16 +1,11 @@
 /**
- * Schema migrations of the aggregation tables, run at start with node-pg-migrate
- * (https://github.com/salsita/node-pg-migrate), from the SQL files in `./migrations/`
- * (`-- Up Migration` / `-- Down Migration` sections; the file name's numeric prefix orders them).
- *
- * Idempotent: applied migrations are recorded in `agg_pgmigrations` (in the target schema) and
- * skipped. Safe for concurrent instances: node-pg-migrate takes a session advisory lock around
- * the whole run; with `advisoryLockMode: 'wait'` a second instance blocks until the first is done
- * and then finds nothing to run (the default mode, 'fail', would throw instead). All pending
- * migrations run in one transaction, so a failure leaves the schema as it was.
+ * Schema migrations of the aggregation tables, run at start from the SQL files in `./migrations/`
+ * with the runtime's migration runner (runtime/sinks/sql-migrations.ts: idempotent, one
+ * transaction, concurrent instances wait on an advisory lock); applied ones are recorded in
+ * `agg_pgmigrations`. Adds a retry with backoff while the database is unreachable.
  */
 import { join } from 'node:path'
-import { runner } from 'node-pg-migrate'
+import { applySqlMigrations } from '../runtime/sinks/sql-migrations.ts'
 import type { Logger } from 'pino'
 import { createEpisodeLog } from '../runtime/episode-log.ts'
 import { describeDbError } from './database-health.ts'
@@ -40,23 +35,7 @@ export interface MigrateOptions {
  * @throws on connection or SQL errors (nothing of the failed run is kept)
  */
 export async function runMigrations(databaseUrl: string, options: MigrateOptions = {}): Promise<string[]> {
-  const schema = options.schema ?? 'public'
-  const log = options.log ?? (() => {})
-  const applied = await runner({
-    databaseUrl,
-    dir: MIGRATIONS_DIR,
-    direction: 'up',
-    migrationsTable: MIGRATIONS_TABLE,
-    schema,
-    migrationsSchema: schema,
-    createSchema: true,
-    checkOrder: true,
-    singleTransaction: true,
-    lockValue: MIGRATION_LOCK_ID,
-    advisoryLockMode: 'wait',
-    logger: { debug: log, info: log, warn: log, error: log },
-  })
-  return applied.map((m) => m.name)
+  return applySqlMigrations(databaseUrl, { dir: MIGRATIONS_DIR, table: MIGRATIONS_TABLE, lockId: MIGRATION_LOCK_ID }, options.schema, options.log)
 }
 
 /** Options of {@link runMigrationsWithRetry}. */

@@ -25,18 +25,15 @@ import { createTestKafka, type TestKafka } from '../helpers/kafka.ts'
 import { startGateway, type AppProcess } from '../helpers/processes.ts'
 import { brokerOutage, databaseOutage, restoreStack } from '../helpers/stack-control.ts'
 import { hs256Token, startStreamGateway } from '../helpers/stream-gateway.ts'
+import { waitUntil as sharedWaitUntil } from '../helpers/wait-until.ts'
 
 const SECRET = randomBytes(32).toString('base64')
 const T0 = Date.parse('2025-03-01T10:00:00Z')
 const RANGE = 'from=2025-03-01T09:00:00Z&to=2025-03-01T12:00:00Z'
 
-/** Polls `check` every 200 ms until it returns true; throws with `what` after timeoutMs. */
-async function waitUntil(what: string, check: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!(await check().catch(() => false))) {
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms`)
-    await new Promise((r) => setTimeout(r, 200))
-  }
+/** Polls `check` every 200 ms until it returns true (the shared helper); throws with `what` after timeoutMs. */
+const waitUntil = async (what: string, check: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> => {
+  await sharedWaitUntil(what, check, { timeoutMs, everyMs: 200 })
 }
 
 /** Every route with a query that answers 200 on the data below (agent_id where the route takes one, so the agent check reads the database too). */
