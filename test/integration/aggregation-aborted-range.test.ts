@@ -12,6 +12,7 @@ import { createTestKafka, type TestKafka } from '../helpers/kafka.ts'
 import type { AppProcess } from '../helpers/processes.ts'
 import { stackEnv } from '../helpers/stack.ts'
 import { waitForMetrics } from '../helpers/metrics-wait.ts'
+import { waitUntil } from '../helpers/wait-until.ts'
 import { runMigrations } from '../../processors/aggregation/migrate.ts'
 import { toEnrichedRecord, type EnrichedAgentEvent } from '../../schemas/index.ts'
 import { dropSchema, enrichAll, schemaForPrefix, schemaPool, simulatedEvents, startAggregation, waitStoredCaughtUp } from '../bench/aggregation-workload.ts'
@@ -60,7 +61,12 @@ describe('aggregation with its stored offset inside an aborted transaction (read
     await produceInTransaction(aborted, 'abort')
     await produceInTransaction(committed, 'commit')
     await produceInTransaction(abortedAtEnd, 'abort')
-    const end = (await kafka.admin.endOffsets(topic)).get(0)
+    // The broker writes transaction markers after EndTxn returns, and the end offset a
+    // read_committed client sees is the last stable offset: wait for the last abort marker.
+    const end = await waitUntil('the abort marker at offset 342', async () => {
+      const e = (await kafka.admin.endOffsets(topic)).get(0)
+      return e === '343' ? e : undefined
+    }, { timeoutMs: 30_000, everyMs: 100 })
     expect(end).toBe('343')
 
     // The sink's offset inside the first aborted range (as a crash after a batch ending there leaves it).
