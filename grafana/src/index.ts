@@ -3,6 +3,7 @@
  * `grafana/dashboards/<uid>.json`.
  */
 import type { DashboardSpec } from './board.ts'
+import { alerts } from './dashboards/alerts.ts'
 import { agentPerformance } from './dashboards/agent-performance.ts'
 import { bodySystem } from './dashboards/body-system.ts'
 import { collaborationNetwork } from './dashboards/collaboration-network.ts'
@@ -16,5 +17,5 @@ import { tokenEconomics } from './dashboards/token-economics.ts'
 
 export const DASHBOARDS: readonly DashboardSpec[] = [
   pipelineHealth, tokenEconomics, agentPerformance, memoryTierFlow, knowledgeHeatmap,
-  collaborationNetwork, learningReasoning, bodySystem, gateway, dataQuality,
+  collaborationNetwork, learningReasoning, bodySystem, gateway, alerts, dataQuality,
 ]

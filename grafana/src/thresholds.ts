@@ -54,3 +54,53 @@ export const SLOW_CLIENT_DROP_STEPS: Step[] = [
   { value: null, color: 'green' },
   { value: 100, color: 'red' },
 ]
+
+// One step list per remaining Prometheus alert rule (prometheus/rules/auren-alerts.yml): the
+// step at the rule's threshold turns the panel the alert's color. test/unit/grafana/alert-coverage
+// checks every value against the rule file.
+/** AurenProcessorDown: `up{job="auren"} == 0` (red at 0, green at 1). */
+export const TARGET_DOWN_STEPS: Step[] = [
+  { value: null, color: 'red' },
+  { value: 0, color: 'red' },
+  { value: 1, color: 'green' },
+]
+/** AurenOutboxBacklogHigh: more than 1,000 unpublished outbox records (seed 002). */
+export const OUTBOX_BACKLOG_STEPS: Step[] = [
+  { value: null, color: 'green' },
+  { value: 1_000, color: 'red' },
+]
+/** AurenProcessCpuHigh: above 0.8 of one core (seed 000 §3.6, CPU 80 %). */
+export const CPU_STEPS: Step[] = [
+  { value: null, color: 'green' },
+  { value: 0.8, color: 'red' },
+]
+/** AurenProcessMemoryHigh: resident memory above 0.85 of the limit (seed 000 §3.6, memory 85 %). */
+export const MEMORY_STEPS: Step[] = [
+  { value: null, color: 'green' },
+  { value: 0.85, color: 'red' },
+]
+/**
+ * Rules that page on anything above 0 (AurenConsumerLagGrowing's derivative,
+ * AurenRecordsDeadLettered, AurenGatewayDroppingMessages, AurenNotificationsFailing): a step at
+ * the threshold 0 (still green, where the line is drawn) and red from the smallest value above it.
+ */
+export const ABOVE_ZERO_STEPS: Step[] = [
+  { value: null, color: 'green' },
+  { value: 0, color: 'green' },
+  { value: 1e-9, color: 'red' },
+]
+/** AurenLlmErrorRateHigh: failed attempts / attempts above 0.05 (seed 000 §3.6). */
+export const LLM_ERROR_RATIO_STEPS: Step[] = [
+  { value: null, color: 'green' },
+  { value: 0.05, color: 'red' },
+]
+/** AurenLlmErrorRateHigh's minimum sample: at least 20 attempts in 5 minutes. */
+export const LLM_MIN_SAMPLE_STEPS: Step[] = [
+  { value: null, color: 'text' },
+  { value: 20, color: 'blue' },
+]
+/** AurenLlmLatencyP95High: p95 of answered calls above 5 s (seed 000 §3.6, 5,000 ms). */
+export const LLM_LATENCY_STEPS: Step[] = [
+  { value: null, color: 'green' },
+  { value: 5, color: 'red' },
+]

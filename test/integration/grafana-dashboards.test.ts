@@ -2,8 +2,10 @@
  * Proof of the Grafana dashboards (issue: "every panel proven to return data"): one running
  * pipeline for all dashboards — enrichment, aggregation and the gateway as their own processes,
  * scraped by the real local Prometheus — fed with the recorded runs (replay), a poison record and
- * an invalid event, and a minute of simulated live load while a WebSocket client listens and the
- * REST API is read. Then every query of every panel of every generated dashboard
+ * an invalid event, a minute of simulated live load while a WebSocket client listens and the
+ * REST API is read, then one more undecodable record, which makes Prometheus fire the
+ * AurenRecordsDeadLettered alert (prometheus/rules/, loaded by the stack's Prometheus) for the
+ * Alerts dashboard. Then every query of every panel of every generated dashboard
  * (grafana/dashboards/*.json), interpolated as Grafana would, runs against the real Prometheus
  * (instant query API) and the real PostgreSQL (rollup schema of the run, read-only
  * transaction). A query that returns no series with a finite value, or no row with a value,
@@ -148,6 +150,10 @@ describe('Grafana dashboards: every panel returns data on a running pipeline', (
     reading = false
     await reads
     expect(simulated).toBe(SIM_RATE * SIM_SECONDS)
+    // A second undecodable record after the load: the dead-letter counter (present since the
+    // first) rises within 5 minutes, so Prometheus fires AurenRecordsDeadLettered and the Alerts
+    // dashboard's ALERTS / ALERTS_FOR_STATE panels have a firing alert to show.
+    await ctx.producer.send([{ topic: ctx.topics.agentEvents, key: 'poison-bytes-2', value: Buffer.from('still not an avro record') }])
 
     await waitForGroupCaughtUp(ctx.admin, `${prefix}auren.enrichment`, ctx.topics.agentEvents, 300_000)
     await waitForGroupCaughtUp(ctx.admin, `${prefix}auren.aggregation`, ctx.topics.enrichedEvents, 300_000)
@@ -166,6 +172,10 @@ describe('Grafana dashboards: every panel returns data on a running pipeline', (
       return Number(consumed[0]?.value[1]) === inputTotal && Number(calls[0]?.value[1]) === dbCalls
     }, 60_000)
     expect(framesReceived).toBeGreaterThan(0)
+    await waitUntil('Prometheus to fire AurenRecordsDeadLettered for the dead-lettered records', async () => {
+      const firing = await promInstant('ALERTS{alertname="AurenRecordsDeadLettered", alertstate="firing", processor="auren-enrichment"}')
+      return firing.length > 0
+    }, 60_000)
 
     const minUs = Number((await pool.query<{ m: string }>('SELECT min(window_start_us)::text AS m FROM agg_agent_minute')).rows[0]!.m)
     evalTimeS = Date.now() / 1000
