@@ -173,7 +173,7 @@ describe('Grafana dashboards: every panel returns data on a running pipeline', (
     }, 60_000)
     expect(framesReceived).toBeGreaterThan(0)
     await waitUntil('Prometheus to fire AurenRecordsDeadLettered for the dead-lettered records', async () => {
-      const firing = await promInstant('ALERTS{alertname="AurenRecordsDeadLettered", alertstate="firing", processor="auren-enrichment"}')
+      const firing = await promInstant('ALERTS{alertname="AurenRecordsDeadLettered", alertstate="firing", processor="enrichment"}')
       return firing.length > 0
     }, 60_000)
 
