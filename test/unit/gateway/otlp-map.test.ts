@@ -25,6 +25,25 @@ describe('mapSpans', () => {
     expect(leaf.kind === 'events' && leaf.events[0]).toMatchObject({ event_id: spanEventId('a'.repeat(32), '03'), parent_event_id: spanEventId('a'.repeat(32), '02'), source_agent: { id: 'svc' } })
   })
 
+  it('counts usage reported on both an agent span and its LLM spans once, from the LLM spans', () => {
+    // An invoke_agent span that sums its calls' usage (as some instrumentations do), an OpenInference
+    // AGENT span with llm.token_count.* of its own below it, and two LLM calls under that.
+    const out = mapSpans([
+      span('10', '', { 'gen_ai.operation.name': 'invoke_agent', 'gen_ai.agent.name': 'planner', 'gen_ai.usage.input_tokens': 300, 'gen_ai.usage.output_tokens': 40 }),
+      span('11', '10', { 'openinference.span.kind': 'AGENT', 'agent.name': 'planner', 'llm.token_count.prompt': 300, 'llm.token_count.completion': 40, 'llm.token_count.total': 340 }),
+      span('12', '11', { 'gen_ai.operation.name': 'chat', 'gen_ai.request.model': 'gpt-4o', 'gen_ai.usage.input_tokens': 100, 'gen_ai.usage.output_tokens': 15 }),
+      span('13', '11', { 'openinference.span.kind': 'LLM', 'llm.model_name': 'gpt-4o', 'llm.token_count.prompt': 200, 'llm.token_count.completion': 25 }),
+    ])
+    const events = out.flatMap((o) => (o.kind === 'events' ? o.events : []))
+    const calls = events.filter((e) => e.event_type === 'llm_call_completed').map((e) => e.payload as { input_tokens: number; output_tokens: number })
+    expect(calls).toEqual([expect.objectContaining({ input_tokens: 100, output_tokens: 15 }), expect.objectContaining({ input_tokens: 200, output_tokens: 25 })])
+    expect(calls.reduce((a, c) => a + c.input_tokens + c.output_tokens, 0)).toBe(340) // not 1020
+    // The agent spans are executions (no token fields), and the calls are the planner's.
+    expect(events.filter((e) => e.event_type !== 'llm_call_completed').map((e) => e.event_type)).toEqual(['agent_execution_started', 'agent_execution_completed', 'agent_execution_started', 'agent_execution_completed'])
+    for (const e of events) expect(JSON.stringify(e.payload)).not.toMatch(/tokens":(300|40)\b/)
+    expect(events.every((e) => (e.source_agent as { id: string }).id === 'planner')).toBe(true)
+  })
+
   it('uuidV5 is RFC 9562 v5 and stable', () => {
     const id = uuidV5('trace/span')
     expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/)
