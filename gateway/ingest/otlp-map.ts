@@ -7,11 +7,12 @@
  * | span | events |
  * |---|---|
  * | `gen_ai.operation.name` = `invoke_agent` (or `create_agent`), or `openinference.span.kind` = `AGENT` | `agent_execution_started` (start time) and `agent_execution_completed` (end time, latency, success, `error.type`) |
- * | `chat`, `generate_content`, `text_completion` (or OpenInference `LLM`) | `llm_call_completed`: `gen_ai.request.model` (else `gen_ai.response.model`, `llm.model_name`), `gen_ai.provider.name` (else `gen_ai.system`, `llm.provider`), `gen_ai.usage.input_tokens`/`output_tokens` (else `llm.token_count.prompt`/`completion`), latency = end − start |
+ * | `chat`, `generate_content`, `text_completion` (or OpenInference `LLM`) | `llm_call_completed`: `gen_ai.request.model` (else `gen_ai.response.model`, `llm.model_name`), `gen_ai.provider.name` (else `gen_ai.system`, `llm.provider`, `llm.system`), `gen_ai.usage.input_tokens`/`output_tokens` (else `llm.token_count.prompt`/`completion`), latency = end − start |
  * | `execute_tool` (or OpenInference `TOOL`) | `tool_usage_completed`: `gen_ai.tool.name` (else `tool.name`, the span name), execution time |
  *
  * - The agent of an event: `gen_ai.agent.name` (else `gen_ai.agent.id`, OpenInference
- *   `agent.name`) of the span, else of its nearest agent ancestor in the same request, else the
+ *   `agent.name`, or on an agent span OpenInference's `graph.node.id`, which
+ *   `openinference-instrumentation-crewai` sets to the agent's role) of the span, else of its nearest agent ancestor in the same request, else the
  *   resource's `service.name`. `session_id` = `gen_ai.conversation.id` (else `session.id`),
  *   `user_id` = `user.id` (span, else resource), `trace_id` = the trace id (hex).
  * - Ids are deterministic ({@link spanEventId}): a span's main event is UUID v5 (RFC 9562) of
@@ -93,7 +94,9 @@ export function mapSpans(spans: readonly OtlpSpan[]): SpanOutcome[] {
     if (kinds.get(s) !== 'llm') continue
     for (let p = parentOf(s); p; p = parentOf(p)) if (kinds.get(p) === 'llm') nonLeafLlm.add(p)
   }
-  const agentName = (s: OtlpSpan): string | null => first(str(s.attributes['gen_ai.agent.name']), str(s.attributes['gen_ai.agent.id']), str(s.attributes['agent.name']))
+  // OpenInference's CrewAI instrumentation names the agent of an AGENT span by its graph node
+  // (`graph.node.id` = the agent's role); a graph node of another kind is not an agent.
+  const agentName = (s: OtlpSpan): string | null => first(str(s.attributes['gen_ai.agent.name']), str(s.attributes['gen_ai.agent.id']), str(s.attributes['agent.name']), kinds.get(s) === 'agent' ? str(s.attributes['graph.node.id']) : null)
   const agentOf = (s: OtlpSpan): string | null => {
     for (let p: OtlpSpan | undefined = s; p; p = parentOf(p)) {
       const n = agentName(p)
@@ -122,7 +125,7 @@ export function mapSpans(spans: readonly OtlpSpan[]): SpanOutcome[] {
     const latencyMs = Math.max(0, (s.endUs - s.startUs) / 1000)
     const primary = spanEventId(s.traceId, s.spanId)
     if (kind === 'agent') {
-      const exec = { task_id: str(a['gen_ai.agent.task.id']) ?? str(a['task.id']), execution_mode: null, tools_available: [] }
+      const exec = { task_id: first(str(a['gen_ai.agent.task.id']), str(a['task.id']), str(a['task_id'])), execution_mode: null, tools_available: [] }
       return {
         kind: 'events', span: s, events: [
           { ...common, event_id: spanEventId(s.traceId, s.spanId, 'started'), timestamp: s.startUs, event_type: 'agent_execution_started', payload: exec },
@@ -137,7 +140,7 @@ export function mapSpans(spans: readonly OtlpSpan[]): SpanOutcome[] {
         kind: 'events', span: s, events: [{
           ...common, event_id: primary, timestamp: s.endUs, event_type: 'llm_call_completed',
           payload: {
-            model, provider: first(str(a['gen_ai.provider.name']), str(a['gen_ai.system']), str(a['llm.provider'])),
+            model, provider: first(str(a['gen_ai.provider.name']), str(a['gen_ai.system']), str(a['llm.provider']), str(a['llm.system'])),
             input_tokens: first(int(a['gen_ai.usage.input_tokens']), int(a['llm.token_count.prompt'])) ?? 0,
             output_tokens: first(int(a['gen_ai.usage.output_tokens']), int(a['llm.token_count.completion'])) ?? 0,
             cached_input_tokens: first(int(a['gen_ai.usage.cache_read.input_tokens']), int(a['llm.token_count.prompt_details.cache_read'])),

@@ -44,6 +44,25 @@ describe('mapSpans', () => {
     expect(events.every((e) => (e.source_agent as { id: string }).id === 'planner')).toBe(true)
   })
 
+  it('maps the spans of openinference-instrumentation-crewai and -openai: agent by graph.node.id, task_id, llm.system, tool.name', () => {
+    // Attributes as the instrumentations (1.1.21 / 0.1.66) set them on a CrewAI 1.15 crew.
+    const out = mapSpans([
+      span('20', '', { 'openinference.span.kind': 'CHAIN', crew_id: 'c1' }),
+      span('21', '20', { 'openinference.span.kind': 'AGENT', 'graph.node.id': 'Stock Writer', 'graph.node.parent_id': 'Price Researcher', task_id: 't-2', task_name: 'stock' }),
+      span('22', '21', { 'openinference.span.kind': 'LLM', 'llm.system': 'openai', 'llm.model_name': 'gpt-4o', 'llm.token_count.prompt': 46, 'llm.token_count.completion': 10, 'llm.token_count.total': 56 }),
+      span('23', '21', { 'openinference.span.kind': 'TOOL', 'tool.name': 'stock_check' }),
+      span('24', '', { 'openinference.span.kind': 'CHAIN', 'graph.node.id': 'not-an-agent' }),
+    ])
+    const [crew, agent, llm, tool, chain] = out
+    expect(crew).toMatchObject({ kind: 'skipped', reason: 'not_gen_ai' })
+    expect(chain).toMatchObject({ kind: 'skipped', reason: 'not_gen_ai' })
+    expect(agent?.kind === 'events' && agent.events.map((e) => [e.event_type, (e.source_agent as { id: string }).id, (e.payload as { task_id: string }).task_id])).toEqual([
+      ['agent_execution_started', 'Stock Writer', 't-2'], ['agent_execution_completed', 'Stock Writer', 't-2'],
+    ])
+    expect(llm?.kind === 'events' && llm.events[0]).toMatchObject({ source_agent: { id: 'Stock Writer' }, payload: { model: 'gpt-4o', provider: 'openai', input_tokens: 46, output_tokens: 10 } })
+    expect(tool?.kind === 'events' && tool.events[0]).toMatchObject({ source_agent: { id: 'Stock Writer' }, payload: { tool_name: 'stock_check' } })
+  })
+
   it('uuidV5 is RFC 9562 v5 and stable', () => {
     const id = uuidV5('trace/span')
     expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/)
