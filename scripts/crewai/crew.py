@@ -9,7 +9,7 @@ Two ways in, chosen with --mode:
   at shutdown and the ingest finds each LLM and tool span's agent span in the same request (see
   gateway/ingest/otlp-map.ts).
 * ``events``: a CrewAI event-bus listener (``crewai.events.BaseEventListener``) turns agent
-  executions, LLM calls and tool usages into AgentEvents (CONTRACTS.md section 2) and posts them to
+  executions, LLM calls, tool usages and the handoffs from one agent to the next into AgentEvents (CONTRACTS.md section 2) and posts them to
   ``POST /v1/events``, for users without OpenTelemetry.
 
 The LLM is OpenAI-compatible at --llm-base-url (a local stand-in in tests: scripts/crewai/fake-llm.ts).
@@ -134,6 +134,7 @@ def make_listener(poster: IngestPoster, run_id: str) -> Any:
             self.buffer: list[dict[str, Any]] = []
             self.executions: dict[str, tuple[str, int]] = {}  # agent id → (started event id, start µs)
             self.llm_started: dict[str, int] = {}  # call id → start µs
+            self.last_role: str | None = None  # the agent that ran before (a sequential crew hands over to the next)
             super().__init__()
 
         def event(self, ev: Any, event_type: str, payload: dict[str, Any], parent: str | None = None) -> dict[str, Any]:
@@ -166,6 +167,11 @@ def make_listener(poster: IngestPoster, run_id: str) -> Any:
                 ev.agent_role, ev.agent_id = ev.agent.role, str(ev.agent.id)
                 tools = [t.name for t in (ev.tools or [])]
                 self.executions[str(ev.agent.id)] = (ev.event_id, micros(ev.timestamp))
+                if self.last_role is not None and self.last_role != ev.agent.role:
+                    handoff = self.event(ev, "agent_handoff", {"from_agent": self.last_role, "to_agent": ev.agent.role, "topic": ev.task.name if ev.task else None, "reason": "sequential"})
+                    handoff.update(event_id=str(uuid.uuid4()), source_agent={"id": self.last_role, "role": self.last_role, "domain": None}, target_agent={"id": ev.agent.role, "role": ev.agent.role, "domain": None})
+                    self.add(handoff)
+                self.last_role = ev.agent.role
                 self.add(self.event(ev, "agent_execution_started", {"task_id": str(ev.task.id) if ev.task else None, "execution_mode": "sequential", "tools_available": tools, "latency_ms": None, "success": None, "error_type": None, "output_length": None}))
 
             def completed(ev: Any, success: bool, error: str | None, output: str | None) -> None:
