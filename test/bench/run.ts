@@ -420,7 +420,8 @@ async function main(): Promise<void> {
     out.push(row('  app CPU at offered rate', cores(latency.cpu, 'process'), 'cores', `broker ${cores(latency.cpu, 'broker')}; machine ${cores(latency.cpu, 'machine')}; enriched record ${fmt(latency.meanEnrichedBytes)} B`))
   }
   if (ingest) {
-    out.push(row('  ingest gateway CPU', cores(ingest.cpu, 'process'), 'cores', `throughput run; broker ${cores(ingest.cpu, 'broker')}; machine ${cores(ingest.cpu, 'machine')}; request latency there p50 ${fmt(ingest.throughputLatencyMs.p50, 1)} ms, p99 ${fmt(ingest.throughputLatencyMs.p99, 1)} ms (closed loop)`))
+    const cpuUsPerSpan = ((ingest.cpu.processCpuSeconds ?? Number.NaN) * 1e6) / (ingest.throughputRequests * ingest.spansPerRequest)
+    out.push(row('  ingest gateway CPU', cores(ingest.cpu, 'process'), 'cores', `throughput run, ${fmt(cpuUsPerSpan)} µs CPU/span; broker ${cores(ingest.cpu, 'broker')}; machine ${cores(ingest.cpu, 'machine')}; request latency there p50 ${fmt(ingest.throughputLatencyMs.p50, 1)} ms, p99 ${fmt(ingest.throughputLatencyMs.p99, 1)} ms (closed loop)`))
   }
   if (gateway) {
     out.push(row('  gateway CPU at fan-out', cores(gateway.cpu, 'process'), 'cores', `machine ${cores(gateway.cpu, 'machine')} (clients in ${gateway.clientProcesses} processes); RSS ${fmt(gateway.gatewayRssMiB)} MiB; slow_client drops ${fmt(gateway.slowClientDrops)}`))
