@@ -5,9 +5,10 @@ Two ways in, chosen with --mode:
 * ``otlp``: the OpenInference instrumentations from PyPI (``openinference-instrumentation-crewai``
   for the crew, its agents' tasks and tools; ``openinference-instrumentation-openai`` for the LLM
   calls, with ``llm.token_count.*``) export spans over OTLP/HTTP (protobuf) to ``POST /v1/traces``.
-  The batch span processor waits up to 30 s between exports, so a short crew's spans leave together
-  at shutdown and the ingest finds each LLM and tool span's agent span in the same request (see
-  gateway/ingest/otlp-map.ts).
+  The batch span processor exports every 512 spans or at shutdown (its timer is set to 10 min),
+  so a small crew's spans leave together and the ingest finds each LLM and tool span's agent span
+  in the same request (see gateway/ingest/otlp-map.ts); with the SDK's 5 s timer, an LLM span
+  exported before its agent span ended would be attributed to ``service.name``.
 * ``events``: a CrewAI event-bus listener (``crewai.events.BaseEventListener``) turns agent
   executions, LLM calls, tool usages and the handoffs from one agent to the next into AgentEvents (CONTRACTS.md section 2) and posts them to
   ``POST /v1/events``, for users without OpenTelemetry.
@@ -75,7 +76,7 @@ def setup_otlp(ingest: str, api_key: str, run_id: str) -> Any:
 
     provider = TracerProvider(resource=Resource.create({"service.name": "auren-crewai-example", "auren.run_id": run_id}))
     exporter = OTLPSpanExporter(endpoint=f"{ingest}/v1/traces", headers={"x-api-key": api_key})
-    provider.add_span_processor(BatchSpanProcessor(exporter, schedule_delay_millis=30_000, max_export_batch_size=512))
+    provider.add_span_processor(BatchSpanProcessor(exporter, schedule_delay_millis=600_000, max_export_batch_size=512))
     CrewAIInstrumentor().instrument(tracer_provider=provider)
     OpenAIInstrumentor().instrument(tracer_provider=provider)
     return provider

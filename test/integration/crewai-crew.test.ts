@@ -98,8 +98,9 @@ describe('a real CrewAI crew through the pipeline (OpenInference OTLP and the cr
 
   it('runs the crew twice at once, exporting OTLP spans and posting crewai.events, and every event reaches enrichment', async () => {
     const crew = (mode: 'otlp' | 'events') => run(python, [join(ROOT, 'scripts', 'crewai', 'crew.py'), '--mode', mode, '--ingest', gatewayUrl, '--api-key', KEY, '--llm-base-url', llm.baseUrl, '--llm-api-key', LLM_KEY[mode]], {
-      cwd: ROOT, timeout: 150_000, env: { ...process.env, PYTHONUNBUFFERED: '1' },
-    }).then((r) => { crewOutput[mode] = r.stdout; return JSON.parse(r.stdout.trim().split('\n').at(-1)!) as { events_posted: number | null } })
+      cwd: ROOT, timeout: 360_000, env: { ...process.env, PYTHONUNBUFFERED: '1' },
+    }).then((r) => { crewOutput[mode] = r.stdout; return JSON.parse(r.stdout.trim().split('\n').at(-1)!) as { events_posted: number | null } },
+      (err: Error & { stderr?: string; killed?: boolean }) => { throw new Error(`the ${mode} crew failed${err.killed ? ' (killed at the 360 s timeout)' : ''}: ${err.message.split('\n')[0]}\n${(err.stderr ?? '').slice(-3000)}`) })
     const [otlp, events] = await Promise.all([crew('otlp'), crew('events')])
     expect(otlp.events_posted).toBeNull()
     expect(events.events_posted).toBeGreaterThanOrEqual(10)
@@ -112,7 +113,7 @@ describe('a real CrewAI crew through the pipeline (OpenInference OTLP and the cr
       enriched.push(fromEnrichedRecord((await kafka.serde.decode(r.value, 'enriched-agent-event')) as EnrichedAgentEventRecord).event)
     }
     expect(new Set(enriched.map((e) => e.source))).toEqual(new Set(Object.values(SOURCE)))
-  }, 200_000)
+  }, 450_000)
 
   for (const mode of ['otlp', 'events'] as const) {
     it(`${mode}: per agent, answered LLM calls and tokens equal what the fake LLM reported; tools, executions and the handoff appear`, () => {
