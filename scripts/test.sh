@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The test command (`npm test`): installs npm packages, checks generated schemas, types and lint,
 # starts the local stack (Kafka, Schema Registry, PostgreSQL, Prometheus) if it is not running,
-# runs every test tier with vitest, and stops the stack again if it started it
+# creates the CrewAI venv once (scripts/crewai/venv.sh), runs every test tier with vitest, and stops the stack again if it started it
 # (set AUREN_KEEP_STACK=1 to leave it up). Extra arguments go to vitest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -32,5 +32,9 @@ if [ "$was_running" = 0 ] && [ -z "${AUREN_KEEP_STACK:-}" ]; then
   trap 'bash scripts/stack.sh down || true' EXIT
 fi
 bash scripts/stack.sh up
+
+# The CrewAI crew test (test/integration/crewai-crew.test.ts) runs crewai from PyPI in a cached venv
+# (~/.cache/auren/venv-crewai-*): created once here (a few minutes, about 1 GB), quick afterwards.
+bash scripts/crewai/venv.sh >/dev/null
 
 npx vitest run "$@"

@@ -7,11 +7,14 @@
  * | span | events |
  * |---|---|
  * | `gen_ai.operation.name` = `invoke_agent` (or `create_agent`), or `openinference.span.kind` = `AGENT` | `agent_execution_started` (start time) and `agent_execution_completed` (end time, latency, success, `error.type`) |
- * | `chat`, `generate_content`, `text_completion` (or OpenInference `LLM`) | `llm_call_completed`: `gen_ai.request.model` (else `gen_ai.response.model`, `llm.model_name`), `gen_ai.provider.name` (else `gen_ai.system`, `llm.provider`), `gen_ai.usage.input_tokens`/`output_tokens` (else `llm.token_count.prompt`/`completion`), latency = end − start |
+ * | `chat`, `generate_content`, `text_completion` (or OpenInference `LLM`) | `llm_call_completed`: `gen_ai.request.model` (else `gen_ai.response.model`, `llm.model_name`), `gen_ai.provider.name` (else `gen_ai.system`, `llm.provider`, `llm.system`), `gen_ai.usage.input_tokens`/`output_tokens` (else `llm.token_count.prompt`/`completion`), latency = end − start |
  * | `execute_tool` (or OpenInference `TOOL`) | `tool_usage_completed`: `gen_ai.tool.name` (else `tool.name`, the span name), execution time |
+ * | `create_memory`, `update_memory`, `delete_memory`, `search_memory`, `retrieve_memory` (proposed GenAI memory operations) | `memory_operation`: created, updated (an upsert), deleted, retrieved; `gen_ai.memory.id` (else the span id), `gen_ai.memory.type` (else `unknown`) |
+ * | an agent span with OpenInference `graph.node.parent_id`, or with span links to spans of another agent | `agent_handoff` from that agent to this one (also `source_agent` → `target_agent`), at the span's start, before its execution events; the linked span's agent is found in the same request, else from the link's `gen_ai.agent.name` |
  *
  * - The agent of an event: `gen_ai.agent.name` (else `gen_ai.agent.id`, OpenInference
- *   `agent.name`) of the span, else of its nearest agent ancestor in the same request, else the
+ *   `agent.name`, or on an agent span OpenInference's `graph.node.id`, which
+ *   `openinference-instrumentation-crewai` sets to the agent's role) of the span, else of its nearest agent ancestor in the same request, else the
  *   resource's `service.name`. `session_id` = `gen_ai.conversation.id` (else `session.id`),
  *   `user_id` = `user.id` (span, else resource), `trace_id` = the trace id (hex).
  * - Ids are deterministic ({@link spanEventId}): a span's main event is UUID v5 (RFC 9562) of
@@ -67,11 +70,20 @@ export function spanEventId(traceId: string, spanId: string, part?: string): str
 
 const LLM_OPS = new Set(['chat', 'generate_content', 'text_completion'])
 const AGENT_OPS = new Set(['invoke_agent', 'create_agent'])
+/**
+ * Memory operations (`gen_ai.operation.name`, as proposed for the GenAI semantic conventions in
+ * open-telemetry/semantic-conventions issue 2664: `search_memory`, `update_memory` (an upsert),
+ * `delete_memory`; `create_memory` and `retrieve_memory` taken too) → `memory_operation`'s kind.
+ */
+const MEMORY_OPS: Readonly<Record<string, 'created' | 'updated' | 'deleted' | 'retrieved'>> = {
+  create_memory: 'created', update_memory: 'updated', delete_memory: 'deleted', search_memory: 'retrieved', retrieve_memory: 'retrieved',
+}
 
-type Kind = 'agent' | 'llm' | 'tool' | null
+type Kind = 'agent' | 'llm' | 'tool' | 'memory' | null
 function kindOf(s: OtlpSpan): Kind {
   const op = s.attributes['gen_ai.operation.name']
   const oi = String(s.attributes['openinference.span.kind'] ?? '').toUpperCase()
+  if (typeof op === 'string' && Object.hasOwn(MEMORY_OPS, op)) return 'memory'
   if ((typeof op === 'string' && AGENT_OPS.has(op)) || oi === 'AGENT') return 'agent'
   if ((typeof op === 'string' && LLM_OPS.has(op)) || oi === 'LLM') return 'llm'
   if (op === 'execute_tool' || oi === 'TOOL') return 'tool'
@@ -93,13 +105,40 @@ export function mapSpans(spans: readonly OtlpSpan[]): SpanOutcome[] {
     if (kinds.get(s) !== 'llm') continue
     for (let p = parentOf(s); p; p = parentOf(p)) if (kinds.get(p) === 'llm') nonLeafLlm.add(p)
   }
-  const agentName = (s: OtlpSpan): string | null => first(str(s.attributes['gen_ai.agent.name']), str(s.attributes['gen_ai.agent.id']), str(s.attributes['agent.name']))
+  // OpenInference's CrewAI instrumentation names the agent of an AGENT span by its graph node
+  // (`graph.node.id` = the agent's role); a graph node of another kind is not an agent.
+  const agentName = (s: OtlpSpan): string | null => first(str(s.attributes['gen_ai.agent.name']), str(s.attributes['gen_ai.agent.id']), str(s.attributes['agent.name']), kinds.get(s) === 'agent' ? str(s.attributes['graph.node.id']) : null)
   const agentOf = (s: OtlpSpan): string | null => {
     for (let p: OtlpSpan | undefined = s; p; p = parentOf(p)) {
       const n = agentName(p)
       if (n !== null && (p === s || kinds.get(p) === 'agent')) return n
     }
     return str(s.resource['service.name'])
+  }
+
+  /**
+   * Handoffs to the agent of agent span `s`: from OpenInference's `graph.node.parent_id` (the
+   * CrewAI instrumentation's previous agent of a sequential crew), and from each span link to a
+   * span whose agent is known (the linked span in this request, else the link's own
+   * `gen_ai.agent.name`), when that agent differs. Event time: the span's start.
+   */
+  const handoffsTo = (s: OtlpSpan, to: string | null, common: Record<string, unknown>): Record<string, unknown>[] => {
+    if (to === null) return []
+    const out: Record<string, unknown>[] = []
+    const add = (from: string | null, idPart: string, reason: string) => {
+      if (from === null || from === to) return
+      out.push({
+        ...common, event_id: spanEventId(s.traceId, s.spanId, idPart), timestamp: s.startUs, event_type: 'agent_handoff',
+        source_agent: { id: from, role: from, domain: null }, target_agent: { id: to, role: to, domain: null },
+        payload: { from_agent: from, to_agent: to, topic: first(str(s.attributes['task_name']), str(s.attributes['gen_ai.agent.task.name'])), reason },
+      })
+    }
+    add(str(s.attributes['graph.node.parent_id']), 'handoff', 'graph.node.parent_id')
+    for (const l of s.links) {
+      const linked = byId.get(`${l.traceId}/${l.spanId}`)
+      add(first(linked ? agentOf(linked) : null, str(l.attributes['gen_ai.agent.name'])), `link/${l.traceId}/${l.spanId}`, 'span_link')
+    }
+    return out
   }
 
   return spans.map((s): SpanOutcome => {
@@ -122,12 +161,22 @@ export function mapSpans(spans: readonly OtlpSpan[]): SpanOutcome[] {
     const latencyMs = Math.max(0, (s.endUs - s.startUs) / 1000)
     const primary = spanEventId(s.traceId, s.spanId)
     if (kind === 'agent') {
-      const exec = { task_id: str(a['gen_ai.agent.task.id']) ?? str(a['task.id']), execution_mode: null, tools_available: [] }
+      const exec = { task_id: first(str(a['gen_ai.agent.task.id']), str(a['task.id']), str(a['task_id'])), execution_mode: null, tools_available: [] }
       return {
         kind: 'events', span: s, events: [
+          ...handoffsTo(s, agent, common),
           { ...common, event_id: spanEventId(s.traceId, s.spanId, 'started'), timestamp: s.startUs, event_type: 'agent_execution_started', payload: exec },
           { ...common, event_id: primary, timestamp: s.endUs, event_type: 'agent_execution_completed', payload: { ...exec, latency_ms: latencyMs, success: !failed, error_type: errorType } },
         ],
+      }
+    }
+    if (kind === 'memory') {
+      const op = MEMORY_OPS[String(a['gen_ai.operation.name'])]!
+      return {
+        kind: 'events', span: s, events: [{
+          ...common, event_id: primary, timestamp: s.endUs, event_type: 'memory_operation',
+          payload: { operation: op, memory_id: first(str(a['gen_ai.memory.id']), str(a['gen_ai.memory.record.id'])) ?? s.spanId, memory_type: first(str(a['gen_ai.memory.type']), str(a['gen_ai.memory.scope'])) ?? 'unknown', confidence: null },
+        }],
       }
     }
     if (kind === 'llm') {
@@ -137,7 +186,7 @@ export function mapSpans(spans: readonly OtlpSpan[]): SpanOutcome[] {
         kind: 'events', span: s, events: [{
           ...common, event_id: primary, timestamp: s.endUs, event_type: 'llm_call_completed',
           payload: {
-            model, provider: first(str(a['gen_ai.provider.name']), str(a['gen_ai.system']), str(a['llm.provider'])),
+            model, provider: first(str(a['gen_ai.provider.name']), str(a['gen_ai.system']), str(a['llm.provider']), str(a['llm.system'])),
             input_tokens: first(int(a['gen_ai.usage.input_tokens']), int(a['llm.token_count.prompt'])) ?? 0,
             output_tokens: first(int(a['gen_ai.usage.output_tokens']), int(a['llm.token_count.completion'])) ?? 0,
             cached_input_tokens: first(int(a['gen_ai.usage.cache_read.input_tokens']), int(a['llm.token_count.prompt_details.cache_read'])),

@@ -1,5 +1,6 @@
 /**
- * `npm run bench`: enrichment, aggregation and archival throughput, the broker's own producer/consumer ceiling and
+ * `npm run bench`: enrichment, aggregation and archival throughput, the gateway's OTLP ingest (spans/s,
+ * request latency at a fixed rate), the broker's own producer/consumer ceiling and
  * produce-to-enriched latency at a fixed offered rate, measured side by side in one run on the
  * same topic settings. Throughput and ceiling are measured in alternating rounds (enrichment
  * first in odd rounds, the Kafka tools first in even ones) and each ratio is the median of the
@@ -8,7 +9,7 @@
  *
  *   npx tsx test/bench/run.ts --help
  */
-import { mkdirSync, writeFileSync } from 'node:fs'
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { availableParallelism, cpus } from 'node:os'
 import { dirname, join, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -18,6 +19,7 @@ import { prepareAggregationThroughput, type AggregationRun, type AggregationSess
 import { prepareArchivalThroughput, type ArchivalRun, type ArchivalSession } from './archival-throughput.ts'
 import { measureLatency, type LatencyResult } from './latency.ts'
 import { measureGateway, type GatewayBenchResult } from './gateway-stream.ts'
+import { measureIngest, type IngestBenchResult } from './ingest-throughput.ts'
 import { deleteGroups, kafkaVersion, measureBrokerCeiling, type CeilingResult } from './broker-ceiling.ts'
 import { summarizeProfile, type ProfileSummary } from './cpu-profile.ts'
 import { killRunningApps } from './app.ts'
@@ -26,7 +28,7 @@ import type { CoreUsage } from './cpu.ts'
 import { fmt, median, ratio, round, nowMs } from './stats.ts'
 
 const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
-const PHASES = ['throughput', 'aggregation', 'archival', 'ceiling', 'latency', 'gateway'] as const
+const PHASES = ['throughput', 'aggregation', 'archival', 'ceiling', 'latency', 'gateway', 'ingest'] as const
 type Phase = (typeof PHASES)[number]
 /**
  * AUREN_MAX_BATCH_BYTES the bench gives the app. With the app's default (1 MiB fetched per
@@ -49,6 +51,10 @@ const HELP = `usage: npm run bench -- [options]
   --gw-rate R           gateway phase: offered rate, events/s (default 50)
   --gw-duration S       gateway phase: measured seconds (default 10)
   --gw-client-procs N   gateway phase: processes the WebSocket clients are spread over (default 4)
+  --ingest-requests N   ingest phase: OTLP protobuf requests of 512 spans in the throughput run (default 100)
+  --ingest-senders N    ingest phase: closed-loop senders of the throughput run (default 4)
+  --ingest-rate R       ingest phase: offered rate of the latency run, spans/s (default 1024: 2 requests/s)
+  --ingest-duration S   ingest phase: measured seconds of the latency run (default 15)
   --phases LIST         comma-separated subset of ${PHASES.join(',')} (default: all)
   --cpu-prof            one more throughput run (not counted) under the V8 CPU profiler, summarized
                         (written to test/artifacts/bench-enrichment.cpuprofile)
@@ -80,6 +86,10 @@ function parseOptions() {
       'gw-rate': { type: 'string' },
       'gw-duration': { type: 'string' },
       'gw-client-procs': { type: 'string' },
+      'ingest-requests': { type: 'string' },
+      'ingest-senders': { type: 'string' },
+      'ingest-rate': { type: 'string' },
+      'ingest-duration': { type: 'string' },
       'cpu-prof': { type: 'boolean', default: false },
       'max-batch-bytes': { type: 'string' },
       json: { type: 'string' },
@@ -110,6 +120,10 @@ function parseOptions() {
     gwRate: positive('gw-rate', values['gw-rate'], 50),
     gwDurationSeconds: positive('gw-duration', values['gw-duration'], 10),
     gwClientProcesses: positive('gw-client-procs', values['gw-client-procs'], 4),
+    ingestRequests: Math.round(positive('ingest-requests', values['ingest-requests'], 100)),
+    ingestSenders: Math.round(positive('ingest-senders', values['ingest-senders'], 4)),
+    ingestRate: positive('ingest-rate', values['ingest-rate'], 1024),
+    ingestDurationSeconds: positive('ingest-duration', values['ingest-duration'], 15),
     cpuProf: values['cpu-prof'],
     maxBatchBytes: values['max-batch-bytes'] === undefined || values['max-batch-bytes'] === 'app' ? undefined : Math.round(positive('max-batch-bytes', values['max-batch-bytes'], 1)),
     json: values.json ?? join(repoRoot, 'test', 'artifacts', 'bench.json'),
@@ -119,6 +133,8 @@ function parseOptions() {
 }
 
 const log = (line: string) => console.error(`[bench] ${line}`)
+/** The 1-minute load average when the run ended (the machine is shared: figures depend on it). */
+const loadAverage = () => { try { return Number(readFileSync('/proc/loadavg', 'utf8').split(' ')[0]) } catch { return Number.NaN } }
 
 function cores(u: CoreUsage | undefined, key: keyof CoreUsage): string {
   const v = u?.[key]
@@ -158,6 +174,7 @@ async function main(): Promise<void> {
   let consumeOnly = Number.NaN
   let latency: LatencyResult | undefined
   let gateway: GatewayBenchResult | undefined
+  let ingest: IngestBenchResult | undefined
   let profile: ProfileSummary | undefined
   const phaseSeconds: Record<string, number> = {}
   const timed = async <T>(name: string, f: () => Promise<T>): Promise<T> => {
@@ -265,6 +282,12 @@ async function main(): Promise<void> {
         measureGateway({ connections: opts.gwConnections, subscribers: opts.gwSubscribers, rate: opts.gwRate, durationSeconds: opts.gwDurationSeconds, clientProcesses: opts.gwClientProcesses, partitions: opts.partitions, seed: opts.seed + 2, log, trackGroup }),
       )
     }
+    if (opts.phases.has('ingest')) {
+      log(`ingest: OTLP protobuf batches of 512 spans, ${opts.ingestRequests} requests, then ${opts.ingestRate} spans/s for ${opts.ingestDurationSeconds} s`)
+      ingest = await timed('ingest', () =>
+        measureIngest({ requests: opts.ingestRequests, concurrency: opts.ingestSenders, rate: opts.ingestRate, durationSeconds: opts.ingestDurationSeconds, spansPerRequest: 512, partitions: opts.partitions, seed: opts.seed + 3, log, trackGroup }),
+      )
+    }
     if (aggSession) {
       await aggSession.close()
       aggSession = undefined
@@ -347,6 +370,15 @@ async function main(): Promise<void> {
       if (t) out.push(`  ${tier.padEnd(11)} (${budget}): p50 ${fmt(t.p50, 1)} ms  p99 ${fmt(t.p99, 1)} ms  max ${fmt(t.max, 1)} ms  (${t.n} deliveries; gateway histogram: ${fmt((within ?? Number.NaN) * 100, 2)}% written within ${tier === 'critical' ? 50 : tier === 'operational' ? 100 : 500} ms of event time)`)
     }
   }
+  if (ingest) {
+    const i = ingest
+    out.push(row('ingest throughput (OTLP)', fmt(i.spansPerSec), 'spans/s', `one gateway, ${i.throughputRequests} protobuf requests of ${i.spansPerRequest} spans (${fmt(i.requestBytes / 1024)} KiB), ${i.concurrency} senders; ${fmt(i.eventsWrittenPerSec)} events/s written, acks=all; ${i.retried} 429/503 retried`))
+    out.push(
+      `ingest request latency @ ${fmt(i.offeredSpansPerSec)} spans/s offered (${fmt(i.offeredSpansPerSec / i.spansPerRequest, 1)} requests/s of ${i.spansPerRequest}): p50 ${fmt(i.latencyMs.p50, 1)} ms  p99 ${fmt(i.latencyMs.p99, 1)} ms  max ${fmt(i.latencyMs.max, 1)} ms` +
+        ` (send → answer after Kafka's ack; ${i.latencyMs.n} requests, achieved ${fmt(i.achievedSpansPerSec)} spans/s${i.latencyRetried > 0 ? `, ${i.latencyRetried} retried` : ''}${i.latencyFailures > 0 ? `, ${i.latencyFailures} FAILED` : ''}` +
+        `${i.achievedSpansPerSec < 0.95 * i.offeredSpansPerSec ? '; OVERLOADED: the offered rate is above what the gateway kept up with, so requests queued' : ''})`,
+    )
+  }
   if (n > 1) {
     out.push('')
     out.push('round   enrichment/s  aggregation/s   producer/s   consumer/s   enr/prod   enr/cons   machine cores busy (enrichment)')
@@ -387,6 +419,10 @@ async function main(): Promise<void> {
     out.push(row('  app batches at offered rate', fmt(latency.app.meanBatchRecords, 1), 'rec/batch', `${latency.app.commits} commits, ${fmt(latency.app.meanCommitMs, 1)} ms mean commit`))
     out.push(row('  app CPU at offered rate', cores(latency.cpu, 'process'), 'cores', `broker ${cores(latency.cpu, 'broker')}; machine ${cores(latency.cpu, 'machine')}; enriched record ${fmt(latency.meanEnrichedBytes)} B`))
   }
+  if (ingest) {
+    const cpuUsPerSpan = ((ingest.cpu.processCpuSeconds ?? Number.NaN) * 1e6) / (ingest.throughputRequests * ingest.spansPerRequest)
+    out.push(row('  ingest gateway CPU', cores(ingest.cpu, 'process'), 'cores', `throughput run, ${fmt(cpuUsPerSpan)} µs CPU/span; broker ${cores(ingest.cpu, 'broker')}; machine ${cores(ingest.cpu, 'machine')}; request latency there p50 ${fmt(ingest.throughputLatencyMs.p50, 1)} ms, p99 ${fmt(ingest.throughputLatencyMs.p99, 1)} ms (closed loop)`))
+  }
   if (gateway) {
     out.push(row('  gateway CPU at fan-out', cores(gateway.cpu, 'process'), 'cores', `machine ${cores(gateway.cpu, 'machine')} (clients in ${gateway.clientProcesses} processes); RSS ${fmt(gateway.gatewayRssMiB)} MiB; slow_client drops ${fmt(gateway.slowClientDrops)}`))
   }
@@ -404,6 +440,7 @@ async function main(): Promise<void> {
     out.push(`  profile: ${relative(repoRoot, profile.file)} (open in Chrome DevTools or speedscope)`)
   }
   out.push('')
+  out.push(`load average (1 min) at the end: ${fmt(loadAverage(), 2)} on ${ncores} cores`)
   out.push(`bench took ${fmt(totalSeconds)} s (${Object.entries(phaseSeconds).map(([k, v]) => `${k} ${fmt(v)} s`).join(', ')})`)
   console.log(out.join('\n'))
 
@@ -429,12 +466,15 @@ async function main(): Promise<void> {
       gatewayConnectionsHeld: gateway?.connectionsHeld ?? null,
       gatewayDeliveredPerSec: gateway ? round(gateway.deliveredPerSec, 1) : null,
       gatewayLatencyMs: gateway ? { p50: round(gateway.latencyMs.p50, 2), p99: round(gateway.latencyMs.p99, 2) } : null,
+      ingestSpansPerSec: ingest ? round(ingest.spansPerSec, 1) : null,
+      ingestLatencyMs: ingest ? { offeredSpansPerSec: ingest.offeredSpansPerSec, p50: round(ingest.latencyMs.p50, 2), p99: round(ingest.latencyMs.p99, 2), max: round(ingest.latencyMs.max, 2) } : null,
     },
     preProduce: pre ?? null,
     rounds,
     kafkajsConsumeOnlyPerSec: round(consumeOnly, 1),
     latency: latency ?? null,
     gateway: gateway ?? null,
+    ingest: ingest ?? null,
     profile: profile ?? null,
     phaseSeconds,
     totalSeconds: round(totalSeconds, 1),
@@ -442,7 +482,7 @@ async function main(): Promise<void> {
   mkdirSync(dirname(opts.json), { recursive: true })
   writeFileSync(opts.json, `${JSON.stringify(report, (_k, v: unknown) => (typeof v === 'number' ? (Number.isFinite(v) ? Math.round(v * 1000) / 1000 : null) : v), 2)}\n`)
   log(`report written to ${relative(process.cwd(), opts.json) || opts.json}`)
-  if (latency && latency.missing > 0) process.exitCode = 1
+  if ((latency && latency.missing > 0) || (ingest && ingest.latencyFailures > 0)) process.exitCode = 1
 }
 
 main().then(
