@@ -42,7 +42,6 @@ const envSchema = z.object({
   }),
   AUREN_GATEWAY_DEFAULT_RANGE_MS: ms(86_400_000).meta({ unit: 'ms', description: 'Range of a query without `from` (from = to − this; to defaults to now).' }),
   AUREN_GATEWAY_MAX_RANGE_MS: ms(90 * 86_400_000).meta({ unit: 'ms', description: 'Longest `from`..`to` range a query may ask for (longer: 400).' }),
-  AUREN_GATEWAY_ROLLUP_WINDOW_MS: ms(60_000, 1_000).meta({ unit: 'ms', description: 'Window of the rollups (must equal AUREN_AGGREGATION_WINDOW_MS); the step of projection series.' }),
   AUREN_GATEWAY_ACTIVE_WINDOW_MS: ms(300_000).meta({ unit: 'ms', description: 'agents/active: an agent is active when one of its events was processed within this time.' }),
   AUREN_GATEWAY_PROJECTION_BASIS_MIN: z.coerce.number().int().min(1).max(10_080).default(60).meta({
     unit: 'minutes', description: 'Default history of projections: the N minutes before the latest rollup window with data (rate and trend).',
@@ -104,7 +103,6 @@ export type AuthConfig =
 export interface ApiConfig {
   readonly defaultRangeMs: number
   readonly maxRangeMs: number
-  readonly rollupWindowMs: number
   readonly activeWindowMs: number
   readonly projectionBasisMin: number
   readonly costShareFactor: number
@@ -181,7 +179,7 @@ export const DEFAULT_WS_CONFIG: WsConfig = Object.freeze({
 
 /** Defaults of {@link ApiConfig} (the schema's), for tests and embedders. */
 export const DEFAULT_API_CONFIG: ApiConfig = Object.freeze({
-  defaultRangeMs: 86_400_000, maxRangeMs: 90 * 86_400_000, rollupWindowMs: 60_000, activeWindowMs: 300_000,
+  defaultRangeMs: 86_400_000, maxRangeMs: 90 * 86_400_000, activeWindowMs: 300_000,
   projectionBasisMin: 60, costShareFactor: 2, exportMaxRows: 100_000, recommendationMinSupport: 10, projectionMinWindows: 10, trendMinR2: 0.5,
 })
 
@@ -231,7 +229,6 @@ export function parseGatewayConfig(env: Record<string, string | undefined>): Gat
     api: Object.freeze({
       defaultRangeMs: c.AUREN_GATEWAY_DEFAULT_RANGE_MS,
       maxRangeMs: c.AUREN_GATEWAY_MAX_RANGE_MS,
-      rollupWindowMs: c.AUREN_GATEWAY_ROLLUP_WINDOW_MS,
       activeWindowMs: c.AUREN_GATEWAY_ACTIVE_WINDOW_MS,
       projectionBasisMin: c.AUREN_GATEWAY_PROJECTION_BASIS_MIN,
       costShareFactor: c.AUREN_GATEWAY_COST_SHARE_FACTOR,

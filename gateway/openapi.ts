@@ -21,7 +21,7 @@ export const Q = {
   to: dateTime('End of the range, exclusive. Default: now. `from` must be before `to`; the range at most AUREN_GATEWAY_MAX_RANGE_MS (90 days)'),
   user_id: id("Only this user's data. A viewer may give only its own id (its data is the default); operators and admins may give any, or none for all users."),
   agent_id: id('Only this agent (404 when the agent has never been seen).'),
-  window: { type: 'string', enum: [...WINDOWS], default: 'hour', description: 'Time grouping (UTC): minute, hour or day.' },
+  window: { type: 'string', enum: [...WINDOWS], default: 'hour', description: 'Time grouping: rollup (the rollups\' own windows, of the size aggregation stored with them), or UTC minute, hour or day.' },
   limit: { type: 'integer', minimum: 1, maximum: 1000, default: 20, description: 'Most items returned (per kind, for recommendations).' },
   basis_minutes: { type: 'integer', minimum: 1, maximum: 10_080, description: 'History used by projections, minutes (default AUREN_GATEWAY_PROJECTION_BASIS_MIN = 60).' },
 } as const
@@ -73,7 +73,9 @@ const nInt = { type: 'integer', nullable: true }
 const horizon = obj({ minutes: int, tokens: nInt, input_tokens: nInt, output_tokens: nInt, cost_usd: nn, llm_calls: nInt, trend_tokens: nInt, trend_cost_usd: nn })
 const trend = obj({ slope_per_window: n, intercept: n, r2: nn })
 const basis = obj({
-  from: ns, to: ns, minutes: n, windows: int, windows_with_data: int, windows_with_tokens: int, windows_with_cost: int, min_windows: int, trend_min_r2: n,
+  from: ns, to: ns, minutes: n,
+  window_ms: { type: 'integer', nullable: true, description: 'Size of the rollup windows (the basis series\' step), ms, as stored with them; null before any rollup.' },
+  windows: int, windows_with_data: int, windows_with_tokens: int, windows_with_cost: int, min_windows: int, trend_min_r2: n,
   input_tokens: int, output_tokens: int, tokens: int, cost_usd: n, llm_calls: int,
 })
 const projectionProps = {
@@ -88,6 +90,7 @@ const statusCounts = { formed: int, validated: int, invalidated: int, pending: i
 export const RESPONSES: Record<string, Schema> = {
   overview: obj({
     range, scope, window: s,
+    rollup_window_ms: { type: 'integer', nullable: true, description: 'Size of the rollup windows, ms, as aggregation stored it with them (null before any rollup); the step of window=rollup.' },
     totals: obj({
       events: int, llm_calls: { ...int, description: 'Answered LLM calls.' }, llm_failed_attempts: llmFailedAttempts, llm_failed_attempts_by_error_type: byErrorType,
       input_tokens: nint, output_tokens: nint, total_tokens: nint, cost_usd: nn, cost_per_llm_call_usd: nn, agents: int, models: int,

@@ -5,7 +5,7 @@
  * load.
  *
  * Access:
- * - `per-user` routes read rollups that have a user_id (agg_user_minute, agg_llm_minute): a
+ * - `per-user` routes read rollups that have a user_id (agg_user_window, agg_llm_window): a
  *   viewer is forced to its own `sub` (asking for another user is 403); operators and admins
  *   read all users or filter with `user_id`;
  * - `all-users` routes read rollups without a user dimension (memory tiers, edges, knowledge,
@@ -30,6 +30,7 @@ import { loadHeatmap } from './queries/knowledge.ts'
 import { loadTierStats } from './queries/memory.ts'
 import { loadOverview } from './queries/overview.ts'
 import { loadBiometrics, loadDecisions, loadMemoryOperations, loadPerformanceMetrics, loadSystemHealth, loadTraceCosts } from './queries/signals.ts'
+import { RT } from '../schemas/rollup-tables.ts'
 
 /** Parsed query parameters (validated and defaulted by the route's schema). */
 type Query = Record<string, unknown> & { from?: string; to?: string; user_id?: string; agent_id?: string }
@@ -69,10 +70,9 @@ export const API_ROUTES: readonly RouteDef[] = [
   {
     path: 'overview', tag: 'agents', access: 'per-user', what: 'overview figures',
     summary: 'Totals of the range (events, LLM calls, tokens, USD, errors) and a timeline per window',
-    description: 'From agg_agent_minute (all users) or agg_user_minute (one user). For one user, execution, tool, error and collaboration totals are null (not kept per user).',
+    description: `From ${RT.agent} (all users) or ${RT.user} (one user). For one user, execution, tool, error and collaboration totals are null (not kept per user).`,
     query: query({ ...RANGE, user_id: Q.user_id, window: Q.window }), response200: json('overview'),
     load: async ({ db, api, q, filter }) => {
-      checkSeriesSize(filter.range, q.window as WindowName)
       return loadOverview(db, filter, q.window as WindowName, api.activeWindowMs)
     },
   },
@@ -99,14 +99,14 @@ export const API_ROUTES: readonly RouteDef[] = [
     response200: json('costs'),
     load: ({ db, api, q, filter }) => {
       if (q.group_by === 'hour' || q.group_by === 'day') checkSeriesSize(filter.range, q.group_by)
-      return loadCosts(db, filter, q.group_by as CostGroup, (q.basis_minutes as number | undefined) ?? api.projectionBasisMin, api.rollupWindowMs,
+      return loadCosts(db, filter, q.group_by as CostGroup, (q.basis_minutes as number | undefined) ?? api.projectionBasisMin,
         { minWindows: api.projectionMinWindows, trendMinR2: api.trendMinR2 })
     },
   },
   {
     path: 'memory/tier-stats', tag: 'memory', access: 'all-users', what: 'memory tier statistics',
     summary: 'Per memory tier: hit rate, share served, mean and p50/p95/p99 latency',
-    description: 'From agg_memory_tier_minute and the memory_tier latency histograms.',
+    description: `From ${RT.memory} and the memory_tier latency histograms.`,
     query: query(RANGE), response200: json('memory/tier-stats'),
     load: ({ db, filter }) => loadTierStats(db, filter),
   },
@@ -121,14 +121,14 @@ export const API_ROUTES: readonly RouteDef[] = [
   {
     path: 'intelligence/learning', tag: 'intelligence', access: 'all-users', what: 'hypothesis figures',
     summary: 'Hypotheses formed, validated, invalidated, pending; validation rate',
-    description: 'Events by the status they set (agg_hypothesis_minute) and latest status of hypotheses changed in the range (agg_hypothesis_state).',
+    description: `Events by the status they set (${RT.hypothesis}) and latest status of hypotheses changed in the range (${RT.hypothesis_state}).`,
     query: query({ ...RANGE, agent_id: Q.agent_id }), response200: json('intelligence/learning'),
-    load: ({ db, api, filter }) => loadLearning(db, filter, api.rollupWindowMs),
+    load: ({ db, filter }) => loadLearning(db, filter),
   },
   {
     path: 'knowledge/heatmap', tag: 'knowledge', access: 'all-users', what: 'knowledge access figures',
     summary: 'Knowledge items × agents access counts, found rate, accesses by hour of day',
-    description: 'From agg_knowledge_minute; items ranked by accesses, top `limit` kept.',
+    description: `From ${RT.knowledge}; items ranked by accesses, top \`limit\` kept.`,
     query: query({ ...RANGE, agent_id: Q.agent_id, limit: { ...Q.limit, default: 50 } }), response200: json('knowledge/heatmap'),
     load: ({ db, q, filter }) => loadHeatmap(db, filter, q.limit as number),
   },
@@ -137,7 +137,7 @@ export const API_ROUTES: readonly RouteDef[] = [
     summary: 'Projected tokens and USD for the next hour, day and 30 days, with the method and numbers used',
     description: 'Rate projection (basis total ÷ basis minutes × horizon) and least-squares trend projection over the basis_minutes before the latest window with data at or before `to`.',
     query: query({ ...RANGE, user_id: Q.user_id, agent_id: Q.agent_id, basis_minutes: Q.basis_minutes }), response200: json('analytics/projections'),
-    load: ({ db, api, q, filter }) => loadProjections(db, filter, (q.basis_minutes as number | undefined) ?? api.projectionBasisMin, api.rollupWindowMs,
+    load: ({ db, api, q, filter }) => loadProjections(db, filter, (q.basis_minutes as number | undefined) ?? api.projectionBasisMin,
       { minWindows: api.projectionMinWindows, trendMinR2: api.trendMinR2 }),
   },
   {
@@ -166,7 +166,6 @@ export const API_ROUTES: readonly RouteDef[] = [
     load: async ({ db, api, q, filter, reply }) => {
       const name = q.dataset as DatasetName
       const window = q.window as WindowName
-      checkSeriesSize(filter.range, window)
       const { columns, rows } = await loadExport(db, filter, name, window, api.exportMaxRows)
       if (q.format === 'json') return { dataset: name, description: DATASETS[name].description, range: rangeBody(filter.range), scope: { user_id: filter.userId }, window, columns, rows }
       const stamp = (us: number) => isoOfUs(us).replace(/[:.]/g, '').slice(0, 15)
@@ -177,42 +176,42 @@ export const API_ROUTES: readonly RouteDef[] = [
   {
     path: 'intelligence/decisions', tag: 'intelligence', access: 'all-users', what: 'decision figures',
     summary: 'Decisions per agent, category and urgency, with mean confidence and reasoning steps',
-    description: 'From agg_decision_minute. Mean confidence is over the decisions that gave one (null when none did).',
+    description: `From ${RT.decision}. Mean confidence is over the decisions that gave one (null when none did).`,
     query: query({ ...RANGE, agent_id: Q.agent_id }), response200: json('intelligence/decisions'),
     load: ({ db, filter }) => loadDecisions(db, filter),
   },
   {
     path: 'memory/operations', tag: 'memory', access: 'all-users', what: 'memory operation figures',
     summary: 'Memory operations per agent, operation and memory type, with mean confidence',
-    description: 'From agg_memory_operation_minute.',
+    description: `From ${RT.memory_operation}.`,
     query: query({ ...RANGE, agent_id: Q.agent_id }), response200: json('memory/operations'),
     load: ({ db, filter }) => loadMemoryOperations(db, filter),
   },
   {
     path: 'body/biometrics', tag: 'body', access: 'per-user', what: 'biometric figures',
     summary: 'Biometric samples, mean value and anomalies per metric',
-    description: "From agg_biometric_minute: mean = value sum / samples; anomaly rate = anomalies / samples. A viewer sees only its own readings.",
+    description: `From ${RT.biometric}: mean = value sum / samples; anomaly rate = anomalies / samples. A viewer sees only its own readings.`,
     query: query({ ...RANGE, user_id: Q.user_id }), response200: json('body/biometrics'),
     load: ({ db, filter }) => loadBiometrics(db, filter),
   },
   {
     path: 'system/health', tag: 'system', access: 'all-users', what: 'system health figures',
     summary: 'system_health reports per component and status, and the worst status of the range',
-    description: 'From agg_system_health_minute.',
+    description: `From ${RT.system_health}.`,
     query: query(RANGE), response200: json('system/health'),
     load: ({ db, filter }) => loadSystemHealth(db, filter),
   },
   {
     path: 'system/performance-metrics', tag: 'system', access: 'all-users', what: 'performance metric figures',
     summary: 'performance_metric samples and mean value per agent, name and unit',
-    description: 'From agg_performance_metric_minute.',
+    description: `From ${RT.performance_metric}.`,
     query: query({ ...RANGE, agent_id: Q.agent_id }), response200: json('system/performance-metrics'),
     load: ({ db, filter }) => loadPerformanceMetrics(db, filter),
   },
   {
     path: 'costs/traces', tag: 'costs', access: 'per-user', what: 'cost per trace',
     summary: 'Cost per trace (user query): the most expensive traces, the number of traces and the mean cost per trace',
-    description: 'From agg_trace_minute: enriched cost_usd of the trace events that carry a cost, with completed LLM calls and their tokens. Mean = total ÷ traces with a cost or an LLM call in the range (null when none).',
+    description: `From ${RT.trace}: enriched cost_usd of the trace events that carry a cost, with completed LLM calls and their tokens. Mean = total ÷ traces with a cost or an LLM call in the range (null when none).`,
     query: query({ ...RANGE, user_id: Q.user_id, limit: Q.limit }), response200: json('costs/traces'),
     load: ({ db, q, filter }) => loadTraceCosts(db, filter, q.limit as number),
   },

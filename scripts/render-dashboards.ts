@@ -4,13 +4,14 @@
  * into `<out>/<uid>.png` (default `.cache/dashboards/`) from the running stack
  * (scripts/lib/render-dashboards.ts) and prints each file with its panels and series counts.
  * `--instances` picks the scrape targets (default: all); `--from`/`--to` the SQL range (default:
- * the span of agg_agent_minute in the schema).
+ * the span of agg_agent_window in the schema).
  */
 import { join } from 'node:path'
 import { Command } from 'commander'
 import pg from 'pg'
 import { stackEnv } from './lib/stack-env.ts'
 import { renderDashboards } from './lib/render-dashboards.ts'
+import { RT } from '../schemas/rollup-tables.ts'
 
 const program = new Command('render-dashboards')
   .requiredOption('--schema <name>', 'PostgreSQL schema of the rollups')
@@ -26,7 +27,7 @@ let fromS = o.from ? Date.parse(o.from) / 1000 : NaN
 if (Number.isNaN(fromS)) {
   const c = new pg.Client({ connectionString: env.databaseUrl, options: `-c search_path=${o.schema}` })
   await c.connect()
-  const r = await c.query<{ m: string | null }>('SELECT min(window_start_us)::text AS m FROM agg_agent_minute').finally(() => c.end())
+  const r = await c.query<{ m: string | null }>(`SELECT min(window_start_us)::text AS m FROM ${RT.agent}`).finally(() => c.end())
   if (r.rows[0]?.m === null || r.rows[0]?.m === undefined) throw new Error(`no rollups in schema ${o.schema}: nothing to draw`)
   fromS = Number(r.rows[0].m) / 1e6
 }

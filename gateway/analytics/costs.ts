@@ -2,7 +2,7 @@
  * Shapes cost breakdowns (GET /api/v2/costs) from grouped rollup sums (pure). USD amounts are
  * the enriched events' `cost_usd` summed exactly in PostgreSQL (numeric), then read as numbers.
  *
- * Groups: `agent`, `model` (LLM calls only: agg_llm_minute), `user` (events with a user only),
+ * Groups: `agent`, `model` (LLM calls only: agg_llm_window), `user` (events with a user only),
  * `hour` / `day` (UTC; key = the ISO start). `unattributed_usd` is the part of the total no group
  * holds: events without an agent (agent), costs of events that are not LLM calls, e.g. priced
  * tools (model), events without a user (user); 0 for hour and day.

@@ -1,5 +1,5 @@
 /**
- * Shapes the knowledge heatmap (GET /api/v2/knowledge/heatmap) from agg_knowledge_minute sums
+ * Shapes the knowledge heatmap (GET /api/v2/knowledge/heatmap) from agg_knowledge_window sums
  * (pure; the seed's "knowledge item access frequency, which agents access which knowledge,
  * time-based patterns").
  *

@@ -2,10 +2,10 @@
  * Shapes the intelligence views (pure): the collaboration network (GET
  * /api/v2/intelligence/collaboration) and hypothesis learning (GET /api/v2/intelligence/learning).
  *
- * Edges (agg_edge_minute): `collaboration` primary → each partner, `handoff` from → to; counts,
+ * Edges (agg_edge_window): `collaboration` primary → each partner, `handoff` from → to; counts,
  * consensus rate = consensus_reached ÷ consensus_known (collaborations whose outcome was
  * reported), mean resolution ms = resolution_sum_ms ÷ resolution_count, knowledge items shared.
- * Learning (agg_hypothesis_minute, agg_hypothesis_state): hypothesis events by the status they
+ * Learning (agg_hypothesis_window, agg_hypothesis_state): hypothesis events by the status they
  * set, and the latest status of each hypothesis whose latest change lies in the range;
  * validation rate = validated ÷ (validated + invalidated) of those.
  */

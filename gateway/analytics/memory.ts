@@ -1,5 +1,5 @@
 /**
- * Shapes memory tier statistics (GET /api/v2/memory/tier-stats) from agg_memory_tier_minute sums
+ * Shapes memory tier statistics (GET /api/v2/memory/tier-stats) from agg_memory_tier_window sums
  * and `memory_tier` histogram buckets (pure).
  *
  * Per tier: `accesses` = lookups that tried the tier (each tier tried counts once), `hits` and

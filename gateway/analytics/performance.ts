@@ -1,10 +1,10 @@
 /**
  * Shapes per-agent performance (GET /api/v2/agents/performance) from rollup rows (pure).
  *
- * All users (no user filter): counters from `agg_agent_minute` (events, executions, LLM calls by
+ * All users (no user filter): counters from `agg_agent_window` (events, executions, LLM calls by
  * status, tokens, cost of every event type, tools, errors, collaborations) and execution and LLM
  * latency p50/p95/p99 from `agg_latency_histogram` buckets merged over the range, means exact.
- * One user: the rollups keep per user only `agg_user_minute` (events, cost) and `agg_llm_minute`
+ * One user: the rollups keep per user only `agg_user_window` (events, cost) and `agg_llm_window`
  * (LLM calls by status, tokens, cost, latency count and sum), so executions, tools, errors,
  * collaborations and percentiles are null and the LLM latency has its exact mean only.
  * Tokens are those of completed LLM calls; cost is USD (enriched `cost_usd`); latency is ms.
@@ -18,17 +18,17 @@
 import { bucketsBy, latencyFigures, meanOnly, num, ratio, type LatencyFigures } from './figures.ts'
 
 type N = string | number
-/** agg_agent_minute sums per agent. */
+/** agg_agent_window sums per agent. */
 export interface AgentRow {
   agent_id: string; events: N; executions_started: N; executions_succeeded: N; executions_failed: N; llm_calls_succeeded: N; llm_calls_failed: N
   input_tokens: N; output_tokens: N; cost_usd: N; tool_calls: N; tool_failures: N; errors: N; collaborations: N
   execution_latency_count: N; execution_latency_sum_ms: N; llm_latency_count: N; llm_latency_sum_ms: N; llm_failed_attempts: N; priced_events: N
 }
-/** agg_user_minute sums per agent (one user). */
+/** agg_user_window sums per agent (one user). */
 export interface UserAgentRow { agent_id: string; events: N; cost_usd: N; priced_events: N }
-/** agg_llm_minute sums per agent, model and status (answered calls). */
+/** agg_llm_window sums per agent, model and status (answered calls). */
 export interface LlmRow { agent_id: string; model: string; status: string; calls: N; input_tokens: N; output_tokens: N; cost_usd: N; priced_calls: N; latency_count: N; latency_sum_ms: N }
-/** agg_llm_failure_minute sums per agent, model and error type (failed attempts). */
+/** agg_llm_failure_window sums per agent, model and error type (failed attempts). */
 export interface FailureRow { agent_id: string; model: string; error_type: string; attempts: N }
 /** agg_latency_histogram sums per agent, metric and bucket. */
 export interface HistogramRow { agent_id: string; metric: string; bucket: number; n: N }
@@ -75,7 +75,7 @@ export interface PerformanceRows {
   agents?: readonly AgentRow[]
   userAgents?: readonly UserAgentRow[]
   llm: readonly LlmRow[]
-  /** agg_llm_failure_minute sums (failed attempts). */
+  /** agg_llm_failure_window sums (failed attempts). */
   failures: readonly FailureRow[]
   histograms: readonly HistogramRow[]
 }

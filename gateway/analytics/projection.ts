@@ -82,6 +82,8 @@ export interface Projection {
     readonly from: string | null
     readonly to: string | null
     readonly minutes: number
+    /** The rollups' window size, ms, as aggregation stored it (null: no rollups yet); the step of the basis series. */
+    readonly window_ms: number | null
     readonly windows: number
     readonly windows_with_data: number
     /** Windows with an answered LLM call (token data). */
@@ -144,11 +146,12 @@ export function extendTrend(t: Trend, from: number, count: number): number {
  * @param points usage per rollup window inside [asOfUs − basisMinutes, asOfUs) (others are ignored)
  * @param asOfUs end of the basis, epoch µs; null when there is no data at all (all zeros)
  * @param basisMinutes length of the basis, minutes
- * @param stepMs rollup window, ms
+ * @param stepMs rollup window, ms (stored with the rollups); null when none is stored (no rollups:
+ *   `asOfUs` is then null too, and the basis has no windows)
  */
-export function projectUsage(points: readonly UsagePoint[], asOfUs: number | null, basisMinutes: number, stepMs: number, limits: ProjectionLimits = DEFAULT_PROJECTION_LIMITS): Projection {
-  const stepUs = stepMs * 1000
-  const windows = Math.max(1, Math.ceil((basisMinutes * 60_000) / stepMs))
+export function projectUsage(points: readonly UsagePoint[], asOfUs: number | null, basisMinutes: number, stepMs: number | null, limits: ProjectionLimits = DEFAULT_PROJECTION_LIMITS): Projection {
+  const stepUs = (stepMs ?? 0) * 1000
+  const windows = stepMs === null ? 0 : Math.max(1, Math.ceil((basisMinutes * 60_000) / stepMs))
   const fromUs = asOfUs === null ? null : asOfUs - windows * stepUs
   const series = Array.from({ length: windows }, () => ({ input: 0, output: 0, cost: 0, calls: 0, priced: 0, data: false }))
   if (fromUs !== null) {
@@ -171,7 +174,7 @@ export function projectUsage(points: readonly UsagePoint[], asOfUs: number | nul
   const calls = sum((s) => s.calls)
   const withTokens = series.filter((s) => s.calls > 0).length
   const withCost = series.filter((s) => s.priced > 0).length
-  const minutes = (windows * stepMs) / 60_000
+  const minutes = stepMs === null ? basisMinutes : (windows * stepMs) / 60_000
   const tokenTrend = leastSquares(series.map((s) => s.input + s.output))
   const costTrend = leastSquares(series.map((s) => s.cost))
   const few = (n: number, what: string) =>
@@ -184,7 +187,7 @@ export function projectUsage(points: readonly UsagePoint[], asOfUs: number | nul
   const trendTokensReason = trendReason(tokensReason, tokenTrend)
   const trendCostReason = trendReason(costReason, costTrend)
   const horizon = (h: number): Horizon => {
-    const steps = Math.ceil((h * 60_000) / stepMs)
+    const steps = stepMs === null ? 0 : Math.ceil((h * 60_000) / stepMs)
     const reach = h <= TREND_MAX_HORIZON_FACTOR * minutes
     const tokens = tokensReason === null
     return {
@@ -205,6 +208,7 @@ export function projectUsage(points: readonly UsagePoint[], asOfUs: number | nul
       from: fromUs === null ? null : isoOfUs(fromUs),
       to: asOfUs === null ? null : isoOfUs(asOfUs),
       minutes,
+      window_ms: stepMs,
       windows,
       windows_with_data: series.filter((s) => s.data).length,
       windows_with_tokens: withTokens,

@@ -2,8 +2,9 @@
  * Time ranges and windows of the REST queries (pure).
  *
  * A query reads the rollup windows whose start lies in `[from, to)` (epoch µs, the rollups'
- * `window_start_us`). Rollup windows are 1 minute by default, so a range is in effect rounded to
- * the window: a window starting before `from` is left out even if it ends after it.
+ * `window_start_us`). Rollup windows are of the size aggregation stored with them (1 minute by
+ * default), so a range is in effect rounded to the window: a window starting before `from` is left
+ * out even if it ends after it.
  *
  * Defaults (config.ts): `to` = now, `from` = `to` − AUREN_GATEWAY_DEFAULT_RANGE_MS. Rules:
  * `from` < `to`, and `to` − `from` ≤ AUREN_GATEWAY_MAX_RANGE_MS; breaking one is a 400.
@@ -16,12 +17,27 @@ export interface TimeRange {
   readonly toUs: number
 }
 
-/** Grouping of time series and exports. */
-export const WINDOWS = ['minute', 'hour', 'day'] as const
+/**
+ * Grouping of time series and exports: `rollup` = the rollups' own windows (the size aggregation
+ * stored with them, gateway/queries/rollup-window.ts), or a UTC-aligned minute, hour or day.
+ */
+export const WINDOWS = ['rollup', 'minute', 'hour', 'day'] as const
 export type WindowName = (typeof WINDOWS)[number]
+/** The groupings of a fixed length. */
+export type FixedWindow = Exclude<WindowName, 'rollup'>
 
-/** Length of a window, µs. */
-export const WINDOW_US: Record<WindowName, number> = { minute: 60_000_000, hour: 3_600_000_000, day: 86_400_000_000 }
+/** Length of a fixed window, µs. */
+export const WINDOW_US: Record<FixedWindow, number> = { minute: 60_000_000, hour: 3_600_000_000, day: 86_400_000_000 }
+
+/**
+ * Length of a grouping, µs.
+ * @param rollupWindowMs the window size stored with the rollups, ms (null: none stored)
+ * @returns null for `rollup` when no size is stored (there are no rollups to group)
+ */
+export function windowStepUs(window: WindowName, rollupWindowMs: number | null): number | null {
+  if (window !== 'rollup') return WINDOW_US[window]
+  return rollupWindowMs === null ? null : rollupWindowMs * 1000
+}
 
 /** Most points a time series may have (range / window); more is a 400. */
 export const MAX_SERIES_POINTS = 10_000
@@ -62,13 +78,15 @@ export function resolveRange(q: { from?: string; to?: string }, nowMs: number, l
 }
 
 /**
- * Checks that a series of `window` over `range` has at most {@link MAX_SERIES_POINTS} points.
+ * Checks that a series of `window` (of `stepUs` µs) over `range` has at most {@link MAX_SERIES_POINTS} points.
+ * @param stepUs the window's length, µs (default: the fixed window's)
  * @throws GatewayError BAD_REQUEST naming a larger window to use
  */
-export function checkSeriesSize(range: TimeRange, window: WindowName): void {
-  const points = Math.ceil((range.toUs - range.fromUs) / WINDOW_US[window])
+export function checkSeriesSize(range: TimeRange, window: WindowName, stepUs: number = WINDOW_US[window as FixedWindow]): void {
+  const points = Math.ceil((range.toUs - range.fromUs) / stepUs)
   if (points > MAX_SERIES_POINTS) {
-    throw badRequest(`window '${window}' over this range gives ${points} points, more than ${MAX_SERIES_POINTS}; use a larger window (${WINDOWS.filter((w) => WINDOW_US[w] > WINDOW_US[window]).join(' or ')}) or a shorter range`)
+    const larger = (Object.keys(WINDOW_US) as FixedWindow[]).filter((w) => WINDOW_US[w] > stepUs)
+    throw badRequest(`window '${window}' over this range gives ${points} points, more than ${MAX_SERIES_POINTS}; use a larger window (${larger.join(' or ')}) or a shorter range`)
   }
 }
 

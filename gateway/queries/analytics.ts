@@ -12,10 +12,11 @@ import { Params, rows, whereOf, type Db, type Filter } from './db.ts'
 import { edgeRows } from './intelligence.ts'
 import { knowledgeCells } from './knowledge.ts'
 import { tierRows } from './memory.ts'
+import { RT } from '../../schemas/rollup-tables.ts'
 
 /** Body: `{ range, scope, basis_minutes, ...Projection }` (tokens, USD). */
-export async function loadProjections(db: Db, f: Filter, basisMinutes: number, stepMs: number, limits?: ProjectionLimits) {
-  const projection = await loadProjection(db, f, basisMinutes, stepMs, limits)
+export async function loadProjections(db: Db, f: Filter, basisMinutes: number, limits?: ProjectionLimits) {
+  const projection = await loadProjection(db, f, basisMinutes, limits)
   return { range: rangeBody(f.range), scope: { user_id: f.userId, agent_id: f.agentId }, basis_minutes: basisMinutes, ...projection }
 }
 
@@ -30,7 +31,7 @@ export async function loadRecommendations(db: Db, f: Filter, limit: number, cost
     tierRows(db, f),
     edgeRows(db, f),
     rows<{ model: string; calls: string; cost_usd: string; priced_calls: string }>(db,
-      `SELECT model, sum(calls)::text AS calls, sum(cost_usd)::text AS cost_usd, sum(priced_calls)::text AS priced_calls FROM agg_llm_minute WHERE ${whereOf(f, ms)} GROUP BY model`, ms.values),
+      `SELECT model, sum(calls)::text AS calls, sum(cost_usd)::text AS cost_usd, sum(priced_calls)::text AS priced_calls FROM ${RT.llm} WHERE ${whereOf(f, ms)} GROUP BY model`, ms.values),
   ])
   const items = new Map<string, { item_id: string; domain: string; accesses: number; found: number }>()
   for (const c of cells) {

@@ -1,19 +1,21 @@
 /**
- * Costs and usage projections. The base table is `agg_agent_minute` for all users (cost of every
- * event type, tokens and calls of completed LLM calls) or `agg_user_minute` for one user (same
- * content, events with that user_id only); `model` groups read `agg_llm_minute`.
+ * Costs and usage projections. The base table is `agg_agent_window` for all users (cost of every
+ * event type, tokens and calls of completed LLM calls) or `agg_user_window` for one user (same
+ * content, events with that user_id only); `model` groups read `agg_llm_window`.
  */
 import { costProjection, shapeCostGroups, type CostGroup, type CostRow } from '../analytics/costs.ts'
 import { num } from '../analytics/figures.ts'
 import { DEFAULT_PROJECTION_LIMITS, projectUsage, type Projection, type ProjectionLimits, type UsagePoint } from '../analytics/projection.ts'
 import { isoOfUs, rangeBody, WINDOW_US } from '../analytics/range.ts'
 import { Params, rows, whereOf, type Db, type Filter } from './db.ts'
+import { RT } from '../../schemas/rollup-tables.ts'
+import { loadRollupWindowMs } from './rollup-window.ts'
 
 /** The table, LLM-call expression and filter columns of a filter's scope. */
 function base(f: Filter): { table: string; calls: string; cols: { user?: string; agent: string } } {
   return f.userId === null
-    ? { table: 'agg_agent_minute', calls: 'llm_calls_succeeded + llm_calls_failed', cols: { agent: 'agent_id' } }
-    : { table: 'agg_user_minute', calls: 'llm_calls', cols: { user: 'user_id', agent: 'agent_id' } }
+    ? { table: RT.agent, calls: 'llm_calls_succeeded + llm_calls_failed', cols: { agent: 'agent_id' } }
+    : { table: RT.user, calls: 'llm_calls', cols: { user: 'user_id', agent: 'agent_id' } }
 }
 
 /** Sums of a cost row; `priced` = the column counting events (or calls) with a known cost. */
@@ -36,7 +38,7 @@ export async function costTotals(db: Db, f: Filter): Promise<{ cost_usd: number 
 }
 
 /**
- * Failed LLM attempts (agg_llm_failure_minute) of the scope, per group key ('' = the total when
+ * Failed LLM attempts (agg_llm_failure_window) of the scope, per group key ('' = the total when
  * `group` is null): agent, model, user or window start (ISO) for hour and day.
  */
 export async function failedAttempts(db: Db, f: Filter, group: CostGroup | null): Promise<Map<string, number>> {
@@ -44,7 +46,7 @@ export async function failedAttempts(db: Db, f: Filter, group: CostGroup | null)
   const where = whereOf(f, ps, { user: 'user_id', agent: 'agent_id' })
   const key = group === null ? "''" : group === 'agent' ? 'agent_id' : group === 'model' ? 'model' : group === 'user' ? 'user_id'
     : `(window_start_us - window_start_us % ${ps.p(WINDOW_US[group])})::text`
-  const out = await rows<{ k: string; n: string }>(db, `SELECT ${key} AS k, sum(attempts)::text AS n FROM agg_llm_failure_minute WHERE ${where} GROUP BY 1`, ps.values)
+  const out = await rows<{ k: string; n: string }>(db, `SELECT ${key} AS k, sum(attempts)::text AS n FROM ${RT.llm_failure} WHERE ${where} GROUP BY 1`, ps.values)
   return new Map(out.map((r) => [group === 'hour' || group === 'day' ? isoOfUs(num(r.k)) : r.k, num(r.n)]))
 }
 
@@ -53,11 +55,11 @@ export async function costRows(db: Db, f: Filter, group: CostGroup): Promise<Cos
   const ps = new Params()
   if (group === 'model') {
     return rows<CostRow>(db,
-      `SELECT model AS key, ${SUMS('calls', 'priced_calls')} FROM agg_llm_minute WHERE ${whereOf(f, ps, { user: 'user_id', agent: 'agent_id' })} GROUP BY model`, ps.values)
+      `SELECT model AS key, ${SUMS('calls', 'priced_calls')} FROM ${RT.llm} WHERE ${whereOf(f, ps, { user: 'user_id', agent: 'agent_id' })} GROUP BY model`, ps.values)
   }
   if (group === 'user') {
     return rows<CostRow>(db,
-      `SELECT user_id AS key, ${SUMS('llm_calls')} FROM agg_user_minute WHERE ${whereOf(f, ps, { user: 'user_id', agent: 'agent_id' })} AND user_id <> '' GROUP BY user_id`, ps.values)
+      `SELECT user_id AS key, ${SUMS('llm_calls')} FROM ${RT.user} WHERE ${whereOf(f, ps, { user: 'user_id', agent: 'agent_id' })} AND user_id <> '' GROUP BY user_id`, ps.values)
   }
   const b = base(f)
   const where = whereOf(f, ps, b.cols)
@@ -72,9 +74,12 @@ export async function costRows(db: Db, f: Filter, group: CostGroup): Promise<Cos
 
 /**
  * Usage per rollup window before the latest window with data at or before `f.range.toUs`, and
- * the projection from it (analytics/projection.ts states the method).
+ * the projection from it (analytics/projection.ts states the method). The step is the window size
+ * stored with the rollups (rollup-window.ts).
  */
-export async function loadProjection(db: Db, f: Filter, basisMinutes: number, stepMs: number, limits: ProjectionLimits = DEFAULT_PROJECTION_LIMITS): Promise<Projection> {
+export async function loadProjection(db: Db, f: Filter, basisMinutes: number, limits: ProjectionLimits = DEFAULT_PROJECTION_LIMITS): Promise<Projection> {
+  const stepMs = await loadRollupWindowMs(db)
+  if (stepMs === null) return projectUsage([], null, basisMinutes, null, limits)
   const b = base(f)
   const ps = new Params()
   const conds = [`window_start_us < ${ps.p(f.range.toUs)}`]
@@ -98,9 +103,9 @@ export async function loadProjection(db: Db, f: Filter, basisMinutes: number, st
  * GET /api/v2/costs body: `{ range, scope, group_by, total_usd, unattributed_usd, totals,
  * groups: CostGroupFigures[], projection: CostProjection }` (USD, tokens).
  */
-export async function loadCosts(db: Db, f: Filter, group: CostGroup, basisMinutes: number, stepMs: number, limits: ProjectionLimits = DEFAULT_PROJECTION_LIMITS) {
+export async function loadCosts(db: Db, f: Filter, group: CostGroup, basisMinutes: number, limits: ProjectionLimits = DEFAULT_PROJECTION_LIMITS) {
   const [totals, grouped, failed, projection] = await Promise.all([
-    costTotals(db, f), costRows(db, f, group), failedAttempts(db, f, group), loadProjection(db, f, basisMinutes, stepMs, limits),
+    costTotals(db, f), costRows(db, f, group), failedAttempts(db, f, group), loadProjection(db, f, basisMinutes, limits),
   ])
   const { groups, unattributed_usd } = shapeCostGroups(group, grouped, totals.cost_usd, failed)
   return {

@@ -11,6 +11,7 @@
 import pg from 'pg'
 import type { TimeRange } from '../analytics/range.ts'
 import { GatewayError } from '../errors.ts'
+import { RT } from '../../schemas/rollup-tables.ts'
 
 /** What the queries need of a pool (a pg.Pool, or a client in tests). */
 export type Db = Pick<pg.Pool, 'query'>
@@ -109,7 +110,7 @@ export async function rows<R extends pg.QueryResultRow>(db: Db, text: string, va
 export async function agentExists(db: Db, agentId: string): Promise<boolean> {
   const r = await rows<{ ok: boolean }>(
     db,
-    'SELECT EXISTS (SELECT 1 FROM agg_agent_activity WHERE agent_id = $1) OR EXISTS (SELECT 1 FROM agg_agent_minute WHERE agent_id = $1) AS ok',
+    `SELECT EXISTS (SELECT 1 FROM ${RT.activity} WHERE agent_id = $1) OR EXISTS (SELECT 1 FROM ${RT.agent} WHERE agent_id = $1) AS ok`,
     [agentId],
   )
   return r[0]?.ok === true
@@ -118,7 +119,7 @@ export async function agentExists(db: Db, agentId: string): Promise<boolean> {
 /** Readiness: the database answers and the rollup tables exist. */
 export async function probe(db: Db): Promise<{ ready: boolean; detail: Record<string, unknown> }> {
   try {
-    const r = await db.query<{ t: string | null }>("SELECT to_regclass('agg_agent_minute')::text AS t")
+    const r = await db.query<{ t: string | null }>(`SELECT to_regclass('${RT.agent}')::text AS t`)
     const tables = r.rows[0]?.t !== null && r.rows[0]?.t !== undefined
     return { ready: tables, detail: { database: 'up', rollup_tables: tables ? 'present' : 'missing (run the aggregation migrations)' } }
   } catch (err) {

@@ -13,9 +13,11 @@
  */
 import { num, ratio } from '../analytics/figures.ts'
 import type { Cell } from '../analytics/csv.ts'
-import { isoOfUs, WINDOW_US, type WindowName } from '../analytics/range.ts'
+import { isoOfUs, type WindowName } from '../analytics/range.ts'
 import { badRequest } from '../errors.ts'
 import { Params, rows, whereOf, type Db, type Filter } from './db.ts'
+import { RT } from '../../schemas/rollup-tables.ts'
+import { seriesStep } from './rollup-window.ts'
 
 interface Dataset {
   readonly description: string
@@ -48,25 +50,25 @@ const mean = (sum: string, count: string) => (r: Record<string, number>) => rati
 export const DATASETS = {
   token_usage: {
     description: 'Answered LLM calls, failed attempts (not calls), tokens of answered calls and cost (USD, every event type; priced_events = events with a known cost) per window and agent.',
-    perUser: true, table: 'agg_agent_minute', userTable: 'agg_user_minute', keys: ['agent_id'],
+    perUser: true, table: RT.agent, userTable: RT.user, keys: ['agent_id'],
     sums: { llm_calls: 'llm_calls_succeeded + llm_calls_failed', llm_failed_attempts: 'llm_failed_attempts', input_tokens: 'input_tokens', output_tokens: 'output_tokens', cost_usd: 'cost_usd', priced_events: 'priced_events' },
     userSums: { llm_calls: 'llm_calls', llm_failed_attempts: 'llm_failed_attempts', input_tokens: 'input_tokens', output_tokens: 'output_tokens', cost_usd: 'cost_usd', priced_events: 'priced_events' },
     unknown: unknownUsage('llm_calls', 'priced_events'),
   },
   cost_breakdown: {
     description: 'Answered LLM calls, tokens and cost (USD; priced_calls = calls with a known cost) per window, agent, model, user and status.',
-    perUser: true, table: 'agg_llm_minute', keys: ['agent_id', 'model', 'user_id', 'status'],
+    perUser: true, table: RT.llm, keys: ['agent_id', 'model', 'user_id', 'status'],
     sums: { calls: 'calls', input_tokens: 'input_tokens', output_tokens: 'output_tokens', cached_input_tokens: 'cached_input_tokens', reasoning_tokens: 'reasoning_tokens', cost_usd: 'cost_usd', priced_calls: 'priced_calls' },
     unknown: (r) => ((r.priced_calls ?? 0) > 0 ? [] : ['cost_usd']),
   },
   llm_failures: {
     description: 'Failed LLM attempts without an answer (rate-limit retries, timeouts; not calls) per window, agent, model, user and error_type.',
-    perUser: true, table: 'agg_llm_failure_minute', keys: ['agent_id', 'model', 'user_id', 'error_type'],
+    perUser: true, table: RT.llm_failure, keys: ['agent_id', 'model', 'user_id', 'error_type'],
     sums: { llm_failed_attempts: 'attempts' },
   },
   agent_performance: {
     description: 'Per window and agent: events, executions, answered LLM calls by status, failed attempts (not calls), tokens, cost (USD), tools, errors, collaborations (per agent involved), mean latencies (ms).',
-    perUser: false, table: 'agg_agent_minute', keys: ['agent_id'],
+    perUser: false, table: RT.agent, keys: ['agent_id'],
     sums: Object.fromEntries(['events', 'executions_started', 'executions_succeeded', 'executions_failed', 'llm_calls_succeeded', 'llm_calls_failed', 'llm_failed_attempts', 'input_tokens', 'output_tokens',
       'cost_usd', 'priced_events', 'tool_calls', 'tool_failures', 'errors', 'collaborations', 'execution_latency_count', 'execution_latency_sum_ms', 'llm_latency_count', 'llm_latency_sum_ms'].map((c) => [c, c])),
     derived: (r) => ({ execution_mean_ms: mean('execution_latency_sum_ms', 'execution_latency_count')(r), llm_mean_ms: mean('llm_latency_sum_ms', 'llm_latency_count')(r) }),
@@ -74,18 +76,18 @@ export const DATASETS = {
   },
   memory_tiers: {
     description: 'Memory tier lookups per window and tier: accesses, hits, misses, served, hit rate, mean latency (ms).',
-    perUser: false, table: 'agg_memory_tier_minute', keys: ['tier'],
+    perUser: false, table: RT.memory, keys: ['tier'],
     sums: { accesses: 'accesses', hits: 'hits', misses: 'misses', served: 'served', latency_count: 'latency_count', latency_sum_ms: 'latency_sum_ms' },
     derived: (r) => ({ hit_rate: ratio(r.hits ?? 0, r.accesses ?? 0), mean_latency_ms: mean('latency_sum_ms', 'latency_count')(r) }),
   },
   knowledge_access: {
     description: 'Knowledge accesses per window, item, agent and domain (accesses, found, items retrieved).',
-    perUser: false, table: 'agg_knowledge_minute', keys: ['item_id', 'agent_id', 'domain'],
+    perUser: false, table: RT.knowledge, keys: ['item_id', 'agent_id', 'domain'],
     sums: { accesses: 'accesses', found: 'found', items_retrieved: 'items_retrieved' },
   },
   collaboration: {
     description: 'Edges per window (from, to, kind): count, consensus known and reached, mean resolution (ms), knowledge items shared.',
-    perUser: false, table: 'agg_edge_minute', keys: ['from_agent', 'to_agent', 'kind'],
+    perUser: false, table: RT.edge, keys: ['from_agent', 'to_agent', 'kind'],
     sums: { count: 'count', consensus_known: 'consensus_known', consensus_reached: 'consensus_reached', resolution_count: 'resolution_count', resolution_sum_ms: 'resolution_sum_ms', knowledge_items_shared: 'knowledge_items_shared' },
     derived: (r) => ({ consensus_rate: ratio(r.consensus_reached ?? 0, r.consensus_known ?? 0), mean_resolution_ms: mean('resolution_sum_ms', 'resolution_count')(r) }),
   },
@@ -103,16 +105,18 @@ export function datasetColumns(name: DatasetName): string[] {
 
 /**
  * The rows of a dataset.
- * @throws GatewayError BAD_REQUEST when there are more than `maxRows`
+ * @throws GatewayError BAD_REQUEST when there are more than `maxRows`, or the window gives too many points
  */
 export async function loadExport(db: Db, f: Filter, name: DatasetName, window: WindowName, maxRows: number): Promise<{ columns: string[]; rows: Record<string, Cell>[] }> {
+  const { stepUs } = await seriesStep(db, f.range, window)
+  if (stepUs === null) return { columns: datasetColumns(name), rows: [] } // window=rollup before any rollup: nothing to export
   const d: Dataset = DATASETS[name]
   const user = f.userId !== null
   const table = user && d.userTable ? d.userTable : d.table
   const sums = user && d.userSums ? d.userSums : d.sums
   const ps = new Params()
   const where = whereOf(f, ps, user ? { user: 'user_id' } : {})
-  const step = ps.p(WINDOW_US[window])
+  const step = ps.p(stepUs)
   const limit = ps.p(maxRows + 1)
   const keys = d.keys.join(', ')
   const keyed = d.keys.filter((k) => !NULLABLE_KEYS.has(k)).map((k) => ` AND ${k} <> ''`).join('')

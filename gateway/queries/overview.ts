@@ -1,20 +1,22 @@
 /**
- * GET /api/v2/overview: totals of the range and a timeline per `window`, from agg_agent_minute
- * (all users: every event, including those without an agent) or agg_user_minute (one user),
+ * GET /api/v2/overview: totals of the range and a timeline per `window`, from agg_agent_window
+ * (all users: every event, including those without an agent) or agg_user_window (one user),
  * plus distinct agents, models and users, and active agents now (all users only).
  *
  * Counting (processors/aggregation/transform.ts): `llm_calls` are answered calls; failed
  * attempts without an answer are `llm_failed_attempts` and `llm_failed_attempts_by_error_type`
- * (agg_llm_failure_minute); per-call cost divides by answered calls. Unknown is null, never 0:
+ * (agg_llm_failure_window); per-call cost divides by answered calls. Unknown is null, never 0:
  * tokens without an answered call, cost without a priced event. Each event counts once:
  * `late_events` and `collaborations` (collaboration and handoff events) come from
- * agg_event_minute; `collaboration_involvements_per_agent_sum` is the per-agent sum (an event
+ * agg_event_window; `collaboration_involvements_per_agent_sum` is the per-agent sum (an event
  * between two agents counts for each). The timeline has one point per window of the range,
  * zeros for windows without events, so a chart does not draw across gaps.
  */
 import { num, ratio } from '../analytics/figures.ts'
-import { fillWindows, isoOfUs, rangeBody, WINDOW_US, type WindowName } from '../analytics/range.ts'
+import { fillWindows, isoOfUs, rangeBody, type WindowName } from '../analytics/range.ts'
 import { Params, rows, whereOf, type Db, type Filter } from './db.ts'
+import { seriesStep } from './rollup-window.ts'
+import { RT } from '../../schemas/rollup-tables.ts'
 
 type Sums = Record<string, string | null>
 
@@ -24,10 +26,15 @@ export const INTERACTION_EVENT_TYPES = ['agent_collaboration', 'agent_handoff'] 
 /** A sum that is null when its basis count is 0 (nothing known). */
 const known = (value: number, basis: number): number | null => (basis > 0 ? value : null)
 
-/** The overview body (tokens, USD; rates are fractions). */
+/**
+ * The overview body (tokens, USD; rates are fractions). `rollup_window_ms` is the window size
+ * stored with the rollups (null before any); `window=rollup` groups the timeline by it.
+ * @throws GatewayError BAD_REQUEST when the timeline would have too many points
+ */
 export async function loadOverview(db: Db, f: Filter, window: WindowName, activeWithinMs: number) {
+  const { rollupWindowMs, stepUs } = await seriesStep(db, f.range, window)
   const all = f.userId === null
-  const table = all ? 'agg_agent_minute' : 'agg_user_minute'
+  const table = all ? RT.agent : RT.user
   const cols = all ? {} : { user: 'user_id' }
   const calls = all ? 'llm_calls_succeeded + llm_calls_failed' : 'llm_calls'
   const extra = all
@@ -43,26 +50,26 @@ export async function loadOverview(db: Db, f: Filter, window: WindowName, active
     `SELECT ${common}${extra}, count(DISTINCT agent_id) FILTER (WHERE agent_id <> '')::text AS agents, min(window_start_us)::text AS first_w, max(window_start_us)::text AS last_w ` +
     `FROM ${table} WHERE ${whereOf(f, ts, cols)}`, ts.values)
   const ms = new Params()
-  const modelsQ = rows<{ n: string }>(db, `SELECT count(DISTINCT model)::text AS n FROM agg_llm_minute WHERE ${whereOf(f, ms, { user: 'user_id' })}`, ms.values)
+  const modelsQ = rows<{ n: string }>(db, `SELECT count(DISTINCT model)::text AS n FROM ${RT.llm} WHERE ${whereOf(f, ms, { user: 'user_id' })}`, ms.values)
   const us = new Params()
-  const usersQ = all ? rows<{ n: string }>(db, `SELECT count(DISTINCT user_id)::text AS n FROM agg_user_minute WHERE ${whereOf(f, us)}`, us.values) : Promise.resolve([])
+  const usersQ = all ? rows<{ n: string }>(db, `SELECT count(DISTINCT user_id)::text AS n FROM ${RT.user} WHERE ${whereOf(f, us)}`, us.values) : Promise.resolve([])
   const fs = new Params()
   const failuresQ = rows<{ error_type: string; n: string }>(db,
-    `SELECT error_type, sum(attempts)::text AS n FROM agg_llm_failure_minute WHERE ${whereOf(f, fs, { user: 'user_id' })} GROUP BY error_type ORDER BY error_type`, fs.values)
+    `SELECT error_type, sum(attempts)::text AS n FROM ${RT.llm_failure} WHERE ${whereOf(f, fs, { user: 'user_id' })} GROUP BY error_type ORDER BY error_type`, fs.values)
   const es = new Params()
   const eventsQ = all
     ? rows<Sums>(db,
       `SELECT sum(late_events)::text AS late_events, sum(events) FILTER (WHERE event_type = ANY(${es.p(INTERACTION_EVENT_TYPES)}))::text AS interactions ` +
-      `FROM agg_event_minute WHERE ${whereOf(f, es)}`, es.values)
+      `FROM ${RT.event} WHERE ${whereOf(f, es)}`, es.values)
     : Promise.resolve([])
   const ls = new Params()
   const where = whereOf(f, ls, cols)
-  const stepUs = WINDOW_US[window]
-  const step = ls.p(stepUs)
-  const timelineQ = rows<Sums & { start_us: string }>(db,
-    `SELECT (window_start_us - window_start_us % ${step})::text AS start_us, ${common} FROM ${table} WHERE ${where} GROUP BY 1 ORDER BY 1`, ls.values)
+  const timelineQ = stepUs === null
+    ? Promise.resolve([])
+    : rows<Sums & { start_us: string }>(db,
+      `SELECT (window_start_us - window_start_us % ${ls.p(stepUs)})::text AS start_us, ${common} FROM ${table} WHERE ${where} GROUP BY 1 ORDER BY 1`, ls.values)
   const activeQ = all
-    ? rows<{ n: string }>(db, "SELECT count(*)::text AS n FROM agg_agent_activity WHERE last_processed_at >= now() - $1 * interval '1 millisecond'", [activeWithinMs])
+    ? rows<{ n: string }>(db, `SELECT count(*)::text AS n FROM ${RT.activity} WHERE last_processed_at >= now() - $1 * interval '1 millisecond'`, [activeWithinMs])
     : Promise.resolve([])
   const [[t], [m], [u], failures, [ev], timeline, [a]] = await Promise.all([totalsQ, modelsQ, usersQ, failuresQ, eventsQ, timelineQ, activeQ])
   const s = t ?? {}
@@ -86,6 +93,7 @@ export async function loadOverview(db: Db, f: Filter, window: WindowName, active
     range: rangeBody(f.range),
     scope: { user_id: f.userId },
     window,
+    rollup_window_ms: rollupWindowMs,
     totals: {
       events: num(s.events),
       llm_calls: llmCalls,
@@ -115,6 +123,6 @@ export async function loadOverview(db: Db, f: Filter, window: WindowName, active
     active_within_ms: all ? activeWithinMs : null,
     first_window: s.first_w ? isoOfUs(num(s.first_w)) : null,
     last_window: s.last_w ? isoOfUs(num(s.last_w)) : null,
-    timeline: fillWindows(f.range, stepUs).map((startUs) => ({ start: isoOfUs(startUs), ...point(byStart.get(startUs)) })),
+    timeline: (stepUs === null ? [] : fillWindows(f.range, stepUs)).map((startUs) => ({ start: isoOfUs(startUs), ...point(byStart.get(startUs)) })),
   }
 }

@@ -1,11 +1,12 @@
 /**
- * REST reads of the signal rollups (processors/aggregation/signal-tables.ts): decisions, memory
+ * REST reads of the signal rollups (schemas/rollup-tables.ts): decisions, memory
  * operations, biometrics, system health, performance metrics, and cost per trace. Each sums the
  * range's windows; a mean is null when nothing had the figure (never 0). Response schemas are
  * {@link SIGNAL_RESPONSES} (OpenAPI 3.0 dialect, as gateway/openapi.ts).
  */
 import { rangeBody } from '../analytics/range.ts'
 import { Params, rows, whereOf, type Db, type Filter } from './db.ts'
+import { RT } from '../../schemas/rollup-tables.ts'
 
 const num = (v: string | null): number | null => (v === null ? null : Number(v))
 const int = (v: string): number => Number(v)
@@ -16,7 +17,7 @@ export async function loadDecisions(db: Db, f: Filter) {
   const r = await rows<{ agent_id: string; category: string; urgency: string; decisions: string; mean_confidence: string | null; mean_reasoning_steps: string | null }>(db,
     'SELECT agent_id, category, urgency, sum(decisions)::text AS decisions, (sum(confidence_sum) / NULLIF(sum(confidence_count), 0))::text AS mean_confidence, ' +
     '(sum(reasoning_steps)::numeric / NULLIF(sum(decisions), 0))::text AS mean_reasoning_steps ' +
-    `FROM agg_decision_minute WHERE ${whereOf(f, ps, { agent: 'agent_id' })} GROUP BY 1, 2, 3 ORDER BY 4 DESC, 1, 2, 3`, ps.values)
+    `FROM ${RT.decision} WHERE ${whereOf(f, ps, { agent: 'agent_id' })} GROUP BY 1, 2, 3 ORDER BY 4 DESC, 1, 2, 3`, ps.values)
   const groups = r.map((x) => ({
     agent_id: x.agent_id, category: x.category || null, urgency: x.urgency || null, decisions: int(x.decisions),
     mean_confidence: num(x.mean_confidence), mean_reasoning_steps: num(x.mean_reasoning_steps),
@@ -29,7 +30,7 @@ export async function loadMemoryOperations(db: Db, f: Filter) {
   const ps = new Params()
   const r = await rows<{ agent_id: string; operation: string; memory_type: string; operations: string; mean_confidence: string | null }>(db,
     'SELECT agent_id, operation, memory_type, sum(operations)::text AS operations, (sum(confidence_sum) / NULLIF(sum(confidence_count), 0))::text AS mean_confidence ' +
-    `FROM agg_memory_operation_minute WHERE ${whereOf(f, ps, { agent: 'agent_id' })} GROUP BY 1, 2, 3 ORDER BY 4 DESC, 1, 2, 3`, ps.values)
+    `FROM ${RT.memory_operation} WHERE ${whereOf(f, ps, { agent: 'agent_id' })} GROUP BY 1, 2, 3 ORDER BY 4 DESC, 1, 2, 3`, ps.values)
   const groups = r.map((x) => ({ agent_id: x.agent_id, operation: x.operation, memory_type: x.memory_type, operations: int(x.operations), mean_confidence: num(x.mean_confidence) }))
   return { range: rangeBody(f.range), total: groups.reduce((n, g) => n + g.operations, 0), groups }
 }
@@ -39,7 +40,7 @@ export async function loadBiometrics(db: Db, f: Filter) {
   const ps = new Params()
   const r = await rows<{ metric: string; unit: string; samples: string; mean: string | null; anomalies: string }>(db,
     'SELECT metric, unit, sum(samples)::text AS samples, (sum(value_sum) / NULLIF(sum(samples), 0))::text AS mean, sum(anomalies)::text AS anomalies ' +
-    `FROM agg_biometric_minute WHERE ${whereOf(f, ps, { user: 'user_id' })} GROUP BY 1, 2 ORDER BY 1, 2`, ps.values)
+    `FROM ${RT.biometric} WHERE ${whereOf(f, ps, { user: 'user_id' })} GROUP BY 1, 2 ORDER BY 1, 2`, ps.values)
   const metrics = r.map((x) => ({
     metric: x.metric, unit: x.unit, samples: int(x.samples), mean: num(x.mean), anomalies: int(x.anomalies),
     anomaly_rate: int(x.samples) > 0 ? int(x.anomalies) / int(x.samples) : null,
@@ -51,7 +52,7 @@ export async function loadBiometrics(db: Db, f: Filter) {
 export async function loadSystemHealth(db: Db, f: Filter) {
   const ps = new Params()
   const r = await rows<{ component: string; status: string; reports: string }>(db,
-    `SELECT component, status, sum(reports)::text AS reports FROM agg_system_health_minute WHERE ${whereOf(f, ps)} GROUP BY 1, 2 ORDER BY 1, 2`, ps.values)
+    `SELECT component, status, sum(reports)::text AS reports FROM ${RT.system_health} WHERE ${whereOf(f, ps)} GROUP BY 1, 2 ORDER BY 1, 2`, ps.values)
   const rank: Record<string, number> = { healthy: 0, degraded: 1, unhealthy: 2 }
   const byComponent = new Map<string, { component: string; reports: Record<string, number>; worst_status: string }>()
   for (const x of r) {
@@ -68,7 +69,7 @@ export async function loadPerformanceMetrics(db: Db, f: Filter) {
   const ps = new Params()
   const r = await rows<{ agent_id: string; name: string; unit: string; samples: string; mean: string | null }>(db,
     'SELECT agent_id, name, unit, sum(samples)::text AS samples, (sum(value_sum) / NULLIF(sum(samples), 0))::text AS mean ' +
-    `FROM agg_performance_metric_minute WHERE ${whereOf(f, ps, { agent: 'agent_id' })} GROUP BY 1, 2, 3 ORDER BY 2, 1`, ps.values)
+    `FROM ${RT.performance_metric} WHERE ${whereOf(f, ps, { agent: 'agent_id' })} GROUP BY 1, 2, 3 ORDER BY 2, 1`, ps.values)
   return { range: rangeBody(f.range), metrics: r.map((x) => ({ agent_id: x.agent_id || null, name: x.name, unit: x.unit, samples: int(x.samples), mean: num(x.mean) })) }
 }
 
@@ -79,9 +80,9 @@ export async function loadTraceCosts(db: Db, f: Filter, limit: number) {
   const lim = ps.p(limit)
   const r = await rows<{ trace_id: string; user_id: string; cost_usd: string; llm_calls: string; input_tokens: string; output_tokens: string }>(db,
     'SELECT trace_id, max(user_id) AS user_id, sum(cost_usd)::text AS cost_usd, sum(llm_calls)::text AS llm_calls, sum(input_tokens)::text AS input_tokens, sum(output_tokens)::text AS output_tokens ' +
-    `FROM agg_trace_minute WHERE ${where} GROUP BY trace_id ORDER BY sum(cost_usd) DESC, trace_id LIMIT ${lim}`, ps.values)
+    `FROM ${RT.trace} WHERE ${where} GROUP BY trace_id ORDER BY sum(cost_usd) DESC, trace_id LIMIT ${lim}`, ps.values)
   const totals = await rows<{ traces: string; cost_usd: string | null }>(db,
-    `SELECT count(DISTINCT trace_id)::text AS traces, sum(cost_usd)::text AS cost_usd FROM agg_trace_minute WHERE ${where}`, ps.values.slice(0, -1)) // the range and user params, not the limit
+    `SELECT count(DISTINCT trace_id)::text AS traces, sum(cost_usd)::text AS cost_usd FROM ${RT.trace} WHERE ${where}`, ps.values.slice(0, -1)) // the range and user params, not the limit
   const traces = int(totals[0]?.traces ?? '0')
   const total = num(totals[0]?.cost_usd ?? null)
   return {

@@ -6,6 +6,7 @@
 import * as dashboard from '@grafana/grafana-foundation-sdk/dashboard'
 import { POSTGRES, PROMETHEUS } from './datasources.ts'
 import { layout, type SizedPanel } from './panels.ts'
+import { RT } from '../../schemas/rollup-tables.ts'
 
 /** Template variables a dashboard can use; `instance` is always there. */
 export type VariableName = 'processor' | 'agent' | 'model' | 'tier' | 'user'
@@ -37,7 +38,7 @@ const VARIABLES: Record<VariableName | 'instance', () => dashboard.QueryVariable
   model: () => promVariable('model', 'Model', 'label_values(auren_llm_calls_total{instance=~"$instance"}, model)'),
   tier: () => promVariable('tier', 'Memory tier', 'label_values(auren_memory_tier_accesses_total{instance=~"$instance"}, tier)'),
   user: () => new dashboard.QueryVariableBuilder('user').label('User').datasource(POSTGRES)
-    .query("SELECT DISTINCT user_id FROM agg_user_minute WHERE user_id <> '' ORDER BY 1").definition("SELECT DISTINCT user_id FROM agg_user_minute WHERE user_id <> '' ORDER BY 1")
+    .query(`SELECT DISTINCT user_id FROM ${RT.user} WHERE user_id <> '' ORDER BY 1`).definition(`SELECT DISTINCT user_id FROM ${RT.user} WHERE user_id <> '' ORDER BY 1`)
     .multi(true).includeAll(true).allValue('.*').refresh(dashboard.VariableRefresh.OnTimeRangeChanged).current({ text: 'All', value: '$__all' }),
 }
 

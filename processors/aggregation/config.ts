@@ -25,7 +25,7 @@ const envSchema = z.object({
   }),
   AUREN_AGGREGATION_WINDOW_MS: ms(60_000, 1_000).meta({
     unit: 'ms',
-    description: 'Size of the tumbling event-time windows (UTC-aligned). Do not change it on a database holding rollups.',
+    description: 'Size of the tumbling event-time windows (UTC-aligned); stored with the rollups, and refused on a schema whose rollups hold another size.',
   }),
   AUREN_AGGREGATION_ALLOWED_LATENESS_MS: ms(30_000).meta({
     unit: 'ms',

@@ -35,6 +35,8 @@ import { markLate, mergeDeltas, type RollupDelta } from './rollup-delta.ts'
 import { rollupStatements } from './rollup-sql.ts'
 import { classifyInOrder, closingWindows, groupWatermarkWithIdlenessUs, watermarkUs, windowEndUs, type PartitionClock, type WindowConfig } from './tumbling-window.ts'
 import { toAgentMetricsWindow, type AgentWindowRow } from './window-record.ts'
+import { recordRollupWindow } from './rollup-window.ts'
+import { RT } from '../../schemas/rollup-tables.ts'
 
 /** Options of {@link createAggregationSink}. */
 export interface AggregationSinkOptions extends WindowConfig {
@@ -101,7 +103,18 @@ export { isRetriableSqlError as isRetriableDbError } from '../runtime/sinks/post
 export function createAggregationSink(db: pg.Pool | string, options: AggregationSinkOptions): AggregationSink {
   const ownPool = typeof db === 'string'
   const pool = typeof db === 'string' ? createPgPool({ url: db, max: options.poolSize ?? 4, schema: options.schema, log: options.log }) : db
-  const inTransaction = <T>(work: (c: pg.PoolClient) => Promise<T>) => runInTransaction(pool, 'aggregation sink transaction', work)
+  // The first transaction of the sink records (or checks) the schema's window size
+  // (rollup-window.ts) before it writes any rollup; a mismatch fails it, not retriable.
+  let windowRecorded = false
+  const inTransaction = async <T>(work: (c: pg.PoolClient) => Promise<T>) => {
+    const checked = windowRecorded
+    const out = await runInTransaction(pool, 'aggregation sink transaction', async (c) => {
+      if (!checked) await recordRollupWindow(c, options.windowMs)
+      return work(c)
+    })
+    windowRecorded = true
+    return out
+  }
   const idleTimeoutMs = options.idleTimeoutMs ?? 0
   const purgeEveryMs = options.purgeEveryMs ?? 600_000
   let lastPurgeMs: number | undefined
@@ -133,7 +146,7 @@ export function createAggregationSink(db: pg.Pool | string, options: Aggregation
   return {
     kind: 'postgres',
     offsets: 'sink',
-    outbox: { pool, table: 'agg_outbox', keyColumn: 'agent_id', lockId: PUBLISH_LOCK_ID },
+    outbox: { pool, table: RT.outbox, keyColumn: 'agent_id', lockId: PUBLISH_LOCK_ID },
     async start() {},
     async write(batch) {
       const { groupId, topic } = batch.position
@@ -166,7 +179,7 @@ export function createAggregationSink(db: pg.Pool | string, options: Aggregation
 
     async countActiveAgents(withinMs) {
       const res = await pool.query<{ n: string }>(
-        "SELECT count(*) AS n FROM agg_agent_activity WHERE last_processed_at >= now() - $1 * interval '1 millisecond'",
+        `SELECT count(*) AS n FROM ${RT.activity} WHERE last_processed_at >= now() - $1 * interval '1 millisecond'`,
         [withinMs],
       )
       return Number(res.rows[0]?.n ?? 0)
@@ -263,7 +276,7 @@ async function emitWindows(
   const rows: (AgentWindowRow & { reason: 'closed' | 'late_update' })[] = []
   if (closing !== null) {
     const res = await c.query<AgentWindowRow>(
-      "SELECT * FROM agg_agent_minute WHERE window_start_us <= $1 AND ($2::bigint IS NULL OR window_start_us >= $2) AND agent_id <> '' ORDER BY window_start_us, agent_id",
+      `SELECT * FROM ${RT.agent} WHERE window_start_us <= $1 AND ($2::bigint IS NULL OR window_start_us >= $2) AND agent_id <> '' ORDER BY window_start_us, agent_id`,
       [closing.lastStartUs, closing.firstStartUs],
     )
     rows.push(...res.rows.map((r) => ({ ...r, reason: 'closed' as const })))
@@ -271,7 +284,7 @@ async function emitWindows(
   if (again.size > 0) {
     const keys = [...again.values()].sort((a, b) => a[0] - b[0] || (a[1] < b[1] ? -1 : 1))
     const res = await c.query<AgentWindowRow>(
-      'SELECT m.* FROM agg_agent_minute m JOIN unnest($1::bigint[], $2::text[]) AS k(w, a) ON m.window_start_us = k.w AND m.agent_id = k.a ORDER BY 1, 2',
+      `SELECT m.* FROM ${RT.agent} m JOIN unnest($1::bigint[], $2::text[]) AS k(w, a) ON m.window_start_us = k.w AND m.agent_id = k.a ORDER BY 1, 2`,
       [keys.map((k) => k[0]), keys.map((k) => k[1])],
     )
     rows.push(...res.rows.map((r) => ({ ...r, reason: 'late_update' as const })))
@@ -282,7 +295,7 @@ async function emitWindows(
   if (rows.length === 0) return { closed: 0, late_update: 0 }
 
   const hist = await c.query<{ window_start_us: string; agent_id: string; metric: 'execution' | 'llm'; bucket: number; count: string }>(
-    "SELECT h.window_start_us, h.agent_id, h.metric, h.bucket, sum(h.count) AS count FROM agg_latency_histogram h JOIN unnest($1::bigint[], $2::text[]) AS k(w, a) " +
+    `SELECT h.window_start_us, h.agent_id, h.metric, h.bucket, sum(h.count) AS count FROM ${RT.histogram} h JOIN unnest($1::bigint[], $2::text[]) AS k(w, a) ` +
       "ON h.window_start_us = k.w AND h.agent_id = k.a WHERE h.metric IN ('execution', 'llm') GROUP BY 1, 2, 3, 4",
     [rows.map((r) => r.window_start_us), rows.map((r) => r.agent_id)],
   )
@@ -294,7 +307,7 @@ async function emitWindows(
   }
   const windows = rows.map((r) => toAgentMetricsWindow(r, buckets.get(`${r.window_start_us}/${r.agent_id}`) ?? { execution: [], llm: [] }, options.windowMs))
   await c.query(
-    'INSERT INTO agg_outbox (group_id, agent_id, window_start_us, reason, payload) SELECT $1::text, * FROM unnest($2::text[], $3::bigint[], $4::text[], $5::jsonb[])',
+    `INSERT INTO ${RT.outbox} (group_id, agent_id, window_start_us, reason, payload) SELECT $1::text, * FROM unnest($2::text[], $3::bigint[], $4::text[], $5::jsonb[])`,
     [groupId, windows.map((w) => w.agent_id), windows.map((w) => w.window_start), rows.map((r) => r.reason), windows.map((w) => JSON.stringify(w))],
   )
   const closed = rows.filter((r) => r.reason === 'closed').length

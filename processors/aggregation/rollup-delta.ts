@@ -11,94 +11,15 @@
  */
 import type { AgentEventType } from '../../schemas/index.ts'
 import { addDecimal } from './decimal.ts'
-import { SIGNAL_TABLES } from './signal-tables.ts'
-
-/** Counter kinds: `int` → bigint column, `dec` → numeric column. */
-export type CounterKind = 'int' | 'dec'
+import { ROLLUP_TABLES, type RollupTable } from '../../schemas/rollup-tables.ts'
 
 /**
- * The additive rollup tables (migrations/*.sql): key columns and counters.
- *
- * LLM calls (`llm`, agent `llm_calls_*`, user `llm_calls`) are *answered* calls only: a response
- * came back (success, or a failure whose producer reported usage). Failed attempts without an
- * answer (rate-limit retries, timeouts) are counted apart (`llm_failure`, `llm_failed_attempts`).
- * `priced_events` / `priced_calls` count events with a known `cost_usd`, so a sum of 0 over
- * nothing priced reads as unknown (null), not as $0. `event` counts each event once per type
- * (agent rows count an event once per agent it involves).
+ * The additive rollup tables (names, key columns, counters and what they count) are the contract
+ * of schemas/rollup-tables.ts, shared with the gateway and the dashboards; re-exported here for
+ * the sink's code.
  */
-export const ROLLUP_TABLES = {
-  agent: {
-    table: 'agg_agent_minute',
-    keys: ['window_start_us', 'agent_id'],
-    counters: {
-      events: 'int', executions_started: 'int', executions_succeeded: 'int', executions_failed: 'int',
-      llm_calls_succeeded: 'int', llm_calls_failed: 'int', input_tokens: 'int', output_tokens: 'int', cost_usd: 'dec',
-      tool_calls: 'int', tool_failures: 'int', errors: 'int', collaborations: 'int',
-      execution_latency_count: 'int', execution_latency_sum_ms: 'dec', llm_latency_count: 'int', llm_latency_sum_ms: 'dec',
-      late_events: 'int', llm_failed_attempts: 'int', priced_events: 'int',
-    },
-  },
-  event: {
-    table: 'agg_event_minute',
-    keys: ['window_start_us', 'event_type'],
-    counters: { events: 'int', late_events: 'int' },
-  },
-  llm: {
-    table: 'agg_llm_minute',
-    keys: ['window_start_us', 'agent_id', 'model', 'user_id', 'status'],
-    counters: {
-      calls: 'int', input_tokens: 'int', output_tokens: 'int', cached_input_tokens: 'int', reasoning_tokens: 'int',
-      cost_usd: 'dec', latency_count: 'int', latency_sum_ms: 'dec', priced_calls: 'int',
-    },
-  },
-  llm_failure: {
-    table: 'agg_llm_failure_minute',
-    keys: ['window_start_us', 'agent_id', 'model', 'user_id', 'error_type'],
-    counters: { attempts: 'int' },
-  },
-  tool: {
-    table: 'agg_tool_minute',
-    keys: ['window_start_us', 'agent_id', 'tool', 'status'],
-    counters: { calls: 'int', cost_usd: 'dec', latency_count: 'int', latency_sum_ms: 'dec', input_bytes: 'int', output_bytes: 'int' },
-  },
-  user: {
-    table: 'agg_user_minute',
-    keys: ['window_start_us', 'user_id', 'agent_id'],
-    counters: { events: 'int', llm_calls: 'int', input_tokens: 'int', output_tokens: 'int', cost_usd: 'dec', llm_failed_attempts: 'int', priced_events: 'int' },
-  },
-  memory: {
-    table: 'agg_memory_tier_minute',
-    keys: ['window_start_us', 'tier'],
-    counters: { accesses: 'int', hits: 'int', misses: 'int', served: 'int', latency_count: 'int', latency_sum_ms: 'dec' },
-  },
-  edge: {
-    table: 'agg_edge_minute',
-    keys: ['window_start_us', 'from_agent', 'to_agent', 'kind'],
-    counters: {
-      count: 'int', consensus_known: 'int', consensus_reached: 'int', resolution_count: 'int', resolution_sum_ms: 'dec',
-      knowledge_items_shared: 'int',
-    },
-  },
-  hypothesis: {
-    table: 'agg_hypothesis_minute',
-    keys: ['window_start_us', 'agent_id', 'domain', 'status'],
-    counters: { events: 'int' },
-  },
-  knowledge: {
-    table: 'agg_knowledge_minute',
-    keys: ['window_start_us', 'item_id', 'agent_id', 'domain'],
-    counters: { accesses: 'int', found: 'int', items_retrieved: 'int' },
-  },
-  histogram: {
-    table: 'agg_latency_histogram',
-    keys: ['window_start_us', 'metric', 'agent_id', 'dim', 'bucket'],
-    counters: { count: 'int' },
-  },
-  ...SIGNAL_TABLES,
-} as const satisfies Record<string, { table: string; keys: readonly string[]; counters: Record<string, CounterKind> }>
+export { ROLLUP_TABLES, type CounterKind, type RollupTable } from '../../schemas/rollup-tables.ts'
 
-/** Name of a rollup table in ROLLUP_TABLES. */
-export type RollupTable = keyof typeof ROLLUP_TABLES
 /** Upsert order of the tables (fixed, so concurrent transactions lock rows in one order). */
 export const ROLLUP_TABLE_ORDER = Object.keys(ROLLUP_TABLES) as RollupTable[]
 

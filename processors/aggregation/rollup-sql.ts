@@ -9,6 +9,7 @@
  * by a later (status_time_us, event_id). All are order-free, so any split of the input into
  * batches, partitions or instances yields the same rows.
  */
+import { RT } from '../../schemas/rollup-tables.ts'
 import { ROLLUP_TABLE_ORDER, ROLLUP_TABLES, type ActivityUpdate, type HypothesisState, type MergedDelta, type RollupTable, type RowOf } from './rollup-delta.ts'
 
 /** A parameterised statement. */
@@ -44,7 +45,7 @@ export function upsertActivity(updates: readonly ActivityUpdate[]): Statement {
   const newer = '(EXCLUDED.last_seen_us, EXCLUDED.last_event_id) > (a.last_seen_us, a.last_event_id)'
   return {
     text:
-      'INSERT INTO agg_agent_activity AS a (agent_id, first_seen_us, last_seen_us, last_event_type, last_event_id, events, executions_in_flight, llm_calls_in_flight, last_processed_at) ' +
+      `INSERT INTO ${RT.activity} AS a (agent_id, first_seen_us, last_seen_us, last_event_type, last_event_id, events, executions_in_flight, llm_calls_in_flight, last_processed_at) ` +
       'SELECT u.*, now() FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::text[], $5::uuid[], $6::bigint[], $7::bigint[], $8::bigint[]) AS u ' +
       'ON CONFLICT (agent_id) DO UPDATE SET first_seen_us = LEAST(a.first_seen_us, EXCLUDED.first_seen_us), ' +
       `last_event_type = CASE WHEN ${newer} THEN EXCLUDED.last_event_type ELSE a.last_event_type END, ` +
@@ -64,7 +65,7 @@ export function upsertHypothesisStates(states: readonly HypothesisState[]): Stat
   const col = <K extends keyof HypothesisState>(k: K) => states.map((s) => s[k])
   return {
     text:
-      'INSERT INTO agg_hypothesis_state AS h (hypothesis_id, agent_id, domain, status, status_time_us, event_id) ' +
+      `INSERT INTO ${RT.hypothesis_state} AS h (hypothesis_id, agent_id, domain, status, status_time_us, event_id) ` +
       'SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::uuid[]) ' +
       'ON CONFLICT (hypothesis_id) DO UPDATE SET agent_id = EXCLUDED.agent_id, domain = EXCLUDED.domain, status = EXCLUDED.status, ' +
       'status_time_us = EXCLUDED.status_time_us, event_id = EXCLUDED.event_id ' +

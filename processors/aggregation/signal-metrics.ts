@@ -1,11 +1,11 @@
 /**
- * Prometheus counters of the signal rollups (signal-tables.ts): decisions, memory operations,
+ * Prometheus counters of the signal rollups (schemas/rollup-tables.ts): decisions, memory operations,
  * biometric readings, system health reports, conversation turns and performance metric samples.
  * Like metrics.ts, they are updated after a batch's transaction committed, from the merged delta
  * of the events applied for the first time, so a duplicate never counts twice. Labels are
  * bounded sets (agent, category, urgency, operation, memory type, metric, component, status);
  * never user, trace or event ids (CONTRACTS.md section 4). Cost per trace stays in PostgreSQL
- * (`agg_trace_minute`): a trace id is never a label.
+ * (`agg_trace_window`): a trace id is never a label.
  */
 import { Counter, type Registry } from 'prom-client'
 import type { MergedDelta } from './rollup-delta.ts'

@@ -1,5 +1,5 @@
 /**
- * The rows one enriched event adds to the signal tables (signal-tables.ts): decisions, memory
+ * The rows one enriched event adds to the signal tables (schemas/rollup-tables.ts): decisions, memory
  * operations, biometrics, system health, conversation turns, performance metrics, and the cost
  * of its trace. Pure; called by transform.ts for every event.
  *

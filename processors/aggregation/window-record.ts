@@ -1,6 +1,6 @@
 /**
  * Builds the contract's AgentMetricsWindow (CONTRACTS.md section 3b, schemas/avro/
- * agent-metrics-window.avsc) from a row of agg_agent_minute and the window's latency histogram
+ * agent-metrics-window.avsc) from a row of agg_agent_window and the window's latency histogram
  * buckets. Pure. PostgreSQL returns bigint and numeric as strings; both are accepted.
  */
 import type { AgentMetricsWindow } from '../../schemas/generated/types.ts'
@@ -10,7 +10,7 @@ import { windowEndUs } from './tumbling-window.ts'
 
 type AgentColumn = (typeof ROLLUP_TABLES)['agent']['keys'][number] | keyof (typeof ROLLUP_TABLES)['agent']['counters']
 
-/** A row of agg_agent_minute as read back (numbers, or strings for bigint/numeric). */
+/** A row of agg_agent_window as read back (numbers, or strings for bigint/numeric). */
 export type AgentWindowRow = { readonly [C in AgentColumn]: C extends 'agent_id' ? string : string | number }
 
 /** Histogram buckets of the window: execution latency and LLM latency (all models summed). */

@@ -51,7 +51,7 @@ processorConformance({
   async verify(kafka, inputs) {
     const [row] = await query<{ calls: string; input_tokens: string; output_tokens: string }>(
       kafka,
-      'SELECT sum(calls)::text AS calls, sum(input_tokens)::text AS input_tokens, sum(output_tokens)::text AS output_tokens FROM agg_llm_minute',
+      'SELECT sum(calls)::text AS calls, sum(input_tokens)::text AS input_tokens, sum(output_tokens)::text AS output_tokens FROM agg_llm_window',
     )
     const expected = inputs.reduce((t, e) => (e.event_type === 'llm_call_completed' ? { i: t.i + e.payload.input_tokens, o: t.o + e.payload.output_tokens } : t), { i: 0, o: 0 })
     expect({ calls: Number(row!.calls), input: Number(row!.input_tokens), output: Number(row!.output_tokens) }).toEqual({ calls: inputs.length, input: expected.i, output: expected.o })

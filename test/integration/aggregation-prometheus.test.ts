@@ -111,7 +111,7 @@ describe('aggregation metrics contract (real Prometheus)', () => {
     const active = await promQuery(`auren_agents_active{${sel}}`)
     expect(Number(active[0]?.value[1])).toBeGreaterThan(0)
     // the PostgreSQL rollups say the same as the counters
-    const db = await pool.query<{ i: string }>('SELECT sum(input_tokens)::text AS i FROM agg_llm_minute')
+    const db = await pool.query<{ i: string }>('SELECT sum(input_tokens)::text AS i FROM agg_llm_window')
     expect(Number(db.rows[0]!.i)).toBe(inputTokens)
     // no per-event or per-user label anywhere
     const all = await promQuery(`{__name__=~"auren_.*",${sel}}`)
@@ -137,7 +137,7 @@ describe('aggregation metrics contract (real Prometheus)', () => {
     }
     for (const w of latest.values()) {
       const res = await pool.query<{ input_tokens: string; output_tokens: string }>(
-        'SELECT input_tokens::text, output_tokens::text FROM agg_agent_minute WHERE agent_id = $1 AND window_start_us = $2',
+        'SELECT input_tokens::text, output_tokens::text FROM agg_agent_window WHERE agent_id = $1 AND window_start_us = $2',
         [w.agent_id, w.window_start],
       )
       expect(res.rows[0], `${w.agent_id} ${w.window_start}`).toBeDefined()

@@ -63,7 +63,7 @@ describe('aggregation of the recorded ChatDev runs', () => {
       }
     }
     const tokens = await pool.query<{ agent_id: string; input: string; output: string; cost: string }>(
-      'SELECT agent_id, sum(input_tokens) AS input, sum(output_tokens) AS output, sum(cost_usd) AS cost FROM agg_agent_minute GROUP BY agent_id',
+      'SELECT agent_id, sum(input_tokens) AS input, sum(output_tokens) AS output, sum(cost_usd) AS cost FROM agg_agent_window GROUP BY agent_id',
     )
     const got = new Map(tokens.rows.filter((r) => r.input !== '0' || r.output !== '0').map((r) => [r.agent_id, { input: Number(r.input), output: Number(r.output) }]))
     expect(got).toEqual(reference)
@@ -85,8 +85,8 @@ describe('aggregation of the recorded ChatDev runs', () => {
       // late_events depend on each partition's order (documented), so compare everything else
       const withoutLate = (d: typeof rows) => ({
         ...d,
-        agg_agent_minute: d.agg_agent_minute!.map(({ late_events: _l, ...r }) => r),
-        agg_event_minute: d.agg_event_minute!.map(({ late_events: _l, ...r }) => r),
+        agg_agent_window: d.agg_agent_window!.map(({ late_events: _l, ...r }) => r),
+        agg_event_window: d.agg_event_window!.map(({ late_events: _l, ...r }) => r),
       })
       expect(withoutLate(rows)).toEqual(withoutLate(singleRows))
       const p95 = async (p: typeof pool) => {

@@ -67,7 +67,7 @@ describe('exactly-once', () => {
       if (cost_usd) cost.set(agent, [...(cost.get(agent) ?? []), cost_usd])
     }
     const res = await db.pool().query<{ agent_id: string; tokens: string; cost: string }>(
-      'SELECT agent_id, sum(input_tokens + output_tokens) AS tokens, sum(cost_usd) AS cost FROM agg_agent_minute GROUP BY agent_id',
+      'SELECT agent_id, sum(input_tokens + output_tokens) AS tokens, sum(cost_usd) AS cost FROM agg_agent_window GROUP BY agent_id',
     )
     const got = new Map(res.rows.filter((r) => r.tokens !== '0').map((r) => [r.agent_id, Number(r.tokens)]))
     expect(got).toEqual(tokens)
@@ -148,7 +148,7 @@ describe('exactly-once', () => {
     expect(await dumpTables(db.pool(1))).toEqual(before)
     expect(await sink.storedOffsets(GROUP, TOPIC, [0])).toEqual(new Map([[0, '40']]))
     await sink.writeBatch(records(stream.slice(40, 90), 0, 40), at(0, 90))
-    const res = await admin.query('SELECT sum(events)::int AS n FROM agg_agent_minute')
+    const res = await admin.query('SELECT sum(events)::int AS n FROM agg_agent_window')
     expect(res.rows[0].n).toBe(new Set(stream.slice(0, 90).map((d) => d.event_id)).size)
   })
 
@@ -194,7 +194,7 @@ describe('partitions and instances', () => {
       await feed([db.sink(), db.sink(), db.sink()], splitByTrace(events, 3), { seed: 6, concurrent: true, maxBatch: 40 })
       const one = await dumpTables(single.pool(1))
       expect(await dumpTables(db.pool(1))).toEqual(one)
-      expect(one.agg_agent_minute!.every((r) => r.late_events === '0')).toBe(true)
+      expect(one.agg_agent_window!.every((r) => r.late_events === '0')).toBe(true)
       for (const metric of ['llm', 'execution', 'tool', 'memory_tier']) {
         const expected = await p95(single.pool(1), metric)
         expect(expected).not.toBeNull()
@@ -213,7 +213,7 @@ describe('partitions and instances', () => {
       await feed([db.sink()], streams, { seed: 7, maxBatch: 5 })
       await feed([other.sink(), other.sink(), other.sink()], streams, { seed: 8, maxBatch: 60, concurrent: true })
       const a = await dumpTables(db.pool(1))
-      expect(a.agg_agent_minute!.reduce((n, r) => n + Number(r.late_events), 0)).toBeGreaterThan(10)
+      expect(a.agg_agent_window!.reduce((n, r) => n + Number(r.late_events), 0)).toBeGreaterThan(10)
       expect(await dumpTables(other.pool(1))).toEqual(a)
     } finally {
       await other.drop()

@@ -74,7 +74,7 @@ describe('windows, watermark and late events', () => {
     expect(all).toHaveLength(3)
     expect(all[2]).toMatchObject({ agent_id: 'B', reason: 'late_update', payload: { input_tokens: 207, late_events: 1, llm_calls: { succeeded: 3 } } })
 
-    const w1 = await db.pool(1).query('SELECT agent_id, late_events FROM agg_agent_minute WHERE window_start_us = $1 ORDER BY 1', [W1])
+    const w1 = await db.pool(1).query('SELECT agent_id, late_events FROM agg_agent_window WHERE window_start_us = $1 ORDER BY 1', [W1])
     expect(w1.rows).toEqual([{ agent_id: 'A', late_events: '0' }, { agent_id: 'B', late_events: '0' }])
 
     const text = await registry.metrics()

@@ -16,6 +16,7 @@ import { randomBytes, randomUUID } from 'node:crypto'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { RT } from '../../schemas/rollup-tables.ts'
 import { fromEnrichedRecord, type AgentEvent, type EnrichedAgentEventRecord } from '../../schemas/index.ts'
 import { startFakeLlm, type FakeLlm, type ReportedUsage } from '../../scripts/crewai/fake-llm.ts'
 import { readTopicToEnd, waitForGroupCaughtUp } from '../../scripts/lib/read-topic.ts'
@@ -144,7 +145,7 @@ describe('a real CrewAI crew through the pipeline (OpenInference OTLP and the cr
     const pool = db.pool(1)
     const { rows } = await pool.query<{ agent_id: string; calls: string; input_tokens: string; output_tokens: string; tool_calls: string; started: string; succeeded: string }>(
       'SELECT agent_id, sum(llm_calls_succeeded)::text AS calls, sum(input_tokens)::text AS input_tokens, sum(output_tokens)::text AS output_tokens, ' +
-      'sum(tool_calls)::text AS tool_calls, sum(executions_started)::text AS started, sum(executions_succeeded)::text AS succeeded FROM agg_agent_minute GROUP BY agent_id ORDER BY agent_id')
+      `sum(tool_calls)::text AS tool_calls, sum(executions_started)::text AS started, sum(executions_succeeded)::text AS succeeded FROM ${RT.agent} GROUP BY agent_id ORDER BY agent_id`)
     const sum = (agent: string, f: keyof ReportedUsage) => (['otlp', 'events'] as const).reduce((n, m) => n + (llm.usage(LLM_KEY[m]).get(agent)?.[f] ?? 0), 0)
     expect(rows.map((r) => ({ ...r }))).toEqual(Object.keys(AGENTS).sort().map((agent) => ({
       agent_id: agent, calls: String(sum(agent, 'calls')), input_tokens: String(sum(agent, 'inputTokens')), output_tokens: String(sum(agent, 'outputTokens')),

@@ -337,7 +337,7 @@ describe('gateway REST API over the rollups of the recorded runs', () => {
   it('bad input gets the right 4xx with a clear message', async () => {
     const cases: Array<[string, string, string | null, number, string, RegExp]> = [
       ['unknown agent', `/api/v2/agents/performance?${qs({ ...ALL, agent_id: 'no-such-agent' })}`, tokens.operator!, 404, 'NOT_FOUND', /agent 'no-such-agent' is unknown/],
-      ['bad window', `/api/v2/overview?${qs({ ...ALL, window: 'fortnight' })}`, tokens.operator!, 400, 'BAD_REQUEST', /'window' must be one of minute, hour, day/],
+      ['bad window', `/api/v2/overview?${qs({ ...ALL, window: 'fortnight' })}`, tokens.operator!, 400, 'BAD_REQUEST', /'window' must be one of rollup, minute, hour, day/],
       ['window too fine', `/api/v2/overview?${qs({ ...ALL, window: 'minute' })}`, tokens.operator!, 400, 'BAD_REQUEST', /more than 10000; use a larger window/],
       ['from after to', `/api/v2/costs?${qs({ from: ALL.to, to: ALL.from })}`, tokens.operator!, 400, 'BAD_REQUEST', /'from' .* must be before 'to'/],
       ['range too long', `/api/v2/costs?${qs({ from: '2023-01-01T00:00:00Z', to: ALL.to })}`, tokens.operator!, 400, 'BAD_REQUEST', /longer than the maximum 90d/],

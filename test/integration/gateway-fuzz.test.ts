@@ -31,7 +31,7 @@ const ODD: readonly string[] = [
   '', '+', '%20', 'planner', 'unknown-agent', '%F0%9F%98%80', '%C3%A9'.repeat(300), 'a'.repeat(257), 'a'.repeat(5000), 'a'.repeat(20_000),
   '-1', '0', '1', '1.5', '1e3', '1e400', '-1e400', 'Infinity', '-Infinity', 'NaN', '0x10', '99999999999999999999999', '2147483648',
   '2025-03-01T10:00:00Z', '2025-03-01T23:59:60Z', '0000-01-01T00:00:00Z', '2025-02-30T00:00:00Z', '2025-03-01T10:00:00%2B23:59',
-  '275760-09-13T00:00:00Z', '1970-01-01T00:00:00Z', "'%3B DROP TABLE agg_llm_minute%3B --", '%24%7Bjndi%3Aldap%3A%2F%2Fx%7D', '__proto__', 'constructor',
+  '275760-09-13T00:00:00Z', '1970-01-01T00:00:00Z', "'%3B DROP TABLE agg_llm_window%3B --", '%24%7Bjndi%3Aldap%3A%2F%2Fx%7D', '__proto__', 'constructor',
   'csv', 'json', 'hour', 'minute', 'day', 'model', 'token_usage', 'all', 'handoff',
 ]
 

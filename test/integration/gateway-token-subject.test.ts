@@ -71,7 +71,7 @@ describe('a token must name its user (sub)', () => {
     const c = new pg.Client(db.url)
     await c.connect()
     try {
-      const r = await c.query<{ user_id: string; calls: string }>(`SELECT user_id, sum(calls)::text AS calls FROM ${db.schema}.agg_llm_minute GROUP BY user_id ORDER BY user_id`)
+      const r = await c.query<{ user_id: string; calls: string }>(`SELECT user_id, sum(calls)::text AS calls FROM ${db.schema}.agg_llm_window GROUP BY user_id ORDER BY user_id`)
       expect(r.rows).toEqual([{ user_id: '', calls: '5' }, { user_id: 'user-a', calls: '3' }])
     } finally {
       await c.end()

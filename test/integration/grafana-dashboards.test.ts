@@ -180,7 +180,7 @@ describe('Grafana dashboards: every panel returns data on a running pipeline', (
     // enrichment; aggregation's LLM call counter equal to the rollups).
     const inputEnds = await ctx.admin.endOffsets(ctx.topics.agentEvents)
     const inputTotal = [...inputEnds.values()].reduce((n, o) => n + Number(o), 0)
-    const dbCalls = Number((await pool.query<{ n: string }>('SELECT coalesce(sum(calls), 0)::text AS n FROM agg_llm_minute')).rows[0]!.n)
+    const dbCalls = Number((await pool.query<{ n: string }>('SELECT coalesce(sum(calls), 0)::text AS n FROM agg_llm_window')).rows[0]!.n)
     expect(dbCalls).toBeGreaterThan(0)
     const inst = (p: AppProcess) => `instance="${p.address}"`
     await waitUntil('Prometheus to scrape the final counters', async () => {
@@ -194,7 +194,7 @@ describe('Grafana dashboards: every panel returns data on a running pipeline', (
       return firing.length > 0
     }, 60_000)
 
-    const minUs = Number((await pool.query<{ m: string }>('SELECT min(window_start_us)::text AS m FROM agg_agent_minute')).rows[0]!.m)
+    const minUs = Number((await pool.query<{ m: string }>('SELECT min(window_start_us)::text AS m FROM agg_agent_window')).rows[0]!.m)
     evalTimeS = Date.now() / 1000
     interp = {
       variables: { instance: procs.map((p) => p.address).join('|') },
@@ -292,26 +292,26 @@ describe('Grafana dashboards: every panel returns data on a running pipeline', (
     }
     const sum = async (sql: string) => Number((await pool.query<{ n: string | null }>(sql)).rows[0]!.n ?? 0)
     const decisions = await get('intelligence/decisions')
-    expect(decisions.total).toBe(await sum('SELECT sum(decisions) AS n FROM agg_decision_minute'))
+    expect(decisions.total).toBe(await sum('SELECT sum(decisions) AS n FROM agg_decision_window'))
     expect(decisions.total).toBeGreaterThan(0)
     const ops = await get('memory/operations')
-    expect(ops.total).toBe(await sum('SELECT sum(operations) AS n FROM agg_memory_operation_minute'))
+    expect(ops.total).toBe(await sum('SELECT sum(operations) AS n FROM agg_memory_operation_window'))
     const bio = (await get('body/biometrics')) as { metrics: Array<{ samples: number; mean: number | null }> }
-    expect(bio.metrics.reduce((n, m) => n + m.samples, 0)).toBe(await sum('SELECT sum(samples) AS n FROM agg_biometric_minute'))
+    expect(bio.metrics.reduce((n, m) => n + m.samples, 0)).toBe(await sum('SELECT sum(samples) AS n FROM agg_biometric_window'))
     expect(bio.metrics.every((m) => m.mean !== null)).toBe(true)
     const viewer = await hs256Token(apiSecret, 'user-001', ['viewer'])
     const own = (await get('body/biometrics', viewer)) as { metrics: Array<{ samples: number }>; scope: { user_id: string } }
     expect(own.scope.user_id).toBe('user-001')
-    expect(own.metrics.reduce((n, m) => n + m.samples, 0)).toBe(await sum("SELECT sum(samples) AS n FROM agg_biometric_minute WHERE user_id = 'user-001'"))
+    expect(own.metrics.reduce((n, m) => n + m.samples, 0)).toBe(await sum("SELECT sum(samples) AS n FROM agg_biometric_window WHERE user_id = 'user-001'"))
     const health = (await get('system/health')) as { components: Array<{ reports: Record<string, number> }> }
-    expect(health.components.flatMap((c) => Object.values(c.reports)).reduce((a, b) => a + b, 0)).toBe(await sum('SELECT sum(reports) AS n FROM agg_system_health_minute'))
+    expect(health.components.flatMap((c) => Object.values(c.reports)).reduce((a, b) => a + b, 0)).toBe(await sum('SELECT sum(reports) AS n FROM agg_system_health_window'))
     const perf = (await get('system/performance-metrics')) as { metrics: Array<{ samples: number }> }
-    expect(perf.metrics.reduce((n, m) => n + m.samples, 0)).toBe(await sum('SELECT sum(samples) AS n FROM agg_performance_metric_minute'))
+    expect(perf.metrics.reduce((n, m) => n + m.samples, 0)).toBe(await sum('SELECT sum(samples) AS n FROM agg_performance_metric_window'))
     const traces = (await get('costs/traces', operatorToken, { limit: '5' })) as { traces: number; total_cost_usd: number; mean_cost_per_trace_usd: number | null; top: Array<{ cost_usd: number }> }
-    expect(traces.traces).toBe(await sum('SELECT count(DISTINCT trace_id) AS n FROM agg_trace_minute'))
-    expect(Math.abs(traces.total_cost_usd - await sum('SELECT sum(cost_usd) AS n FROM agg_trace_minute'))).toBeLessThan(1e-9)
+    expect(traces.traces).toBe(await sum('SELECT count(DISTINCT trace_id) AS n FROM agg_trace_window'))
+    expect(Math.abs(traces.total_cost_usd - await sum('SELECT sum(cost_usd) AS n FROM agg_trace_window'))).toBeLessThan(1e-9)
     // a trace's cost equals the enriched cost of its events: the sum over traces is the sum over agents
-    expect(Math.abs(traces.total_cost_usd - await sum('SELECT sum(cost_usd) AS n FROM agg_agent_minute'))).toBeLessThan(1e-9)
+    expect(Math.abs(traces.total_cost_usd - await sum('SELECT sum(cost_usd) AS n FROM agg_agent_window'))).toBeLessThan(1e-9)
     expect(traces.top.length).toBe(5)
     expect(traces.top[0]!.cost_usd).toBeGreaterThanOrEqual(traces.top[4]!.cost_usd)
     expect(traces.mean_cost_per_trace_usd).toBeCloseTo(traces.total_cost_usd / traces.traces, 12)

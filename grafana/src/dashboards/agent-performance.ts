@@ -3,6 +3,7 @@ import type { DashboardSpec } from '../board.ts'
 import { grid, series, single } from '../panels.ts'
 import { inRange, matches, prom, sel, sqlTable } from '../queries.ts'
 import { HIGH_RATIO_STEPS } from '../thresholds.ts'
+import { RT } from '../../../schemas/rollup-tables.ts'
 
 const A = 'agent=~"$agent"'
 const M = 'model=~"$model"'
@@ -25,6 +26,6 @@ export const agentPerformance: DashboardSpec = {
     series({ title: 'How long do LLM calls take per model (p50, p95, p99)?', description: 'Quantiles of auren_llm_call_duration_seconds per model.', unit: 's', targets: quantiles('auren_llm_call_duration_seconds', 'model', [A, M]) }),
     series({ title: 'How long do executions take per agent (p50, p95, p99)?', description: 'Quantiles of auren_agent_execution_duration_seconds per agent.', unit: 's', targets: quantiles('auren_agent_execution_duration_seconds', 'agent', [A]) }),
     series({ title: 'Which tools are called, and how often do they fail?', description: 'Completed tool calls per second per tool and status (auren_tool_calls_total).', unit: 'reqps', targets: [prom(`sum by (tool, status) (rate(${sel('auren_tool_calls_total', A)}[$__rate_interval]))`, '{{tool}} {{status}}')] }),
-    grid({ title: 'Per agent over the range: executions, failures, LLM calls, mean latencies', description: 'From agg_agent_minute: executions succeeded and failed, tool calls and failures, LLM calls, mean execution and LLM latency (sum / count, ms; null when nothing was timed).', w: 24, targets: [sqlTable(`SELECT agent_id AS agent, sum(executions_succeeded) AS "executions ok", sum(executions_failed) AS "executions failed", sum(tool_calls) AS "tool calls", sum(tool_failures) AS "tool failures", sum(llm_calls_succeeded + llm_calls_failed) AS "LLM calls", sum(execution_latency_sum_ms) / NULLIF(sum(execution_latency_count), 0) AS "mean execution ms", sum(llm_latency_sum_ms) / NULLIF(sum(llm_latency_count), 0) AS "mean LLM ms" FROM agg_agent_minute WHERE ${inRange()} AND ${matches('agent_id', 'agent')} AND agent_id <> '' GROUP BY 1 ORDER BY 6 DESC`)] }),
+    grid({ title: 'Per agent over the range: executions, failures, LLM calls, mean latencies', description: `From ${RT.agent}: executions succeeded and failed, tool calls and failures, LLM calls, mean execution and LLM latency (sum / count, ms; null when nothing was timed).`, w: 24, targets: [sqlTable(`SELECT agent_id AS agent, sum(executions_succeeded) AS "executions ok", sum(executions_failed) AS "executions failed", sum(tool_calls) AS "tool calls", sum(tool_failures) AS "tool failures", sum(llm_calls_succeeded + llm_calls_failed) AS "LLM calls", sum(execution_latency_sum_ms) / NULLIF(sum(execution_latency_count), 0) AS "mean execution ms", sum(llm_latency_sum_ms) / NULLIF(sum(llm_latency_count), 0) AS "mean LLM ms" FROM ${RT.agent} WHERE ${inRange()} AND ${matches('agent_id', 'agent')} AND agent_id <> '' GROUP BY 1 ORDER BY 6 DESC`)] }),
   ],
 }

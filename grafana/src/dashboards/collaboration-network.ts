@@ -2,8 +2,9 @@
 import type { DashboardSpec } from '../board.ts'
 import { grid, network, series } from '../panels.ts'
 import { inRange, matches, prom, sel, sqlSeries, sqlTable, timeOf } from '../queries.ts'
+import { RT } from '../../../schemas/rollup-tables.ts'
 
-const EDGES = `FROM agg_edge_minute WHERE ${inRange()} AND (${matches('from_agent', 'agent')} OR ${matches('to_agent', 'agent')})`
+const EDGES = `FROM ${RT.edge} WHERE ${inRange()} AND (${matches('from_agent', 'agent')} OR ${matches('to_agent', 'agent')})`
 
 export const collaborationNetwork: DashboardSpec = {
   uid: 'auren-collaboration-network',
@@ -18,6 +19,6 @@ export const collaborationNetwork: DashboardSpec = {
     grid({ title: 'Per edge: how often, how much consensus, how fast resolved?', description: 'Count, consensus rate (reached / edges that reported consensus; null when none did), mean resolution time (ms) and knowledge items shared per edge over the range.', w: 24, targets: [sqlTable(`SELECT from_agent AS "from", to_agent AS "to", kind, sum(count) AS count, sum(consensus_reached)::float8 / NULLIF(sum(consensus_known), 0) AS "consensus rate", sum(resolution_sum_ms) / NULLIF(sum(resolution_count), 0) AS "mean resolution ms", sum(knowledge_items_shared) AS "items shared" ${EDGES} GROUP BY 1, 2, 3 ORDER BY 4 DESC LIMIT 100`)] }),
     series({ title: 'How many collaborations reach consensus?', description: 'Collaboration edges per second by consensus (true, false, unknown) (auren_collaborations_total).', unit: 'reqps', stack: true, targets: [prom(`sum by (consensus) (rate(${sel('auren_collaborations_total', 'agent=~"$agent"')}[$__rate_interval]))`, '{{consensus}}')] }),
     series({ title: 'How many handoffs between agents?', description: 'Handoffs per second from agent to partner (auren_agent_handoffs_total).', unit: 'reqps', targets: [prom(`sum by (agent, partner) (rate(${sel('auren_agent_handoffs_total', 'agent=~"$agent"')}[$__rate_interval]))`, '{{agent}} → {{partner}}')] }),
-    series({ title: 'How long do collaborations take to resolve?', description: 'Mean resolution time per event-time minute (agg_edge_minute: resolution sum / count, ms).', unit: 'ms', w: 24, targets: [sqlSeries(`SELECT ${timeOf()} AS time, 'mean resolution' AS metric, sum(resolution_sum_ms) / NULLIF(sum(resolution_count), 0) AS ms ${EDGES} AND resolution_count > 0 GROUP BY 1 ORDER BY 1`)] }),
+    series({ title: 'How long do collaborations take to resolve?', description: `Mean resolution time per rollup window of event time (window_ms in ${RT.rollup_window}, 1 min by default) (${RT.edge}: resolution sum / count, ms).`, unit: 'ms', w: 24, targets: [sqlSeries(`SELECT ${timeOf()} AS time, 'mean resolution' AS metric, sum(resolution_sum_ms) / NULLIF(sum(resolution_count), 0) AS ms ${EDGES} AND resolution_count > 0 GROUP BY 1 ORDER BY 1`)] }),
   ],
 }

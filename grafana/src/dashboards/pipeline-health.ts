@@ -3,6 +3,7 @@ import type { DashboardSpec } from '../board.ts'
 import { series, single, grid } from '../panels.ts'
 import { prom, sel, sqlTable } from '../queries.ts'
 import { CONSUMER_LAG_STEPS, EVENT_LAG_STEPS, REBALANCE_STEPS, ZERO_IS_GOOD } from '../thresholds.ts'
+import { RT } from '../../../schemas/rollup-tables.ts'
 
 const P = 'processor=~"$processor"'
 
@@ -16,7 +17,7 @@ export const pipelineHealth: DashboardSpec = {
     single({ title: 'How many records were dead-lettered in the range?', description: 'Records sent to the DLQ over the dashboard range, all processors.', unit: 'short', thresholds: ZERO_IS_GOOD, targets: [prom(`sum(increase(${sel('auren_records_dead_lettered_total', P)}[$__range]))`, 'dead-lettered', true)] }),
     single({ title: 'How many alerts fire now, per severity?', description: 'Prometheus alerts in state firing per severity (ALERTS{alertstate="firing"}; rules in prometheus/rules/). No data: none fires. Details on the Alerts dashboard.', unit: 'short', thresholds: [{ value: null, color: 'red' }], targets: [prom('count by (severity) (ALERTS{alertstate="firing"})', '{{severity}}', true)] }),
     single({ title: 'How many rebalances in the range?', description: 'Consumer group joins of the instances over the range (auren_rebalances_total); AurenRebalanceStorm pages above 5 in 15 minutes.', unit: 'short', thresholds: REBALANCE_STEPS, targets: [prom(`sum by (processor) (increase(${sel('auren_rebalances_total', P)}[$__range]))`, '{{processor}}', true)] }),
-    single({ title: 'How many metric windows wait in the outbox?', description: 'Rows of agg_outbox not yet published to auren.agent-metrics.v1 (aggregation transactional outbox).', unit: 'short', thresholds: ZERO_IS_GOOD, targets: [sqlTable('SELECT count(*) AS "windows waiting" FROM agg_outbox WHERE published_at IS NULL')] }),
+    single({ title: 'How many metric windows wait in the outbox?', description: `Rows of ${RT.outbox} not yet published to auren.agent-metrics.v1 (aggregation transactional outbox).`, unit: 'short', thresholds: ZERO_IS_GOOD, targets: [sqlTable(`SELECT count(*) AS "windows waiting" FROM ${RT.outbox} WHERE published_at IS NULL`)] }),
     series({ title: 'How many records does each processor read?', description: 'Records consumed per second, per processor and topic (rate of auren_records_consumed_total).', unit: 'reqps', targets: [prom(`sum by (processor, topic) (rate(${sel('auren_records_consumed_total', P)}[$__rate_interval]))`, '{{processor}} ← {{topic}}')] }),
     series({ title: 'How many records does each processor write?', description: 'Records acknowledged per second on output and DLQ topics, per processor and topic.', unit: 'reqps', targets: [prom(`sum by (processor, topic) (rate(${sel('auren_records_produced_total', P)}[$__rate_interval]))`, '{{processor}} → {{topic}}')] }),
     series({ title: 'What is dead-lettered, and why?', description: 'Records sent to the DLQ per second, per processor and reason (auren.dlq.reason).', unit: 'reqps', thresholds: ZERO_IS_GOOD, targets: [prom(`sum by (processor, reason) (rate(${sel('auren_records_dead_lettered_total', P)}[$__rate_interval]))`, '{{processor}} {{reason}}')] }),

@@ -22,6 +22,7 @@ import { chaosResult, renderChaosTable, type ChaosObservations, type ChaosResult
 import { sendRetrying } from '../../../processors/sources/publish-retry.ts'
 import { mulberry32 } from '../../../processors/sources/simulator.ts'
 import { DEFAULT_PARTITIONS, DLQ_HEADERS, fromAgentEventRecord, fromEnrichedRecord, type AgentEventRecord, type EnrichedAgentEventRecord } from '../../../schemas/index.ts'
+import { RT } from '../../../schemas/rollup-tables.ts'
 
 /** Options of `auren chaos` (see `auren chaos --help`). */
 export interface ChaosOptions {
@@ -113,7 +114,7 @@ export async function runChaos(opts: ChaosOptions): Promise<{ observations: Chao
     }
     const { appliedIds, rollupEvents } = await withDb(databaseUrl, schema, async (c) => ({
       appliedIds: new Set((await c.query<{ id: string }>('SELECT event_id::text AS id FROM agg_seen_events')).rows.map((r) => r.id)),
-      rollupEvents: Number((await c.query<{ n: string | null }>('SELECT sum(events)::text AS n FROM agg_agent_minute')).rows[0]?.n ?? 0),
+      rollupEvents: Number((await c.query<{ n: string | null }>(`SELECT sum(events)::text AS n FROM ${RT.agent}`)).rows[0]?.n ?? 0),
     }))
     return {
       delivery: opts.delivery,

@@ -8,7 +8,7 @@
  *   write an event twice when a send is retried after a broker outage; it is one event).
  * - lost: an input event that reached neither the aggregation's applied set (`agg_seen_events`)
  *   nor the DLQ; for enrichment, an input event absent from the enriched topic and the DLQ.
- * - double-counted: rollup events (`sum(agg_agent_minute.events)`, one per applied event) beyond
+ * - double-counted: rollup events (`sum(agg_agent_window.events)`, one per applied event) beyond
  *   the distinct input events applied; with exactly-once delivery also any event_id the enriched
  *   topic holds more than once (read_committed). At-least-once enrichment may repeat an event on
  *   its topic after a crash (consumers dedup by event_id): reported, not a double count.
@@ -40,7 +40,7 @@ export interface ChaosObservations {
   readonly deadLetters: ReadonlyArray<{ reason: string; eventId: string | null; source: string }>
   /** event_ids in the aggregation's applied set. */
   readonly appliedIds: ReadonlySet<string>
-  /** sum(events) over agg_agent_minute. */
+  /** sum(events) over agg_agent_window. */
   readonly rollupEvents: number
   /** Highest auren_consumer_lag_records seen for one partition, per app (null: never scraped). */
   readonly maxLag: Readonly<Record<string, number | null>>

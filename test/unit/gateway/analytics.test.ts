@@ -9,7 +9,7 @@ import { shapeNetwork, shapeLearning } from '../../../gateway/analytics/intellig
 import { shapeTierStats } from '../../../gateway/analytics/memory.ts'
 import { performanceTotals, shapePerformance } from '../../../gateway/analytics/performance.ts'
 import { extendTrend, leastSquares, projectUsage, type UsagePoint } from '../../../gateway/analytics/projection.ts'
-import { checkSeriesSize, resolveRange } from '../../../gateway/analytics/range.ts'
+import { checkSeriesSize, resolveRange, windowStepUs } from '../../../gateway/analytics/range.ts'
 import { cacheCandidates, collaborationPairs, knowledgeGaps, modelCostOutliers, recommend, unqualified } from '../../../gateway/analytics/recommendations.ts'
 import { bucketOf } from '../../../schemas/latency-histogram.ts'
 
@@ -49,6 +49,16 @@ describe('projection', () => {
     const p = projectUsage([], null, 60, 60_000)
     expect([p.as_of, p.next_hour.tokens, p.next_day.cost_usd, p.basis.windows_with_data]).toEqual([null, null, null, 0])
     expect(p.reasons.cost).toBe('no data at or before the end of the range')
+  })
+
+  it('steps by the window size stored with the rollups; none stored: no basis windows, null figures', () => {
+    const half = 30_000_000
+    const points: UsagePoint[] = Array.from({ length: 4 }, (_, i) => ({ startUs: T0 + i * half, input_tokens: 10, output_tokens: 0, cost_usd: 0.5, llm_calls: 1, priced: 1 }))
+    const p = projectUsage(points, T0 + 4 * half, 2, 30_000, { minWindows: 4, trendMinR2: 0 })
+    expect([p.basis.window_ms, p.basis.windows, p.basis.windows_with_tokens, p.basis.minutes, p.rate_per_minute.tokens]).toEqual([30_000, 4, 4, 2, 20])
+    const none = projectUsage([], null, 60, null)
+    expect([none.basis.window_ms, none.basis.windows, none.next_hour.tokens, none.next_day.trend_cost_usd]).toEqual([null, 0, null, null])
+    expect(none.reasons.tokens).toBe('no data at or before the end of the range')
   })
 
   it('below the minimum data a projection is null with the reason; never $0 from windows without prices; tokens are whole', () => {
@@ -155,6 +165,11 @@ describe('range', () => {
     expect(() => resolveRange({ from: '2025-01-01T00:00:00Z', to: '2025-01-24T00:00:00Z' }, now, limits)).toThrow(/23d is longer than the maximum 7d/)
     expect(() => checkSeriesSize({ fromUs: 0, toUs: 7 * 86_400_000_000 }, 'minute')).toThrow(/10080 points/)
     expect(() => checkSeriesSize({ fromUs: 0, toUs: 7 * 86_400_000_000 }, 'hour')).not.toThrow()
+    // window=rollup: the stored size; 30 s windows over 4 days are too many points, a larger window is named
+    expect(windowStepUs('rollup', 30_000)).toBe(30_000_000)
+    expect(windowStepUs('rollup', null)).toBeNull()
+    expect(windowStepUs('hour', null)).toBe(3_600_000_000)
+    expect(() => checkSeriesSize({ fromUs: 0, toUs: 4 * 86_400_000_000 }, 'rollup', 30_000_000)).toThrow(/11520 points, more than 10000; use a larger window \(minute or hour or day\)/)
   })
 })
 

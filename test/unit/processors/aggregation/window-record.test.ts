@@ -51,7 +51,7 @@ describe('rollup statements', () => {
       expect(lengths.size).toBe(1)
     }
     const llm = upsertRows('llm', merged.rows.llm!)
-    expect(llm.text).toContain('ON CONFLICT ("window_start_us", "agent_id", "model", "user_id", "status") DO UPDATE SET "calls" = "agg_llm_minute"."calls" + EXCLUDED."calls"')
+    expect(llm.text).toContain('ON CONFLICT ("window_start_us", "agent_id", "model", "user_id", "status") DO UPDATE SET "calls" = "agg_llm_window"."calls" + EXCLUDED."calls"')
     expect(llm.text).toContain('$13::numeric[]')
     // absent counters are sent as zeros, decimals as strings
     const costs = llm.values[10] as unknown[]
