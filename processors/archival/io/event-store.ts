@@ -58,6 +58,7 @@ async function insertRows(client: pg.ClientBase, rows: readonly (StreamedEvent &
 /**
  * Appends events to one stream when its version is `expectedVersion` (0: the stream must not
  * exist yet). Runs in the caller's transaction (call between BEGIN and COMMIT).
+ * @param opts.conflicts counted once per refused append (auren_event_store_append_conflicts_total)
  * @returns the new version of the stream
  * @throws StreamConflictError when the stream's version differs (nothing is appended); the
  *   unique (stream_id, stream_version) constraint is the last guard if the lock is bypassed
@@ -67,10 +68,14 @@ export async function appendToStream(
   streamId: string,
   expectedVersion: number,
   events: readonly NewStreamEvent[],
+  opts: { readonly conflicts?: { inc(): void } } = {},
 ): Promise<number> {
   await client.query('SELECT pg_advisory_xact_lock($1)', [ES_APPEND_LOCK_ID])
   const actual = (await currentVersions(client, [streamId])).get(streamId) ?? 0
-  if (actual !== expectedVersion) throw new StreamConflictError(streamId, expectedVersion, actual)
+  if (actual !== expectedVersion) {
+    opts.conflicts?.inc()
+    throw new StreamConflictError(streamId, expectedVersion, actual)
+  }
   await insertRows(client, events.map((e, i) => ({ ...e, streamId, version: expectedVersion + i + 1 })))
   return expectedVersion + events.length
 }
