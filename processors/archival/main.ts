@@ -34,6 +34,8 @@ await runProcessorApp({
       maxBytes: c.flushMaxBytes,
       maxAgeMs: c.flushMaxAgeMs,
       sizeOf: (o) => rowBytes(o.row),
+      // The next records are decoded and buffered while a flush encodes, uploads and commits.
+      overlap: true,
       flush: async ({ topic, partition, records, reason }) => {
         const r = await writer.flush(topic, partition, records)
         recordFlush(metrics, topic, r)

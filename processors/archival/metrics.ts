@@ -23,6 +23,8 @@ export interface ArchivalMetrics {
   readonly retentionDeletedBytes: Counter<'tier'>
   readonly compactions: Counter
   readonly eventStoreAppends: Counter
+  /** Appends refused because the stream's version was not the expected one (io/event-store.ts appendToStream). */
+  readonly eventStoreConflicts: Counter
   /** Moves auren_archive_newest_event_timestamp_seconds{topic} (and the lag) forward to `us` (epoch µs). */
   readonly observeNewestEvent: (topic: string, us: number) => void
 }
@@ -54,6 +56,7 @@ export function createArchivalMetrics(registry: Registry): ArchivalMetrics {
     retentionDeletedBytes: new Counter({ name: 'auren_archive_retention_deleted_bytes_total', help: 'Bytes deleted by the retention sweeper', labelNames: ['tier'], registers }),
     compactions: new Counter({ name: 'auren_archive_compactions_total', help: 'Closed hour partitions whose objects were merged into one', registers }),
     eventStoreAppends: new Counter({ name: 'auren_event_store_appends_total', help: 'Events appended to the event store', registers }),
+    eventStoreConflicts: new Counter({ name: 'auren_event_store_append_conflicts_total', help: 'Appends refused by optimistic concurrency: the stream was not at the expected version', registers }),
     observeNewestEvent(topic, us) {
       const prev = newestUs.get(topic)
       if (prev !== undefined && prev >= us) return

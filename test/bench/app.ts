@@ -27,7 +27,8 @@ export function killRunningApps(): void {
   for (const app of running) app.kill('SIGKILL')
 }
 
-const PRELOAD = join(dirname(fileURLToPath(import.meta.url)), 'cpu-prof-preload.mjs')
+/** Preload of the bench's CPU profiler (cpu-prof-preload.mjs): SIGUSR2 starts it, a second SIGUSR2 writes the file. */
+export const PRELOAD = join(dirname(fileURLToPath(import.meta.url)), 'cpu-prof-preload.mjs')
 
 /**
  * Starts the enrichment app on the topics of `prefix` and waits for /readyz.

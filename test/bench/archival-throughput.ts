@@ -9,13 +9,15 @@
  * mean Avro wire size of the same enriched records.
  */
 import { randomUUID } from 'node:crypto'
+import { existsSync, mkdirSync, rmSync } from 'node:fs'
+import { dirname } from 'node:path'
 import { CreateBucketCommand, DeleteBucketCommand } from '@aws-sdk/client-s3'
 import { createTestKafka } from '../helpers/kafka.ts'
 import { startApp } from '../helpers/processes.ts'
 import { stackEnv, stackS3Env } from '../helpers/stack.ts'
 import { createSimulator } from '../../processors/sources/simulator.ts'
 import { createObjectStore, createS3Client } from '../../processors/archival/io/s3-store.ts'
-import { stopApp, type PhaseContext } from './app.ts'
+import { PRELOAD, stopApp, type PhaseContext } from './app.ts'
 import { dropSchema, enrichAll, produceEnriched, schemaPool } from './aggregation-workload.ts'
 import { startCpuMeter, type CoreUsage } from './cpu.ts'
 import { delay, nowMs } from './stats.ts'
@@ -35,13 +37,18 @@ export interface ArchivalRun {
   readonly parquetBytesPerEvent: number
   readonly startupMs: number
   readonly cpu: CoreUsage
+  /** The .cpuprofile of the timed window, when the run was profiled. */
+  readonly cpuProfile?: string
 }
 
 export interface ArchivalSession {
   readonly events: number
   /** Mean Avro wire size of the enriched input records, bytes. */
   readonly meanValueBytes: number
-  run(round: number): Promise<ArchivalRun>
+  /**
+   * @param cpuProfFile write a CPU profile of the timed window to this file
+   */
+  run(round: number, cpuProfFile?: string): Promise<ArchivalRun>
   close(): Promise<void>
 }
 
@@ -71,7 +78,7 @@ export async function prepareArchivalThroughput(opts: ArchivalThroughputOptions)
   return {
     events,
     meanValueBytes,
-    async run(round) {
+    async run(round, cpuProfFile) {
       const id = randomUUID().replace(/-/g, '').slice(0, 10)
       const group = `${kafka.prefix}arc${round}.auren.`
       opts.trackGroup(`${group}archival`)
@@ -80,8 +87,16 @@ export async function prepareArchivalThroughput(opts: ArchivalThroughputOptions)
       const client = createS3Client(s3)
       await client.send(new CreateBucketCommand({ Bucket: s3.bucket }))
       const pool = schemaPool(schema, 1)
+      const profEnv: Record<string, string> = {}
+      if (cpuProfFile) {
+        mkdirSync(dirname(cpuProfFile), { recursive: true })
+        rmSync(cpuProfFile, { force: true })
+        profEnv.NODE_OPTIONS = `${process.env.NODE_OPTIONS ?? ''} --import ${PRELOAD}`.trim()
+        profEnv.AUREN_BENCH_CPU_PROF_FILE = cpuProfFile
+      }
       const spawnedAt = nowMs()
       const app = await startApp('archival', kafka.prefix, {
+        ...profEnv,
         AUREN_GROUP_ID_PREFIX: group, AUREN_DATABASE_URL: stackEnv().databaseUrl, AUREN_ARCHIVAL_DB_SCHEMA: schema,
         AUREN_S3_ENDPOINT: s3.endpoint, AUREN_S3_REGION: s3.region, AUREN_S3_BUCKET: s3.bucket, AUREN_S3_ACCESS_KEY_ID: s3.accessKeyId,
         AUREN_S3_SECRET_ACCESS_KEY: s3.secretAccessKey, AUREN_ARCHIVAL_MAINTENANCE_INTERVAL_MS: '0', AUREN_ARCHIVAL_FLUSH_MAX_AGE_MS: '1000',
@@ -91,6 +106,7 @@ export async function prepareArchivalThroughput(opts: ArchivalThroughputOptions)
       try {
         await app.waitReady(120_000)
         const startMs = nowMs()
+        if (cpuProfFile) app.kill('SIGUSR2') // start profiling
         const meter = startCpuMeter(app.child.pid)
         const atReady = await stored()
         const deadline = startMs + opts.timeoutMs
@@ -108,11 +124,19 @@ export async function prepareArchivalThroughput(opts: ArchivalThroughputOptions)
         }
         const seconds = (nowMs() - startMs) / 1000
         const cpu = meter()
+        let cpuProfile: string | undefined
+        if (cpuProfFile) {
+          app.kill('SIGUSR2') // stop profiling, write the file
+          const until = nowMs() + 15_000
+          while (!existsSync(cpuProfFile) && nowMs() < until) await delay(100)
+          if (existsSync(cpuProfFile)) cpuProfile = cpuProfFile
+          else opts.log(`the app wrote no CPU profile to ${cpuProfFile}`)
+        }
         const o = (await pool.query<{ n: number; b: string; r: string }>("SELECT count(*)::int AS n, coalesce(sum(bytes),0)::text AS b, coalesce(sum(rows),0)::text AS r FROM archive_objects WHERE state = 'live'")).rows[0]!
         const timedEvents = events - atReady
         return {
           timedEvents, seconds, eventsPerSec: timedEvents / seconds, objects: o.n, parquetBytes: Number(o.b),
-          parquetBytesPerEvent: Number(o.b) / Number(o.r), startupMs: startMs - spawnedAt, cpu,
+          parquetBytesPerEvent: Number(o.b) / Number(o.r), startupMs: startMs - spawnedAt, cpu, cpuProfile,
         }
       } finally {
         await stopApp(app)

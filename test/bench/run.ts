@@ -56,8 +56,9 @@ const HELP = `usage: npm run bench -- [options]
   --ingest-rate R       ingest phase: offered rate of the latency run, spans/s (default 1024: 2 requests/s)
   --ingest-duration S   ingest phase: measured seconds of the latency run (default 15)
   --phases LIST         comma-separated subset of ${PHASES.join(',')} (default: all)
-  --cpu-prof            one more throughput run (not counted) under the V8 CPU profiler, summarized
-                        (written to test/artifacts/bench-enrichment.cpuprofile)
+  --cpu-prof            one more enrichment and one more archival run (not counted) under the V8
+                        CPU profiler, summarized (test/artifacts/bench-enrichment.cpuprofile,
+                        test/artifacts/bench-archival.cpuprofile)
   --max-batch-bytes B   AUREN_MAX_BATCH_BYTES of the enrichment app (default: the app's own, 1 MiB)
   --json FILE           report file (default test/artifacts/bench.json)
   --timeout S           limit of each wait, seconds (default 600)
@@ -176,6 +177,7 @@ async function main(): Promise<void> {
   let gateway: GatewayBenchResult | undefined
   let ingest: IngestBenchResult | undefined
   let profile: ProfileSummary | undefined
+  let arcProfile: ProfileSummary | undefined
   const phaseSeconds: Record<string, number> = {}
   const timed = async <T>(name: string, f: () => Promise<T>): Promise<T> => {
     const t = nowMs()
@@ -263,6 +265,11 @@ async function main(): Promise<void> {
       log('profiled enrichment run (not counted)')
       const profiled = await timed('profile', () => session!.run(0, cpuProfFile))
       if (profiled.cpuProfile) profile = summarizeProfile(profiled.cpuProfile, repoRoot)
+    }
+    if (arcSession && opts.cpuProf) {
+      log('profiled archival run (not counted)')
+      const profiled = await timed('profile', () => arcSession!.run(0, join(repoRoot, 'test', 'artifacts', 'bench-archival.cpuprofile')))
+      if (profiled.cpuProfile) arcProfile = summarizeProfile(profiled.cpuProfile, repoRoot)
     }
     if (session) {
       log('kafkajs consume-only pass over the same input (diagnostic)')
@@ -426,9 +433,11 @@ async function main(): Promise<void> {
   if (gateway) {
     out.push(row('  gateway CPU at fan-out', cores(gateway.cpu, 'process'), 'cores', `machine ${cores(gateway.cpu, 'machine')} (clients in ${gateway.clientProcesses} processes); RSS ${fmt(gateway.gatewayRssMiB)} MiB; slow_client drops ${fmt(gateway.slowClientDrops)}`))
   }
-  if (profile) {
+  for (const [app, prof] of [['enrichment', profile], ['archival', arcProfile]] as const) {
+    if (!prof) continue
+    const profile: ProfileSummary = prof
     out.push('')
-    out.push(`CPU profile of the app over an extra, profiled throughput run (${fmt(profile.windowSeconds, 1)} s, main thread idle ${fmt(profile.idlePct, 1)}%; % of busy samples)`)
+    out.push(`CPU profile of the ${app} app over an extra, profiled throughput run (${fmt(profile.windowSeconds, 1)} s, main thread idle ${fmt(profile.idlePct, 1)}%; % of busy samples)`)
     out.push('  by pipeline stage (innermost marking frame)')
     for (const r of profile.byStage) out.push(`  ${r.name.padEnd(40)}${fmt(r.selfPct, 1).padStart(6)}%`)
     out.push('  by component                              self   inclusive')
@@ -476,6 +485,7 @@ async function main(): Promise<void> {
     gateway: gateway ?? null,
     ingest: ingest ?? null,
     profile: profile ?? null,
+    archivalProfile: arcProfile ?? null,
     phaseSeconds,
     totalSeconds: round(totalSeconds, 1),
   }

@@ -4,8 +4,10 @@
  */
 import { randomUUID } from 'node:crypto'
 import pg from 'pg'
+import { Registry } from 'prom-client'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { appendIdempotent, appendToStream, StreamConflictError } from '../../processors/archival/io/event-store.ts'
+import { createArchivalMetrics } from '../../processors/archival/metrics.ts'
 import type { NewStreamEvent } from '../../processors/archival/archive-row.ts'
 import { createArchiveTestEnv, type ArchiveTestEnv } from '../helpers/archive.ts'
 import { waitUntil } from '../helpers/wait-until.ts'
@@ -45,15 +47,18 @@ describe('event store', () => {
     expect(r.rows[0].n).toBe(1)
   })
 
-  it('lets exactly one of two concurrent appends at the same expected version win; the other gets a conflict', async () => {
-    await inTx((c) => appendToStream(c, 'trace-cc', 0, [ev(), ev()]))
-    const results = await Promise.allSettled([inTx((c) => appendToStream(c, 'trace-cc', 2, [ev()])), inTx((c) => appendToStream(c, 'trace-cc', 2, [ev()]))])
+  it('lets exactly one of two concurrent appends at the same expected version win; the other gets a conflict, counted', async () => {
+    const registry = new Registry()
+    const { eventStoreConflicts: conflicts } = createArchivalMetrics(registry)
+    await inTx((c) => appendToStream(c, 'trace-cc', 0, [ev(), ev()], { conflicts }))
+    const results = await Promise.allSettled([inTx((c) => appendToStream(c, 'trace-cc', 2, [ev()], { conflicts })), inTx((c) => appendToStream(c, 'trace-cc', 2, [ev()], { conflicts }))])
     expect(results.filter((r) => r.status === 'fulfilled').map((r) => (r as PromiseFulfilledResult<number>).value)).toEqual([3])
     const lost = results.find((r) => r.status === 'rejected') as PromiseRejectedResult
     expect(lost.reason).toBeInstanceOf(StreamConflictError)
     expect(lost.reason).toMatchObject({ streamId: 'trace-cc', expectedVersion: 2, actualVersion: 3 })
     const v = await env.pool.query("SELECT array_agg(stream_version ORDER BY stream_version) AS v FROM es_events WHERE stream_id = 'trace-cc'")
     expect(v.rows[0].v).toEqual([1, 2, 3])
+    expect(await registry.getSingleMetricAsString('auren_event_store_append_conflicts_total')).toMatch(/^auren_event_store_append_conflicts_total 1$/m)
   })
 
   it('appends a redelivered event_id once, at the end of its stream, and notifies listeners with the new global sequence', async () => {

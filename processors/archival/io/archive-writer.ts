@@ -13,7 +13,7 @@
  *    remaining offset; an attempt that crashed before step 4 left objects under the same keys
  *    (overwritten now) or under keys of hive partitions this attempt does not write (orphans: not
  *    in the manifest, so never read, and deleted by the sweeper after the grace period).
- * 4. Only after every upload is acknowledged, one transaction inserts the objects (live) and the
+ * 4. Only after every upload is acknowledged (they run concurrently), one transaction inserts the objects (live) and the
  *    batch's offset range, sets next_offset past the last record and appends the events
  *    (unique event_id). The caller (the buffered sink) then lets the runner commit to Kafka.
  * So each input offset is in exactly one live object, and each event_id once in the event store.
@@ -140,19 +140,21 @@ export function createArchiveWriter(opts: ArchiveWriterOptions): ArchiveWriter {
           if (!g) groups.set(key, (g = { p, outputs: [] }))
           g.outputs.push({ row, stream: r.value.stream })
         }
-        const objects: (WrittenObject & { p: ArchivePartition; minUs: number; maxUs: number })[] = []
-        for (const [key, g] of groups) {
+        // Encoded one after the other (CPU), uploaded concurrently (the store's round trips overlap).
+        const encoded = [...groups].map(([key, g]) => {
           const rows = g.outputs.map((o) => o.row)
           const body = writeParquet(rows, { rowGroupRows: opts.rowGroupRows })
-          const uploadSeconds = await upload(key, body)
           let minUs = Infinity
           let maxUs = -Infinity
           for (const row of rows) {
             if (row.event_time < minUs) minUs = row.event_time
             if (row.event_time > maxUs) maxUs = row.event_time
           }
-          objects.push({ key, tier: g.p.tier, rows: rows.length, bytes: body.byteLength, uploadSeconds, p: g.p, minUs, maxUs })
-        }
+          return { key, p: g.p, rows: rows.length, body, minUs, maxUs }
+        })
+        const objects: (WrittenObject & { p: ArchivePartition; minUs: number; maxUs: number })[] = await Promise.all(
+          encoded.map(async (e) => ({ key: e.key, tier: e.p.tier, rows: e.rows, bytes: e.body.byteLength, uploadSeconds: await upload(e.key, e.body), p: e.p, minUs: e.minUs, maxUs: e.maxUs })),
+        )
 
         let appended = 0
         await client.query('BEGIN')

@@ -58,6 +58,7 @@ async function insertRows(client: pg.ClientBase, rows: readonly (StreamedEvent &
 /**
  * Appends events to one stream when its version is `expectedVersion` (0: the stream must not
  * exist yet). Runs in the caller's transaction (call between BEGIN and COMMIT).
+ * @param opts.conflicts counted once per refused append (auren_event_store_append_conflicts_total)
  * @returns the new version of the stream
  * @throws StreamConflictError when the stream's version differs (nothing is appended); the
  *   unique (stream_id, stream_version) constraint is the last guard if the lock is bypassed
@@ -67,10 +68,14 @@ export async function appendToStream(
   streamId: string,
   expectedVersion: number,
   events: readonly NewStreamEvent[],
+  opts: { readonly conflicts?: { inc(): void } } = {},
 ): Promise<number> {
   await client.query('SELECT pg_advisory_xact_lock($1)', [ES_APPEND_LOCK_ID])
   const actual = (await currentVersions(client, [streamId])).get(streamId) ?? 0
-  if (actual !== expectedVersion) throw new StreamConflictError(streamId, expectedVersion, actual)
+  if (actual !== expectedVersion) {
+    opts.conflicts?.inc()
+    throw new StreamConflictError(streamId, expectedVersion, actual)
+  }
   await insertRows(client, events.map((e, i) => ({ ...e, streamId, version: expectedVersion + i + 1 })))
   return expectedVersion + events.length
 }
@@ -78,26 +83,14 @@ export async function appendToStream(
 /**
  * Appends events whose `event_id` is not stored yet, each at the end of its stream, in the given
  * order (the archival processor's path: a redelivered event appends nothing). Runs in the
- * caller's transaction.
+ * caller's transaction. One round trip: the batch goes as one JSON parameter to the SQL function
+ * `es_append_idempotent` (migrations/…_event-store-batch-append.sql), which takes the append
+ * lock, drops known and repeated event_ids, numbers the versions and inserts.
  * @returns how many events were appended
  */
 export async function appendIdempotent(client: pg.ClientBase, events: readonly StreamedEvent[]): Promise<number> {
   if (events.length === 0) return 0
-  await client.query('SELECT pg_advisory_xact_lock($1)', [ES_APPEND_LOCK_ID])
-  const known = await client.query<{ event_id: string }>('SELECT event_id FROM es_events WHERE event_id = ANY($1::text[])', [events.map((e) => e.eventId)])
-  const seen = new Set(known.rows.map((r) => r.event_id))
-  const fresh: StreamedEvent[] = []
-  for (const e of events) {
-    if (seen.has(e.eventId)) continue
-    seen.add(e.eventId)
-    fresh.push(e)
-  }
-  const versions = await currentVersions(client, [...new Set(fresh.map((e) => e.streamId))])
-  const rows = fresh.map((e) => {
-    const v = (versions.get(e.streamId) ?? 0) + 1
-    versions.set(e.streamId, v)
-    return { ...e, version: v }
-  })
-  await insertRows(client, rows)
-  return rows.length
+  const body = JSON.stringify(events.map((e) => ({ eventId: e.eventId, streamId: e.streamId, eventType: e.eventType, eventTimeUs: e.eventTimeUs, userId: e.userId, tier: e.tier, data: e.data })))
+  const r = await client.query<{ n: number }>('SELECT es_append_idempotent($1::json, $2) AS n', [body, ES_APPEND_LOCK_ID])
+  return r.rows[0]!.n
 }

@@ -11,6 +11,14 @@
  * drops the buffer and reports `ctx.fail`: the runner re-reads the partition from its last
  * commit. On revocation the buffers of the lost partitions are dropped, unacknowledged. On
  * `close()` (a clean stop) every buffer is flushed and acknowledged.
+ *
+ * With `overlap`, a due flush runs in the background while the partition takes its next
+ * records (e.g. the next batch is decoded while the previous one uploads): at most one flush per
+ * partition is in flight, a write that makes the next one due waits for it, flushes of one
+ * partition run and are acknowledged in offset order, and a failure is reported with `ctx.fail`.
+ * After a failed flush (either mode) the partition takes nothing until the runner's re-read
+ * arrives (a batch starting at or before the failed flush's first offset): records the consumer
+ * had fetched beyond the failed range must not be flushed ahead of it.
  */
 import type { AcknowledgingSink, PartitionPosition, SinkBatch, SinkContext, SinkRecord, WriteResult } from './sink.ts'
 
@@ -43,6 +51,8 @@ export interface BufferedSinkOptions<Out> {
   readonly maxAgeMs: number
   /** Size of one output, bytes. Default: UTF-8 bytes of its JSON. */
   readonly sizeOf?: (value: Out) => number
+  /** Run due flushes in the background, one in flight per partition (module doc). Default false. */
+  readonly overlap?: boolean
 }
 
 interface PartitionBuffer<Out> {
@@ -52,6 +62,10 @@ interface PartitionBuffer<Out> {
   position: PartitionPosition | undefined
   /** Serialises writes and flushes of one partition. */
   chain: Promise<unknown>
+  /** `overlap`: the partition's flush in flight (settles, never rejects). */
+  inFlight: Promise<void>
+  /** First offset of a failed flush: writes are ignored until the re-read from at or before it. */
+  rewindTo: bigint | undefined
 }
 
 /** Creates a buffered sink (module doc). */
@@ -68,8 +82,40 @@ export function createBufferedSink<Out>(opts: BufferedSinkOptions<Out>): Acknowl
   function bufferOf(topic: string, partition: number): PartitionBuffer<Out> {
     const k = keyOf(topic, partition)
     let b = buffers.get(k)
-    if (!b) buffers.set(k, (b = { records: [], bytes: 0, firstAtMs: 0, position: undefined, chain: Promise.resolve() }))
+    if (!b) buffers.set(k, (b = { records: [], bytes: 0, firstAtMs: 0, position: undefined, chain: Promise.resolve(), inFlight: Promise.resolve(), rewindTo: undefined }))
     return b
+  }
+
+  /** A flush of `records` failed: drop what is buffered and wait for the runner's re-read. */
+  function failed(b: PartitionBuffer<Out>, records: readonly SinkRecord<Out>[], err: unknown, topic: string, partition: number): void {
+    b.records = []
+    b.bytes = 0
+    b.position = undefined
+    if (records[0]) b.rewindTo = BigInt(records[0].offset)
+    ctx?.fail(err as Error, { topic, partition })
+  }
+
+  /**
+   * `overlap`: waits for the partition's flush in flight, then starts flushing `b` in the
+   * background (caller holds its chain); the acknowledgement follows the flush.
+   */
+  async function flushBehind(b: PartitionBuffer<Out>, topic: string, partition: number, reason: FlushRequest<Out>['reason']): Promise<void> {
+    await b.inFlight
+    const position = b.position
+    if (!position || b.rewindTo !== undefined) return
+    const records = b.records
+    const bytes = b.bytes
+    b.records = []
+    b.bytes = 0
+    b.position = undefined
+    if (records.length === 0) {
+      ctx?.acknowledge(position)
+      return
+    }
+    b.inFlight = opts.flush({ topic, partition, records, bytes, position, reason }).then(
+      () => ctx?.acknowledge(position),
+      (err: unknown) => failed(b, records, err, topic, partition),
+    )
   }
 
   /** Flushes `b` (caller holds its chain); returns the acknowledged position or undefined when empty. */
@@ -98,11 +144,13 @@ export function createBufferedSink<Out>(opts: BufferedSinkOptions<Out>): Acknowl
       const partition = Number(p)
       await serialised(b, async () => {
         if (!b.position || nowMs - b.firstAtMs < opts.maxAgeMs) return
+        if (opts.overlap) return flushBehind(b, topic, partition, 'age')
+        const records = b.records
         try {
           const acked = await flushNow(b, topic, partition, 'age')
           if (acked) ctx?.acknowledge(acked)
         } catch (err) {
-          ctx?.fail(err as Error, { topic, partition })
+          failed(b, records, err, topic, partition)
         }
       })
     }
@@ -122,6 +170,13 @@ export function createBufferedSink<Out>(opts: BufferedSinkOptions<Out>): Acknowl
       const { topic, partition } = batch.position
       const b = bufferOf(topic, partition)
       return serialised(b, async (): Promise<WriteResult> => {
+        if (b.rewindTo !== undefined) {
+          // After a failed flush: only the runner's re-read (from at or before the failed range) is taken.
+          const first = batch.records[0]
+          const reread = first ? BigInt(first.offset) <= b.rewindTo : BigInt(batch.position.nextOffset) <= b.rewindTo
+          if (!reread) return { kind: 'pending' } // delivered again after the re-read
+          b.rewindTo = undefined
+        }
         if (batch.records.length === 0 && !b.position) return { kind: 'acknowledged' } // nothing held: the position is durable as it is
         if (b.records.length === 0) b.firstAtMs = batch.nowMs
         for (const r of batch.records) {
@@ -131,6 +186,10 @@ export function createBufferedSink<Out>(opts: BufferedSinkOptions<Out>): Acknowl
         b.position = batch.position
         const reason = b.records.length >= opts.maxRecords ? 'count' : b.bytes >= opts.maxBytes ? 'bytes' : batch.nowMs - b.firstAtMs >= opts.maxAgeMs && b.records.length > 0 ? 'age' : undefined
         if (!reason) return { kind: 'pending' }
+        if (opts.overlap) {
+          await flushBehind(b, topic, partition, reason)
+          return { kind: 'pending' }
+        }
         await flushNow(b, topic, partition, reason)
         return { kind: 'acknowledged' }
       })
@@ -152,6 +211,8 @@ export function createBufferedSink<Out>(opts: BufferedSinkOptions<Out>): Acknowl
       for (const [k, b] of buffers) {
         const [topic, p] = k.split('\u0000') as [string, string]
         await serialised(b, async () => {
+          await b.inFlight
+          if (b.rewindTo !== undefined) return
           const acked = await flushNow(b, topic, Number(p), 'close')
           if (acked) ctx?.acknowledge(acked)
         })

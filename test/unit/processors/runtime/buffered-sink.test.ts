@@ -21,17 +21,18 @@ const batch = (partition: number, from: number, values: string[], nowMs: number)
   nowMs,
 })
 
-function harness(opts: { maxRecords?: number; maxBytes?: number; maxAgeMs?: number; fail?: boolean } = {}) {
+function harness(opts: { maxRecords?: number; maxBytes?: number; maxAgeMs?: number; fail?: boolean; overlap?: boolean; gate?: () => Promise<void> } = {}) {
   const flushed: FlushRequest<V>[] = []
   const acked: PartitionPosition[] = []
   const failures: Error[] = []
   let clock = 0
   const sink = createBufferedSink<V>({
     flush: async (r) => {
+      await opts.gate?.()
       if (opts.fail) throw new Error('store down')
       flushed.push(r)
     },
-    maxRecords: opts.maxRecords ?? 1_000, maxBytes: opts.maxBytes ?? 1e9, maxAgeMs: opts.maxAgeMs ?? 60_000, sizeOf: (v) => v.s.length,
+    maxRecords: opts.maxRecords ?? 1_000, maxBytes: opts.maxBytes ?? 1e9, maxAgeMs: opts.maxAgeMs ?? 60_000, sizeOf: (v) => v.s.length, overlap: opts.overlap,
   })
   const ctx: SinkContext = {
     topics: topicNames(''), driver: new MemoryDriver({}), serde: jsonSerde(), log: pino({ level: 'silent' }), registry: new Registry(),
@@ -82,6 +83,45 @@ describe('buffered sink', () => {
     await waitUntil('the failure', () => h.failures.length === 1)
     expect(h.acked).toEqual([])
     expect(h.sink.bufferedRecords()).toBe(0) // dropped: the runner re-reads from the last commit
+    await h.sink.close()
+  })
+
+  it('with overlap, takes the next records while a flush is in flight and acknowledges flushes in offset order', async () => {
+    const gates: (() => void)[] = []
+    const h = harness({ maxRecords: 2, overlap: true, gate: () => new Promise<void>((resolve) => gates.push(resolve)) })
+    await h.sink.start(h.ctx)
+    expect((await h.sink.write(batch(0, 0, ['a', 'b'], 0))).kind).toBe('pending') // flush 1 starts, in flight
+    expect((await h.sink.write(batch(0, 2, ['c'], 0))).kind).toBe('pending') // taken while flush 1 uploads
+    expect(h.sink.bufferedRecords()).toBe(1)
+    const third = h.sink.write(batch(0, 3, ['d'], 0)) // makes flush 2 due: waits for flush 1
+    await waitUntil('flush 1 to start', () => gates.length === 1)
+    expect(h.acked).toEqual([])
+    gates[0]!()
+    await third
+    expect(h.acked).toEqual([pos(0, 2)])
+    await waitUntil('flush 2 to start', () => gates.length === 2)
+    gates[1]!()
+    await waitUntil('flush 2 acknowledged', () => h.acked.length === 2)
+    expect(h.acked).toEqual([pos(0, 2), pos(0, 4)])
+    expect(h.flushed.map((f) => f.records.map((r) => r.value.s))).toEqual([['a', 'b'], ['c', 'd']])
+    await h.sink.close()
+  })
+
+  it('after a failed background flush, ignores the records fetched beyond it until the re-read, then flushes from there', async () => {
+    let fail = true
+    const h = harness({ maxRecords: 2, overlap: true, gate: async () => {
+      if (fail) throw new Error('store down')
+    } })
+    await h.sink.start(h.ctx)
+    await h.sink.write(batch(0, 10, ['a', 'b'], 0)) // flush of [10, 12) fails in the background
+    await waitUntil('the failure', () => h.failures.length === 1)
+    fail = false
+    expect((await h.sink.write(batch(0, 12, ['c', 'd'], 0))).kind).toBe('pending') // fetched before the re-read: ignored
+    expect(h.sink.bufferedRecords()).toBe(0)
+    await h.sink.write(batch(0, 10, ['a', 'b'], 0)) // the re-read from the last commit
+    await waitUntil('the re-read flushed', () => h.acked.length === 1)
+    expect(h.acked).toEqual([pos(0, 12)])
+    expect(h.flushed.map((f) => f.records.map((r) => r.offset))).toEqual([['10', '11']])
     await h.sink.close()
   })
 })
