@@ -23,10 +23,11 @@ import { summarizeProfile, type ProfileSummary } from './cpu-profile.ts'
 import { killRunningApps } from './app.ts'
 import type { PreProduceResult } from './workload.ts'
 import type { CoreUsage } from './cpu.ts'
+import { measurePartitioner, type PartitionerResult } from './partitioner.ts'
 import { fmt, median, ratio, round, nowMs } from './stats.ts'
 
 const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
-const PHASES = ['throughput', 'aggregation', 'archival', 'ceiling', 'latency', 'gateway'] as const
+const PHASES = ['throughput', 'aggregation', 'archival', 'ceiling', 'latency', 'gateway', 'partitioner'] as const
 type Phase = (typeof PHASES)[number]
 /**
  * AUREN_MAX_BATCH_BYTES the bench gives the app. With the app's default (1 MiB fetched per
@@ -49,6 +50,7 @@ const HELP = `usage: npm run bench -- [options]
   --gw-rate R           gateway phase: offered rate, events/s (default 50)
   --gw-duration S       gateway phase: measured seconds (default 10)
   --gw-client-procs N   gateway phase: processes the WebSocket clients are spread over (default 4)
+  --partitioner-calls N partitioner phase: keyed records timed per partitioner and round (default 200000)
   --phases LIST         comma-separated subset of ${PHASES.join(',')} (default: all)
   --cpu-prof            one more throughput run (not counted) under the V8 CPU profiler, summarized
                         (written to test/artifacts/bench-enrichment.cpuprofile)
@@ -80,6 +82,7 @@ function parseOptions() {
       'gw-rate': { type: 'string' },
       'gw-duration': { type: 'string' },
       'gw-client-procs': { type: 'string' },
+      'partitioner-calls': { type: 'string' },
       'cpu-prof': { type: 'boolean', default: false },
       'max-batch-bytes': { type: 'string' },
       json: { type: 'string' },
@@ -110,6 +113,7 @@ function parseOptions() {
     gwRate: positive('gw-rate', values['gw-rate'], 50),
     gwDurationSeconds: positive('gw-duration', values['gw-duration'], 10),
     gwClientProcesses: positive('gw-client-procs', values['gw-client-procs'], 4),
+    partitionerCalls: Math.round(positive('partitioner-calls', values['partitioner-calls'], 200_000)),
     cpuProf: values['cpu-prof'],
     maxBatchBytes: values['max-batch-bytes'] === undefined || values['max-batch-bytes'] === 'app' ? undefined : Math.round(positive('max-batch-bytes', values['max-batch-bytes'], 1)),
     json: values.json ?? join(repoRoot, 'test', 'artifacts', 'bench.json'),
@@ -159,6 +163,7 @@ async function main(): Promise<void> {
   let latency: LatencyResult | undefined
   let gateway: GatewayBenchResult | undefined
   let profile: ProfileSummary | undefined
+  let partitioner: PartitionerResult | undefined
   const phaseSeconds: Record<string, number> = {}
   const timed = async <T>(name: string, f: () => Promise<T>): Promise<T> => {
     const t = nowMs()
@@ -265,6 +270,9 @@ async function main(): Promise<void> {
         measureGateway({ connections: opts.gwConnections, subscribers: opts.gwSubscribers, rate: opts.gwRate, durationSeconds: opts.gwDurationSeconds, clientProcesses: opts.gwClientProcesses, partitions: opts.partitions, seed: opts.seed + 2, log, trackGroup }),
       )
     }
+    if (opts.phases.has('partitioner')) {
+      partitioner = await timed('partitioner', async () => measurePartitioner({ calls: opts.partitionerCalls, rounds: opts.rounds, partitions: opts.partitions, log }))
+    }
     if (aggSession) {
       await aggSession.close()
       aggSession = undefined
@@ -346,6 +354,13 @@ async function main(): Promise<void> {
       const within = g.writtenWithinBudget[tier]
       if (t) out.push(`  ${tier.padEnd(11)} (${budget}): p50 ${fmt(t.p50, 1)} ms  p99 ${fmt(t.p99, 1)} ms  max ${fmt(t.max, 1)} ms  (${t.n} deliveries; gateway histogram: ${fmt((within ?? Number.NaN) * 100, 2)}% written within ${tier === 'critical' ? 50 : tier === 'operational' ? 100 : 500} ms of event time)`)
     }
+  }
+  if (partitioner) {
+    const pr = partitioner
+    const prMed = pr.rounds.length > 1 ? `median of ${pr.rounds.length} rounds; ` : ''
+    out.push(row('partitioner: kafkajs Default', fmt(pr.kafkajsPerSec), 'records/s', `${prMed}keyed by 32-hex trace ids, ${pr.partitions} partitions, ${pr.calls} calls`))
+    out.push(row('partitioner: runtime murmur2', fmt(pr.murmur2PerSec), 'records/s', `${prMed}same keys; same partition for every key`))
+    out.push(row('ratio murmur2 / kafkajs', fmt(pr.ratio, 2), '', 'median of per-round ratios; above 1 = the runtime\'s partitioner is faster'))
   }
   if (n > 1) {
     out.push('')
@@ -429,7 +444,11 @@ async function main(): Promise<void> {
       gatewayConnectionsHeld: gateway?.connectionsHeld ?? null,
       gatewayDeliveredPerSec: gateway ? round(gateway.deliveredPerSec, 1) : null,
       gatewayLatencyMs: gateway ? { p50: round(gateway.latencyMs.p50, 2), p99: round(gateway.latencyMs.p99, 2) } : null,
+      partitionerKafkajsPerSec: partitioner ? round(partitioner.kafkajsPerSec, 0) : null,
+      partitionerMurmur2PerSec: partitioner ? round(partitioner.murmur2PerSec, 0) : null,
+      partitionerRatio: partitioner ? round(partitioner.ratio, 2) : null,
     },
+    partitioner: partitioner ?? null,
     preProduce: pre ?? null,
     rounds,
     kafkajsConsumeOnlyPerSec: round(consumeOnly, 1),
