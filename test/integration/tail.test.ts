@@ -15,7 +15,6 @@ import { llmCallEvent } from '../helpers/events.ts'
 import type { AppProcess } from '../helpers/processes.ts'
 import { useRunningApp } from '../helpers/running-app.ts'
 import { hs256Token, startStreamGateway } from '../helpers/stream-gateway.ts'
-import { waitUntil } from '../helpers/wait-until.ts'
 
 const ROOT = join(import.meta.dirname, '..', '..')
 const SECRET = randomBytes(32).toString('base64')
@@ -47,9 +46,11 @@ class Tail {
     return this.stdout.split('\n').filter((l) => l.length > 0)
   }
   async waitFor(pred: () => boolean, what: string, timeoutMs = 30_000): Promise<void> {
-    await waitUntil(`auren tail: ${what}`, pred, { timeoutMs, everyMs: 50 }).catch((err: unknown) => {
-      throw new Error(`${(err as Error).message}\nstdout: ${this.stdout.slice(-2000)}\nstderr: ${this.stderr.slice(-2000)}`)
-    })
+    const deadline = Date.now() + timeoutMs
+    while (!pred()) {
+      if (Date.now() > deadline) throw new Error(`auren tail: no ${what} within ${timeoutMs} ms\nstdout: ${this.stdout.slice(-2000)}\nstderr: ${this.stderr.slice(-2000)}`)
+      await new Promise((r) => setTimeout(r, 50))
+    }
   }
 }
 
@@ -70,12 +71,11 @@ describe('auren tail', () => {
       if (m.type === 'welcome') ws.send(JSON.stringify({ type: 'subscribe', channels: ['events'], filters: { agent_ids: ['probe'] } }))
       if (m.type === 'event') delivered = true
     })
-    await waitUntil('a probe event delivered by the stream', async () => {
+    while (!delivered) {
+      if (Date.now() > deadline) throw new Error(`stream never delivered:\n${gateway.output().slice(-4000)}`)
       await pipeline.kafka.produceEvents([llm('probe', { failed: true })])
-      return waitUntil('the probe', () => delivered, { timeoutMs: 1_000, everyMs: 50 })
-    }, { timeoutMs: 60_000 }).catch((err: unknown) => {
-      throw new Error(`${(err as Error).message}\n${gateway.output().slice(-4000)}`)
-    })
+      await new Promise((r) => setTimeout(r, 1_000))
+    }
     ws.terminate()
   })
 
@@ -137,3 +137,4 @@ describe('auren tail', () => {
     expect(none.stderr).toContain('no token')
   })
 })
+    const deadline = Date.now() + 60_000
