@@ -32,7 +32,6 @@ import { uniquePrefix } from '../helpers/kafka.ts'
 import { renderDashboards } from '../../scripts/lib/render-dashboards.ts'
 import { Ajv } from 'ajv'
 import { SIGNAL_RESPONSES } from '../../gateway/queries/signals.ts'
-import { waitUntil } from '../helpers/wait-until.ts'
 
 const ROOT = join(import.meta.dirname, '..', '..')
 const TRACES = join(ROOT, '..', 'shared', 'data', 'agent-traces')
@@ -53,6 +52,14 @@ interface Outcome {
   error?: string
 }
 
+async function waitUntil(what: string, cond: () => Promise<boolean>, timeoutMs: number, pollMs = 500): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (Date.now() < deadline) {
+    if (await cond()) return
+    await new Promise((r) => setTimeout(r, pollMs))
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
+}
 
 async function promInstant(expr: string, timeS?: number): Promise<Array<{ metric: Record<string, string>; value: [number, string] }>> {
   const params = new URLSearchParams({ query: expr, ...(timeS !== undefined ? { time: String(timeS) } : {}) })
@@ -157,7 +164,7 @@ describe('Grafana dashboards: every panel returns data on a running pipeline', (
       const consumed = await promInstant(`sum(auren_records_consumed_total{${inst(enrichment)}})`)
       const calls = await promInstant(`sum(auren_llm_calls_total{${inst(aggregation)}})`)
       return Number(consumed[0]?.value[1]) === inputTotal && Number(calls[0]?.value[1]) === dbCalls
-    }, { timeoutMs: 60_000, everyMs: 500 })
+    }, 60_000)
     expect(framesReceived).toBeGreaterThan(0)
 
     const minUs = Number((await pool.query<{ m: string }>('SELECT min(window_start_us)::text AS m FROM agg_agent_minute')).rows[0]!.m)
