@@ -25,10 +25,11 @@ import { summarizeProfile, type ProfileSummary } from './cpu-profile.ts'
 import { killRunningApps } from './app.ts'
 import type { PreProduceResult } from './workload.ts'
 import type { CoreUsage } from './cpu.ts'
+import { measurePartitioner, type PartitionerResult } from './partitioner.ts'
 import { fmt, median, ratio, round, nowMs } from './stats.ts'
 
 const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
-const PHASES = ['throughput', 'aggregation', 'archival', 'ceiling', 'latency', 'gateway', 'ingest'] as const
+const PHASES = ['throughput', 'aggregation', 'archival', 'ceiling', 'latency', 'gateway', 'ingest', 'partitioner'] as const
 type Phase = (typeof PHASES)[number]
 /**
  * AUREN_MAX_BATCH_BYTES the bench gives the app. With the app's default (1 MiB fetched per
@@ -55,6 +56,7 @@ const HELP = `usage: npm run bench -- [options]
   --ingest-senders N    ingest phase: closed-loop senders of the throughput run (default 4)
   --ingest-rate R       ingest phase: offered rate of the latency run, spans/s (default 1024: 2 requests/s)
   --ingest-duration S   ingest phase: measured seconds of the latency run (default 15)
+  --partitioner-calls N partitioner phase: keyed records timed per partitioner and round (default 200000)
   --phases LIST         comma-separated subset of ${PHASES.join(',')} (default: all)
   --cpu-prof            one more enrichment and one more archival run (not counted) under the V8
                         CPU profiler, summarized (test/artifacts/bench-enrichment.cpuprofile,
@@ -91,6 +93,7 @@ function parseOptions() {
       'ingest-senders': { type: 'string' },
       'ingest-rate': { type: 'string' },
       'ingest-duration': { type: 'string' },
+      'partitioner-calls': { type: 'string' },
       'cpu-prof': { type: 'boolean', default: false },
       'max-batch-bytes': { type: 'string' },
       json: { type: 'string' },
@@ -125,6 +128,7 @@ function parseOptions() {
     ingestSenders: Math.round(positive('ingest-senders', values['ingest-senders'], 4)),
     ingestRate: positive('ingest-rate', values['ingest-rate'], 1024),
     ingestDurationSeconds: positive('ingest-duration', values['ingest-duration'], 15),
+    partitionerCalls: Math.round(positive('partitioner-calls', values['partitioner-calls'], 200_000)),
     cpuProf: values['cpu-prof'],
     maxBatchBytes: values['max-batch-bytes'] === undefined || values['max-batch-bytes'] === 'app' ? undefined : Math.round(positive('max-batch-bytes', values['max-batch-bytes'], 1)),
     json: values.json ?? join(repoRoot, 'test', 'artifacts', 'bench.json'),
@@ -178,6 +182,7 @@ async function main(): Promise<void> {
   let ingest: IngestBenchResult | undefined
   let profile: ProfileSummary | undefined
   let arcProfile: ProfileSummary | undefined
+  let partitioner: PartitionerResult | undefined
   const phaseSeconds: Record<string, number> = {}
   const timed = async <T>(name: string, f: () => Promise<T>): Promise<T> => {
     const t = nowMs()
@@ -294,6 +299,8 @@ async function main(): Promise<void> {
       ingest = await timed('ingest', () =>
         measureIngest({ requests: opts.ingestRequests, concurrency: opts.ingestSenders, rate: opts.ingestRate, durationSeconds: opts.ingestDurationSeconds, spansPerRequest: 512, partitions: opts.partitions, seed: opts.seed + 3, log, trackGroup }),
       )
+    if (opts.phases.has('partitioner')) {
+      partitioner = await timed('partitioner', async () => measurePartitioner({ calls: opts.partitionerCalls, rounds: opts.rounds, partitions: opts.partitions, log }))
     }
     if (aggSession) {
       await aggSession.close()
@@ -385,6 +392,12 @@ async function main(): Promise<void> {
         ` (send → answer after Kafka's ack; ${i.latencyMs.n} requests, achieved ${fmt(i.achievedSpansPerSec)} spans/s${i.latencyRetried > 0 ? `, ${i.latencyRetried} retried` : ''}${i.latencyFailures > 0 ? `, ${i.latencyFailures} FAILED` : ''}` +
         `${i.achievedSpansPerSec < 0.95 * i.offeredSpansPerSec ? '; OVERLOADED: the offered rate is above what the gateway kept up with, so requests queued' : ''})`,
     )
+  if (partitioner) {
+    const pr = partitioner
+    const prMed = pr.rounds.length > 1 ? `median of ${pr.rounds.length} rounds; ` : ''
+    out.push(row('partitioner: kafkajs Default', fmt(pr.kafkajsPerSec), 'records/s', `${prMed}keyed by 32-hex trace ids, ${pr.partitions} partitions, ${pr.calls} calls`))
+    out.push(row('partitioner: runtime murmur2', fmt(pr.murmur2PerSec), 'records/s', `${prMed}same keys; same partition for every key`))
+    out.push(row('ratio murmur2 / kafkajs', fmt(pr.ratio, 2), '', 'median of per-round ratios; above 1 = the runtime\'s partitioner is faster'))
   }
   if (n > 1) {
     out.push('')
@@ -477,7 +490,11 @@ async function main(): Promise<void> {
       gatewayLatencyMs: gateway ? { p50: round(gateway.latencyMs.p50, 2), p99: round(gateway.latencyMs.p99, 2) } : null,
       ingestSpansPerSec: ingest ? round(ingest.spansPerSec, 1) : null,
       ingestLatencyMs: ingest ? { offeredSpansPerSec: ingest.offeredSpansPerSec, p50: round(ingest.latencyMs.p50, 2), p99: round(ingest.latencyMs.p99, 2), max: round(ingest.latencyMs.max, 2) } : null,
+      partitionerKafkajsPerSec: partitioner ? round(partitioner.kafkajsPerSec, 0) : null,
+      partitionerMurmur2PerSec: partitioner ? round(partitioner.murmur2PerSec, 0) : null,
+      partitionerRatio: partitioner ? round(partitioner.ratio, 2) : null,
     },
+    partitioner: partitioner ?? null,
     preProduce: pre ?? null,
     rounds,
     kafkajsConsumeOnlyPerSec: round(consumeOnly, 1),

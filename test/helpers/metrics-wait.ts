@@ -6,6 +6,7 @@
  * after seeing the records therefore races that commit.
  */
 import type { AppProcess } from './processes.ts'
+import { waitUntil } from './wait-until.ts'
 
 /** A pattern the /metrics text must match, or a named check on the whole text. */
 export type MetricsCondition = RegExp | { name: string; test: (text: string) => boolean }
@@ -15,12 +16,10 @@ export type MetricsCondition = RegExp | { name: string; test: (text: string) => 
  * @throws Error naming the conditions still unmet after `timeoutMs` (default 15 000 ms).
  */
 export async function waitForMetrics(app: Pick<AppProcess, 'metrics'>, conditions: readonly MetricsCondition[], timeoutMs = 15_000): Promise<string> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
+  return waitUntil('metrics', async () => {
     const text = await app.metrics().catch(() => '')
     const missing = conditions.filter((c) => !c.test(text)).map((c) => (c instanceof RegExp ? String(c) : c.name))
-    if (missing.length === 0) return text
-    if (Date.now() > deadline) throw new Error(`metrics not reached within ${timeoutMs} ms: ${missing.join(', ')}\n${text}`)
-    await new Promise((r) => setTimeout(r, 100))
-  }
+    if (missing.length > 0) throw new Error(`not reached within ${timeoutMs} ms: ${missing.join(', ')}\n${text}`)
+    return text
+  }, { timeoutMs, everyMs: 100 })
 }

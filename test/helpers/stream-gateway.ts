@@ -5,6 +5,7 @@
 import { SignJWT } from 'jose'
 import { startGateway, type AppProcess } from './processes.ts'
 import { stackEnv } from './stack.ts'
+import { waitUntil } from './wait-until.ts'
 
 /**
  * An HS256 JWT with `sub`, `roles` and `exp` (now + `expSeconds`; negative for an expired one),
@@ -31,17 +32,20 @@ export async function startStreamGateway(prefix: string, secret: string, extraEn
     AUREN_GATEWAY_JWT_SECRET: secret,
     ...extraEnv,
   })
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const body = (await fetch(`http://${gateway.address}/readyz`).then((r) => r.json(), () => null)) as { stream?: { consumer?: string } } | null
-    if (body?.stream?.consumer === 'joined') return gateway
-    if (Date.now() > deadline || gateway.child.exitCode !== null) {
-      gateway.kill('SIGKILL')
-      throw new Error(`gateway stream not ready within ${timeoutMs} ms:\n${gateway.output().slice(-4000)}`)
-    }
-    await new Promise((r) => setTimeout(r, 200))
+  try {
+    await waitUntil('the gateway stream to join its group', async () => {
+      if (gateway.child.exitCode !== null) throw new ExitedError(`gateway exited with code ${gateway.child.exitCode}`)
+      const body = (await fetch(`http://${gateway.address}/readyz`).then((r) => r.json(), () => null)) as { stream?: { consumer?: string } } | null
+      return body?.stream?.consumer === 'joined'
+    }, { timeoutMs, everyMs: 200, stopOn: (err) => err instanceof ExitedError })
+  } catch (err) {
+    gateway.kill('SIGKILL')
+    throw new Error(`gateway stream not ready within ${timeoutMs} ms (${(err as Error).message}):\n${gateway.output().slice(-4000)}`)
   }
+  return gateway
 }
+
+class ExitedError extends Error {}
 
 /** Epoch ms (fractional) of an ISO-8601 UTC time with up to microseconds, as frames carry. */
 export function isoMs(iso: string): number {

@@ -15,6 +15,7 @@ import { createTestKafka, type TestKafka } from '../helpers/kafka.ts'
 import { startApp, type AppProcess } from '../helpers/processes.ts'
 import { stackEnv } from '../helpers/stack.ts'
 import { dropSchema, enrichAll, produceEnriched, schemaForPrefix, schemaPool, simulatedEvents, waitStoredCaughtUp } from '../bench/aggregation-workload.ts'
+import { waitUntil } from '../helpers/wait-until.ts'
 
 /** A TCP relay to PostgreSQL that can be closed (connections refused) and can cut its connections. */
 async function createRelay(target: { host: string; port: number }) {
@@ -56,14 +57,16 @@ async function readyz(app: AppProcess): Promise<{ status: number; body: Record<s
   return { status: res.status, body: (await res.json()) as Record<string, unknown> }
 }
 
-async function waitUntil(what: string, check: () => Promise<boolean>, timeoutMs: number, app: AppProcess): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    if (!app.alive()) throw new Error(`aggregation exited while waiting for: ${what}\n${app.output().slice(-4000)}`)
-    if (await check().catch(() => false)) return
-    if (Date.now() > deadline) throw new Error(`not reached within ${timeoutMs} ms: ${what}\n${app.output().slice(-4000)}`)
-    await new Promise((r) => setTimeout(r, 200))
-  }
+class AppExited extends Error {}
+
+/** `check` polled through the shared waitUntil; ends at once when the app exits. @throws with the app's output */
+async function waitForApp(what: string, check: () => Promise<boolean>, timeoutMs: number, app: AppProcess): Promise<void> {
+  await waitUntil(what, async () => {
+    if (!app.alive()) throw new AppExited(`aggregation exited while waiting for: ${what}`)
+    return check()
+  }, { timeoutMs, everyMs: 200, stopOn: (err) => err instanceof AppExited }).catch((err: unknown) => {
+    throw new Error(`${(err as Error).message}\n${app.output().slice(-4000)}`)
+  })
 }
 
 describe('aggregation rides out PostgreSQL being down, restarted and cut off', () => {
@@ -103,7 +106,7 @@ describe('aggregation rides out PostgreSQL being down, restarted and cut off', (
       AUREN_LOG_LEVEL: 'info',
     }))
     let since = ''
-    await waitUntil(
+    await waitForApp(
       'readyz 503 with the database unreachable for 12 s',
       async () => {
         const r = await readyz(running)
@@ -119,7 +122,7 @@ describe('aggregation rides out PostgreSQL being down, restarted and cut off', (
 
     // 2. The database answers: migrations, ready, events applied.
     await relay.open()
-    await waitUntil('ready', async () => (await readyz(running)).status === 200, 90_000, running)
+    await waitForApp('ready', async () => (await readyz(running)).status === 200, 90_000, running)
     expect((await readyz(running)).body.database).toMatchObject({ state: 'up' })
     pool = schemaPool(schema)
     await waitStoredCaughtUp(pool, kafka, topic, { timeoutMs: 60_000, pollMs: 200, alive: () => running.alive() })
@@ -139,13 +142,13 @@ describe('aggregation rides out PostgreSQL being down, restarted and cut off', (
     // 4. Every connection reset and new ones refused while events arrive.
     await relay.close()
     await produceEnriched(kafka, events.slice(2 * third))
-    await waitUntil('readyz 503 with the database unreachable', async () => {
+    await waitForApp('readyz 503 with the database unreachable', async () => {
       const r = await readyz(running)
       return r.status === 503 && (r.body.database as { state?: string }).state === 'unreachable'
     }, 30_000, running)
     await relay.open()
     await waitStoredCaughtUp(pool, kafka, topic, { timeoutMs: 120_000, pollMs: 200, alive: () => running.alive() })
-    await waitUntil('ready again', async () => (await readyz(running)).status === 200, 60_000, running)
+    await waitForApp('ready again', async () => (await readyz(running)).status === 200, 60_000, running)
 
     const seen = await pool.query<{ n: string }>('SELECT count(*)::text AS n FROM agg_seen_events')
     expect(Number(seen.rows[0]?.n)).toBe(events.length)

@@ -14,6 +14,7 @@ import { AGGREGATION_METRICS_CONTRACT } from '../helpers/metric-contract.ts'
 import { dropSchema, schemaForPrefix, enrichAll, produceEnriched, schemaPool, simulatedEvents, startAggregation, waitStoredCaughtUp } from '../bench/aggregation-workload.ts'
 import { AGENT_EVENT_TYPES, type AgentMetricsWindow, type EnrichedAgentEvent } from '../../schemas/index.ts'
 import { readTopicToEnd } from '../../scripts/lib/read-topic.ts'
+import { waitUntil } from '../helpers/wait-until.ts'
 
 /** CONTRACTS.md section 4, aggregation metrics: name → labels (histograms also carry `le` on _bucket). */
 const AGGREGATION_METRICS = AGGREGATION_METRICS_CONTRACT
@@ -79,14 +80,11 @@ describe('aggregation metrics contract (real Prometheus)', () => {
     expect(inputTokens).toBeGreaterThan(0)
 
     // the counters are updated after each commit: wait for a scrape after the last one
-    const deadline = Date.now() + 60_000
     let got = Number.NaN
-    while (Date.now() < deadline) {
-      const r = await promQuery(`sum(auren_llm_tokens_total{direction="input",${sel}})`)
-      got = Number(r[0]?.value[1])
-      if (got === inputTokens) break
-      await new Promise((res) => setTimeout(res, 500))
-    }
+    await waitUntil(`Prometheus to scrape ${inputTokens} input tokens`, async () => {
+      got = Number((await promQuery(`sum(auren_llm_tokens_total{direction="input",${sel}})`))[0]?.value[1])
+      return got === inputTokens
+    }, { timeoutMs: 60_000, everyMs: 500 }).catch(() => undefined) // asserted below, with the value
     expect(got).toBe(inputTokens)
     expect(Number((await promQuery(`sum(auren_llm_tokens_total{direction="output",${sel}})`))[0]?.value[1])).toBe(outputTokens)
     expect(Number((await promQuery(`sum(auren_llm_calls_total{${sel}})`))[0]?.value[1])).toBe(llmCalls)
@@ -120,13 +118,10 @@ describe('aggregation metrics contract (real Prometheus)', () => {
 
   it('publishes closed windows to auren.agent-metrics.v1 as AgentMetricsWindow records that match the rollups', { timeout: 90_000 }, async () => {
     const topic = kafka.topics.agentMetrics
-    const deadline = Date.now() + 60_000
-    let records: Awaited<ReturnType<typeof readTopicToEnd>> = []
-    while (Date.now() < deadline) {
-      records = await readTopicToEnd(kafka.driver, kafka.admin, topic)
-      if (records.length > 0) break
-      await new Promise((r) => setTimeout(r, 500))
-    }
+    const records = await waitUntil(`closed windows on ${topic}`, async () => {
+      const read = await readTopicToEnd(kafka.driver, kafka.admin, topic)
+      return read.length > 0 && read
+    }, { timeoutMs: 60_000, everyMs: 500 })
     expect(records.length).toBeGreaterThan(0)
     const latest = new Map<string, AgentMetricsWindow>()
     for (const r of records) {

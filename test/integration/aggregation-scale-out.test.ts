@@ -18,6 +18,7 @@ import { loadTraceRuns } from '../../processors/sources/trace-files.ts'
 import { percentile } from '../../schemas/latency-histogram.ts'
 import type { EnrichedAgentEvent } from '../../schemas/index.ts'
 import { dropSchema, schemaForPrefix, enrichAll, produceEnriched, schemaPool, simulatedEvents, startAggregation, waitStoredCaughtUp } from '../bench/aggregation-workload.ts'
+import { waitUntil } from '../helpers/wait-until.ts'
 
 const TRACES = join(import.meta.dirname, '..', '..', '..', 'shared', 'data', 'agent-traces')
 const SIMULATED = 12_000
@@ -81,14 +82,11 @@ describe('aggregation scale-out (real processes, one input, 1 instance vs a chan
     const chunk = (k: number) => events.slice(k * size, (k + 1) * size)
     const poolB = schemaPool(schemaB)
     pools.push(poolB)
-    const waitApplied = async (min: number) => {
-      const until = Date.now() + 120_000
-      for (;;) {
+    const waitApplied = (min: number) =>
+      waitUntil(`${min} offsets stored`, async () => {
         const r = await poolB.query<{ n: string | null }>('SELECT sum(next_offset)::text AS n FROM agg_offsets').catch(() => ({ rows: [{ n: null }] }))
-        if (Number(r.rows[0]?.n ?? 0) >= min || Date.now() > until) return
-        await new Promise((res) => setTimeout(res, 100))
-      }
-    }
+        return Number(r.rows[0]?.n ?? 0) >= min
+      }, { timeoutMs: 120_000, everyMs: 100 }).catch(() => undefined) // the final comparison shows what is missing
 
     // (b) a group whose membership changes while input arrives
     await produceEnriched(kafka, chunk(0))

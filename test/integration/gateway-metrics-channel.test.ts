@@ -15,6 +15,7 @@ import { dropSchema, enrichAll, produceEnriched, schemaPool, simulatedEvents, st
 import { createTestKafka, type TestKafka } from '../helpers/kafka.ts'
 import type { AppProcess } from '../helpers/processes.ts'
 import { hs256Token, startStreamGateway } from '../helpers/stream-gateway.ts'
+import { waitUntil } from '../helpers/wait-until.ts'
 
 const SECRET = randomBytes(32).toString('base64')
 type Msg = Record<string, unknown> & { type: string }
@@ -79,16 +80,13 @@ describe('gateway metrics channel fed by the aggregation app', () => {
     const wanted = new Set(['neuroscientist', 'nutritionist'])
     // Windows reach the topic through the outbox publisher: read until the gateway's count stops changing.
     let published: AgentMetricsWindow[] = []
-    const deadline = Date.now() + 60_000
-    for (;;) {
+    await waitUntil('a metrics frame for every published window revision', async () => {
       const records = await readTopicToEnd(kafka.driver, kafka.admin, kafka.topics.agentMetrics)
       published = (await Promise.all(records.map(async (r) => (await kafka.serde.decode(r.value!, 'agent-metrics-window')) as AgentMetricsWindow)))
         .filter((w) => wanted.has(w.agent_id))
       const frames = messages.filter((m) => m.type === 'metrics')
-      if (published.length > 0 && frames.length >= new Set(published.map((w) => revision(w.agent_id, isoFromMicros(w.window_start), w.late_events))).size) break
-      if (Date.now() > deadline) break
-      await new Promise((r) => setTimeout(r, 500))
-    }
+      return published.length > 0 && frames.length >= new Set(published.map((w) => revision(w.agent_id, isoFromMicros(w.window_start), w.late_events))).size
+    }, { timeoutMs: 60_000, everyMs: 500 }).catch(() => undefined) // the comparisons below say what is missing
     const frames = messages.filter((m) => m.type === 'metrics') as unknown as { subscription_id: string; window: Record<string, unknown> }[]
     console.log(`[gateway metrics channel] ${published.length} windows of the two agents on the topic, ${frames.length} metrics frames received`)
     expect(published.length).toBeGreaterThan(5)

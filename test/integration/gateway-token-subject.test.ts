@@ -17,6 +17,7 @@ import { llmCallEvent } from '../helpers/events.ts'
 import type { AppProcess } from '../helpers/processes.ts'
 import { useRunningApp } from '../helpers/running-app.ts'
 import { hs256Token, startStreamGateway } from '../helpers/stream-gateway.ts'
+import { waitUntil } from '../helpers/wait-until.ts'
 
 const SECRET = randomBytes(32).toString('base64')
 const KEY = new TextEncoder().encode(SECRET)
@@ -142,15 +143,8 @@ describe('a token must name its user (sub)', () => {
 
     const viewer = open({ authorization: `Bearer ${await hs256Token(SECRET, 'user-a', ['viewer'])}` })
     const operator = open({ authorization: `Bearer ${await hs256Token(SECRET, 'ops', ['operator'])}` })
-    const waitFor = async (msgs: Record<string, unknown>[], pred: (m: Record<string, unknown>) => boolean, timeoutMs = 20_000) => {
-      const deadline = Date.now() + timeoutMs
-      for (;;) {
-        const m = msgs.find(pred)
-        if (m) return m
-        if (Date.now() > deadline) throw new Error(`no matching frame within ${timeoutMs} ms: ${JSON.stringify(msgs).slice(0, 1500)}`)
-        await new Promise((r) => setTimeout(r, 20))
-      }
-    }
+    const waitFor = (msgs: Record<string, unknown>[], pred: (m: Record<string, unknown>) => boolean, timeoutMs = 20_000) =>
+      waitUntil(`a matching frame among ${JSON.stringify(msgs).slice(0, 1500)}`, () => msgs.find(pred), { timeoutMs })
     const subscribe = async (c: ReturnType<typeof open>) => {
       await waitFor(c.messages, (m) => m.type === 'welcome')
       const id = randomUUID()
@@ -161,17 +155,11 @@ describe('a token must name its user (sub)', () => {
     await subscribe(operator)
     const idsOf = (msgs: Record<string, unknown>[]) => msgs.flatMap((m) => (m.type === 'event' ? [(m.event as { event_id: string }).event_id] : m.type === 'batch' ? (m.events as { event_id: string }[]).map((e) => e.event_id) : []))
     // The fan-out reads from the latest offsets once joined: produce until the operator sees a probe.
-    const deadline = Date.now() + 60_000
-    for (;;) {
+    await waitUntil('a probe event delivered to the operator', async () => {
       const probe = llmCallEvent({ agent: 'probe', userId: 'probe-user' })
       await pipeline.kafka.produceEvents([probe])
-      try {
-        await waitFor(operator.messages, () => idsOf(operator.messages).includes(probe.event_id), 3_000)
-        break
-      } catch (err) {
-        if (Date.now() > deadline) throw err
-      }
-    }
+      return waitFor(operator.messages, () => idsOf(operator.messages).includes(probe.event_id), 3_000)
+    }, { timeoutMs: 60_000 })
     // One trace, so one partition: the sentinel comes after the user-less events.
     const trace = `trace-${randomUUID()}`
     const userless = Array.from({ length: 4 }, () => llmCallEvent({ agent: 'planner', userId: null, trace }))

@@ -13,6 +13,7 @@ import { llmCallEvent } from '../helpers/events.ts'
 import type { AppProcess } from '../helpers/processes.ts'
 import { useRunningApp } from '../helpers/running-app.ts'
 import { hs256Token, startStreamGateway } from '../helpers/stream-gateway.ts'
+import { waitUntil } from '../helpers/wait-until.ts'
 
 const SECRET = randomBytes(32).toString('base64')
 type Msg = Record<string, unknown> & { type: string }
@@ -34,13 +35,9 @@ class Client {
     this.ws.send(typeof m === 'string' ? m : JSON.stringify(m))
   }
   async waitFor(pred: (m: Msg) => boolean, timeoutMs = 20_000): Promise<Msg> {
-    const deadline = Date.now() + timeoutMs
-    for (;;) {
-      const m = this.messages.find(pred)
-      if (m) return m
-      if (Date.now() > deadline) throw new Error(`no matching message within ${timeoutMs} ms; got ${JSON.stringify(this.messages).slice(0, 2000)}`)
-      await new Promise((r) => setTimeout(r, 20))
-    }
+    return waitUntil('a matching message', () => this.messages.find(pred), { timeoutMs }).catch((err: unknown) => {
+      throw new Error(`${(err as Error).message}; got ${JSON.stringify(this.messages).slice(0, 2000)}`)
+    })
   }
   /** Event ids delivered to a subscription (event and batch frames), in order. */
   eventIds(sub: string): string[] {
@@ -95,15 +92,12 @@ describe('gateway WebSocket stream (auren.v1)', () => {
     // The fan-out starts at the latest offsets once it joined its group: produce probes until one arrives.
     const probe = connect(await token('ops', ['operator']))
     const sub = await probe.subscribe({ channels: ['events'], filters: { agent_ids: ['probe'] } })
-    for (;;) {
+    await waitUntil('a probe event delivered by the stream', async () => {
       await pipeline.kafka.produceEvents([llm({ agent: 'probe', user: 'probe', failed: true })])
-      try {
-        await probe.waitFor((m) => m.subscription_id === sub && m.type === 'event', 2_000)
-        break
-      } catch {
-        if (Date.now() > deadline) throw new Error(`stream never delivered:\n${gateway.output().slice(-4000)}`)
-      }
-    }
+      return probe.waitFor((m) => m.subscription_id === sub && m.type === 'event', 2_000)
+    }, { timeoutMs: 60_000 }).catch((err: unknown) => {
+      throw new Error(`stream never delivered (${(err as Error).message}):\n${gateway.output().slice(-4000)}`)
+    })
   })
 
   afterAll(async () => {
@@ -239,8 +233,7 @@ describe('gateway WebSocket stream (auren.v1)', () => {
     const obs = await observer.subscribe({ channels: ['events'], filters: { agent_ids: ['agent-replay'] } })
     const missed = [llm({ agent: 'agent-replay', user: 'u3', failed: true }), llm({ agent: 'agent-replay', user: 'u3' }), knowledge('agent-replay', 'u3')]
     await pipeline.kafka.produceEvents(missed)
-    const deadline = Date.now() + 20_000
-    while (observer.eventIds(obs).length < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50))
+    await waitUntil('the three missed events', () => observer.eventIds(obs).length >= 3, { timeoutMs: 20_000, everyMs: 50 }).catch(() => undefined) // asserted below, with the ids
     expect(observer.eventIds(obs).sort()).toEqual(missed.map((e) => e.event_id).sort())
 
     const back = connect(t)
@@ -269,9 +262,14 @@ describe('gateway WebSocket stream (auren.v1)', () => {
     const firing = alert('agent-alerted', 'firing', 'fp-1')
     const records = [firing, firing, alert('agent-other', 'firing', 'fp-2'), alert('agent-alerted', 'resolved', 'fp-1')]
     await producer.send(records.map((a) => ({ topic: topics.alerts, key: a.fingerprint, value: serde.encode(id, 'alert', a) })))
-    await ops.waitFor((m) => m.type === 'alert' && (m.alert as { status: string }).status === 'resolved')
-    await new Promise((r) => setTimeout(r, 300))
-    const got = ops.messages.filter((m) => m.subscription_id === sub && m.type === 'alert').map((m) => m.alert as Record<string, unknown>)
+    // Sentinels after the case, one on the partition of each key used above: once both arrived,
+    // every record before them on those partitions was handled (delivered or dropped).
+    const sentinels = records.map((a, i) => ({ key: a.fingerprint, alert: alert('agent-alerted', 'firing', `fp-sentinel-${i}`) }))
+    await producer.send(sentinels.map((x) => ({ topic: topics.alerts, key: x.key, value: serde.encode(id, 'alert', x.alert) })))
+    const sentinelIds = new Set(sentinels.map((x) => x.alert.fingerprint))
+    const alertsOf = () => ops.messages.filter((m) => m.subscription_id === sub && m.type === 'alert').map((m) => m.alert as Record<string, unknown>)
+    await waitUntil('every sentinel alert', () => alertsOf().filter((a) => sentinelIds.has(a.fingerprint as string)).length === sentinelIds.size, { timeoutMs: 20_000 })
+    const got = alertsOf().filter((a) => !sentinelIds.has(a.fingerprint as string))
     expect(got.map((a) => [a.fingerprint, a.status])).toEqual([['fp-1', 'firing'], ['fp-1', 'resolved']])
     expect(got[0]).toEqual({ ...firing, starts_at: '2026-11-21T10:00:00.000123Z', ends_at: null, source_window: { start: '2026-11-21T10:00:00.000123Z', end: '2026-11-21T10:01:00.000123Z' } })
     expect(got[1]).toMatchObject({ ends_at: '2026-11-21T10:01:00.000123Z' })
@@ -284,4 +282,3 @@ describe('gateway WebSocket stream (auren.v1)', () => {
     }
   })
 })
-    const deadline = Date.now() + 60_000

@@ -8,6 +8,7 @@ import { startApp, type AppProcess } from '../helpers/processes.ts'
 import { llmCallEvents } from '../helpers/events.ts'
 import { waitForMetrics } from '../helpers/metrics-wait.ts'
 import { registerPromTarget, stackEnv } from '../helpers/stack.ts'
+import { waitUntil } from '../helpers/wait-until.ts'
 
 /** Every runner metric of CONTRACTS.md section 4 (histograms appear as _bucket/_sum/_count). */
 const RUNNER_METRICS = [
@@ -59,13 +60,11 @@ describe('runner metrics contract', () => {
 
   it('is scraped by the real Prometheus, which returns series for every runner metric', async () => {
     const selector = `{auren_target="${kafka.prefix}enrichment"}`
-    const deadline = Date.now() + 45_000
     let consumed: Awaited<ReturnType<typeof promQuery>> = []
-    while (Date.now() < deadline) {
+    await waitUntil('Prometheus to scrape 201 consumed records', async () => {
       consumed = await promQuery(`auren_records_consumed_total${selector}`)
-      if (consumed.length > 0 && Number(consumed[0]!.value[1]) >= 201) break
-      await new Promise((r) => setTimeout(r, 500))
-    }
+      return consumed.length > 0 && Number(consumed[0]!.value[1]) >= 201
+    }, { timeoutMs: 45_000, everyMs: 500 })
     expect(Number(consumed[0]?.value[1])).toBe(201)
     for (const name of RUNNER_METRICS) {
       const series = await promQuery(`{__name__=~"${name}(_count)?"}` .replace('}', `,auren_target="${kafka.prefix}enrichment"}`))

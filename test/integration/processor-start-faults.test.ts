@@ -7,6 +7,7 @@ import net from 'node:net'
 import { afterAll, describe, expect, it } from 'vitest'
 import { startApp, type AppProcess } from '../helpers/processes.ts'
 import { uniquePrefix } from '../helpers/kafka.ts'
+import { waitUntil } from '../helpers/wait-until.ts'
 
 /** A 127.0.0.1 port nothing listens on (connections refused). */
 async function closedPort(): Promise<number> {
@@ -33,18 +34,18 @@ describe('processor start with the broker unreachable', () => {
   it('keeps running, not ready with the reason, and exits 0 on SIGTERM', { timeout: 120_000 }, async () => {
     const app = await startApp('enrichment', uniquePrefix(), { AUREN_KAFKA_BROKERS: `127.0.0.1:${await closedPort()}` })
     apps.push(app)
-    const deadline = Date.now() + 90_000
     let body: { status?: string; reason?: string } = {}
-    while (Date.now() < deadline) {
-      expect(app.alive(), app.output()).toBe(true)
+    const statuses = new Set<number>()
+    await waitUntil('/readyz 503 naming the refused connection', async () => {
+      if (!app.alive()) return true // asserted below with the output
       const res = await fetch(`http://${app.address}/readyz`).catch(() => undefined)
-      if (res) {
-        expect(res.status).toBe(503)
-        body = (await res.json()) as typeof body
-        if (/ECONNREFUSED|Connection error/i.test(body.reason ?? '') && app.output().includes('start failed, retrying with backoff')) break
-      }
-      await new Promise((r) => setTimeout(r, 250))
-    }
+      if (!res) return false
+      statuses.add(res.status)
+      body = (await res.json()) as typeof body
+      return /ECONNREFUSED|Connection error/i.test(body.reason ?? '') && app.output().includes('start failed, retrying with backoff')
+    }, { timeoutMs: 90_000, everyMs: 250 })
+    expect(app.alive(), app.output()).toBe(true)
+    expect([...statuses]).toEqual([503])
     expect(body.reason).toMatch(/ECONNREFUSED|Connection error/i)
     expect(app.output().split('\n').filter((l) => /"level":(50|60)/.test(l))).toEqual([])
     app.kill('SIGTERM')

@@ -10,6 +10,7 @@ import { startApp } from '../helpers/processes.ts'
 import { llmCallEvents } from '../helpers/events.ts'
 import { readTopicToEnd, waitForGroupCaughtUp } from '../../scripts/lib/read-topic.ts'
 import { fromEnrichedRecord, type EnrichedAgentEventRecord } from '../../schemas/index.ts'
+import { waitForMetrics } from '../helpers/metrics-wait.ts'
 
 describe('exactly-once delivery with Kafka transactions', () => {
   let kafka: TestKafka
@@ -27,12 +28,7 @@ describe('exactly-once delivery with Kafka transactions', () => {
     const first = await startApp('enrichment', kafka.prefix, env)
     await first.waitReady()
     const producing = kafka.produceEvents(events.slice(3000))
-    const deadline = Date.now() + 60_000
-    while (Date.now() < deadline) {
-      const m = (await first.metrics().catch(() => '')).match(/auren_records_produced_total\{[^}]*enriched[^}]*\} (\d+)/)
-      if (m && Number(m[1]) > 500) break
-      await new Promise((r) => setTimeout(r, 50))
-    }
+    await waitForMetrics(first, [{ name: 'more than 500 enriched records produced', test: (text) => Number(/auren_records_produced_total\{[^}]*enriched[^}]*\} (\d+)/.exec(text)?.[1] ?? 0) > 500 }], 60_000)
     first.kill('SIGKILL')
     expect(await first.exited).toBe('SIGKILL')
     await producing
