@@ -14,8 +14,8 @@
  * AUREN_GATEWAY_JWT_SECRET (or AUREN_GATEWAY_JWKS_URL) set (README.md "Configuration").
  */
 import { collectDefaultMetrics, Registry } from 'prom-client'
-import { createLogger } from '../processors/runtime/logger.ts'
-import { registerMemoryLimitMetric } from '../processors/runtime/metrics.ts'
+import { createLogger } from '../processors/runtime/ops/logger.ts'
+import { registerMemoryLimitMetric } from '../processors/runtime/ops/metrics.ts'
 import { buildGateway } from './app.ts'
 import { createAuthenticator } from './auth.ts'
 import { parseGatewayConfig } from './config.ts'

@@ -1,7 +1,7 @@
 /**
  * Aggregation's own configuration (STYLE.md principle 4): `AUREN_AGGREGATION_*` variables and
  * `AUREN_DATABASE_URL`, parsed once, every problem reported at once, frozen. The shared base
- * (brokers, group id, registry, HTTP port) is the runtime's (processors/runtime/config.ts).
+ * (brokers, group id, registry, HTTP port) is the runtime's (processors/runtime/ops/config.ts).
  * The schema is keyed by variable, so an issue path is the variable to fix; each field carries
  * its unit, default and description ({@link describeAggregationConfig} renders the README table).
  */

@@ -1,7 +1,7 @@
 /**
  * Alerting's own configuration: `AUREN_ALERTING_*` variables, `AUREN_DATABASE_URL` and
  * `AUREN_ALERTMANAGER_URL`, parsed once, every problem reported at once, frozen. The shared base
- * (brokers, group id, registry, HTTP port) is the runtime's (processors/runtime/config.ts).
+ * (brokers, group id, registry, HTTP port) is the runtime's (processors/runtime/ops/config.ts).
  */
 import { z } from 'zod'
 

@@ -19,8 +19,8 @@ import { readTopicToEnd } from '../read-topic.ts'
 import { brokerOutage, databaseOutage, sleep } from '../stack-control.ts'
 import { InstancePool } from './instances.ts'
 import { chaosResult, renderChaosTable, type ChaosObservations, type ChaosResult } from './chaos-report.ts'
-import { sendRetrying } from '../../../processors/sources/publish-retry.ts'
-import { mulberry32 } from '../../../processors/sources/simulator.ts'
+import { sendRetrying } from '../../sources/publish-retry.ts'
+import { mulberry32 } from '../../sources/simulator.ts'
 import { DEFAULT_PARTITIONS, DLQ_HEADERS, fromAgentEventRecord, fromEnrichedRecord, type AgentEventRecord, type EnrichedAgentEventRecord } from '../../../schemas/index.ts'
 
 /** Options of `auren chaos` (see `auren chaos --help`). */

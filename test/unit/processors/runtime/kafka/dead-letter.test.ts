@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { deadLetterRecord, MAX_DLQ_MESSAGE_CHARS } from '../../../../processors/runtime/dead-letter.ts'
-import { DLQ_HEADERS } from '../../../../schemas/index.ts'
+import { deadLetterRecord, MAX_DLQ_MESSAGE_CHARS } from '../../../../../processors/runtime/kafka/dead-letter.ts'
+import { DLQ_HEADERS } from '../../../../../schemas/index.ts'
 
 const source = {
   topic: 'auren.agent-events.v1',

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { AGENT_EVENT_TYPES, type AgentEvent } from '../../../../schemas/index.ts'
-import { AUREN_SPECIALISTS, createSimulator } from '../../../../processors/sources/simulator.ts'
+import { AUREN_SPECIALISTS, createSimulator } from '../../../../scripts/sources/simulator.ts'
 import { invalidEvents } from './schema-check.ts'
 
 const take = (n: number, seed = 7, users?: string[]): AgentEvent[] => {

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll, describe, expect, it } from 'vitest'
-import { classifyTraceFile, loadTraceRuns } from '../../../../processors/sources/trace-files.ts'
+import { classifyTraceFile, loadTraceRuns } from '../../../../scripts/sources/trace-files.ts'
 
 const FIXTURES = fileURLToPath(new URL('../../../fixtures/sources/', import.meta.url))
 

@@ -7,8 +7,8 @@
  */
 import { SchemaRegistry, SchemaType, COMPATIBILITY } from '@kafkajs/confluent-schema-registry'
 import avro from 'avsc'
-import { AVSC_OPTIONS, loadSchema, valueSubject, type RootSchemaName } from '../../schemas/index.ts'
-import { AurenError } from './errors.ts'
+import { AVSC_OPTIONS, loadSchema, valueSubject, type RootSchemaName } from '../../../schemas/index.ts'
+import { AurenError } from '../ops/errors.ts'
 
 const MAGIC_BYTE = 0
 const HEADER_BYTES = 5

@@ -1,8 +1,8 @@
 import avro from 'avsc'
 import { describe, expect, it } from 'vitest'
-import { AVSC_OPTIONS, loadSchema, toAgentEventRecord } from '../../../../schemas/index.ts'
-import { createSimulator } from '../../../../processors/sources/simulator.ts'
-import { decodeBody, encodeWire } from '../../../../processors/runtime/serde.ts'
+import { AVSC_OPTIONS, loadSchema, toAgentEventRecord } from '../../../../../schemas/index.ts'
+import { createSimulator } from '../../../../../scripts/sources/simulator.ts'
+import { decodeBody, encodeWire } from '../../../../../processors/runtime/kafka/serde.ts'
 
 const reader = avro.Type.forSchema(loadSchema('agent-event'), { ...AVSC_OPTIONS })
 

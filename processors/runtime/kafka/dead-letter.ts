@@ -1,4 +1,4 @@
-import { DLQ_HEADERS, type DlqReason } from '../../schemas/index.ts'
+import { DLQ_HEADERS, type DlqReason } from '../../../schemas/index.ts'
 import type { ConsumedRecord, ProduceRecord } from './kafka-client.ts'
 
 /** Longest `auren.dlq.message` kept, in characters; longer messages are cut with an ellipsis. */

@@ -6,7 +6,7 @@
 import { Kafka, logLevel as KafkaLogLevel, type Consumer, type Producer, type IHeaders, type LogEntry, type Message, type Transaction } from 'kafkajs'
 import type { Logger } from 'pino'
 import { Murmur2Partitioner } from './murmur2-partitioner.ts'
-import { createEpisodeLog, type EpisodeLog } from './episode-log.ts'
+import { createEpisodeLog, type EpisodeLog } from '../ops/episode-log.ts'
 
 /** A consumed record; headers are decoded to UTF-8 strings. `offset` is Kafka's decimal string. */
 export interface ConsumedRecord {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { redact, replayEventId, utf8Bytes } from '../../../../processors/sources/common.ts'
+import { redact, replayEventId, utf8Bytes } from '../../../../scripts/sources/common.ts'
 
 describe('replayEventId', () => {
   it('is an RFC 9562 version-5 UUID, equal to Python uuid.uuid5 over the same namespace', () => {

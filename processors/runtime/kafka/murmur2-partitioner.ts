@@ -13,7 +13,7 @@
  * Everything else is kafkajs's behaviour, unchanged: an explicit `partition` wins; a key is
  * hashed as kafkajs serializes it (a Buffer as is, anything else as the UTF-8 bytes of
  * `String(key)`); a record without key goes round-robin over the partitions that have a leader,
- * from a random start per topic (`test/unit/processors/runtime/murmur2-partitioner.test.ts`
+ * from a random start per topic (`test/unit/processors/runtime/kafka/murmur2-partitioner.test.ts`
  * checks both against kafkajs).
  */
 import { randomBytes } from 'node:crypto'

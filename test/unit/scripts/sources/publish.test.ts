@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { rebaseRun, replaySchedule } from '../../../../processors/sources/publish.ts'
+import { rebaseRun, replaySchedule } from '../../../../scripts/sources/publish.ts'
 import { llmCallEvent } from '../../../helpers/events.ts'
 
 const at = (seconds: number, trace: string) => llmCallEvent({ timestampUs: Date.UTC(2023, 8, 18) * 1000 + seconds * 1e6, trace })

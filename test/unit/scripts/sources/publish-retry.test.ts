@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest'
-import { PublishInterruptedError, sendRetrying } from '../../../../processors/sources/publish-retry.ts'
-import { publishRuns } from '../../../../processors/sources/publish.ts'
-import { MAX_REQUEST_RECORDS, type ProduceRecord, type RecordProducer } from '../../../../processors/runtime/kafka-client.ts'
-import type { Serde } from '../../../../processors/runtime/serde.ts'
+import { PublishInterruptedError, sendRetrying } from '../../../../scripts/sources/publish-retry.ts'
+import { publishRuns } from '../../../../scripts/sources/publish.ts'
+import { MAX_REQUEST_RECORDS, type ProduceRecord, type RecordProducer } from '../../../../processors/runtime/kafka/kafka-client.ts'
+import type { Serde } from '../../../../processors/runtime/kafka/serde.ts'
 import { resumeCommand, interruptedMessage } from '../../../../scripts/lib/resume-hint.ts'
 import { llmCallEvents } from '../../../helpers/events.ts'
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { parseBaseConfig } from '../../../../processors/runtime/config.ts'
-import { hasCode } from '../../../../processors/runtime/errors.ts'
+import { parseBaseConfig } from '../../../../../processors/runtime/ops/config.ts'
+import { hasCode } from '../../../../../processors/runtime/ops/errors.ts'
 
 describe('parseBaseConfig', () => {
   it('parses, applies defaults and freezes', () => {

@@ -2,15 +2,15 @@
  * Golden fixtures (STYLE.md principle 14): `test/fixtures/sources/<case>.input.txt` (ChatDev log
  * snippets; `.txt` because the repo ignores `*.log`) and `<case>.input.json` (Who&When) →
  * `<case>.expected.json`, a readable projection of the events. Regenerate after a deliberate
- * change with `UPDATE_GOLDEN=1 npx vitest run --project unit test/unit/processors/sources`.
+ * change with `UPDATE_GOLDEN=1 npx vitest run --project unit test/unit/scripts/sources`.
  */
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
 import type { AgentEvent } from '../../../../schemas/index.ts'
-import { parseChatDevLog } from '../../../../processors/sources/chatdev-log.ts'
-import { chatDevRunToEvents } from '../../../../processors/sources/chatdev-events.ts'
-import { whoAndWhenToEvents } from '../../../../processors/sources/who-and-when.ts'
+import { parseChatDevLog } from '../../../../scripts/sources/chatdev-log.ts'
+import { chatDevRunToEvents } from '../../../../scripts/sources/chatdev-events.ts'
+import { whoAndWhenToEvents } from '../../../../scripts/sources/who-and-when.ts'
 
 const DIR = fileURLToPath(new URL('../../../fixtures/sources/', import.meta.url))
 
@@ -54,7 +54,7 @@ function convert(name: string): unknown {
   return { traceId: conv.traceId, format: conv.format, skipped: conv.skipped, events: project(conv.events) }
 }
 
-describe('golden fixtures of processors/sources', () => {
+describe('golden fixtures of scripts/sources', () => {
   const inputs = readdirSync(DIR).filter((f) => /\.input\.(txt|json)$/.test(f)).sort()
   it('has fixtures', () => expect(inputs.length).toBeGreaterThanOrEqual(6))
   for (const name of inputs) {

@@ -3,9 +3,9 @@
  * trace_id, either as fast as the broker takes them or paced by event time (`speed` × real time).
  * Used by `auren replay` and `auren simulate`.
  */
-import type { RecordProducer } from '../runtime/kafka-client.ts'
+import type { RecordProducer } from '../../processors/runtime/kafka/kafka-client.ts'
 import { sendRetrying, type RetryPolicy } from './publish-retry.ts'
-import type { Serde } from '../runtime/serde.ts'
+import type { Serde } from '../../processors/runtime/kafka/serde.ts'
 import { toAgentEventRecord, type AgentEvent } from '../../schemas/index.ts'
 
 /** How to pace a replay. */

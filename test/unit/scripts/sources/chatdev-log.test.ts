@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
-import { parseHeaderTime, splitEntries } from '../../../../processors/sources/chatdev-entries.ts'
-import { parseChatDevLog, utteranceReply } from '../../../../processors/sources/chatdev-log.ts'
+import { parseHeaderTime, splitEntries } from '../../../../scripts/sources/chatdev-entries.ts'
+import { parseChatDevLog, utteranceReply } from '../../../../scripts/sources/chatdev-log.ts'
 
 const fixture = (name: string): string => readFileSync(fileURLToPath(new URL(`../../../fixtures/sources/${name}`, import.meta.url)), 'utf8')
 const iso = (us: number): string => new Date(us / 1000).toISOString()

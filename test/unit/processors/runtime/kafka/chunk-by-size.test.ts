@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { chunkBySize } from '../../../../processors/runtime/kafka-client.ts'
+import { chunkBySize } from '../../../../../processors/runtime/kafka/kafka-client.ts'
 
 const rec = (bytes: number, key = 'k') => ({ topic: 't', key, value: Buffer.alloc(bytes) })
 

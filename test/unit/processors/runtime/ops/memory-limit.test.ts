@@ -1,6 +1,6 @@
 import { Registry } from 'prom-client'
 import { describe, expect, it } from 'vitest'
-import { memoryLimitBytes, registerMemoryLimitMetric } from '../../../../processors/runtime/memory-limit.ts'
+import { memoryLimitBytes, registerMemoryLimitMetric } from '../../../../../processors/runtime/ops/memory-limit.ts'
 
 const GIB = 1024 ** 3
 

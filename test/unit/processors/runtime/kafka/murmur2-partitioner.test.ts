@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto'
 import { Partitioners, type PartitionMetadata } from 'kafkajs'
 import { describe, expect, it } from 'vitest'
-import { mulberry32 } from '../../../../processors/sources/simulator.ts'
-import { Murmur2Partitioner, murmur2, murmur2String, partitionForKey } from '../../../../processors/runtime/murmur2-partitioner.ts'
+import { mulberry32 } from '../../../../../scripts/sources/simulator.ts'
+import { Murmur2Partitioner, murmur2, murmur2String, partitionForKey } from '../../../../../processors/runtime/kafka/murmur2-partitioner.ts'
 
 /** Seeded PRNG, so a failure reproduces. */
 const prng = mulberry32

@@ -1,6 +1,6 @@
 /**
  * Finds and converts the recorded runs under a directory (the layout of
- * `shared/data/agent-traces`, data README). The only module of `processors/sources` with I/O:
+ * `shared/data/agent-traces`, data README). The only module of `scripts/sources` with I/O:
  * it reads files with node:fs and never touches Kafka.
  */
 import { readdirSync, readFileSync, realpathSync, statSync } from 'node:fs'

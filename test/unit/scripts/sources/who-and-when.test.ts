@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
-import { terminalResult, thoughtDecision, whoAndWhenToEvents } from '../../../../processors/sources/who-and-when.ts'
+import { terminalResult, thoughtDecision, whoAndWhenToEvents } from '../../../../scripts/sources/who-and-when.ts'
 import { invalidEvents } from './schema-check.ts'
 
 const fixture = (name: string): unknown => JSON.parse(readFileSync(fileURLToPath(new URL(`../../../fixtures/sources/${name}`, import.meta.url)), 'utf8'))

@@ -9,7 +9,7 @@
  * when retried (the idempotent producer only covers retries inside one attempt): such a copy has
  * the same `event_id`, which enrichment's dedup recognises (processors/enrichment/dedup.ts).
  */
-import { MAX_REQUEST_RECORDS, type ProduceRecord, type RecordProducer } from '../runtime/kafka-client.ts'
+import { MAX_REQUEST_RECORDS, type ProduceRecord, type RecordProducer } from '../../processors/runtime/kafka/kafka-client.ts'
 
 /** How long to keep trying, and whom to tell. */
 export interface RetryPolicy {

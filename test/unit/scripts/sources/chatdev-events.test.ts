@@ -2,9 +2,9 @@ import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
 import type { AgentEvent } from '../../../../schemas/index.ts'
-import { parseChatDevLog } from '../../../../processors/sources/chatdev-log.ts'
-import { chatDevRunToEvents } from '../../../../processors/sources/chatdev-events.ts'
-import { chatDevModel } from '../../../../processors/sources/chatdev-attribution.ts'
+import { parseChatDevLog } from '../../../../scripts/sources/chatdev-log.ts'
+import { chatDevRunToEvents } from '../../../../scripts/sources/chatdev-events.ts'
+import { chatDevModel } from '../../../../scripts/sources/chatdev-attribution.ts'
 import { invalidEvents } from './schema-check.ts'
 
 const fixture = (name: string): string => readFileSync(fileURLToPath(new URL(`../../../fixtures/sources/${name}`, import.meta.url)), 'utf8')
