@@ -9,7 +9,7 @@
  * - `GET /api/v2/*` (routes.ts table below): JWT bearer auth (auth.ts), then per route: role and
  *   user scope, range (`from`/`to`), agent existence (404), the query (queries/*) and its shaping
  *   (analytics/*).
- * - Errors: every 4xx/5xx body is `{ error, message }` (errors.ts); query parameters are checked
+ * - Errors: every 4xx/5xx body is `{ error, message }` (codes from the catalogue, processors/runtime/ops/errors.ts); query parameters are checked
  *   by JSON Schema (ajv, all problems at once, unknown parameters refused).
  * Responses are serialised with JSON.stringify: the response schemas document the API (OpenAPI)
  * and are checked against real answers by the integration test, never used to drop fields.
@@ -19,7 +19,8 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRepl
 import type { Registry } from 'prom-client'
 import { bearerToken, type Authenticator, type Principal } from './auth.ts'
 import { DEFAULT_API_CONFIG, type ApiConfig } from './config.ts'
-import { badRequest, describeValidation, isGatewayError, type ErrorBody, type GatewayErrorCode, type ValidationIssue } from './errors.ts'
+import { badRequest, ERROR_CATALOGUE, isApiError, type ApiErrorCode, type ErrorBody, type ErrorCode, type ErrorSpec } from '../processors/runtime/ops/errors.ts'
+import { describeValidation, type ValidationIssue } from './validation-message.ts'
 import { createGatewayMetrics, initAuthFailureSeries, type GatewayMetrics } from './metrics.ts'
 import { registerLivePage } from './live/assets.ts'
 import { errorBody, OPENAPI_INFO } from './openapi.ts'
@@ -57,7 +58,10 @@ export interface GatewayDeps {
   readonly streamReadiness?: () => { ready: boolean; detail: Record<string, unknown> }
 }
 
-const STATUS_CODES: Record<number, GatewayErrorCode> = { 400: 'BAD_REQUEST', 401: 'UNAUTHORIZED', 403: 'FORBIDDEN', 404: 'NOT_FOUND', 503: 'UNAVAILABLE' }
+/** API code of a status fastify itself answers with (the catalogue's 4xx and 503). */
+const STATUS_CODES = new Map<number, ApiErrorCode>(
+  (Object.entries(ERROR_CATALOGUE) as [ErrorCode, ErrorSpec][]).flatMap(([code, spec]) => (spec.httpStatus !== undefined && spec.httpStatus !== 500 ? [[spec.httpStatus, code as ApiErrorCode]] : [])),
+)
 
 /** Builds the app (register more plugins before `ready()` if needed). */
 export function buildGateway(deps: GatewayDeps): FastifyInstance {
@@ -156,7 +160,7 @@ function sendError(err: unknown, request: FastifyRequest, reply: FastifyReply, m
     reply.code(400).send({ error: 'BAD_REQUEST', message: describeValidation(e.validation, e.validationContext) } satisfies ErrorBody)
     return
   }
-  if (isGatewayError(err)) {
+  if (isApiError(err)) {
     if (err.code === 'UNAUTHORIZED') reply.header('www-authenticate', `Bearer error="invalid_token", error_description="${err.message.replace(/["\\]/g, "'")}"`)
     if (err.code === 'FORBIDDEN') metrics.forbidden.inc({ route: request.routeOptions.url ?? 'unmatched' })
     if (err.statusCode >= 500) request.log.error({ err: err.cause ?? err, route: request.routeOptions.url }, err.message)
@@ -169,5 +173,5 @@ function sendError(err: unknown, request: FastifyRequest, reply: FastifyReply, m
     reply.code(500).send({ error: 'INTERNAL', message: 'internal error' } satisfies ErrorBody)
     return
   }
-  reply.code(status).send({ error: STATUS_CODES[status] ?? 'BAD_REQUEST', message: e.message ?? 'bad request' } satisfies ErrorBody)
+  reply.code(status).send({ error: STATUS_CODES.get(status) ?? 'BAD_REQUEST', message: e.message ?? 'bad request' } satisfies ErrorBody)
 }

@@ -14,7 +14,7 @@
 import { num, ratio } from '../analytics/figures.ts'
 import type { Cell } from '../analytics/csv.ts'
 import { isoOfUs, WINDOW_US, type WindowName } from '../analytics/range.ts'
-import { badRequest } from '../errors.ts'
+import { badRequest } from '../../processors/runtime/ops/errors.ts'
 import { Params, rows, whereOf, type Db, type Filter } from './db.ts'
 
 interface Dataset {
@@ -103,7 +103,7 @@ export function datasetColumns(name: DatasetName): string[] {
 
 /**
  * The rows of a dataset.
- * @throws GatewayError BAD_REQUEST when there are more than `maxRows`
+ * @throws ApiError BAD_REQUEST when there are more than `maxRows`
  */
 export async function loadExport(db: Db, f: Filter, name: DatasetName, window: WindowName, maxRows: number): Promise<{ columns: string[]; rows: Record<string, Cell>[] }> {
   const d: Dataset = DATASETS[name]

@@ -1,55 +1,7 @@
 /**
- * Error catalogue of the gateway's REST API (STYLE.md principle 3). Every 4xx/5xx body is
- * `{ error: <code>, message }`, the code from the closed list below (the WebSocket protocol uses
- * the same codes, CONTRACTS.md section 5). Handlers throw {@link GatewayError}; the error handler
- * in app.ts renders it, and turns fastify's JSON Schema (ajv) failures into BAD_REQUEST with a
- * sentence per problem ({@link describeValidation}).
+ * Sentences for fastify's JSON Schema (ajv) failures: app.ts turns them into BAD_REQUEST answers
+ * (the error catalogue is processors/runtime/ops/errors.ts), one sentence per problem.
  */
-
-/** Codes and their HTTP status. */
-export const GATEWAY_ERRORS = {
-  BAD_REQUEST: 400,
-  UNAUTHORIZED: 401,
-  FORBIDDEN: 403,
-  NOT_FOUND: 404,
-  INTERNAL: 500,
-  UNAVAILABLE: 503,
-} as const
-
-/** One of the codes above. */
-export type GatewayErrorCode = keyof typeof GATEWAY_ERRORS
-
-const BRAND = Symbol.for('auren.gateway.error')
-
-/** A failure with a code, an HTTP status and a message written for the API's user. */
-export class GatewayError extends Error {
-  readonly [BRAND] = true
-  readonly code: GatewayErrorCode
-  readonly statusCode: number
-
-  constructor(code: GatewayErrorCode, message: string, opts: { cause?: unknown } = {}) {
-    super(message, { cause: opts.cause })
-    this.name = 'GatewayError'
-    this.code = code
-    this.statusCode = GATEWAY_ERRORS[code]
-  }
-}
-
-/** True when err is a GatewayError (by brand, not instanceof). */
-export function isGatewayError(err: unknown): err is GatewayError {
-  return typeof err === 'object' && err !== null && (err as Record<symbol, unknown>)[BRAND] === true
-}
-
-export const badRequest = (message: string) => new GatewayError('BAD_REQUEST', message)
-export const unauthorized = (message: string) => new GatewayError('UNAUTHORIZED', message)
-export const forbidden = (message: string) => new GatewayError('FORBIDDEN', message)
-export const notFound = (message: string) => new GatewayError('NOT_FOUND', message)
-
-/** The body of every error answer. */
-export interface ErrorBody {
-  readonly error: GatewayErrorCode
-  readonly message: string
-}
 
 /** One ajv error object, as fastify attaches them to `error.validation`. */
 export interface ValidationIssue {
