@@ -202,7 +202,7 @@ function parseAllConfig<AppConfig>(
   try {
     appConfig = parseApp ? parseApp(env) : (undefined as AppConfig)
   } catch (err) {
-    problems.push((err as Error).message)
+    problems.push((err as Error).message.replace(/^AUREN_ERR_CONFIG: /, ''))
   }
   if (problems.length > 0 || !config) throw new AurenError('AUREN_ERR_CONFIG', problems.join('\n'))
   return { config, appConfig: appConfig as AppConfig }
