@@ -23,6 +23,7 @@ import { badRequest, ERROR_CATALOGUE, isApiError, type ApiErrorCode, type ErrorB
 import { describeValidation, type ValidationIssue } from './validation-message.ts'
 import { createGatewayMetrics, initAuthFailureSeries, type GatewayMetrics } from './metrics.ts'
 import { registerLivePage } from './live/assets.ts'
+import { registerOpsRoutes } from '../processors/runtime/ops/http.ts'
 import { errorBody, OPENAPI_INFO } from './openapi.ts'
 import { probe as probeDb, type Db } from './queries/db.ts'
 import { describeQueryProblems, parseQueryString, queryProblems } from './query-string.ts'
@@ -101,20 +102,17 @@ export function buildGateway(deps: GatewayDeps): FastifyInstance {
   app.register(async (root) => {
     root.get('/docs/json', { schema: { hide: true } }, async () => app.swagger())
     const ops = { tags: ['ops'] }
-    root.get('/healthz', { schema: { ...ops, summary: 'Liveness: 200 while running, 503 while closing' } }, async (_req, reply) => {
-      reply.code(closing ? 503 : 200)
-      return { status: closing ? 'stopping' : 'ok' }
-    })
-    root.get('/readyz', { schema: { ...ops, summary: 'Readiness: the rollup database answers and its tables exist, and the stream consumer (when the stream runs) joined its group' } }, async (_req, reply) => {
-      const db = await (deps.probe ?? (() => probeDb(deps.db)))()
-      const stream = deps.streamReadiness?.()
-      const ready = db.ready && (stream?.ready ?? true) && !closing
-      reply.code(ready ? 200 : 503)
-      return { status: ready ? 'ready' : 'not_ready', ...db.detail, ...(stream ? { stream: stream.detail } : {}) }
-    })
-    root.get('/metrics', { schema: { ...ops, summary: 'Prometheus metrics (text exposition format)' } }, async (_req, reply) => {
-      reply.header('content-type', deps.registry.contentType)
-      return deps.registry.metrics()
+    registerOpsRoutes(root, deps.registry, {
+      healthy: () => !closing,
+      ready: async () => {
+        const db = await (deps.probe ?? (() => probeDb(deps.db)))()
+        const stream = deps.streamReadiness?.()
+        return { ready: db.ready && (stream?.ready ?? true) && !closing, detail: { ...db.detail, ...(stream ? { stream: stream.detail } : {}) } }
+      },
+    }, {
+      healthz: { ...ops, summary: 'Liveness: 200 while running, 503 while closing' },
+      readyz: { ...ops, summary: 'Readiness: the rollup database answers and its tables exist, and the stream consumer (when the stream runs) joined its group' },
+      metrics: { ...ops, summary: 'Prometheus metrics (text exposition format)' },
     })
     registerLivePage(root)
   })

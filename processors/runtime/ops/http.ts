@@ -9,6 +9,41 @@ export interface HealthSource {
   ready(): { ready: boolean; detail: Record<string, unknown> }
 }
 
+/** A {@link HealthSource} whose readiness may need I/O (the gateway probes its database). */
+export interface OpsHealth {
+  healthy(): boolean
+  ready(): { ready: boolean; detail: Record<string, unknown> } | Promise<{ ready: boolean; detail: Record<string, unknown> }>
+}
+
+/** Route schemas (e.g. OpenAPI tags and summaries) of the three ops routes, when the app documents them. */
+export interface OpsRouteSchemas {
+  readonly healthz?: Record<string, unknown>
+  readonly readyz?: Record<string, unknown>
+  readonly metrics?: Record<string, unknown>
+}
+
+/**
+ * Registers `GET /metrics` (Prometheus text format), `GET /healthz` (200 while alive, 503 while
+ * stopping) and `GET /readyz` (200 when ready, else 503, with the detail) on `app`: the
+ * processors' ops server and the gateway serve the same endpoints.
+ */
+export function registerOpsRoutes(app: FastifyInstance, registry: Registry, health: OpsHealth, schemas: OpsRouteSchemas = {}): void {
+  app.get('/healthz', { ...(schemas.healthz ? { schema: schemas.healthz } : {}) }, async (_req, reply) => {
+    const ok = health.healthy()
+    reply.code(ok ? 200 : 503)
+    return { status: ok ? 'ok' : 'stopping' }
+  })
+  app.get('/readyz', { ...(schemas.readyz ? { schema: schemas.readyz } : {}) }, async (_req, reply) => {
+    const { ready, detail } = await health.ready()
+    reply.code(ready ? 200 : 503)
+    return { status: ready ? 'ready' : 'not_ready', ...detail }
+  })
+  app.get('/metrics', { ...(schemas.metrics ? { schema: schemas.metrics } : {}) }, async (_req, reply) => {
+    reply.header('content-type', registry.contentType)
+    return registry.metrics()
+  })
+}
+
 /**
  * The operational HTTP server of an app (fastify): `GET /metrics` (Prometheus text format),
  * `GET /healthz` (200 while alive, 503 while stopping), `GET /readyz` (200 when ready, else 503).
@@ -16,19 +51,6 @@ export interface HealthSource {
  */
 export function buildOpsServer(registry: Registry, health: HealthSource): FastifyInstance {
   const app = Fastify({ logger: false })
-  app.get('/metrics', async (_req, reply) => {
-    reply.header('content-type', registry.contentType)
-    return registry.metrics()
-  })
-  app.get('/healthz', async (_req, reply) => {
-    const ok = health.healthy()
-    reply.code(ok ? 200 : 503)
-    return { status: ok ? 'ok' : 'stopping' }
-  })
-  app.get('/readyz', async (_req, reply) => {
-    const { ready, detail } = health.ready()
-    reply.code(ready ? 200 : 503)
-    return { status: ready ? 'ready' : 'not_ready', ...detail }
-  })
+  registerOpsRoutes(app, registry, health)
   return app
 }
