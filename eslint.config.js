@@ -3,6 +3,9 @@ import js from '@eslint/js'
 import tseslint from 'typescript-eslint'
 import globals from 'globals'
 
+/** processors/ never import gateway/: what both need lives in processors/runtime/ops/ or schemas/. */
+const NO_GATEWAY = { regex: '(^|/)gateway/', message: 'processors/ never import gateway/; shared code lives in processors/runtime/ops/ or schemas/.' }
+
 /** Libraries that do I/O: only the runtime, sinks, notifiers, the gateway and tooling may import them. */
 const IO_LIBRARIES = ['kafkajs', 'pg', 'node-pg-migrate', 'undici', '@kafkajs/confluent-schema-registry', 'fastify', 'ws']
 
@@ -24,6 +27,13 @@ export default tseslint.config(
     },
   },
   {
+    // No processor file imports the gateway (the blocks below repeat this for the files they cover).
+    files: ['processors/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [NO_GATEWAY] }],
+    },
+  },
+  {
     // Processor apps: pure transforms; I/O only through the runtime. No app imports another app.
     files: ['processors/*/**/*.ts'],
     ignores: ['processors/runtime/**', 'processors/**/*-sink.ts', 'processors/archival/io/**', 'processors/**/migrate.ts', 'processors/**/database-health.ts', 'processors/**/notifiers/**', 'processors/**/main.ts'],
@@ -33,7 +43,8 @@ export default tseslint.config(
         {
           patterns: [
             { group: IO_LIBRARIES, message: 'Only processors/runtime, sinks and notifiers do I/O.' },
-            { group: ['../enrichment/**', '../aggregation/**', '../alerting/**', '../archival/**', '../sources/**'], message: 'Nothing imports from another app folder.' },
+            { group: ['../enrichment/**', '../aggregation/**', '../alerting/**', '../archival/**'], message: 'Nothing imports from another app folder.' },
+            NO_GATEWAY,
           ],
         },
       ],
@@ -42,19 +53,23 @@ export default tseslint.config(
   {
     files: ['processors/runtime/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', { patterns: [{ group: ['../enrichment/**', '../aggregation/**', '../alerting/**', '../archival/**', '../sources/**', '**/gateway/**'] }] }],
+      'no-restricted-imports': ['error', { patterns: [{ group: ['../enrichment/**', '../aggregation/**', '../alerting/**', '../archival/**'], message: 'The runtime imports no app folder.' }, NO_GATEWAY] }],
     },
   },
   {
-    // The gateway reads schemas and the runtime's config, logger, metrics and HTTP helpers, and,
-    // for the stream's fan-out (gateway/kafka-fanout.ts), the runtime's Kafka client and serde.
+    // The gateway shares the runtime's ops layer (config, logger, metrics, /metrics /healthz
+    // /readyz, shutdown, error catalogue) and, for the live stream's fan-out and the ingest API,
+    // its Kafka driver and serde (processors/runtime/kafka/). Never the runner, its sinks or an app.
     files: ['gateway/**/*.ts'],
     rules: {
       'no-restricted-imports': [
         'error',
         {
           patterns: [
-            { group: ['**/processors/*/**', '!**/processors/runtime/config.ts', '!**/processors/runtime/logger.ts', '!**/processors/runtime/metrics.ts', '!**/processors/runtime/http.ts', '!**/processors/runtime/errors.ts', '!**/processors/runtime/kafka-client.ts', '!**/processors/runtime/serde.ts'], message: 'The gateway depends on schemas/ and the runtime config, logger, metrics and HTTP helpers only.' },
+            {
+              regex: '(^|/)processors/(?!runtime/(ops|kafka)/)',
+              message: 'The gateway imports schemas/, processors/runtime/ops/ and processors/runtime/kafka/ only: not the runner, the sinks or an app folder.',
+            },
           ],
         },
       ],

@@ -9,7 +9,7 @@
  * - `GET /api/v2/*` (routes.ts table below): JWT bearer auth (auth.ts), then per route: role and
  *   user scope, range (`from`/`to`), agent existence (404), the query (queries/*) and its shaping
  *   (analytics/*).
- * - Errors: every 4xx/5xx body is `{ error, message }` (errors.ts); query parameters are checked
+ * - Errors: every 4xx/5xx body is `{ error, message }` (codes from the catalogue, processors/runtime/ops/errors.ts); query parameters are checked
  *   by JSON Schema (ajv, all problems at once, unknown parameters refused).
  * Responses are serialised with JSON.stringify: the response schemas document the API (OpenAPI)
  * and are checked against real answers by the integration test, never used to drop fields.
@@ -19,9 +19,11 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRepl
 import type { Registry } from 'prom-client'
 import { bearerToken, type Authenticator, type Principal } from './auth.ts'
 import { DEFAULT_API_CONFIG, type ApiConfig } from './config.ts'
-import { badRequest, describeValidation, isGatewayError, type ErrorBody, type GatewayErrorCode, type ValidationIssue } from './errors.ts'
+import { badRequest, ERROR_CATALOGUE, isApiError, type ApiErrorCode, type ErrorBody, type ErrorCode, type ErrorSpec } from '../processors/runtime/ops/errors.ts'
+import { describeValidation, type ValidationIssue } from './validation-message.ts'
 import { createGatewayMetrics, initAuthFailureSeries, type GatewayMetrics } from './metrics.ts'
 import { registerLivePage } from './live/assets.ts'
+import { registerOpsRoutes } from '../processors/runtime/ops/http.ts'
 import { errorBody, OPENAPI_INFO } from './openapi.ts'
 import { probe as probeDb, type Db } from './queries/db.ts'
 import { describeQueryProblems, parseQueryString, queryProblems } from './query-string.ts'
@@ -57,7 +59,10 @@ export interface GatewayDeps {
   readonly streamReadiness?: () => { ready: boolean; detail: Record<string, unknown> }
 }
 
-const STATUS_CODES: Record<number, GatewayErrorCode> = { 400: 'BAD_REQUEST', 401: 'UNAUTHORIZED', 403: 'FORBIDDEN', 404: 'NOT_FOUND', 503: 'UNAVAILABLE' }
+/** API code of a status fastify itself answers with (the catalogue's 4xx and 503). */
+const STATUS_CODES = new Map<number, ApiErrorCode>(
+  (Object.entries(ERROR_CATALOGUE) as [ErrorCode, ErrorSpec][]).flatMap(([code, spec]) => (spec.httpStatus !== undefined && spec.httpStatus !== 500 ? [[spec.httpStatus, code as ApiErrorCode]] : [])),
+)
 
 /** Builds the app (register more plugins before `ready()` if needed). */
 export function buildGateway(deps: GatewayDeps): FastifyInstance {
@@ -97,20 +102,17 @@ export function buildGateway(deps: GatewayDeps): FastifyInstance {
   app.register(async (root) => {
     root.get('/docs/json', { schema: { hide: true } }, async () => app.swagger())
     const ops = { tags: ['ops'] }
-    root.get('/healthz', { schema: { ...ops, summary: 'Liveness: 200 while running, 503 while closing' } }, async (_req, reply) => {
-      reply.code(closing ? 503 : 200)
-      return { status: closing ? 'stopping' : 'ok' }
-    })
-    root.get('/readyz', { schema: { ...ops, summary: 'Readiness: the rollup database answers and its tables exist, and the stream consumer (when the stream runs) joined its group' } }, async (_req, reply) => {
-      const db = await (deps.probe ?? (() => probeDb(deps.db)))()
-      const stream = deps.streamReadiness?.()
-      const ready = db.ready && (stream?.ready ?? true) && !closing
-      reply.code(ready ? 200 : 503)
-      return { status: ready ? 'ready' : 'not_ready', ...db.detail, ...(stream ? { stream: stream.detail } : {}) }
-    })
-    root.get('/metrics', { schema: { ...ops, summary: 'Prometheus metrics (text exposition format)' } }, async (_req, reply) => {
-      reply.header('content-type', deps.registry.contentType)
-      return deps.registry.metrics()
+    registerOpsRoutes(root, deps.registry, {
+      healthy: () => !closing,
+      ready: async () => {
+        const db = await (deps.probe ?? (() => probeDb(deps.db)))()
+        const stream = deps.streamReadiness?.()
+        return { ready: db.ready && (stream?.ready ?? true) && !closing, detail: { ...db.detail, ...(stream ? { stream: stream.detail } : {}) } }
+      },
+    }, {
+      healthz: { ...ops, summary: 'Liveness: 200 while running, 503 while closing' },
+      readyz: { ...ops, summary: 'Readiness: the rollup database answers and its tables exist, and the stream consumer (when the stream runs) joined its group' },
+      metrics: { ...ops, summary: 'Prometheus metrics (text exposition format)' },
     })
     registerLivePage(root)
   })
@@ -156,7 +158,7 @@ function sendError(err: unknown, request: FastifyRequest, reply: FastifyReply, m
     reply.code(400).send({ error: 'BAD_REQUEST', message: describeValidation(e.validation, e.validationContext) } satisfies ErrorBody)
     return
   }
-  if (isGatewayError(err)) {
+  if (isApiError(err)) {
     if (err.code === 'UNAUTHORIZED') reply.header('www-authenticate', `Bearer error="invalid_token", error_description="${err.message.replace(/["\\]/g, "'")}"`)
     if (err.code === 'FORBIDDEN') metrics.forbidden.inc({ route: request.routeOptions.url ?? 'unmatched' })
     if (err.statusCode >= 500) request.log.error({ err: err.cause ?? err, route: request.routeOptions.url }, err.message)
@@ -169,5 +171,5 @@ function sendError(err: unknown, request: FastifyRequest, reply: FastifyReply, m
     reply.code(500).send({ error: 'INTERNAL', message: 'internal error' } satisfies ErrorBody)
     return
   }
-  reply.code(status).send({ error: STATUS_CODES[status] ?? 'BAD_REQUEST', message: e.message ?? 'bad request' } satisfies ErrorBody)
+  reply.code(status).send({ error: STATUS_CODES.get(status) ?? 'BAD_REQUEST', message: e.message ?? 'bad request' } satisfies ErrorBody)
 }

@@ -13,12 +13,12 @@
  * - `roles`: an array of role names (a single string is accepted too); unknown names are
  *   ignored; a token with no known role authenticates but is refused by every route (403).
  *
- * Every failure is an UNAUTHORIZED {@link GatewayError} whose message says what was wrong
+ * Every failure is an UNAUTHORIZED {@link ApiError} whose message says what was wrong
  * (expired, bad signature, algorithm not allowed, missing claim, malformed), never the token.
  */
 import { createRemoteJWKSet, errors as joseErrors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose'
 import type { AuthConfig } from './config.ts'
-import { forbidden, GatewayError } from './errors.ts'
+import { forbidden, ApiError } from '../processors/runtime/ops/errors.ts'
 import { textProblem } from './query-string.ts'
 
 /** Roles of the contract, least to most privileged. */
@@ -37,7 +37,7 @@ export interface Principal {
 export interface Authenticator {
   /**
    * @param token the compact JWS (without `Bearer `)
-   * @throws GatewayError UNAUTHORIZED, with the reason in its message and in `reason`
+   * @throws ApiError UNAUTHORIZED, with the reason in its message and in `reason`
    */
   verify(token: string): Promise<Principal>
 }
@@ -46,7 +46,7 @@ export interface Authenticator {
 export type AuthFailure = 'missing' | 'expired' | 'signature' | 'algorithm' | 'claims' | 'malformed' | 'keys_unavailable'
 
 /** An UNAUTHORIZED error with a low-cardinality reason (UNAVAILABLE when the JWKS cannot be loaded: not the caller's fault). */
-export class AuthError extends GatewayError {
+export class AuthError extends ApiError {
   readonly reason: AuthFailure
   constructor(reason: AuthFailure, message: string, cause?: unknown) {
     super(reason === 'keys_unavailable' ? 'UNAVAILABLE' : 'UNAUTHORIZED', message, { cause })
@@ -151,7 +151,7 @@ export function highestRole(p: Principal): Role | null {
  * (`sub`), whatever it asks; an operator or admin anyone's, or all users (null).
  * @param requested the `user_id` query parameter, if any
  * @returns the user id to filter on, or null for all users
- * @throws GatewayError FORBIDDEN when a viewer asks for another user, or the token has no role
+ * @throws ApiError FORBIDDEN when a viewer asks for another user, or the token has no role
  */
 export function resolveUserScope(p: Principal, requested: string | undefined): string | null {
   const role = highestRole(p)
@@ -166,7 +166,7 @@ export function resolveUserScope(p: Principal, requested: string | undefined): s
 /**
  * Guard of routes whose figures have no user dimension in the rollups (memory tiers, edges,
  * knowledge, hypotheses, latency histograms, agent activity): operators and admins only.
- * @throws GatewayError FORBIDDEN for a viewer or a token without a role
+ * @throws ApiError FORBIDDEN for a viewer or a token without a role
  */
 export function requireAllUsersRole(p: Principal, what: string): void {
   const role = highestRole(p)

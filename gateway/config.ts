@@ -9,26 +9,22 @@
  * least 32 bytes, RFC 7518 section 3.2) or `AUREN_GATEWAY_JWKS_URL` (RS256/ES256 keys) must be set.
  */
 import { z } from 'zod'
+import { defineEnvConfig, type ConfigRow, type EnvValues } from '../processors/runtime/ops/env-config.ts'
+import { databaseFields, dbPoolSizeField, httpFields, logLevelField, msField, optionalKafkaFields } from '../processors/runtime/ops/config-fragments.ts'
 
-const PREFIX = 'AUREN_GATEWAY_'
-const ms = (def: number, min = 1) => z.coerce.number().int().min(min).max(1e13).default(def)
+const ms = (def: number, min = 1) => msField(def, min, 1e13)
 const optionalText = z.string().min(1).optional()
 
-const envSchema = z.object({
-  AUREN_DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL').meta({
-    unit: 'URL', description: 'PostgreSQL connection URL of the aggregation rollup tables (required).',
+const fields = {
+  ...databaseFields('AUREN_GATEWAY_', {
+    url: 'PostgreSQL connection URL of the aggregation rollup tables (required).',
+    schema: 'Schema of the agg_* tables (the aggregation processor’s AUREN_AGGREGATION_DB_SCHEMA).',
   }),
-  AUREN_GATEWAY_DB_SCHEMA: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'must be a lower-case SQL identifier').default('public').meta({
-    unit: 'identifier', description: 'Schema of the agg_* tables (the aggregation processor’s AUREN_AGGREGATION_DB_SCHEMA).',
-  }),
-  AUREN_GATEWAY_DB_POOL_SIZE: z.coerce.number().int().min(1).max(100).default(4).meta({
-    unit: 'connections', description: 'Most PostgreSQL connections of the instance.',
-  }),
+  ...dbPoolSizeField('AUREN_GATEWAY_', 'Most PostgreSQL connections of the instance.'),
   AUREN_GATEWAY_DB_STATEMENT_TIMEOUT_MS: ms(10_000).meta({
     unit: 'ms', description: 'statement_timeout of every query; a slower query answers 503.',
   }),
-  AUREN_GATEWAY_HTTP_HOST: z.string().min(1).default('127.0.0.1').meta({ unit: 'address', description: 'Listen address of the REST API, /metrics, /healthz, /readyz.' }),
-  AUREN_GATEWAY_HTTP_PORT: z.coerce.number().int().min(0).max(65535).default(8080).meta({ unit: 'port', description: 'Listen port (0 = any free port).' }),
+  ...httpFields('AUREN_GATEWAY_', 8080, 'the REST API, /metrics, /healthz, /readyz'),
   AUREN_GATEWAY_JWT_SECRET: z.string().refine((s) => Buffer.byteLength(s, 'utf8') >= 32, 'must be at least 32 bytes (HS256 key, RFC 7518 3.2)').optional().meta({
     unit: 'secret', description: 'HS256 shared secret of the JWTs (≥ 32 bytes). Set this or AUREN_GATEWAY_JWKS_URL, not both.',
   }),
@@ -61,13 +57,12 @@ const envSchema = z.object({
   AUREN_GATEWAY_EXPORT_MAX_ROWS: z.coerce.number().int().min(1).max(10_000_000).default(100_000).meta({
     unit: 'rows', description: 'Most rows one export may hold (more: 400, asking for a smaller range or larger window).',
   }),
-  AUREN_GATEWAY_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').meta({ unit: 'level', description: 'pino log level.' }),
+  AUREN_GATEWAY_LOG_LEVEL: logLevelField().meta({ unit: 'level', description: 'pino log level.' }),
   AUREN_GATEWAY_SHUTDOWN_FORCE_MS: ms(10_000).meta({ unit: 'ms', description: 'On SIGTERM, exit 1 if closing takes longer than this.' }),
-  AUREN_KAFKA_BROKERS: z.string().regex(/^[^,\s]+(,[^,\s]+)*$/, 'must be a comma-separated list of host:port').optional().meta({
-    unit: 'host:port list', description: 'Kafka bootstrap servers of the live stream (/v1/stream). Unset: the stream is off (upgrades answer 503) and only the REST API runs.',
+  ...optionalKafkaFields({
+    brokers: 'Kafka bootstrap servers of the live stream (/v1/stream). Unset: the stream is off (upgrades answer 503) and only the REST API runs.',
+    registry: 'Schema Registry of the stream’s topics (required with AUREN_KAFKA_BROKERS).',
   }),
-  AUREN_SCHEMA_REGISTRY_URL: z.string().url().optional().meta({ unit: 'URL', description: 'Schema Registry of the stream’s topics (required with AUREN_KAFKA_BROKERS).' }),
-  AUREN_TOPIC_PREFIX: z.string().regex(/^[A-Za-z0-9._-]*$/, 'may hold only letters, digits, ".", "_" and "-"').default('').meta({ unit: 'text', description: 'Prefix of the contract topic names (as the processors’).' }),
   AUREN_GATEWAY_WS_MAX_CONNECTIONS: z.coerce.number().int().min(1).max(1_000_000).default(1000).meta({ unit: 'connections', description: 'Most WebSocket connections of the instance; more are closed with 1013.' }),
   AUREN_GATEWAY_WS_MAX_PAYLOAD_BYTES: z.coerce.number().int().min(1024).max(16 * 1024 * 1024).default(65_536).meta({ unit: 'bytes', description: 'Largest client frame; larger closes the connection with 1009.' }),
   AUREN_GATEWAY_WS_AUTH_TIMEOUT_MS: ms(5_000, 100).meta({ unit: 'ms', description: 'Time to send {"type":"auth"} without an Authorization header (then close 4408).' }),
@@ -90,9 +85,7 @@ const envSchema = z.object({
   AUREN_GATEWAY_INGEST_MAX_IN_FLIGHT: z.coerce.number().int().min(1).max(10_000).default(32).meta({ unit: 'requests', description: 'Ingest requests waiting for the broker’s acknowledgement at once; more: 429 with Retry-After (backpressure).' }),
   AUREN_GATEWAY_INGEST_ACK_TIMEOUT_MS: ms(5_000, 100).meta({ unit: 'ms', description: 'Longest wait for the broker’s acknowledgement of a batch; then 503 with Retry-After (the client retries; event_id dedups).' }),
   AUREN_GATEWAY_INGEST_MAX_FUTURE_SKEW_MS: ms(86_400_000, 0).meta({ unit: 'ms', description: 'An event more than this ahead of the clock is refused (enrichment’s AUREN_ENRICHMENT_MAX_FUTURE_SKEW_MS; same default).' }),
-})
-
-const OTHER_NAMES = new Set(['AUREN_DATABASE_URL', 'AUREN_KAFKA_BROKERS', 'AUREN_SCHEMA_REGISTRY_URL', 'AUREN_TOPIC_PREFIX'])
+}
 
 /** How tokens are verified (auth.ts). */
 export type AuthConfig =
@@ -183,33 +176,21 @@ export const DEFAULT_API_CONFIG: ApiConfig = Object.freeze({
   projectionBasisMin: 60, costShareFactor: 2, exportMaxRows: 100_000, recommendationMinSupport: 10, projectionMinWindows: 10, trendMinR2: 0.5,
 })
 
-/**
- * Parses the gateway variables of `env` (empty strings count as unset).
- * @throws Error listing every problem, one per line, each naming its variable
- */
-export function parseGatewayConfig(env: Record<string, string | undefined>): GatewayConfig {
-  const known = new Set(Object.keys(envSchema.shape))
-  const raw: Record<string, string> = {}
+/** Cross-field rules: exactly one way to verify tokens; the stream needs the registry. */
+function checkGateway(_values: unknown, set: ReadonlySet<string>): string[] {
   const problems: string[] = []
-  for (const [name, value] of Object.entries(env)) {
-    if (!name.startsWith(PREFIX) && !OTHER_NAMES.has(name)) continue
-    if (!known.has(name)) problems.push(`${name}: unknown variable (known: ${[...known].join(', ')})`)
-    else if (value !== undefined && value.trim() !== '') raw[name] = value.trim()
-  }
-  for (const [name, schema] of Object.entries(envSchema.shape)) {
-    const r = schema.safeParse(raw[name])
-    if (!r.success) problems.push(...r.error.issues.map((i) => `${name}: ${raw[name] === undefined ? 'required, not set' : i.message}`))
-  }
-  const hasSecret = raw.AUREN_GATEWAY_JWT_SECRET !== undefined
-  const hasJwks = raw.AUREN_GATEWAY_JWKS_URL !== undefined
+  const hasSecret = set.has('AUREN_GATEWAY_JWT_SECRET')
+  const hasJwks = set.has('AUREN_GATEWAY_JWKS_URL')
   if (hasSecret === hasJwks) {
     problems.push(`AUREN_GATEWAY_JWT_SECRET / AUREN_GATEWAY_JWKS_URL: set exactly one (${hasSecret ? 'both are set' : 'neither is set; there is no default secret'})`)
   }
-  if (raw.AUREN_KAFKA_BROKERS !== undefined && raw.AUREN_SCHEMA_REGISTRY_URL === undefined) {
+  if (set.has('AUREN_KAFKA_BROKERS') && !set.has('AUREN_SCHEMA_REGISTRY_URL')) {
     problems.push('AUREN_SCHEMA_REGISTRY_URL: required with AUREN_KAFKA_BROKERS (the stream decodes Avro records)')
   }
-  if (problems.length > 0) throw new Error(`invalid gateway configuration:\n  ${problems.join('\n  ')}`)
-  const c = envSchema.parse(raw)
+  return problems
+}
+
+function compileGateway(c: EnvValues<typeof fields>): GatewayConfig {
   const common = {
     ...(c.AUREN_GATEWAY_JWT_ISSUER ? { issuer: c.AUREN_GATEWAY_JWT_ISSUER } : {}),
     ...(c.AUREN_GATEWAY_JWT_AUDIENCE ? { audience: c.AUREN_GATEWAY_JWT_AUDIENCE } : {}),
@@ -240,7 +221,7 @@ export function parseGatewayConfig(env: Record<string, string | undefined>): Gat
     logLevel: c.AUREN_GATEWAY_LOG_LEVEL,
     shutdownForceMs: c.AUREN_GATEWAY_SHUTDOWN_FORCE_MS,
     stream: c.AUREN_KAFKA_BROKERS === undefined ? null : Object.freeze({
-      kafkaBrokers: Object.freeze(c.AUREN_KAFKA_BROKERS.split(',')),
+      kafkaBrokers: c.AUREN_KAFKA_BROKERS,
       schemaRegistryUrl: c.AUREN_SCHEMA_REGISTRY_URL!,
       topicPrefix: c.AUREN_TOPIC_PREFIX,
       ws: Object.freeze({
@@ -266,11 +247,18 @@ export function parseGatewayConfig(env: Record<string, string | undefined>): Gat
   })
 }
 
+/** The gateway configuration ({@link defineEnvConfig}; `AUREN_GATEWAY_*` typos are errors). */
+export const GATEWAY_CONFIG = defineEnvConfig({ name: 'gateway', prefix: 'AUREN_GATEWAY_', fields, check: checkGateway, compile: compileGateway })
+
+/**
+ * Parses the gateway variables of `env` (empty strings count as unset).
+ * @throws AurenError AUREN_ERR_CONFIG listing every problem, one per line, each naming its variable
+ */
+export function parseGatewayConfig(env: Record<string, string | undefined>): GatewayConfig {
+  return GATEWAY_CONFIG.parse(env)
+}
+
 /** One row per variable: name, unit, default (as text) and description, for the README. */
-export function describeGatewayConfig(): { env: string; unit: string; default: string; description: string }[] {
-  return Object.entries(envSchema.shape).map(([env, schema]) => {
-    const meta = (schema.meta() ?? {}) as { unit?: string; description?: string }
-    const def = schema.def.type === 'default' ? String((schema.def as { defaultValue: unknown }).defaultValue) : '(unset)'
-    return { env, unit: meta.unit ?? '', default: def, description: meta.description ?? '' }
-  })
+export function describeGatewayConfig(): ConfigRow[] {
+  return GATEWAY_CONFIG.describe()
 }

@@ -12,8 +12,8 @@
  */
 import { randomUUID } from 'node:crypto'
 import type { Logger } from 'pino'
-import { createKafkaDriver, type BatchConsumer } from '../processors/runtime/kafka-client.ts'
-import { createSerde } from '../processors/runtime/serde.ts'
+import { createKafkaDriver, type BatchConsumer } from '../processors/runtime/kafka/kafka-client.ts'
+import { createSerde } from '../processors/runtime/kafka/serde.ts'
 import { fromEnrichedRecord, topicNames, type AgentMetricsWindow, type Alert, type EnrichedAgentEventRecord } from '../schemas/index.ts'
 import type { StreamConfig } from './config.ts'
 import { alertItem, eventItem, metricsItem, type StreamItem } from './event-json.ts'

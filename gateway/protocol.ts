@@ -6,6 +6,7 @@
  * `message` is a sentence naming the offending field (sent as `error` BAD_REQUEST).
  */
 import { AGENT_EVENT_TYPES, TIER_SYMBOLS, type AgentEventType, type Tier } from '../schemas/index.ts'
+import type { ErrorCode } from '../processors/runtime/ops/errors.ts'
 
 /** Protocol name, sent in `welcome`. */
 export const PROTOCOL = 'auren.v1'
@@ -18,7 +19,7 @@ export type Channel = (typeof CHANNELS)[number]
 export type EventChannel = Exclude<Channel, 'metrics' | 'alerts'>
 
 /** Error codes of `error` messages. */
-export const ERROR_CODES = ['BAD_REQUEST', 'UNAUTHORIZED', 'FORBIDDEN', 'UNKNOWN_CHANNEL', 'RATE_LIMITED', 'TOO_MANY_SUBSCRIPTIONS'] as const
+export const ERROR_CODES = ['BAD_REQUEST', 'UNAUTHORIZED', 'FORBIDDEN', 'UNKNOWN_CHANNEL', 'RATE_LIMITED', 'TOO_MANY_SUBSCRIPTIONS'] as const satisfies readonly ErrorCode[]
 export type ProtocolErrorCode = (typeof ERROR_CODES)[number]
 
 /** WebSocket close codes of the protocol. */

@@ -1,6 +1,6 @@
 /**
  * The gateway's composition root: configuration → logger, metrics registry, PostgreSQL pool,
- * authenticator → buildGateway → listen. SIGTERM/SIGINT close the app (no new requests,
+ * authenticator → buildGateway → listen. SIGTERM/SIGINT (processors/runtime/ops/lifecycle.ts, as every processor) close the app (no new requests,
  * in-flight ones answered; /healthz and /readyz turn 503) and then the pool; if that takes longer
  * than AUREN_GATEWAY_SHUTDOWN_FORCE_MS, or a second signal arrives, the process exits 1.
  *
@@ -14,8 +14,9 @@
  * AUREN_GATEWAY_JWT_SECRET (or AUREN_GATEWAY_JWKS_URL) set (README.md "Configuration").
  */
 import { collectDefaultMetrics, Registry } from 'prom-client'
-import { createLogger } from '../processors/runtime/logger.ts'
-import { registerMemoryLimitMetric } from '../processors/runtime/metrics.ts'
+import { createLogger } from '../processors/runtime/ops/logger.ts'
+import { installShutdown } from '../processors/runtime/ops/lifecycle.ts'
+import { registerMemoryLimitMetric } from '../processors/runtime/ops/metrics.ts'
 import { buildGateway } from './app.ts'
 import { createAuthenticator } from './auth.ts'
 import { parseGatewayConfig } from './config.ts'
@@ -67,36 +68,17 @@ async function main(): Promise<void> {
   const address = await app.listen({ host: config.httpHost, port: config.httpPort })
   log.info({ address, auth: config.auth.mode, schema: config.dbSchema, stream: stream ? STREAM_PATH : 'off (no AUREN_KAFKA_BROKERS)' }, 'gateway listening')
 
-  let stopping = false
-  const stop = (signal: NodeJS.Signals) => {
-    if (stopping) {
-      log.warn({ signal }, 'second signal: forcing exit')
-      process.exit(1)
-    }
-    stopping = true
-    log.info({ signal }, 'shutdown requested')
-    const force = setTimeout(() => {
-      log.error({ forceMs: config.shutdownForceMs }, 'shutdown exceeded the force timeout; exiting')
-      process.exit(1)
-    }, config.shutdownForceMs)
-    force.unref()
-    Promise.resolve()
-      .then(() => stream?.close())
-      .then(() => fanout?.stop())
-      .then(() => ingestProducer && withTimeout(ingestProducer.close(), 2_000, () => log.warn('ingest producer not closed in 2 s (broker unreachable); abandoned')))
-      .then(() => app.close())
-      .then(() => pool.end())
-      .then(() => {
-        log.info('shutdown complete')
-        process.exit(0)
-      })
-      .catch((err: unknown) => {
-        log.error({ err }, 'shutdown failed')
-        process.exit(1)
-      })
-  }
-  process.on('SIGTERM', stop)
-  process.on('SIGINT', stop)
+  installShutdown({
+    log,
+    forceMs: config.shutdownForceMs,
+    stop: async () => {
+      await stream?.close()
+      await fanout?.stop()
+      if (ingestProducer) await withTimeout(ingestProducer.close(), 2_000, () => log.warn('ingest producer not closed in 2 s (broker unreachable); abandoned'))
+      await app.close()
+      await pool.end()
+    },
+  })
 }
 
 /** Waits for `p` at most `ms`; on timeout calls `onTimeout` and resolves (a failure of `p` is ignored). */

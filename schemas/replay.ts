@@ -1,5 +1,5 @@
 /**
- * Replayed and synthetic event times (processors/sources: `auren.replay.*` attributes on events
+ * Replayed and synthetic event times (scripts/sources: `auren.replay.*` attributes on events
  * converted from recorded runs, `auren.time.synthetic` where the time was made up). Such an
  * event's `timestamp` is the age of the data, not when the pipeline saw it, so freshness figures
  * (`auren_event_lag_seconds`, `auren_gateway_delivery_latency_seconds`) measure it from the

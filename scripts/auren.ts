@@ -18,11 +18,11 @@ import { resolveSeed, runSimulate, seedNotice } from './lib/simulate-command.ts'
 import { runTail } from './lib/tail-command.ts'
 import { runChaos } from './lib/chaos/chaos-command.ts'
 import { interruptedMessage } from './lib/resume-hint.ts'
-import { PublishInterruptedError, type RetryPolicy } from '../processors/sources/publish-retry.ts'
+import { PublishInterruptedError, type RetryPolicy } from './sources/publish-retry.ts'
 import { archiveConfig, archiveRanges, compactArchive, formatTable, queryArchive, sweepArchive } from './lib/archive-command.ts'
 import { runDemo } from './demo/run-demo.ts'
 import { DEFAULT_PARTITIONS } from '../schemas/index.ts'
-import type { AttributionRule } from '../processors/sources/chatdev-attribution.ts'
+import type { AttributionRule } from './sources/chatdev-attribution.ts'
 
 function positiveNumber(value: string): number {
   const n = Number(value)
@@ -34,7 +34,7 @@ function speed(value: string): 'max' | number {
   return value === 'max' ? 'max' : positiveNumber(value)
 }
 
-/** --attribution: which agent a ChatDev LLM call belongs to (processors/sources/chatdev-attribution.ts). */
+/** --attribution: which agent a ChatDev LLM call belongs to (scripts/sources/chatdev-attribution.ts). */
 function attributionOption(): Option {
   return new Option('--attribution <rule>', 'ChatDev LLM call attribution: the speaker of the next utterance, or the k-th utterance of the block')
     .choices(['next-utterance', 'block-order'])

@@ -9,7 +9,7 @@
  * Defaults (config.ts): `to` = now, `from` = `to` − AUREN_GATEWAY_DEFAULT_RANGE_MS. Rules:
  * `from` < `to`, and `to` − `from` ≤ AUREN_GATEWAY_MAX_RANGE_MS; breaking one is a 400.
  */
-import { badRequest } from '../errors.ts'
+import { badRequest } from '../../processors/runtime/ops/errors.ts'
 
 /** A half-open range of event time, epoch µs: [fromUs, toUs). */
 export interface TimeRange {
@@ -63,7 +63,7 @@ function parseInstant(name: string, text: string): number {
  * The range of a request.
  * @param q the `from` and `to` query parameters (ISO-8601 date-times, already format-checked)
  * @param nowMs the clock, epoch ms
- * @throws GatewayError BAD_REQUEST when from ≥ to or the range is longer than the maximum
+ * @throws ApiError BAD_REQUEST when from ≥ to or the range is longer than the maximum
  */
 export function resolveRange(q: { from?: string; to?: string }, nowMs: number, limits: RangeLimits): TimeRange {
   const toMs = q.to !== undefined ? parseInstant('to', q.to) : nowMs
@@ -80,7 +80,7 @@ export function resolveRange(q: { from?: string; to?: string }, nowMs: number, l
 /**
  * Checks that a series of `window` (of `stepUs` µs) over `range` has at most {@link MAX_SERIES_POINTS} points.
  * @param stepUs the window's length, µs (default: the fixed window's)
- * @throws GatewayError BAD_REQUEST naming a larger window to use
+ * @throws ApiError BAD_REQUEST naming a larger window to use
  */
 export function checkSeriesSize(range: TimeRange, window: WindowName, stepUs: number = WINDOW_US[window as FixedWindow]): void {
   const points = Math.ceil((range.toUs - range.fromUs) / stepUs)

@@ -15,7 +15,7 @@
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { highestRole, type Principal } from '../auth.ts'
-import { forbidden, GatewayError } from '../errors.ts'
+import { forbidden, ApiError } from '../../processors/runtime/ops/errors.ts'
 import { errorBody } from '../openapi.ts'
 import type { Db } from '../queries/db.ts'
 
@@ -64,7 +64,7 @@ async function query<R extends object>(db: Db, text: string, values: unknown[]):
   } catch (err) {
     const code = (err as { code?: string }).code
     const missing = code === '42P01'
-    throw new GatewayError('UNAVAILABLE', missing ? 'the event store is not present in this database (run the archival app, which creates es_events)' : 'the event store is unavailable; retry later', { cause: err })
+    throw new ApiError('UNAVAILABLE', missing ? 'the event store is not present in this database (run the archival app, which creates es_events)' : 'the event store is unavailable; retry later', { cause: err })
   }
 }
 

@@ -5,8 +5,8 @@
  * after a failure, so the gateway starts and answers 503 while the broker is down.
  */
 import type { Logger } from 'pino'
-import { createKafkaDriver, type RecordProducer } from '../../processors/runtime/kafka-client.ts'
-import { createSerde } from '../../processors/runtime/serde.ts'
+import { createKafkaDriver, type RecordProducer } from '../../processors/runtime/kafka/kafka-client.ts'
+import { createSerde } from '../../processors/runtime/kafka/serde.ts'
 import { topicNames, type AgentEventRecord } from '../../schemas/index.ts'
 import type { StreamConfig } from '../config.ts'
 

@@ -26,7 +26,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client'
 import { bearerToken, type Authenticator } from '../auth.ts'
 import type { IngestConfig } from '../config.ts'
-import { GatewayError } from '../errors.ts'
+import { ApiError } from '../../processors/runtime/ops/errors.ts'
 import { TokenBucket } from '../limits.ts'
 import { DeliveryLedger } from './delivery-ledger.ts'
 import { BatchShapeError, checkEvent, checkEventBatch, type RejectedItem } from './event-batch.ts'
@@ -97,7 +97,7 @@ export interface IngestDeps {
 }
 
 /** A refusal with an HTTP status and optional Retry-After (s). */
-class IngestRefusal extends GatewayError {
+class IngestRefusal extends ApiError {
   constructor(code: 'UNAVAILABLE' | 'UNAUTHORIZED' | 'FORBIDDEN' | 'BAD_REQUEST', message: string, readonly retryAfterS?: number, readonly status?: number) {
     super(code, message)
   }
@@ -148,7 +148,7 @@ export function registerIngestRoutes(app: FastifyInstance, deps: IngestDeps): { 
         if (err.code === 'UNAUTHORIZED') reply.header('www-authenticate', 'Bearer, ApiKey')
         return reply.code(err.status ?? err.statusCode).send({ error: err.code, message: err.message })
       }
-      if (err instanceof GatewayError) {
+      if (err instanceof ApiError) {
         if (err.code === 'UNAUTHORIZED') reply.header('www-authenticate', `Bearer error="invalid_token"`)
         return reply.code(err.statusCode).send({ error: err.code, message: err.message })
       }
@@ -181,7 +181,7 @@ export function registerIngestRoutes(app: FastifyInstance, deps: IngestDeps): { 
         status = reply.statusCode
         return out
       } catch (err) {
-        status = err instanceof IngestRefusal && err.status ? err.status : err instanceof GatewayError ? err.statusCode : 500
+        status = err instanceof IngestRefusal && err.status ? err.status : err instanceof ApiError ? err.statusCode : 500
         throw err
       } finally {
         metrics.duration.observe({ api: 'otlp', status: String(status) }, (performance.now() - t0) / 1000)
@@ -195,7 +195,7 @@ export function registerIngestRoutes(app: FastifyInstance, deps: IngestDeps): { 
         status = reply.statusCode
         return out
       } catch (err) {
-        status = err instanceof IngestRefusal && err.status ? err.status : err instanceof GatewayError ? err.statusCode : 500
+        status = err instanceof IngestRefusal && err.status ? err.status : err instanceof ApiError ? err.statusCode : 500
         throw err
       } finally {
         metrics.duration.observe({ api: 'events', status: String(status) }, (performance.now() - t0) / 1000)

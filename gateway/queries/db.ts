@@ -10,7 +10,7 @@
  */
 import pg from 'pg'
 import type { TimeRange } from '../analytics/range.ts'
-import { GatewayError } from '../errors.ts'
+import { ApiError } from '../../processors/runtime/ops/errors.ts'
 import { RT } from '../../schemas/rollup-tables.ts'
 
 /** What the queries need of a pool (a pg.Pool, or a client in tests). */
@@ -96,13 +96,13 @@ export function isUnavailable(err: unknown): boolean {
   return !(err instanceof TypeError || err instanceof RangeError)
 }
 
-/** Runs a query; database failures become GatewayError UNAVAILABLE (503, {@link isUnavailable}) or INTERNAL (500). */
+/** Runs a query; database failures become ApiError UNAVAILABLE (503, {@link isUnavailable}) or INTERNAL (500). */
 export async function rows<R extends pg.QueryResultRow>(db: Db, text: string, values: readonly unknown[] = []): Promise<R[]> {
   try {
     return (await db.query<R>(text, [...values])).rows
   } catch (err) {
     const unavailable = isUnavailable(err)
-    throw new GatewayError(unavailable ? 'UNAVAILABLE' : 'INTERNAL', unavailable ? 'the rollup database is unavailable; retry later' : 'query failed', { cause: err })
+    throw new ApiError(unavailable ? 'UNAVAILABLE' : 'INTERNAL', unavailable ? 'the rollup database is unavailable; retry later' : 'query failed', { cause: err })
   }
 }
 

@@ -14,7 +14,7 @@
 import { num, ratio } from '../analytics/figures.ts'
 import type { Cell } from '../analytics/csv.ts'
 import { isoOfUs, type WindowName } from '../analytics/range.ts'
-import { badRequest } from '../errors.ts'
+import { badRequest } from '../../processors/runtime/ops/errors.ts'
 import { Params, rows, whereOf, type Db, type Filter } from './db.ts'
 import { RT } from '../../schemas/rollup-tables.ts'
 import { seriesStep } from './rollup-window.ts'
@@ -105,7 +105,7 @@ export function datasetColumns(name: DatasetName): string[] {
 
 /**
  * The rows of a dataset.
- * @throws GatewayError BAD_REQUEST when there are more than `maxRows`, or the window gives too many points
+ * @throws ApiError BAD_REQUEST when there are more than `maxRows`, or the window gives too many points
  */
 export async function loadExport(db: Db, f: Filter, name: DatasetName, window: WindowName, maxRows: number): Promise<{ columns: string[]; rows: Record<string, Cell>[] }> {
   const { stepUs } = await seriesStep(db, f.range, window)

@@ -29,7 +29,7 @@ const known = (value: number, basis: number): number | null => (basis > 0 ? valu
 /**
  * The overview body (tokens, USD; rates are fractions). `rollup_window_ms` is the window size
  * stored with the rollups (null before any); `window=rollup` groups the timeline by it.
- * @throws GatewayError BAD_REQUEST when the timeline would have too many points
+ * @throws ApiError BAD_REQUEST when the timeline would have too many points
  */
 export async function loadOverview(db: Db, f: Filter, window: WindowName, activeWithinMs: number) {
   const { rollupWindowMs, stepUs } = await seriesStep(db, f.range, window)

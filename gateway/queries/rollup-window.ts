@@ -10,7 +10,7 @@ import { rows, type Db } from './db.ts'
 /**
  * The size of every window in the schema's rollup tables.
  * @returns ms; null when no aggregation has written to the schema yet (then the rollups are empty)
- * @throws GatewayError UNAVAILABLE / INTERNAL as {@link rows}
+ * @throws ApiError UNAVAILABLE / INTERNAL as {@link rows}
  */
 export async function loadRollupWindowMs(db: Db): Promise<number | null> {
   const [r] = await rows<{ window_ms: string }>(db, `SELECT window_ms::text FROM ${RT.rollup_window}`)
@@ -21,7 +21,7 @@ export async function loadRollupWindowMs(db: Db): Promise<number | null> {
  * The step of a time series grouped by `window` over `range`, checked for size.
  * @returns `rollupWindowMs` (the stored size, ms, or null) and `stepUs` (µs; null for `rollup`
  *   when no size is stored: no rollups to group)
- * @throws GatewayError BAD_REQUEST when the series would have too many points (range.ts checkSeriesSize)
+ * @throws ApiError BAD_REQUEST when the series would have too many points (range.ts checkSeriesSize)
  */
 export async function seriesStep(db: Db, range: TimeRange, window: WindowName): Promise<{ rollupWindowMs: number | null; stepUs: number | null }> {
   const rollupWindowMs = await loadRollupWindowMs(db)

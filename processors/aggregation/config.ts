@@ -1,28 +1,20 @@
 /**
  * Aggregation's own configuration (STYLE.md principle 4): `AUREN_AGGREGATION_*` variables and
  * `AUREN_DATABASE_URL`, parsed once, every problem reported at once, frozen. The shared base
- * (brokers, group id, registry, HTTP port) is the runtime's (processors/runtime/config.ts).
+ * (brokers, group id, registry, HTTP port) is the runtime's (processors/runtime/ops/config.ts).
  * The schema is keyed by variable, so an issue path is the variable to fix; each field carries
  * its unit, default and description ({@link describeAggregationConfig} renders the README table).
  */
 import { z } from 'zod'
+import { defineEnvConfig, type ConfigRow } from '../runtime/ops/env-config.ts'
+import { databaseFields, dbPoolSizeField, msField as ms } from '../runtime/ops/config-fragments.ts'
 
-const PREFIX = 'AUREN_AGGREGATION_'
-const ms = (def: number, min = 0) => z.coerce.number().int().min(min).max(1e12).default(def)
-
-const envSchema = z.object({
-  AUREN_DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL').meta({
-    unit: 'URL',
-    description: 'PostgreSQL connection URL of the rollup tables (required).',
+const fields = {
+  ...databaseFields('AUREN_AGGREGATION_', {
+    url: 'PostgreSQL connection URL of the rollup tables (required).',
+    schema: 'Schema of the agg_* tables; created by the migrations when missing.',
   }),
-  AUREN_AGGREGATION_DB_SCHEMA: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'must be a lower-case SQL identifier').default('public').meta({
-    unit: 'identifier',
-    description: 'Schema of the agg_* tables; created by the migrations when missing.',
-  }),
-  AUREN_AGGREGATION_DB_POOL_SIZE: z.coerce.number().int().min(1).max(100).default(4).meta({
-    unit: 'connections',
-    description: 'Most PostgreSQL connections of the instance (one per partition batch in flight, plus queries).',
-  }),
+  ...dbPoolSizeField('AUREN_AGGREGATION_', 'Most PostgreSQL connections of the instance (one per partition batch in flight, plus queries).'),
   AUREN_AGGREGATION_WINDOW_MS: ms(60_000, 1_000).meta({
     unit: 'ms',
     description: 'Size of the tumbling event-time windows (UTC-aligned); stored with the rollups, and refused on a schema whose rollups hold another size.',
@@ -47,7 +39,7 @@ const envSchema = z.object({
     unit: 'partitions',
     description: 'Partitions of the input topic; windows are published once all of them passed the window (0: those seen so far).',
   }),
-})
+}
 
 /** Aggregation configuration, compiled and frozen. */
 export interface AggregationConfig {
@@ -65,27 +57,12 @@ export interface AggregationConfig {
   readonly idleTimeoutMs: number
 }
 
-/**
- * Parses the `AUREN_AGGREGATION_*` variables and `AUREN_DATABASE_URL` of `env` (an unknown
- * variable with the prefix is an error, to catch typos). Empty strings count as unset.
- * @throws Error listing every problem, one per line, each naming its variable
- */
-export function parseAggregationConfig(env: Record<string, string | undefined>): AggregationConfig {
-  const known = new Set(Object.keys(envSchema.shape))
-  const raw: Record<string, string> = {}
-  const problems: string[] = []
-  for (const [name, value] of Object.entries(env)) {
-    if (!name.startsWith(PREFIX) && name !== 'AUREN_DATABASE_URL') continue
-    if (!known.has(name)) problems.push(`${name}: unknown variable (known: ${[...known].join(', ')})`)
-    else if (value !== undefined && value.trim() !== '') raw[name] = value.trim()
-  }
-  for (const [name, schema] of Object.entries(envSchema.shape)) {
-    const r = schema.safeParse(raw[name])
-    if (!r.success) problems.push(...r.error.issues.map((i) => `${name}: ${raw[name] === undefined ? 'required, not set' : i.message}`))
-  }
-  if (problems.length > 0) throw new Error(`invalid aggregation configuration:\n  ${problems.join('\n  ')}`)
-  const c = envSchema.parse(raw)
-  return Object.freeze({
+/** The aggregation configuration ({@link defineEnvConfig}; `AUREN_AGGREGATION_*` typos are errors). */
+export const AGGREGATION_CONFIG = defineEnvConfig({
+  name: 'aggregation',
+  prefix: 'AUREN_AGGREGATION_',
+  fields,
+  compile: (c): AggregationConfig => ({
     databaseUrl: c.AUREN_DATABASE_URL,
     dbSchema: c.AUREN_AGGREGATION_DB_SCHEMA,
     dbPoolSize: c.AUREN_AGGREGATION_DB_POOL_SIZE,
@@ -95,14 +72,18 @@ export function parseAggregationConfig(env: Record<string, string | undefined>):
     activeWindowMs: c.AUREN_AGGREGATION_ACTIVE_WINDOW_MS,
     expectedPartitions: c.AUREN_AGGREGATION_EXPECTED_PARTITIONS,
     idleTimeoutMs: c.AUREN_AGGREGATION_IDLE_TIMEOUT_MS,
-  })
+  }),
+})
+
+/**
+ * Parses the `AUREN_AGGREGATION_*` variables and `AUREN_DATABASE_URL` of `env`.
+ * @throws AurenError AUREN_ERR_CONFIG listing every problem, one per line, each naming its variable
+ */
+export function parseAggregationConfig(env: Record<string, string | undefined>): AggregationConfig {
+  return AGGREGATION_CONFIG.parse(env)
 }
 
 /** One row per variable: name, unit, default (as text) and description, for the README and `--help`. */
-export function describeAggregationConfig(): { env: string; unit: string; default: string; description: string }[] {
-  return Object.entries(envSchema.shape).map(([env, schema]) => {
-    const meta = (schema.meta() ?? {}) as { unit?: string; description?: string }
-    const def = schema.def.type === 'default' ? String((schema.def as { defaultValue: unknown }).defaultValue) : '(required)'
-    return { env, unit: meta.unit ?? '', default: def, description: meta.description ?? '' }
-  })
+export function describeAggregationConfig(): ConfigRow[] {
+  return AGGREGATION_CONFIG.describe()
 }

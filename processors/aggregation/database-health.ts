@@ -6,7 +6,7 @@
  */
 import pg from 'pg'
 import type { Logger } from 'pino'
-import { createEpisodeLog } from '../runtime/episode-log.ts'
+import { createEpisodeLog } from '../runtime/ops/episode-log.ts'
 
 /** State of the database as last seen. */
 export interface DatabaseState {

@@ -3,7 +3,7 @@
  * while PostgreSQL does not answer; `/readyz` reports the database), then consumes the enriched
  * topic into the PostgreSQL rollups (exactly-once); the runtime publishes closed windows from the
  * outbox to `auren.agent-metrics.v1` (at least once, key agent_id).
- * Configuration: runtime/config.ts plus ./config.ts (AUREN_AGGREGATION_*).
+ * Configuration: runtime/ops/config.ts plus ./config.ts (AUREN_AGGREGATION_*).
  */
 import { runProcessorApp } from '../runtime/app.ts'
 import { parseAggregationConfig } from './config.ts'

@@ -7,7 +7,7 @@
 import { join } from 'node:path'
 import { applySqlMigrations } from '../runtime/sinks/sql-migrations.ts'
 import type { Logger } from 'pino'
-import { createEpisodeLog } from '../runtime/episode-log.ts'
+import { createEpisodeLog } from '../runtime/ops/episode-log.ts'
 import { describeDbError } from './database-health.ts'
 import { isRetriableDbError } from './postgres-sink.ts'
 

@@ -4,7 +4,7 @@
  * schema holds windows of one size only, so no reader can sum windows of two sizes together.
  */
 import { RT } from '../../schemas/rollup-tables.ts'
-import { AurenError } from '../runtime/errors.ts'
+import { AurenError } from '../runtime/ops/errors.ts'
 
 /** What the check needs of a pg client or pool. */
 export interface Queryable {

@@ -6,7 +6,7 @@
  * Counting rules (sources in brackets):
  * - tokens only from `llm_call_completed`; `llm_call_started` carries a prompt estimate and
  *   counting both halves would double the totals (processors/enrichment/pricing.ts,
- *   processors/sources/chatdev-events.ts);
+ *   scripts/sources/chatdev-events.ts);
  * - cost: the enriched event's `cost_usd`, whatever its type (CONTRACTS.md section 3), into the
  *   agent's window, the user's row and the LLM or tool row of the call;
  * - executions from `agent_execution_started` (started) and `_completed` (succeeded / failed,

@@ -1,24 +1,23 @@
 /**
  * Alerting's own configuration: `AUREN_ALERTING_*` variables, `AUREN_DATABASE_URL` and
  * `AUREN_ALERTMANAGER_URL`, parsed once, every problem reported at once, frozen. The shared base
- * (brokers, group id, registry, HTTP port) is the runtime's (processors/runtime/config.ts).
+ * (brokers, group id, registry, HTTP port) is the runtime's (processors/runtime/ops/config.ts).
  */
 import { z } from 'zod'
+import { defineEnvConfig, type ConfigRow } from '../runtime/ops/env-config.ts'
+import { databaseFields, dbPoolSizeField, msField as ms } from '../runtime/ops/config-fragments.ts'
 
-const ms = (def: number, min = 0) => z.coerce.number().int().min(min).max(1e12).default(def)
-
-const envSchema = z.object({
-  AUREN_DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL').meta({ unit: 'URL', description: 'PostgreSQL of the rule states, offsets and the alert outboxes (required).' }),
+const fields = {
+  ...databaseFields('AUREN_ALERTING_', { url: 'PostgreSQL of the rule states, offsets and the alert outboxes (required).', schema: 'Schema of the alert_* tables; created when missing.' }),
   AUREN_ALERTMANAGER_URL: z.url().meta({ unit: 'URL', description: 'Alertmanager base URL; alerts are POSTed to <url>/api/v2/alerts (required).' }),
-  AUREN_ALERTING_DB_SCHEMA: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'must be a lower-case SQL identifier').default('public').meta({ unit: 'identifier', description: 'Schema of the alert_* tables; created when missing.' }),
-  AUREN_ALERTING_DB_POOL_SIZE: z.coerce.number().int().min(2).max(100).default(4).meta({ unit: 'connections', description: 'Most PostgreSQL connections of the instance.' }),
+  ...dbPoolSizeField('AUREN_ALERTING_', 'Most PostgreSQL connections of the instance.', 2),
   AUREN_ALERTING_RULES_FILE: z.string().min(1).optional().meta({ unit: 'path', description: 'Stream rule file (default prometheus/auren-stream-rules.yml); checked at start, exit 2 listing every error.' }),
   AUREN_ALERTING_RESEND_INTERVAL_MS: ms(60_000, 100).meta({ unit: 'ms', description: 'Firing alerts are re-sent this often with endsAt = now + 4 × this (Prometheus\' resend delay).' }),
   AUREN_ALERTING_DELIVERY_POLL_MS: ms(500, 10).meta({ unit: 'ms', description: 'Wait between delivery rounds when nothing is pending or the Alertmanager is down.' }),
   AUREN_ALERTING_REPLAY_LAG_MS: ms(900_000).meta({ unit: 'ms', description: 'An event enriched more than this after its event time is replayed history: its alerts get replay="true".' }),
   AUREN_ALERTING_IDLE_TIMEOUT_MS: ms(10_000).meta({ unit: 'ms', description: 'A partition without records for this long (processing time) has its event-time clock advanced by the idle time on each tick, so absences fire and alerts resolve (0: off).' }),
   AUREN_ALERTING_MAX_GROUPS_PER_RULE: z.coerce.number().int().min(1).max(10_000_000).default(10_000).meta({ unit: 'groups', description: 'Most fingerprints kept per rule and partition; inactive ones are dropped first.' }),
-})
+}
 
 /** Alerting configuration, compiled and frozen. */
 export interface AlertingConfig {
@@ -34,24 +33,12 @@ export interface AlertingConfig {
   readonly maxGroupsPerRule: number
 }
 
-/**
- * Parses the alerting variables of `env`.
- * @throws Error listing every problem, one per line, each naming its variable
- */
-export function parseAlertingConfig(env: Record<string, string | undefined>): AlertingConfig {
-  const raw: Record<string, string> = {}
-  for (const name of Object.keys(envSchema.shape)) {
-    const value = env[name]
-    if (value !== undefined && value.trim() !== '') raw[name] = value.trim()
-  }
-  const problems: string[] = []
-  for (const [name, schema] of Object.entries(envSchema.shape)) {
-    const r = schema.safeParse(raw[name])
-    if (!r.success) problems.push(...r.error.issues.map((i) => `${name}: ${raw[name] === undefined ? 'required, not set' : i.message}`))
-  }
-  if (problems.length > 0) throw new Error(`invalid alerting configuration:\n  ${problems.join('\n  ')}`)
-  const c = envSchema.parse(raw)
-  return Object.freeze({
+/** The alerting configuration ({@link defineEnvConfig}; `AUREN_ALERTING_*` typos are errors). */
+export const ALERTING_CONFIG = defineEnvConfig({
+  name: 'alerting',
+  prefix: 'AUREN_ALERTING_',
+  fields,
+  compile: (c): AlertingConfig => ({
     databaseUrl: c.AUREN_DATABASE_URL,
     alertmanagerUrl: c.AUREN_ALERTMANAGER_URL,
     dbSchema: c.AUREN_ALERTING_DB_SCHEMA,
@@ -62,5 +49,18 @@ export function parseAlertingConfig(env: Record<string, string | undefined>): Al
     replayLagMs: c.AUREN_ALERTING_REPLAY_LAG_MS,
     idleTimeoutMs: c.AUREN_ALERTING_IDLE_TIMEOUT_MS,
     maxGroupsPerRule: c.AUREN_ALERTING_MAX_GROUPS_PER_RULE,
-  })
+  }),
+})
+
+/**
+ * Parses the alerting variables of `env`.
+ * @throws AurenError AUREN_ERR_CONFIG listing every problem, one per line, each naming its variable
+ */
+export function parseAlertingConfig(env: Record<string, string | undefined>): AlertingConfig {
+  return ALERTING_CONFIG.parse(env)
+}
+
+/** One row per variable, for the README. */
+export function describeAlertingConfig(): ConfigRow[] {
+  return ALERTING_CONFIG.describe()
 }

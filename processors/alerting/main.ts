@@ -4,7 +4,7 @@
  * windows; the rule states, the offsets and the state changes are stored in one PostgreSQL
  * transaction; the runtime publishes the changes to `auren.alerts.v1` (key fingerprint) and the
  * delivery loop sends them to the Alertmanager, both at least once from their outboxes.
- * Configuration: runtime/config.ts plus ./config.ts.
+ * Configuration: runtime/ops/config.ts plus ./config.ts.
  */
 import { runProcessorApp } from '../runtime/app.ts'
 import { createPgPool, createPostgresSink } from '../runtime/sinks/postgres.ts'

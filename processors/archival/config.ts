@@ -5,16 +5,15 @@
  * every problem reported at once, frozen; {@link describeArchivalConfig} renders the README table.
  */
 import { z } from 'zod'
+import { defineEnvConfig, type ConfigRow } from '../runtime/ops/env-config.ts'
+import { databaseFields } from '../runtime/ops/config-fragments.ts'
 import { DEFAULT_RETENTION_MS, type RetentionPolicy } from './retention-plan.ts'
 
-const PREFIXES = ['AUREN_ARCHIVAL_', 'AUREN_S3_']
-const OTHERS = new Set(['AUREN_DATABASE_URL'])
 const int = (def: number, min = 0, max = 1e12) => z.coerce.number().int().min(min).max(max).default(def)
 const bool = (def: boolean) => z.enum(['true', 'false']).default(def ? 'true' : 'false')
 
-const envSchema = z.object({
-  AUREN_DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL').meta({ unit: 'URL', description: 'PostgreSQL of the archive manifest and the event store (required).' }),
-  AUREN_ARCHIVAL_DB_SCHEMA: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'must be a lower-case SQL identifier').default('public').meta({ unit: 'identifier', description: 'Schema of the archive_* and es_* tables; created by the migrations when missing.' }),
+const fields = {
+  ...databaseFields('AUREN_ARCHIVAL_', { url: 'PostgreSQL of the archive manifest and the event store (required).', schema: 'Schema of the archive_* and es_* tables; created by the migrations when missing.' }),
   AUREN_S3_ENDPOINT: z.url().optional().meta({ unit: 'URL', description: 'S3 API endpoint (s3proxy, MinIO, Ceph); unset for AWS S3. Path-style addressing is always used.' }),
   AUREN_S3_REGION: z.string().default('us-east-1').meta({ unit: 'region', description: 'Region the requests are signed for.' }),
   AUREN_S3_BUCKET: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be a valid bucket name').meta({ unit: 'bucket', description: 'Bucket of the archive (required; the local stack creates `auren-archive`).' }),
@@ -32,7 +31,7 @@ const envSchema = z.object({
   AUREN_ARCHIVAL_COMPACT_LATENESS_MS: int(10 * 60_000).meta({ unit: 'ms', description: 'An hour is closed (compacted) once it ended this long before the newest archived event.' }),
   AUREN_ARCHIVAL_DELETE_GRACE_MS: int(10 * 60_000).meta({ unit: 'ms', description: 'Compaction inputs and unlisted objects stay this long before deletion (readers of an older manifest snapshot, flushes in progress).' }),
   AUREN_ARCHIVAL_MAINTENANCE_INTERVAL_MS: int(5 * 60_000).meta({ unit: 'ms', description: 'How often the app compacts closed hours and sweeps (0: never; run `auren archive compact` and `auren archive sweep` instead).' }),
-})
+}
 
 /** Archival configuration, compiled and frozen. */
 export interface ArchivalConfig {
@@ -53,54 +52,42 @@ export interface ArchivalConfig {
 }
 
 /**
- * Parses the variables of `env` (an unknown `AUREN_ARCHIVAL_*` variable is an error,
- * to catch typos). Empty strings count as unset.
- * @throws Error listing every problem, one per line, each naming its variable
+ * The archival configuration ({@link defineEnvConfig}). Typos are caught under the app's own
+ * prefix; `AUREN_S3_*` also holds the stack's settings (AUREN_S3_PORT), so it is not checked.
  */
-export function parseArchivalConfig(env: Record<string, string | undefined>): ArchivalConfig {
-  const known = new Set(Object.keys(envSchema.shape))
-  const raw: Record<string, string> = {}
-  const problems: string[] = []
-  for (const [name, value] of Object.entries(env)) {
-    if (!PREFIXES.some((p) => name.startsWith(p)) && !OTHERS.has(name)) continue
-    // Typos are caught under the app's own prefix; AUREN_S3_* also holds the stack's settings (AUREN_S3_PORT).
-    if (!known.has(name)) {
-      if (name.startsWith('AUREN_ARCHIVAL_')) problems.push(`${name}: unknown variable`)
-      continue
-    }
-    if (value !== undefined && value.trim() !== '') raw[name] = value.trim()
-  }
-  for (const [name, schema] of Object.entries(envSchema.shape)) {
-    const r = schema.safeParse(raw[name])
-    if (!r.success) problems.push(...r.error.issues.map((i) => `${name}: ${raw[name] === undefined ? 'required, not set' : i.message}`))
-  }
-  if (problems.length > 0) throw new Error(`invalid archival configuration:\n  ${problems.join('\n  ')}`)
-  const c = envSchema.parse(raw)
-  return Object.freeze({
+export const ARCHIVAL_CONFIG = defineEnvConfig({
+  name: 'archival',
+  prefix: 'AUREN_ARCHIVAL_',
+  fields,
+  compile: (c): ArchivalConfig => ({
     databaseUrl: c.AUREN_DATABASE_URL,
     dbSchema: c.AUREN_ARCHIVAL_DB_SCHEMA,
-    s3: Object.freeze({
+    s3: {
       ...(c.AUREN_S3_ENDPOINT ? { endpoint: c.AUREN_S3_ENDPOINT } : {}),
       region: c.AUREN_S3_REGION, bucket: c.AUREN_S3_BUCKET, accessKeyId: c.AUREN_S3_ACCESS_KEY_ID, secretAccessKey: c.AUREN_S3_SECRET_ACCESS_KEY,
-    }),
+    },
     flushMaxRecords: c.AUREN_ARCHIVAL_FLUSH_MAX_RECORDS,
     flushMaxBytes: c.AUREN_ARCHIVAL_FLUSH_MAX_BYTES,
     flushMaxAgeMs: c.AUREN_ARCHIVAL_FLUSH_MAX_AGE_MS,
     rowGroupRows: c.AUREN_ARCHIVAL_ROW_GROUP_ROWS,
     archiveAlerts: c.AUREN_ARCHIVAL_ALERTS === 'true',
     eventStore: c.AUREN_ARCHIVAL_EVENT_STORE === 'true',
-    retention: Object.freeze({ critical: c.AUREN_ARCHIVAL_RETENTION_CRITICAL_MS, operational: c.AUREN_ARCHIVAL_RETENTION_OPERATIONAL_MS, analytical: c.AUREN_ARCHIVAL_RETENTION_ANALYTICAL_MS }),
+    retention: { critical: c.AUREN_ARCHIVAL_RETENTION_CRITICAL_MS, operational: c.AUREN_ARCHIVAL_RETENTION_OPERATIONAL_MS, analytical: c.AUREN_ARCHIVAL_RETENTION_ANALYTICAL_MS },
     compactLatenessMs: c.AUREN_ARCHIVAL_COMPACT_LATENESS_MS,
     deleteGraceMs: c.AUREN_ARCHIVAL_DELETE_GRACE_MS,
     maintenanceIntervalMs: c.AUREN_ARCHIVAL_MAINTENANCE_INTERVAL_MS,
-  })
+  }),
+})
+
+/**
+ * Parses the variables of `env`. Empty strings count as unset.
+ * @throws AurenError AUREN_ERR_CONFIG listing every problem, one per line, each naming its variable
+ */
+export function parseArchivalConfig(env: Record<string, string | undefined>): ArchivalConfig {
+  return ARCHIVAL_CONFIG.parse(env)
 }
 
 /** One row per variable: name, unit, default and description, for the README. */
-export function describeArchivalConfig(): { env: string; unit: string; default: string; description: string }[] {
-  return Object.entries(envSchema.shape).map(([env, schema]) => {
-    const meta = (schema.meta() ?? {}) as { unit?: string; description?: string }
-    const def = schema.def.type === 'default' ? String((schema.def as { defaultValue: unknown }).defaultValue) : schema.def.type === 'optional' ? '(unset)' : '(required)'
-    return { env, unit: meta.unit ?? '', default: def, description: meta.description ?? '' }
-  })
+export function describeArchivalConfig(): ConfigRow[] {
+  return ARCHIVAL_CONFIG.describe()
 }

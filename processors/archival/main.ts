@@ -4,7 +4,7 @@
  * PostgreSQL event store through the runtime's buffered sink (flush by records, bytes and age;
  * the position is committed only after the flush's uploads were acknowledged and its manifest
  * transaction committed). In the background it compacts closed hours and sweeps retention.
- * Configuration: runtime/config.ts plus ./config.ts (AUREN_ARCHIVAL_*, AUREN_S3_*).
+ * Configuration: runtime/ops/config.ts plus ./config.ts (AUREN_ARCHIVAL_*, AUREN_S3_*).
  */
 import pg from 'pg'
 import { runProcessorApp } from '../runtime/app.ts'

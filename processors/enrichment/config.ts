@@ -8,6 +8,7 @@
  * which the README's config table and `--help` render).
  */
 import { z } from 'zod'
+import { defineEnvConfig, type ConfigRow } from '../runtime/ops/env-config.ts'
 import { AGENT_EVENT_TYPES, type AgentEventType, type Tier } from '../../schemas/index.ts'
 import { normalizeName } from './catalog.ts'
 
@@ -17,7 +18,6 @@ export const CRITICAL_RULES = ['failure', 'unhealthy', 'error', 'anomaly'] as co
 export type CriticalRule = (typeof CRITICAL_RULES)[number]
 
 const TIERS: readonly Tier[] = ['critical', 'operational', 'analytical']
-const PREFIX = 'AUREN_ENRICHMENT_'
 
 /** Parses `a=1,b=2` into entries; adds one issue per malformed item. */
 function keyValues(raw: string, ctx: z.RefinementCtx): [string, string][] {
@@ -70,7 +70,7 @@ const pricedTools = z
 
 const count = (def: number) => z.coerce.number().int().min(1).max(1e9).default(def)
 
-const envSchema = z.object({
+const fields = {
   AUREN_ENRICHMENT_DEDUP_MAX_ENTRIES: count(100_000).meta({
     unit: 'entries',
     description: 'Most event ids the dedup window remembers; the oldest is evicted beyond it. About 200 B each (20 MB at the default).',
@@ -115,7 +115,7 @@ const envSchema = z.object({
     unit: 'tool=USD,...',
     description: 'Price per call of paid tools (tool_usage_completed); empty by default.',
   }),
-})
+}
 
 /** Enrichment configuration, compiled: durations in ms, lists parsed, deeply frozen. */
 export interface EnrichmentConfig {
@@ -135,43 +135,23 @@ export interface EnrichmentConfig {
   readonly pricedTools: Readonly<Record<string, number>>
 }
 
-function deepFreeze<T>(value: T): T {
-  if (typeof value === 'object' && value !== null) {
-    for (const v of Object.values(value)) deepFreeze(v)
-    Object.freeze(value)
-  }
-  return value
-}
-
-/**
- * Parses the `AUREN_ENRICHMENT_*` variables of `env` (other variables are ignored; an unknown
- * variable with the prefix is an error, to catch typos). Empty strings count as unset.
- * @throws Error listing every problem, one per line, each naming its variable.
- */
-export function parseEnrichmentConfig(env: Record<string, string | undefined>): EnrichmentConfig {
-  const known = new Set(Object.keys(envSchema.shape))
-  const raw: Record<string, string> = {}
-  const problems: string[] = []
-  for (const [name, value] of Object.entries(env)) {
-    if (!name.startsWith(PREFIX)) continue
-    if (!known.has(name)) problems.push(`${name}: unknown variable (known: ${[...known].join(', ')})`)
-    else if (value !== undefined && value.trim() !== '') raw[name] = value.trim()
-  }
-  // Field by field, so a cross-field check still runs when an unrelated field is wrong.
-  const v: Record<string, unknown> = {}
-  for (const [name, schema] of Object.entries(envSchema.shape)) {
-    const r = schema.safeParse(raw[name])
-    if (r.success) v[name] = r.data
-    else problems.push(...r.error.issues.map((i) => `${[name, ...i.path].join('.')}: ${i.message}`))
-  }
-  const below = (lo: string, hi: string) => {
-    if (typeof v[lo] === 'number' && typeof v[hi] === 'number' && v[lo] >= v[hi]) problems.push(`${lo} must be < ${hi}`)
-  }
-  below('AUREN_ENRICHMENT_LLM_MEDIUM_TOKENS', 'AUREN_ENRICHMENT_LLM_COMPLEX_TOKENS')
-  below('AUREN_ENRICHMENT_TOOL_MEDIUM_BYTES', 'AUREN_ENRICHMENT_TOOL_COMPLEX_BYTES')
-  if (problems.length > 0) throw new Error(`invalid enrichment configuration:\n  ${problems.join('\n  ')}`)
-  const c = envSchema.parse(raw) // cannot fail now; gives the typed value
-  return deepFreeze({
+/** The enrichment configuration ({@link defineEnvConfig}; `AUREN_ENRICHMENT_*` typos are errors). */
+export const ENRICHMENT_CONFIG = defineEnvConfig({
+  name: 'enrichment',
+  prefix: 'AUREN_ENRICHMENT_',
+  fields,
+  check: (v) => {
+    const problems: string[] = []
+    const below = (lo: keyof typeof fields, hi: keyof typeof fields) => {
+      const a = v[lo]
+      const b = v[hi]
+      if (typeof a === 'number' && typeof b === 'number' && a >= b) problems.push(`${lo} must be < ${hi}`)
+    }
+    below('AUREN_ENRICHMENT_LLM_MEDIUM_TOKENS', 'AUREN_ENRICHMENT_LLM_COMPLEX_TOKENS')
+    below('AUREN_ENRICHMENT_TOOL_MEDIUM_BYTES', 'AUREN_ENRICHMENT_TOOL_COMPLEX_BYTES')
+    return problems
+  },
+  compile: (c): EnrichmentConfig => ({
     dedupMaxEntries: c.AUREN_ENRICHMENT_DEDUP_MAX_ENTRIES,
     dedupMaxAgeMs: c.AUREN_ENRICHMENT_DEDUP_MAX_AGE_MS,
     maxFutureSkewMs: c.AUREN_ENRICHMENT_MAX_FUTURE_SKEW_MS,
@@ -183,17 +163,22 @@ export function parseEnrichmentConfig(env: Record<string, string | undefined>): 
       toolBytes: { medium: c.AUREN_ENRICHMENT_TOOL_MEDIUM_BYTES, complex: c.AUREN_ENRICHMENT_TOOL_COMPLEX_BYTES },
     },
     pricedTools: c.AUREN_ENRICHMENT_PRICED_TOOLS,
-  })
+  }),
+})
+
+/**
+ * Parses the `AUREN_ENRICHMENT_*` variables of `env` (other variables are ignored; an unknown
+ * variable with the prefix is an error, to catch typos). Empty strings count as unset.
+ * @throws AurenError AUREN_ERR_CONFIG listing every problem, one per line, each naming its variable.
+ */
+export function parseEnrichmentConfig(env: Record<string, string | undefined>): EnrichmentConfig {
+  return ENRICHMENT_CONFIG.parse(env)
 }
 
 /** The configuration with every default (no variables set). */
 export const DEFAULT_ENRICHMENT_CONFIG: EnrichmentConfig = parseEnrichmentConfig({})
 
 /** One row per variable: name, unit, default (as text) and description, for docs and `--help`. */
-export function describeEnrichmentConfig(): { env: string; unit: string; default: string; description: string }[] {
-  return Object.entries(envSchema.shape).map(([env, schema]) => {
-    const meta = (schema.meta() ?? {}) as { unit?: string; description?: string }
-    const def = schema.def.type === 'default' ? String((schema.def as { defaultValue: unknown }).defaultValue) : '(unset)'
-    return { env, unit: meta.unit ?? '', default: def, description: meta.description ?? '' }
-  })
+export function describeEnrichmentConfig(): ConfigRow[] {
+  return ENRICHMENT_CONFIG.describe()
 }

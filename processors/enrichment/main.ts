@@ -1,6 +1,6 @@
 /**
  * Enrichment app: `node --import tsx processors/enrichment/main.ts`. Configuration from the
- * environment (runtime/config.ts for the shared fields, ./config.ts for AUREN_ENRICHMENT_*).
+ * environment (runtime/ops/config.ts for the shared fields, ./config.ts for AUREN_ENRICHMENT_*).
  */
 import { runProcessorApp } from '../runtime/app.ts'
 import { parseEnrichmentConfig } from './config.ts'

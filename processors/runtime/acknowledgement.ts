@@ -14,7 +14,7 @@
  * - A sink failing in the background (`fail`) drops the pending positions of the partition(s)
  *   and re-reads them from the last commit.
  */
-import type { BatchControl, ProduceRecord } from './kafka-client.ts'
+import type { BatchControl, ProduceRecord } from './kafka/kafka-client.ts'
 import type { PartitionPosition, SinkBatch, WriteResult } from './sinks/sink.ts'
 import type { PartitionSlot } from './partition-slot.ts'
 import { countProduced } from './runner-metrics.ts'

@@ -5,17 +5,17 @@
 import type { Logger } from 'pino'
 import type { FastifyInstance } from 'fastify'
 import type { ProcessorDefinition } from './define-processor.ts'
-import { parseBaseConfig, type BaseConfig } from './config.ts'
-import { createLogger } from './logger.ts'
-import { createKafkaDriver, type KafkaDriver } from './kafka-client.ts'
-import { createSerde, type Serde } from './serde.ts'
-import { createRunnerRegistry } from './metrics.ts'
+import { parseBaseConfig, type BaseConfig } from './ops/config.ts'
+import { createLogger } from './ops/logger.ts'
+import { createKafkaDriver, type KafkaDriver } from './kafka/kafka-client.ts'
+import { createSerde, type Serde } from './kafka/serde.ts'
+import { createRunnerRegistry } from './ops/metrics.ts'
 import { createRunner, type Runner } from './runner.ts'
 import type { LagObservation } from './define-processor.ts'
-import { buildOpsServer } from './http.ts'
-import { installShutdown } from './lifecycle.ts'
-import { AurenError } from './errors.ts'
-import { reportFatal } from './fatal.ts'
+import { buildOpsServer } from './ops/http.ts'
+import { installShutdown } from './ops/lifecycle.ts'
+import { AurenError } from './ops/errors.ts'
+import { reportFatal } from './ops/fatal.ts'
 import { startOutboxPublisher, type OutboxPublisher, type OutboxSpec } from './sinks/outbox.ts'
 import type { Registry } from 'prom-client'
 import type { TopicNames } from '../../schemas/index.ts'
@@ -202,7 +202,7 @@ function parseAllConfig<AppConfig>(
   try {
     appConfig = parseApp ? parseApp(env) : (undefined as AppConfig)
   } catch (err) {
-    problems.push((err as Error).message)
+    problems.push((err as Error).message.replace(/^AUREN_ERR_CONFIG: /, ''))
   }
   if (problems.length > 0 || !config) throw new AurenError('AUREN_ERR_CONFIG', problems.join('\n'))
   return { config, appConfig: appConfig as AppConfig }

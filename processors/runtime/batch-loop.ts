@@ -13,12 +13,12 @@
  * - Metrics of the batch (consumed, produced, dead-lettered, durations, lag) and the
  *   definition's `afterCommit` hook follow the commit, so a retried batch counts once.
  */
-import type { BatchControl, ConsumedBatch } from './kafka-client.ts'
+import type { BatchControl, ConsumedBatch } from './kafka/kafka-client.ts'
 import type { PartitionPosition } from './sinks/sink.ts'
 import type { PartitionSlot } from './partition-slot.ts'
 import { afterCommitSafely, countProduced, observeBatch } from './runner-metrics.ts'
 import { decidePosition } from './position.ts'
-import { createEpisodeLog, type EpisodeLog } from './episode-log.ts'
+import { createEpisodeLog, type EpisodeLog } from './ops/episode-log.ts'
 import { backoffMs, isRetriableBatchError, sleep, type RunnerContext } from './runner-context.ts'
 import { emptyWork, type RecordHandler } from './record-handler.ts'
 import type { Assignment } from './assignment.ts'

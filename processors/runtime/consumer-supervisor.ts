@@ -7,9 +7,9 @@
  * episode); rejoining the group closes it. A crash with a non-retriable error is a defect: the
  * app is told to exit (`onFatal`). So is an outage longer than `giveUpMs` (when set).
  */
-import type { BatchConsumer } from './kafka-client.ts'
-import { AurenError } from './errors.ts'
-import { createEpisodeLog } from './episode-log.ts'
+import type { BatchConsumer } from './kafka/kafka-client.ts'
+import { AurenError } from './ops/errors.ts'
+import { createEpisodeLog } from './ops/episode-log.ts'
 import { backoffMs, isRetriableBatchError, sleep, type RunnerContext } from './runner-context.ts'
 import type { Assignment } from './assignment.ts'
 import type { BatchLoop } from './batch-loop.ts'

@@ -8,7 +8,7 @@
  */
 import type { Gauge } from 'prom-client'
 import type { Logger } from 'pino'
-import { createEpisodeLog } from './episode-log.ts'
+import { createEpisodeLog } from './ops/episode-log.ts'
 
 /** Log start and end offsets of one partition, decimal strings. */
 export interface OffsetRange {

@@ -13,12 +13,12 @@
 import type { DlqReason } from '../../schemas/index.ts'
 import type { LagObservation } from './define-processor.ts'
 import type { ProcessorContext } from './context.ts'
-import type { ConsumedRecord, ProduceRecord } from './kafka-client.ts'
-import { deadLetterRecord } from './dead-letter.ts'
+import type { ConsumedRecord, ProduceRecord } from './kafka/kafka-client.ts'
+import { deadLetterRecord } from './kafka/dead-letter.ts'
 import type { Outcome } from './outcome.ts'
 import type { SinkRecord } from './sinks/sink.ts'
 import type { PartitionSlot } from './partition-slot.ts'
-import { hasCode, isAurenError } from './errors.ts'
+import { hasCode, isAurenError } from './ops/errors.ts'
 import type { RunnerContext } from './runner-context.ts'
 
 /** Everything a batch produced before it goes to the sink. */

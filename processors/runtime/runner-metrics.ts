@@ -4,7 +4,7 @@
  */
 import type { Logger } from 'pino'
 import type { CommittedBatch, LagObservation, ProcessorDefinition } from './define-processor.ts'
-import type { RunnerMetrics } from './metrics.ts'
+import type { RunnerMetrics } from './ops/metrics.ts'
 
 const labelCache = new Map<string, { processor: string; tier: string }>()
 

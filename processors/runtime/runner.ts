@@ -23,10 +23,10 @@
  */
 import type { TopicNames } from '../../schemas/index.ts'
 import type { LagObservation, ProcessorDefinition } from './define-processor.ts'
-import type { HealthSource } from './http.ts'
-import type { TopicAdmin } from './kafka-client.ts'
+import type { HealthSource } from './ops/http.ts'
+import type { TopicAdmin } from './kafka/kafka-client.ts'
 import { startLagMonitor, type OffsetRange } from './lag-monitor.ts'
-import { createEpisodeLog } from './episode-log.ts'
+import { createEpisodeLog } from './ops/episode-log.ts'
 import { backoffMs, createRunnerContext, isRetriableBatchError, sleep, type RunnerDeps } from './runner-context.ts'
 import { createAssignment } from './assignment.ts'
 import { createRecordHandler } from './record-handler.ts'

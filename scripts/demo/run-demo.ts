@@ -24,7 +24,7 @@ const KEEP_RUNNING_TOKEN_TTL_S = 12 * 3600
 import { renderDashboards, type RenderedDashboard } from '../lib/render-dashboards.ts'
 import { join } from 'node:path'
 import { archivalDemoEnv, createDemoBucket, readArchiveSummary, renderArchiveSummary } from './archive-summary.ts'
-import type { AttributionRule } from '../../processors/sources/chatdev-attribution.ts'
+import type { AttributionRule } from '../sources/chatdev-attribution.ts'
 
 /** Options of `auren demo`. */
 export interface DemoOptions {

@@ -1,7 +1,7 @@
 /** Kafka and registry clients of one CLI invocation. */
-import { createKafkaDriver, type KafkaDriver, type RecordProducer, type TopicAdmin } from '../../processors/runtime/kafka-client.ts'
-import { createSerde, type Serde } from '../../processors/runtime/serde.ts'
-import { createLogger } from '../../processors/runtime/logger.ts'
+import { createKafkaDriver, type KafkaDriver, type RecordProducer, type TopicAdmin } from '../../processors/runtime/kafka/kafka-client.ts'
+import { createSerde, type Serde } from '../../processors/runtime/kafka/serde.ts'
+import { createLogger } from '../../processors/runtime/ops/logger.ts'
 import { ROOT_SCHEMAS, topicNames, type RootSchemaName, type TopicKey, type TopicNames } from '../../schemas/index.ts'
 import { stackEnv, type StackEnv } from './stack-env.ts'
 

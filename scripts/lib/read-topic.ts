@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import type { ConsumedRecord, KafkaDriver, TopicAdmin } from '../../processors/runtime/kafka-client.ts'
+import type { ConsumedRecord, KafkaDriver, TopicAdmin } from '../../processors/runtime/kafka/kafka-client.ts'
 
 /**
  * Reads a topic from the beginning up to the log end offsets it has when called, with a

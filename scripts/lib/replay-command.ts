@@ -1,8 +1,8 @@
 /** `auren replay`: load the recorded runs, report what was skipped, produce the events. */
-import { loadTraceRuns } from '../../processors/sources/trace-files.ts'
-import { publishRuns, rebaseRun } from '../../processors/sources/publish.ts'
-import type { RetryPolicy } from '../../processors/sources/publish-retry.ts'
-import type { AttributionRule } from '../../processors/sources/chatdev-attribution.ts'
+import { loadTraceRuns } from '../sources/trace-files.ts'
+import { publishRuns, rebaseRun } from '../sources/publish.ts'
+import type { RetryPolicy } from '../sources/publish-retry.ts'
+import type { AttributionRule } from '../sources/chatdev-attribution.ts'
 import type { CliContext } from './cli-context.ts'
 import { createProgress } from './progress.ts'
 

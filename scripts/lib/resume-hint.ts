@@ -3,7 +3,7 @@
  * events the broker acknowledged, and the command that sends the rest (the same arguments with
  * `--skip <sent>`).
  */
-import { PublishInterruptedError } from '../../processors/sources/publish-retry.ts'
+import { PublishInterruptedError } from '../sources/publish-retry.ts'
 
 /**
  * The command line that resumes an interrupted run: `args` (the CLI's arguments after the

@@ -1,8 +1,8 @@
 /** `auren simulate`: synthetic events at a fixed rate for a fixed duration. */
 import { randomInt } from 'node:crypto'
-import { createSimulator } from '../../processors/sources/simulator.ts'
+import { createSimulator } from '../sources/simulator.ts'
 import { toAgentEventRecord } from '../../schemas/index.ts'
-import { sendRetrying, type RetryPolicy } from '../../processors/sources/publish-retry.ts'
+import { sendRetrying, type RetryPolicy } from '../sources/publish-retry.ts'
 import type { CliContext } from './cli-context.ts'
 import { createProgress } from './progress.ts'
 

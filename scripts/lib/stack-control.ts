@@ -12,8 +12,8 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { randomUUID } from 'node:crypto'
 import { stackDir, stackEnv } from './stack-env.ts'
-import { createKafkaDriver } from '../../processors/runtime/kafka-client.ts'
-import { createLogger } from '../../processors/runtime/logger.ts'
+import { createKafkaDriver } from '../../processors/runtime/kafka/kafka-client.ts'
+import { createLogger } from '../../processors/runtime/ops/logger.ts'
 
 const stackScript = join(dirname(fileURLToPath(import.meta.url)), '..', 'stack.sh')
 

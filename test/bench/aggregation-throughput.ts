@@ -7,7 +7,7 @@
  * Start-up (node + tsx, migrations, group join) is not timed.
  */
 import { createTestKafka } from '../helpers/kafka.ts'
-import { createSimulator } from '../../processors/sources/simulator.ts'
+import { createSimulator } from '../../scripts/sources/simulator.ts'
 import { stopApp, type PhaseContext } from './app.ts'
 import { dropSchema, schemaForPrefix, enrichAll, produceEnriched, schemaPool, startAggregation, storedOffsetSum, waitStoredCaughtUp } from './aggregation-workload.ts'
 import { startCpuMeter, type CoreUsage } from './cpu.ts'

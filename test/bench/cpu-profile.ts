@@ -74,7 +74,7 @@ export function component(frame: CallFrame): string {
 export function stageOf(frame: CallFrame): string | undefined {
   const { url, functionName: fn } = frame
   if (fn === '(garbage collector)') return 'GC'
-  if (url.includes('/processors/runtime/serde.ts')) return fn === 'decode' ? 'decode (Avro + registry lookup)' : fn === 'encode' ? 'encode (Avro)' : undefined
+  if (url.includes('/processors/runtime/kafka/serde.ts')) return fn === 'decode' ? 'decode (Avro + registry lookup)' : fn === 'encode' ? 'encode (Avro)' : undefined
   if (url.includes('/schemas/agent-event.ts')) return fn.startsWith('from') ? 'decode (Avro + registry lookup)' : 'encode (Avro)'
   if (url.includes('/processors/enrichment/')) return 'transform (enrichment)'
   if (url.includes('node_modules/prom-client/')) return 'metrics (prom-client)'

@@ -1,7 +1,7 @@
 /**
  * Partitioner phase of `npm run bench`: keyed records per second through kafkajs's own
  * `Partitioners.DefaultPartitioner` (Java-compatible murmur2 over an emulated 64-bit Long) and
- * through the runtime's `Murmur2Partitioner` (processors/runtime/murmur2-partitioner.ts, int32
+ * through the runtime's `Murmur2Partitioner` (processors/runtime/kafka/murmur2-partitioner.ts, int32
  * `Math.imul`), on the same keys and partition metadata, in alternating rounds (kafkajs first in
  * odd rounds). The ratio is the median of the per-round ratios. Every key's partition is
  * compared between the two; a single difference fails the phase (partition compatibility with
@@ -12,7 +12,7 @@
  */
 import { randomBytes } from 'node:crypto'
 import { Partitioners, type ICustomPartitioner, type PartitionMetadata } from 'kafkajs'
-import { Murmur2Partitioner } from '../../processors/runtime/murmur2-partitioner.ts'
+import { Murmur2Partitioner } from '../../processors/runtime/kafka/murmur2-partitioner.ts'
 import { median, ratio } from './stats.ts'
 
 /** Result of the partitioner phase. */

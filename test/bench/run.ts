@@ -299,6 +299,7 @@ async function main(): Promise<void> {
       ingest = await timed('ingest', () =>
         measureIngest({ requests: opts.ingestRequests, concurrency: opts.ingestSenders, rate: opts.ingestRate, durationSeconds: opts.ingestDurationSeconds, spansPerRequest: 512, partitions: opts.partitions, seed: opts.seed + 3, log, trackGroup }),
       )
+    }
     if (opts.phases.has('partitioner')) {
       partitioner = await timed('partitioner', async () => measurePartitioner({ calls: opts.partitionerCalls, rounds: opts.rounds, partitions: opts.partitions, log }))
     }
@@ -392,6 +393,7 @@ async function main(): Promise<void> {
         ` (send → answer after Kafka's ack; ${i.latencyMs.n} requests, achieved ${fmt(i.achievedSpansPerSec)} spans/s${i.latencyRetried > 0 ? `, ${i.latencyRetried} retried` : ''}${i.latencyFailures > 0 ? `, ${i.latencyFailures} FAILED` : ''}` +
         `${i.achievedSpansPerSec < 0.95 * i.offeredSpansPerSec ? '; OVERLOADED: the offered rate is above what the gateway kept up with, so requests queued' : ''})`,
     )
+  }
   if (partitioner) {
     const pr = partitioner
     const prMed = pr.rounds.length > 1 ? `median of ${pr.rounds.length} rounds; ` : ''

@@ -3,9 +3,9 @@
  * whole traces of ~15 events keyed by trace_id), encoded in Schema Registry wire format as the
  * gateway would write them.
  */
-import { createSimulator, type Simulator } from '../../processors/sources/simulator.ts'
+import { createSimulator, type Simulator } from '../../scripts/sources/simulator.ts'
 import { toAgentEventRecord, type AgentEvent } from '../../schemas/index.ts'
-import type { ProduceRecord } from '../../processors/runtime/kafka-client.ts'
+import type { ProduceRecord } from '../../processors/runtime/kafka/kafka-client.ts'
 import type { TestKafka } from '../helpers/kafka.ts'
 import { nowMs } from './stats.ts'
 

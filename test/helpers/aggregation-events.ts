@@ -3,7 +3,7 @@
  * workload mixing every type (so property tests are reproducible). Timestamps are epoch µs.
  */
 import type { AgentEvent, AgentEventOf, AgentEventType, EnrichedAgentEvent, PayloadByType, PerformanceMetrics } from '../../schemas/index.ts'
-import { mulberry32 } from '../../processors/sources/simulator.ts'
+import { mulberry32 } from '../../scripts/sources/simulator.ts'
 
 /** Deterministic PRNG (the simulator's mulberry32); returns floats in [0, 1). */
 export const seededRandom = mulberry32

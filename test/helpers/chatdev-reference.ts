@@ -1,6 +1,6 @@
 /**
  * An independent scan of ChatDev logs for tests: token sums per agent computed straight from
- * the text, sharing no code with processors/sources. Rules from the data README
+ * the text, sharing no code with scripts/sources. Rules from the data README
  * (shared/data/agent-traces/README.md): entries start with `[YYYY-xx-xx hh:mm:ss LEVEL] `;
  * each `**[OpenAI_Usage_Info Receive]**` entry is one LLM call with `prompt_tokens: N` and
  * `completion_tokens: N` in its body; the call belongs to the agent whose utterance header

@@ -3,9 +3,9 @@
  * AgentEvents in wire format, producing raw bytes, and consuming until a condition holds.
  */
 import { randomUUID } from 'node:crypto'
-import { createKafkaDriver, type ConsumedRecord, type KafkaDriver, type RecordProducer, type TopicAdmin } from '../../processors/runtime/kafka-client.ts'
-import { createSerde, type Serde } from '../../processors/runtime/serde.ts'
-import { createLogger } from '../../processors/runtime/logger.ts'
+import { createKafkaDriver, type ConsumedRecord, type KafkaDriver, type RecordProducer, type TopicAdmin } from '../../processors/runtime/kafka/kafka-client.ts'
+import { createSerde, type Serde } from '../../processors/runtime/kafka/serde.ts'
+import { createLogger } from '../../processors/runtime/ops/logger.ts'
 import { DEFAULT_PARTITIONS, topicNames, toAgentEventRecord, type AgentEvent, type TopicNames } from '../../schemas/index.ts'
 import { stackEnv } from './stack.ts'
 

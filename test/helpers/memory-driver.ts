@@ -6,9 +6,9 @@
  * consumers and resets positions to the committed offsets (as a kafkajs re-join does).
  * A fake JSON serde stands in for the Schema Registry.
  */
-import { AurenError } from '../../processors/runtime/errors.ts'
-import type { BatchConsumer, BatchControl, ConsumedBatch, ConsumedRecord, GroupEvent, KafkaDriver, ProduceRecord, RecordProducer, TopicAdmin } from '../../processors/runtime/kafka-client.ts'
-import type { Serde } from '../../processors/runtime/serde.ts'
+import { AurenError } from '../../processors/runtime/ops/errors.ts'
+import type { BatchConsumer, BatchControl, ConsumedBatch, ConsumedRecord, GroupEvent, KafkaDriver, ProduceRecord, RecordProducer, TopicAdmin } from '../../processors/runtime/kafka/kafka-client.ts'
+import type { Serde } from '../../processors/runtime/kafka/serde.ts'
 
 type Handler = (batch: ConsumedBatch, control: BatchControl) => Promise<void>
 

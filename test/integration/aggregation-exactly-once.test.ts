@@ -12,7 +12,7 @@ import { createTestKafka, type TestKafka } from '../helpers/kafka.ts'
 import type { AppProcess } from '../helpers/processes.ts'
 import { dumpTables } from '../helpers/aggregation-db.ts'
 import { seededRandom } from '../helpers/aggregation-events.ts'
-import { loadTraceRuns } from '../../processors/sources/trace-files.ts'
+import { loadTraceRuns } from '../../scripts/sources/trace-files.ts'
 import type { EnrichedAgentEvent } from '../../schemas/index.ts'
 import { dropSchema, schemaForPrefix, enrichAll, produceEnriched, schemaPool, simulatedEvents, startAggregation, storedOffsetSum, waitStoredCaughtUp } from '../bench/aggregation-workload.ts'
 

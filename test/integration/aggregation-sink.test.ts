@@ -9,7 +9,7 @@ import { addDecimal } from '../../processors/aggregation/decimal.ts'
 import { percentile } from '../../schemas/latency-histogram.ts'
 import { MIGRATIONS_DIR, MIGRATIONS_TABLE, runMigrations } from '../../processors/aggregation/migrate.ts'
 import type { RollupDelta } from '../../processors/aggregation/rollup-delta.ts'
-import { isAurenError } from '../../processors/runtime/errors.ts'
+import { isAurenError } from '../../processors/runtime/ops/errors.ts'
 import { randomWorkload } from '../helpers/aggregation-events.ts'
 import { createTestDb, dumpTables, feed, splitByTrace, type TestDb } from '../helpers/aggregation-db.ts'
 

@@ -3,7 +3,7 @@
  * broker SIGKILLed and restarted through the stack script): the command keeps its process, says
  * on stderr that it retries, and finishes with every event in the topic (issue 10, defect 6).
  * Stopping after `--give-up-after` with the resume command is shown by
- * test/unit/processors/sources/publish-retry.test.ts.
+ * test/unit/scripts/sources/publish-retry.test.ts.
  */
 import { spawn } from 'node:child_process'
 import { join } from 'node:path'

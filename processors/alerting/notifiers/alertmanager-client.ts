@@ -3,7 +3,7 @@
  * (an alert Alertmanager will never take) is not retriable; any other status, a timeout or a
  * network error is retriable (the caller keeps the alerts in its outbox and tries again).
  */
-import { AurenError } from '../../runtime/errors.ts'
+import { AurenError } from '../../runtime/ops/errors.ts'
 import type { PostableAlert } from '../alertmanager-payload.ts'
 
 /** Options of {@link postAlerts}. */

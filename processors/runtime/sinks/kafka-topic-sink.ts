@@ -12,8 +12,8 @@
  *   instances may briefly both process a partition; consumers stay idempotent by `event_id`.
  */
 import type { RootSchemaName, TopicKey } from '../../../schemas/index.ts'
-import type { ProduceRecord, RecordProducer } from '../kafka-client.ts'
-import type { Serde } from '../serde.ts'
+import type { ProduceRecord, RecordProducer } from '../kafka/kafka-client.ts'
+import type { Serde } from '../kafka/serde.ts'
 import type { AcknowledgingSink } from './sink.ts'
 
 /** Options of {@link createKafkaTopicSink}. */

@@ -16,8 +16,8 @@ import type pg from 'pg'
 import { Counter, Gauge, type Registry } from 'prom-client'
 import type { Logger } from 'pino'
 import type { RootSchemaName, TopicKey, TopicNames } from '../../../schemas/index.ts'
-import type { KafkaDriver } from '../kafka-client.ts'
-import type { Serde } from '../serde.ts'
+import type { KafkaDriver } from '../kafka/kafka-client.ts'
+import type { Serde } from '../kafka/serde.ts'
 import { inTransaction } from './postgres.ts'
 
 /** One pending outbox row: id order is publication order. */

@@ -9,7 +9,7 @@
  */
 import pg from 'pg'
 import type { Logger } from 'pino'
-import { AurenError } from '../errors.ts'
+import { AurenError } from '../ops/errors.ts'
 import type { AcknowledgingSink, PartitionPosition, SinkBatch, SinkContext } from './sink.ts'
 
 /** SQLSTATE classes worth retrying (module doc). */

@@ -26,8 +26,8 @@
 import type { Logger } from 'pino'
 import type { Registry } from 'prom-client'
 import type { TopicNames } from '../../../schemas/index.ts'
-import type { KafkaDriver, ProduceRecord } from '../kafka-client.ts'
-import type { Serde } from '../serde.ts'
+import type { KafkaDriver, ProduceRecord } from '../kafka/kafka-client.ts'
+import type { Serde } from '../kafka/serde.ts'
 
 /** The position of one input partition for one consumer group: the next offset to read. */
 export interface PartitionPosition {

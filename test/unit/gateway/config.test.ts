@@ -1,7 +1,7 @@
 /** Gateway configuration: no default secret, every problem at once, frozen, errors as sentences. */
 import { describe, expect, it } from 'vitest'
 import { describeGatewayConfig, parseGatewayConfig } from '../../../gateway/config.ts'
-import { describeValidation } from '../../../gateway/errors.ts'
+import { describeValidation } from '../../../gateway/validation-message.ts'
 
 const DB = 'postgres://auren:pw@127.0.0.1:15432/auren'
 

@@ -1,7 +1,7 @@
 import avro from 'avsc'
 import { describe, expect, it } from 'vitest'
 import { AGENT_EVENT_TYPES, AVSC_OPTIONS, PAYLOAD_RECORD, fromAgentEventRecord, loadSchema, toAgentEventRecord, PayloadMismatchError } from '../../../schemas/index.ts'
-import { createSimulator } from '../../../processors/sources/simulator.ts'
+import { createSimulator } from '../../../scripts/sources/simulator.ts'
 import { generate } from '../../../scripts/gen-schemas.ts'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'

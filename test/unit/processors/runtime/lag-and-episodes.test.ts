@@ -3,9 +3,9 @@ import { Writable } from 'node:stream'
 import { describe, expect, it } from 'vitest'
 import { Gauge, Registry } from 'prom-client'
 import { computeLag, startLagMonitor } from '../../../../processors/runtime/lag-monitor.ts'
-import { createEpisodeLog } from '../../../../processors/runtime/episode-log.ts'
+import { createEpisodeLog } from '../../../../processors/runtime/ops/episode-log.ts'
 import { isRetriableBatchError } from '../../../../processors/runtime/runner.ts'
-import { AurenError } from '../../../../processors/runtime/errors.ts'
+import { AurenError } from '../../../../processors/runtime/ops/errors.ts'
 
 describe('computeLag', () => {
   const ranges = new Map([
