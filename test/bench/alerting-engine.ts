@@ -11,8 +11,8 @@
  *    the saved state's JSON size.
  */
 import { RuleEngine } from '../../processors/alerting/engine.ts'
-import { DEFAULT_RULE_FILE, loadRuleFile } from '../../processors/alerting/rule-file.ts'
 import { validateRuleFile, type Rule } from '../../processors/alerting/rule-schema.ts'
+import { benchRuleFile } from './alerting-rules.ts'
 import { agentEvent, enriched, llmPayload, randomWorkload } from '../helpers/aggregation-events.ts'
 
 const argN = process.argv.indexOf('--events')
@@ -29,20 +29,7 @@ function compile(specs: unknown[]): Rule[] {
   return r.rules
 }
 
-const shipped = loadRuleFile(DEFAULT_RULE_FILE)
-if (!shipped.ok) throw new Error(shipped.errors.join('\n'))
-const extra = compile(Array.from({ length: 50 }, (_, i) => {
-  const window = ['1m', '5m', '15m', '1h'][i % 4]
-  const group = [['agent'], ['agent', 'model'], ['user'], ['model']][i % 4]
-  const kinds = [
-    { kind: 'count', window, threshold: 5 + i },
-    { kind: 'ratio', window, numerator: { success: false }, threshold: 0.01 + i / 1000, min_sample: 10 },
-    { kind: 'latency', window, statistic: 'p95', threshold_ms: 1000 + 100 * i, min_sample: 10 },
-    { kind: 'budget', window, measure: i % 2 ? 'usd' : 'tokens', budget: 10 + i, warn_at: 0.8 },
-  ]
-  return { id: `extra-${i}`, severity: 'info', group_by: group, selector: i % 3 ? { event_types: ['llm_call_completed'] } : {}, condition: kinds[i % 4], for: '1m', keep_firing_for: '1m', annotations: { summary: 'x' } }
-}))
-const rules = [...shipped.rules, ...extra]
+const rules = compile(benchRuleFile().rules)
 const events = randomWorkload(42, N, { startUs: Date.UTC(2026, 0, 1) * 1000, stepMs: 20, jitterMs: 200 })
 
 const engine = new RuleEngine(rules)
