@@ -61,6 +61,12 @@ export interface GroupState {
   replay: boolean
   /** Next event time at which the state may change without new input, ms. */
   dueMs: number | null
+  /**
+   * Engine tick of the last touch and of the (re)insertion into the rule's map (least recently
+   * used order kept lazily: see evictOne). Absent in older saved states (read as 0).
+   */
+  touchedAt?: number
+  insertedAt?: number
 }
 
 /** The engine's state, as saved with the partition's offsets. */
@@ -128,6 +134,8 @@ export class RuleEngine {
   private readonly timers = new TimerQueue()
   private readonly maxGroups: number
   private clockMs: number | null = null
+  /** Counter behind touchedAt / insertedAt. */
+  private tick = 0
   private readonly statsData: EngineStats = { evaluations: new Map(), evictedGroups: 0, refusedGroups: 0 }
 
   /**
@@ -148,6 +156,7 @@ export class RuleEngine {
         for (const [fp, saved] of Object.entries(groups)) {
           const g = structuredClone(saved)
           g.totals ??= totalsOf(g.buckets)
+          this.tick = Math.max(this.tick, g.touchedAt ?? 0, g.insertedAt ?? 0)
           this.groups[i]!.set(fp, g)
           if (g.dueMs !== null) this.timers.push(g.dueMs, i, fp)
         }
@@ -286,8 +295,7 @@ export class RuleEngine {
     const m = this.groups[i]!
     let state = m.get(fp)
     if (state) {
-      m.delete(fp) // re-insert: the map's order is least recently touched first
-      m.set(fp, state)
+      state.touchedAt = ++this.tick // the map's order is brought up to date when evicting
       state.replay = replay
       return { fp, state }
     }
@@ -295,23 +303,36 @@ export class RuleEngine {
       this.statsData.refusedGroups += 1
       return null
     }
-    state = { labels: built ?? labels(), buckets: [], totals: emptyTotals(), lastSeenMs: null, phase: 'inactive', activeSinceMs: null, firingSinceMs: null, clearedAtMs: null, value: null, threshold: 0, window: null, replay, dueMs: null }
+    state = { labels: built ?? labels(), buckets: [], totals: emptyTotals(), lastSeenMs: null, phase: 'inactive', activeSinceMs: null, firingSinceMs: null, clearedAtMs: null, value: null, threshold: 0, window: null, replay, dueMs: null, touchedAt: ++this.tick }
+    state.insertedAt = state.touchedAt
     m.set(fp, state)
     return { fp, state }
   }
 
+  /**
+   * Drops the least recently touched inactive group. The map is in (re)insertion order; a group
+   * touched since its insertion is moved to the end when met at the front, so the first
+   * untouched one is the least recently used (at most 256 entries looked at per eviction).
+   */
   private evictOne(m: Map<string, GroupState>): boolean {
     let scanned = 0
     for (const [fp, g] of m) {
+      if (++scanned > 256) break
+      if ((g.touchedAt ?? 0) > (g.insertedAt ?? 0)) {
+        m.delete(fp)
+        g.insertedAt = g.touchedAt
+        m.set(fp, g)
+        continue
+      }
       if (g.phase === 'inactive') {
         m.delete(fp)
         this.statsData.evictedGroups += 1
         return true
       }
-      if (++scanned >= 256) break
     }
     return false
   }
+
 
   private applyEvent(rule: Rule, i: number, f: EventFacts, replay: boolean, out: Alert[]): void {
     let key = ''
