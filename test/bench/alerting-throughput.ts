@@ -98,7 +98,7 @@ export async function prepareAlertingThroughput(opts: AlertingThroughputOptions)
         AUREN_LOG_LEVEL: 'warn', AUREN_GROUP_ID_PREFIX: group, AUREN_DATABASE_URL: stackEnv().databaseUrl, AUREN_ALERTING_DB_SCHEMA: schema,
         AUREN_ALERTMANAGER_URL: am.url, AUREN_ALERTING_RULES_FILE: rulesFile, AUREN_ALERTING_IDLE_TIMEOUT_MS: '0',
       })
-      const stored = async () => Number((await pool.query<{ n: string | null }>(`SELECT sum(next_offset)::text AS n FROM ${POSITIONS_TABLE} WHERE topic = $1`, [topic]).catch(() => ({ rows: [{ n: null }] }))).rows[0]?.n ?? 0)
+      const stored = async () => Number((await pool.query<{ n: string | null }>(`SELECT sum(greatest(next_offset, 0))::text AS n FROM ${POSITIONS_TABLE} WHERE topic = $1`, [topic]).catch(() => ({ rows: [{ n: null }] }))).rows[0]?.n ?? 0)
       try {
         await app.waitReady(120_000)
         const startMs = nowMs()
