@@ -4,11 +4,11 @@
  * Pure; comparisons: count, budget and window_sum fire at value ≥ threshold; ratio and latency
  * at value > threshold; baseline when the current rate < (1 − drop) × the baseline rate.
  */
-import { percentile, totalCount } from '../../schemas/index.ts'
+import { percentile } from '../../schemas/index.ts'
 import type { EventFacts } from './event-facts.ts'
 import { matches } from './event-facts.ts'
 import type { CompiledCondition, WindowField } from './rule-schema.ts'
-import { totalsIn, type Bucket, type Contribution } from './window-buckets.ts'
+import { histogramMap, totalsIn, type Bucket, type Contribution, type Totals } from './window-buckets.ts'
 
 /** Buckets per window of a sliding rule (the granularity of its window edge). */
 export const STEPS_PER_WINDOW = 10
@@ -86,32 +86,44 @@ const QUANTILE = { p50: 0.5, p95: 0.95, p99: 0.99 } as const
 /**
  * Evaluates a bucketed condition at `nowMs` (the event-time clock). Sliding windows cover
  * (now − window, now]; a tumbling window is the last one that closed at or before now.
+ *
+ * Precondition: `buckets` were pruned at `nowMs` ({@link keepFromMs}) and `totals` is their
+ * running sum (window-buckets.ts). A sliding window is then every bucket left, read from the
+ * totals in O(1); a baseline's current window is read from the last buckets and its baseline
+ * is the totals minus the current window and the bucket in progress; a tumbling window is one
+ * bucket.
  */
-export function evaluateWindowed(c: CompiledCondition, buckets: readonly Bucket[], nowMs: number): Evaluation {
+export function evaluateWindowed(c: CompiledCondition, buckets: readonly Bucket[], totals: Readonly<Totals>, nowMs: number): Evaluation {
   const step = stepMs(c)
   if (c.kind === 'baseline') {
     // Closed buckets only, so both rates cover exactly their lengths: the current window is the
     // `window` before the bucket in progress, the baseline the `baseline_window` before that.
     const end = Math.floor(nowMs / step) * step
     const cur = totalsIn(buckets, step, end - c.windowMs, end)
-    const base = totalsIn(buckets, step, end - c.windowMs - c.baselineWindowMs, end - c.windowMs)
-    const baseRate = base.n / (c.baselineWindowMs / 1000)
+    const inProgress = totalsIn(buckets, step, end, Infinity)
+    const baseN = totals.n - cur.n - inProgress.n
+    const baseRate = baseN / (c.baselineWindowMs / 1000)
     const curRate = cur.n / (c.windowMs / 1000)
     const threshold = (1 - c.drop) * baseRate
-    const enough = base.n >= c.minBaselineEvents
+    const enough = baseN >= c.minBaselineEvents
     return { active: enough && curRate < threshold, value: enough ? curRate : null, threshold, window: { start: end - c.windowMs, end } }
   }
   if (c.kind === 'event' || c.kind === 'absence') throw new Error(`${c.kind} conditions have no buckets`)
   let start: number
   let end: number
+  let t: { n: number; k: number; sum: number }
+  let tumblingHist: Map<number, number> | null = null
   if (c.tumbling) {
     end = Math.floor(nowMs / c.windowMs) * c.windowMs
     start = end - c.windowMs
+    const r = totalsIn(buckets, step, start, end, c.kind === 'latency')
+    t = r
+    tumblingHist = r.hist
   } else {
     end = nowMs + 1
     start = end - c.windowMs
+    t = totals
   }
-  const t = totalsIn(buckets, step, start, end, c.kind === 'latency')
   const window = { start, end }
   switch (c.kind) {
     case 'count':
@@ -128,9 +140,9 @@ export function evaluateWindowed(c: CompiledCondition, buckets: readonly Bucket[
       return { active: value > c.threshold, value, threshold: c.threshold, window }
     }
     case 'latency': {
-      const n = totalCount(t.hist)
-      if (n < c.minSample) return { active: false, value: null, threshold: c.thresholdMs, window }
-      const value = c.statistic === 'mean' ? t.sum / t.n : percentile(t.hist, QUANTILE[c.statistic])!
+      // Every latency observation adds n = 1 and one histogram count: n is the histogram's total.
+      if (t.n < c.minSample) return { active: false, value: null, threshold: c.thresholdMs, window }
+      const value = c.statistic === 'mean' ? t.sum / t.n : percentile(tumblingHist ?? histogramMap(totals.hist), QUANTILE[c.statistic])!
       return { active: value > c.thresholdMs, value, threshold: c.thresholdMs, window }
     }
   }

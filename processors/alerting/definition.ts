@@ -57,7 +57,7 @@ export function alertingDefinition(sink: AcknowledgingSink<Alert>, o: AlertingDe
     state: {
       initial: () => ({ engine: new RuleEngine(o.rules, engineOptions), clockAtLastInputMs: null }),
       codec: {
-        encode: (s) => JSON.stringify({ engine: s.engine.snapshot(), clockAtLastInputMs: s.clockAtLastInputMs }),
+        encode: (s) => `{"engine":${s.engine.serialize()},"clockAtLastInputMs":${JSON.stringify(s.clockAtLastInputMs)}}`,
         decode: (json) => {
           const saved = JSON.parse(json) as { engine: EngineState; clockAtLastInputMs: number | null }
           return { engine: new RuleEngine(o.rules, engineOptions, saved.engine), clockAtLastInputMs: saved.clockAtLastInputMs }

@@ -29,7 +29,7 @@ import { formatDurationMs } from './duration.ts'
 import { eventFacts, matches, type EventFacts } from './event-facts.ts'
 import type { Rule } from './rule-schema.ts'
 import { TimerQueue } from './timer-queue.ts'
-import { addToBuckets, pruneBuckets, type Bucket } from './window-buckets.ts'
+import { addToBuckets, emptyTotals, pruneBuckets, totalsOf, type Bucket, type Totals } from './window-buckets.ts'
 
 /** Default cap of groups (fingerprints) per rule. */
 export const DEFAULT_MAX_GROUPS_PER_RULE = 10_000
@@ -39,6 +39,11 @@ export interface GroupState {
   /** Grouping label values (labels the event did not have are left out). */
   labels: Record<string, string>
   buckets: Bucket[]
+  /**
+   * Running sum of `buckets` (window-buckets.ts): a sliding window read in O(1). Absent in
+   * states saved before it was kept; rebuilt from the buckets on restore.
+   */
+  totals?: Totals
   /** Last matching event time, ms (absence and event rules). */
   lastSeenMs: number | null
   phase: 'inactive' | 'pending' | 'firing'
@@ -56,6 +61,12 @@ export interface GroupState {
   replay: boolean
   /** Next event time at which the state may change without new input, ms. */
   dueMs: number | null
+  /**
+   * Engine tick of the last touch and of the (re)insertion into the rule's map (least recently
+   * used order kept lazily: see evictOne). Absent in older saved states (read as 0).
+   */
+  touchedAt?: number
+  insertedAt?: number
 }
 
 /** The engine's state, as saved with the partition's offsets. */
@@ -103,6 +114,11 @@ export function renderTemplate(text: string, vars: { labels: Record<string, stri
   })
 }
 
+/** The earlier of `next` and `t`, counting `t` only when it lies after `now`. */
+function earliestAfter(now: number, next: number, t: number): number {
+  return t > now && t < next ? t : next
+}
+
 function windowLength(rule: Rule): number | null {
   const c = rule.condition
   if (c.kind === 'absence') return c.afterMs
@@ -118,6 +134,8 @@ export class RuleEngine {
   private readonly timers = new TimerQueue()
   private readonly maxGroups: number
   private clockMs: number | null = null
+  /** Counter behind touchedAt / insertedAt. */
+  private tick = 0
   private readonly statsData: EngineStats = { evaluations: new Map(), evictedGroups: 0, refusedGroups: 0 }
 
   /**
@@ -135,8 +153,11 @@ export class RuleEngine {
       for (const [ruleId, groups] of Object.entries(state.groups)) {
         const i = this.byId.get(ruleId)
         if (i === undefined) continue
-        for (const [fp, g] of Object.entries(groups)) {
-          this.groups[i]!.set(fp, structuredClone(g))
+        for (const [fp, saved] of Object.entries(groups)) {
+          const g = structuredClone(saved)
+          g.totals ??= totalsOf(g.buckets)
+          this.tick = Math.max(this.tick, g.touchedAt ?? 0, g.insertedAt ?? 0)
+          this.groups[i]!.set(fp, g)
           if (g.dueMs !== null) this.timers.push(g.dueMs, i, fp)
         }
       }
@@ -151,6 +172,19 @@ export class RuleEngine {
       if (m.size > 0) groups[r.id] = Object.fromEntries([...m].map(([fp, g]) => [fp, structuredClone(g)]))
     })
     return { clockMs: this.clockMs, groups }
+  }
+
+  /** The state to save as JSON: `JSON.stringify(snapshot())` without the intermediate copy. */
+  serialize(): string {
+    const parts: string[] = []
+    this.rules.forEach((r, i) => {
+      const m = this.groups[i]!
+      if (m.size === 0) return
+      const entries: string[] = []
+      for (const [fp, g] of m) entries.push(`${JSON.stringify(fp)}:${JSON.stringify(g)}`)
+      parts.push(`${JSON.stringify(r.id)}:{${entries.join(',')}}`)
+    })
+    return `{"clockMs":${JSON.stringify(this.clockMs)},"groups":{${parts.join(',')}}}`
   }
 
   /** The event-time clock, ms (null before any input). */
@@ -211,11 +245,11 @@ export class RuleEngine {
     this.rules.forEach((rule, i) => {
       if (rule.condition.kind !== 'window_sum') return
       if (rule.selector.agents && !rule.selector.agents.includes(w.agent_id)) return
-      const g = this.group(rule, i, { agent: w.agent_id }, replay)
+      const g = this.group(rule, i, `agent\u0001${w.agent_id}\u0002`, () => ({ agent: w.agent_id }), replay)
       if (!g) return
       const c = windowContribution(rule.condition, figures)
       // A window is counted at its last millisecond: it lies wholly inside any window ending after it.
-      if (c) addToBuckets(g.state.buckets, stepMs(rule.condition), endMs - 1, c)
+      if (c) addToBuckets(g.state.buckets, stepMs(rule.condition), endMs - 1, c, (g.state.totals ??= emptyTotals()))
       this.evaluate(rule, i, g.fp, g.state, out)
     })
     return out
@@ -241,23 +275,27 @@ export class RuleEngine {
     return out
   }
 
-  private group(rule: Rule, i: number, labels: Record<string, string>, replay: boolean): { fp: string; state: GroupState } | null {
+  /**
+   * The group of `rule` for label values (`labels` builds them only when the group is new),
+   * created when missing (null when the cap refuses it); touching it makes it the most recent.
+   * @param key the label values joined unambiguously (the fingerprint cache's key)
+   */
+  private group(rule: Rule, i: number, key: string, labels: () => Record<string, string>, replay: boolean): { fp: string; state: GroupState } | null {
     // The map is keyed by the fingerprint; a cache of label key → fingerprint spares a SHA-256 per
     // event (bounded: cleared when it outgrows the cap).
-    let key = ''
-    for (const k in labels) key += `${k}\u0001${labels[k]}\u0002`
     const cache = this.fpCache[i]!
     let fp = cache.get(key)
+    let built: Record<string, string> | undefined
     if (fp === undefined) {
-      fp = fingerprint(rule.id, labels)
+      built = labels()
+      fp = fingerprint(rule.id, built)
       if (cache.size >= 2 * this.maxGroups) cache.clear()
       cache.set(key, fp)
     }
     const m = this.groups[i]!
     let state = m.get(fp)
     if (state) {
-      m.delete(fp) // re-insert: the map's order is least recently touched first
-      m.set(fp, state)
+      state.touchedAt = ++this.tick // the map's order is brought up to date when evicting
       state.replay = replay
       return { fp, state }
     }
@@ -265,31 +303,51 @@ export class RuleEngine {
       this.statsData.refusedGroups += 1
       return null
     }
-    state = { labels, buckets: [], lastSeenMs: null, phase: 'inactive', activeSinceMs: null, firingSinceMs: null, clearedAtMs: null, value: null, threshold: 0, window: null, replay, dueMs: null }
+    state = { labels: built ?? labels(), buckets: [], totals: emptyTotals(), lastSeenMs: null, phase: 'inactive', activeSinceMs: null, firingSinceMs: null, clearedAtMs: null, value: null, threshold: 0, window: null, replay, dueMs: null, touchedAt: ++this.tick }
+    state.insertedAt = state.touchedAt
     m.set(fp, state)
     return { fp, state }
   }
 
+  /**
+   * Drops the least recently touched inactive group. The map is in (re)insertion order; a group
+   * touched since its insertion is moved to the end when met at the front, so the first
+   * untouched one is the least recently used (at most 256 entries looked at per eviction).
+   */
   private evictOne(m: Map<string, GroupState>): boolean {
     let scanned = 0
     for (const [fp, g] of m) {
+      if (++scanned > 256) break
+      if ((g.touchedAt ?? 0) > (g.insertedAt ?? 0)) {
+        m.delete(fp)
+        g.insertedAt = g.touchedAt
+        m.set(fp, g)
+        continue
+      }
       if (g.phase === 'inactive') {
         m.delete(fp)
         this.statsData.evictedGroups += 1
         return true
       }
-      if (++scanned >= 256) break
     }
     return false
   }
 
+
   private applyEvent(rule: Rule, i: number, f: EventFacts, replay: boolean, out: Alert[]): void {
-    const labels: Record<string, string> = {}
+    let key = ''
     for (const l of rule.group_by) {
       const v = f.labels[l]
-      if (v !== null) labels[l] = v
+      if (v !== null) key += `${l}\u0001${v}\u0002`
     }
-    const g = this.group(rule, i, labels, replay)
+    const g = this.group(rule, i, key, () => {
+      const labels: Record<string, string> = {}
+      for (const l of rule.group_by) {
+        const v = f.labels[l]
+        if (v !== null) labels[l] = v
+      }
+      return labels
+    }, replay)
     if (!g) return
     const s = g.state
     const c = rule.condition
@@ -309,7 +367,7 @@ export class RuleEngine {
         if (s.buckets.length === 0 && s.phase === 'inactive') this.groups[i]!.delete(g.fp)
         return
       }
-      addToBuckets(s.buckets, stepMs(c), f.timeMs, add)
+      addToBuckets(s.buckets, stepMs(c), f.timeMs, add, (s.totals ??= emptyTotals()))
     }
     this.evaluate(rule, i, g.fp, s, out)
   }
@@ -326,8 +384,9 @@ export class RuleEngine {
       const silent = s.lastSeenMs === null ? 0 : now - s.lastSeenMs
       ev = { active: s.lastSeenMs !== null && silent >= c.afterMs, value: silent / 1000, threshold: c.afterMs / 1000, window: s.lastSeenMs === null ? null : { start: s.lastSeenMs, end: now } }
     } else {
-      pruneBuckets(s.buckets, stepMs(c), keepFromMs(c, now))
-      ev = evaluateWindowed(c, s.buckets, now)
+      const totals = (s.totals ??= totalsOf(s.buckets))
+      pruneBuckets(s.buckets, stepMs(c), keepFromMs(c, now), totals)
+      ev = evaluateWindowed(c, s.buckets, totals, now)
     }
     this.transition(rule, fp, s, ev, now, out)
     if (s.phase === 'inactive' && s.buckets.length === 0 && c.kind !== 'absence') {
@@ -373,18 +432,17 @@ export class RuleEngine {
   private schedule(rule: Rule, i: number, fp: string, s: GroupState): void {
     const c = rule.condition
     const now = this.clockMs ?? 0
-    const due: number[] = []
-    if (s.phase === 'pending') due.push(s.activeSinceMs! + rule.forMs)
-    if (s.phase === 'firing' && s.clearedAtMs !== null) due.push(s.clearedAtMs + rule.keepFiringForMs)
+    let next = Infinity
+    if (s.phase === 'pending') next = earliestAfter(now, next, s.activeSinceMs! + rule.forMs)
+    if (s.phase === 'firing' && s.clearedAtMs !== null) next = earliestAfter(now, next, s.clearedAtMs + rule.keepFiringForMs)
     if (c.kind === 'absence') {
-      if (s.lastSeenMs !== null && s.phase === 'inactive') due.push(s.lastSeenMs + c.afterMs)
+      if (s.lastSeenMs !== null && s.phase === 'inactive') next = earliestAfter(now, next, s.lastSeenMs + c.afterMs)
     } else if (c.kind !== 'event' && s.buckets.length > 0) {
       const step = stepMs(c)
-      if (c.kind === 'baseline') due.push(Math.floor(now / step) * step + step)
-      else if (c.tumbling) due.push((Math.floor(now / c.windowMs) + 1) * c.windowMs)
-      else due.push(s.buckets[0]!.start + step + c.windowMs - 1)
+      if (c.kind === 'baseline') next = earliestAfter(now, next, Math.floor(now / step) * step + step)
+      else if (c.tumbling) next = earliestAfter(now, next, (Math.floor(now / c.windowMs) + 1) * c.windowMs)
+      else next = earliestAfter(now, next, s.buckets[0]!.start + step + c.windowMs - 1)
     }
-    const next = due.filter((t) => t > now).reduce((a, b) => Math.min(a, b), Infinity)
     const previous = s.dueMs
     s.dueMs = next === Infinity ? null : next
     // One timer entry per due time: an unchanged due time keeps its entry (no stale duplicates).

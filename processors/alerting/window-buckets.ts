@@ -6,6 +6,12 @@
  * buckets that overlap it (so it may reach back up to one step further than its length); a
  * tumbling window is one bucket of the window's length. Buckets older than the retention are
  * dropped, so memory per group is bounded by retention / step + 1 buckets.
+ *
+ * Running totals: a group also keeps the sum of all its buckets ({@link Totals}), updated as a
+ * bucket gains an observation (add) and as buckets are dropped (subtract), so a sliding window
+ * — every bucket left after pruning — is read in O(1) instead of merging its buckets on every
+ * event. The totals are part of the saved state (a restored engine continues with the very same
+ * floating-point sums, so a replay across restarts compares the same values).
  */
 import { bucketOf } from '../../schemas/index.ts'
 
@@ -23,6 +29,15 @@ export interface Bucket {
   hist?: Record<number, number>
 }
 
+/** Sum of every bucket of a group (JSON-serialisable; same fields as a bucket without `start`). */
+export interface Totals {
+  n: number
+  k: number
+  sum: number
+  /** Latency histogram: bucket index → count, only non-zero counts (latency rules only). */
+  hist?: Record<number, number>
+}
+
 /** What one observation adds to its bucket. */
 export interface Contribution {
   n?: number
@@ -32,8 +47,31 @@ export interface Contribution {
   latencyMs?: number
 }
 
-/** Adds an observation at `timeMs` to the bucket list (sorted by start), creating its bucket. */
-export function addToBuckets(buckets: Bucket[], stepMs: number, timeMs: number, c: Contribution): void {
+/** Empty totals. */
+export function emptyTotals(): Totals {
+  return { n: 0, k: 0, sum: 0 }
+}
+
+/** Totals of a bucket list, merged from scratch (a state saved before totals were kept). */
+export function totalsOf(buckets: readonly Bucket[]): Totals {
+  const t = emptyTotals()
+  for (const b of buckets) {
+    t.n += b.n
+    t.k += b.k
+    t.sum += b.sum
+    if (b.hist) {
+      t.hist ??= {}
+      for (const idx in b.hist) t.hist[idx] = (t.hist[idx] ?? 0) + b.hist[idx]!
+    }
+  }
+  return t
+}
+
+/**
+ * Adds an observation at `timeMs` to the bucket list (sorted by start), creating its bucket, and
+ * to the group's running totals when given.
+ */
+export function addToBuckets(buckets: Bucket[], stepMs: number, timeMs: number, c: Contribution, totals?: Totals): void {
   const start = Math.floor(timeMs / stepMs) * stepMs
   let i = buckets.length - 1
   while (i >= 0 && buckets[i]!.start > start) i -= 1
@@ -42,21 +80,59 @@ export function addToBuckets(buckets: Bucket[], stepMs: number, timeMs: number, 
     b = { start, n: 0, k: 0, sum: 0 }
     buckets.splice(i + 1, 0, b)
   }
-  b.n += c.n ?? 0
-  b.k += c.k ?? 0
-  b.sum += c.sum ?? 0
+  const n = c.n ?? 0
+  const k = c.k ?? 0
+  const sum = c.sum ?? 0
+  b.n += n
+  b.k += k
+  b.sum += sum
+  if (totals) {
+    totals.n += n
+    totals.k += k
+    totals.sum += sum
+  }
   if (c.latencyMs !== undefined) {
-    b.hist ??= {}
     const idx = bucketOf(c.latencyMs)
+    b.hist ??= {}
     b.hist[idx] = (b.hist[idx] ?? 0) + 1
+    if (totals) {
+      totals.hist ??= {}
+      totals.hist[idx] = (totals.hist[idx] ?? 0) + 1
+    }
   }
 }
 
-/** Drops buckets that end at or before `beforeMs`. */
-export function pruneBuckets(buckets: Bucket[], stepMs: number, beforeMs: number): void {
+/**
+ * Drops buckets that end at or before `beforeMs`, subtracting them from the running totals when
+ * given (an emptied list resets the totals to exactly zero, so no rounding residue survives).
+ */
+export function pruneBuckets(buckets: Bucket[], stepMs: number, beforeMs: number, totals?: Totals): void {
   let drop = 0
   while (drop < buckets.length && buckets[drop]!.start + stepMs <= beforeMs) drop += 1
-  if (drop > 0) buckets.splice(0, drop)
+  if (drop === 0) return
+  if (totals) {
+    if (drop === buckets.length) {
+      totals.n = 0
+      totals.k = 0
+      totals.sum = 0
+      delete totals.hist
+    } else {
+      for (let i = 0; i < drop; i += 1) {
+        const b = buckets[i]!
+        totals.n -= b.n
+        totals.k -= b.k
+        totals.sum -= b.sum
+        if (b.hist && totals.hist) {
+          for (const idx in b.hist) {
+            const left = (totals.hist[idx] ?? 0) - b.hist[idx]!
+            if (left > 0) totals.hist[idx] = left
+            else delete totals.hist[idx]
+          }
+        }
+      }
+    }
+  }
+  buckets.splice(0, drop)
 }
 
 /** Merged aggregates of a range. */
@@ -65,6 +141,13 @@ export interface RangeTotals {
   k: number
   sum: number
   hist: Map<number, number>
+}
+
+/** A histogram record (bucket index → count) as the Map schemas/latency-histogram.ts reads. */
+export function histogramMap(hist: Readonly<Record<number, number>> | undefined): Map<number, number> {
+  const m = new Map<number, number>()
+  if (hist) for (const idx in hist) m.set(Number(idx), hist[idx]!)
+  return m
 }
 
 /** Merges the buckets overlapping [fromMs, toMs); the histograms only when `withHistogram`. */

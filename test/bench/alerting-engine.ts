@@ -10,9 +10,9 @@
  *    with its window buckets), then 50,000 more over a 10,000-group cap: heap growth after GC and
  *    the saved state's JSON size.
  */
-import { RuleEngine } from '../../processors/alerting/engine.ts'
-import { DEFAULT_RULE_FILE, loadRuleFile } from '../../processors/alerting/rule-file.ts'
+import { RuleEngine, type EngineState } from '../../processors/alerting/engine.ts'
 import { validateRuleFile, type Rule } from '../../processors/alerting/rule-schema.ts'
+import { benchRuleFile } from './alerting-rules.ts'
 import { agentEvent, enriched, llmPayload, randomWorkload } from '../helpers/aggregation-events.ts'
 
 const argN = process.argv.indexOf('--events')
@@ -29,20 +29,7 @@ function compile(specs: unknown[]): Rule[] {
   return r.rules
 }
 
-const shipped = loadRuleFile(DEFAULT_RULE_FILE)
-if (!shipped.ok) throw new Error(shipped.errors.join('\n'))
-const extra = compile(Array.from({ length: 50 }, (_, i) => {
-  const window = ['1m', '5m', '15m', '1h'][i % 4]
-  const group = [['agent'], ['agent', 'model'], ['user'], ['model']][i % 4]
-  const kinds = [
-    { kind: 'count', window, threshold: 5 + i },
-    { kind: 'ratio', window, numerator: { success: false }, threshold: 0.01 + i / 1000, min_sample: 10 },
-    { kind: 'latency', window, statistic: 'p95', threshold_ms: 1000 + 100 * i, min_sample: 10 },
-    { kind: 'budget', window, measure: i % 2 ? 'usd' : 'tokens', budget: 10 + i, warn_at: 0.8 },
-  ]
-  return { id: `extra-${i}`, severity: 'info', group_by: group, selector: i % 3 ? { event_types: ['llm_call_completed'] } : {}, condition: kinds[i % 4], for: '1m', keep_firing_for: '1m', annotations: { summary: 'x' } }
-}))
-const rules = [...shipped.rules, ...extra]
+const rules = compile(benchRuleFile().rules)
 const events = randomWorkload(42, N, { startUs: Date.UTC(2026, 0, 1) * 1000, stepMs: 20, jitterMs: 200 })
 
 const engine = new RuleEngine(rules)
@@ -55,13 +42,18 @@ const s0 = performance.now()
 const stateJson = JSON.stringify(engine.snapshot())
 const snapshotMs = performance.now() - s0
 
-const heapBefore = heapMiB()
-let mem: RuleEngine | null = new RuleEngine(compile([{ id: 'per-user', severity: 'warning', group_by: ['user'], selector: { event_types: ['llm_call_completed'] }, condition: { kind: 'count', window: '1h', threshold: 1000 }, annotations: { summary: 'x' } }]))
+const perUser = compile([{ id: 'per-user', severity: 'warning', group_by: ['user'], selector: { event_types: ['llm_call_completed'] }, condition: { kind: 'count', window: '1h', threshold: 1000 }, annotations: { summary: 'x' } }])
+let mem: RuleEngine | null = new RuleEngine(perUser)
 const T = Date.UTC(2026, 0, 1)
 for (let i = 0; i < 10_000; i += 1) mem!.onEvent(enriched(agentEvent('llm_call_completed', llmPayload(), { id: `m-${i}`, timestampUs: (T + i * 10) * 1000, user: `user-${i}` })))
 const groups10k = mem.groupCount()
-const heap10k = heapMiB() - heapBefore // rough: other garbage may be collected meanwhile
-const json10k = JSON.stringify(mem.snapshot()).length
+const json10k = mem.serialize().length
+// The engine's own heap at 10,000 fingerprints: with a copy of it (restored from its state) minus without.
+const heapWithout10k = heapMiB()
+let copy10k: RuleEngine | null = new RuleEngine(perUser, {}, JSON.parse(mem.serialize()) as EngineState)
+const heap10k = heapMiB() - heapWithout10k
+if (copy10k.groupCount() !== groups10k) throw new Error('restored engine lost groups')
+copy10k = null
 for (let i = 10_000; i < 60_000; i += 1) mem!.onEvent(enriched(agentEvent('llm_call_completed', llmPayload(), { id: `m-${i}`, timestampUs: (T + i * 10) * 1000, user: `user-${i}` })))
 const heapWith = heapMiB()
 const groups60k = mem.groupCount()

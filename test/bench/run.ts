@@ -17,6 +17,8 @@ import { parseArgs } from 'node:util'
 import { prepareEnrichmentThroughput, type ThroughputRun, type ThroughputSession } from './enrichment-throughput.ts'
 import { prepareAggregationThroughput, type AggregationRun, type AggregationSession } from './aggregation-throughput.ts'
 import { prepareArchivalThroughput, type ArchivalRun, type ArchivalSession } from './archival-throughput.ts'
+import { prepareAlertingThroughput, type AlertingRun, type AlertingSession } from './alerting-throughput.ts'
+import { measureAlertingEngine, type AlertingEngineResult } from './alerting-engine-child.ts'
 import { measureLatency, type LatencyResult } from './latency.ts'
 import { measureGateway, type GatewayBenchResult } from './gateway-stream.ts'
 import { measureIngest, type IngestBenchResult } from './ingest-throughput.ts'
@@ -29,7 +31,7 @@ import { measurePartitioner, type PartitionerResult } from './partitioner.ts'
 import { fmt, median, ratio, round, nowMs } from './stats.ts'
 
 const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
-const PHASES = ['throughput', 'aggregation', 'archival', 'ceiling', 'latency', 'gateway', 'ingest', 'partitioner'] as const
+const PHASES = ['throughput', 'aggregation', 'archival', 'alerting', 'ceiling', 'latency', 'gateway', 'ingest', 'partitioner'] as const
 type Phase = (typeof PHASES)[number]
 /**
  * AUREN_MAX_BATCH_BYTES the bench gives the app. With the app's default (1 MiB fetched per
@@ -156,12 +158,14 @@ interface Round {
   enrichment?: ThroughputRun
   aggregation?: AggregationRun
   archival?: ArchivalRun
+  alerting?: AlertingRun
   ceiling?: CeilingResult
 }
 
 const enrRate = (r: Round) => r.enrichment?.eventsPerSec ?? Number.NaN
 const aggRate = (r: Round) => r.aggregation?.eventsPerSec ?? Number.NaN
 const arcRate = (r: Round) => r.archival?.eventsPerSec ?? Number.NaN
+const alrRate = (r: Round) => r.alerting?.eventsPerSec ?? Number.NaN
 const prodRate = (r: Round) => r.ceiling?.producer.recordsPerSec ?? Number.NaN
 const consRate = (r: Round) => r.ceiling?.consumer.fetchRecordsPerSec ?? Number.NaN
 const finite = (xs: number[]) => xs.filter((x) => Number.isFinite(x))
@@ -204,12 +208,15 @@ async function main(): Promise<void> {
   let aggSession: AggregationSession | undefined
   let arcSession: ArchivalSession | undefined
   let arcAvroBytes = Number.NaN
+  let alrSession: AlertingSession | undefined
+  let alrEngine: AlertingEngineResult | undefined
   try {
     const doThroughput = opts.phases.has('throughput')
     const doAggregation = opts.phases.has('aggregation')
     const doCeiling = opts.phases.has('ceiling')
     const doArchival = opts.phases.has('archival')
-    const nRounds = doThroughput || doAggregation || doArchival || doCeiling ? opts.rounds : 0
+    const doAlerting = opts.phases.has('alerting')
+    const nRounds = doThroughput || doAggregation || doArchival || doAlerting || doCeiling ? opts.rounds : 0
     if (doThroughput) {
       session = await timed('preProduce', () =>
         prepareEnrichmentThroughput({ events: opts.events, partitions: opts.partitions, seed: opts.seed, timeoutMs: opts.timeoutMs, maxBatchBytes: opts.maxBatchBytes, log, trackGroup }),
@@ -226,6 +233,13 @@ async function main(): Promise<void> {
         prepareArchivalThroughput({ events: opts.events, partitions: opts.partitions, seed: opts.seed, timeoutMs: opts.timeoutMs, log, trackGroup }),
       )
       arcAvroBytes = arcSession.meanValueBytes
+    }
+    if (doAlerting) {
+      alrSession = await timed('preProduceAlerting', () =>
+        prepareAlertingThroughput({ events: opts.events, partitions: opts.partitions, seed: opts.seed, timeoutMs: opts.timeoutMs, log, trackGroup }),
+      )
+      log('alerting rule engine alone: throughput and memory with 10,000 fingerprints (child process with --expose-gc)')
+      alrEngine = await timed('alertingEngine', () => measureAlertingEngine(Math.min(opts.events, 50_000)))
     }
     // Same record size as our encoded input events (600 B when the throughput phase does not run).
     const recordSize = Math.round(pre?.meanValueBytes ?? 600)
@@ -248,6 +262,11 @@ async function main(): Promise<void> {
         log(`round ${r}/${nRounds}: archival throughput, N=${arcSession.events}`)
         current.archival = await timed('archival', () => arcSession!.run(r))
       }
+      const alerting = async () => {
+        if (!alrSession) return
+        log(`round ${r}/${nRounds}: alerting throughput, N=${alrSession.events}, ${alrSession.rules} rules`)
+        current.alerting = await timed('alerting', () => alrSession!.run(r))
+      }
       const ceiling = async () => {
         if (!doCeiling) return
         log(`round ${r}/${nRounds}: broker ceiling, ${opts.ceilingRecords} records of ${recordSize} B`)
@@ -255,6 +274,7 @@ async function main(): Promise<void> {
       }
       if (r % 2 === 1) {
         await enrichment()
+        await alerting()
         await aggregation()
         await archival()
         await ceiling()
@@ -262,6 +282,7 @@ async function main(): Promise<void> {
         await ceiling()
         await archival()
         await aggregation()
+        await alerting()
         await enrichment()
       }
     }
@@ -311,7 +332,12 @@ async function main(): Promise<void> {
       await arcSession.close()
       arcSession = undefined
     }
+    if (alrSession) {
+      await alrSession.close()
+      alrSession = undefined
+    }
   } finally {
+    if (alrSession) await alrSession.close().catch(() => undefined)
     if (arcSession) await arcSession.close().catch(() => undefined)
     if (session) await session.close().catch(() => undefined)
     if (aggSession) await aggSession.close().catch(() => undefined)
@@ -331,6 +357,10 @@ async function main(): Promise<void> {
   const arcRuns = rounds.filter((r) => r.archival).sort((a, b) => arcRate(a) - arcRate(b))
   const midArc = arcRuns[Math.floor((arcRuns.length - 1) / 2)]?.archival
   const ratioArc = medianOf(rounds, (r) => ratio(arcRate(r), enrRate(r)))
+  const alr = medianOf(rounds, alrRate)
+  const alrRuns = rounds.filter((r) => r.alerting).sort((a, b) => alrRate(a) - alrRate(b))
+  const midAlr = alrRuns[Math.floor((alrRuns.length - 1) / 2)]?.alerting
+  const ratioAlr = medianOf(rounds, (r) => ratio(alrRate(r), enrRate(r)))
   const prodCeil = medianOf(rounds, prodRate)
   const consCeil = medianOf(rounds, consRate)
   const ratioP = medianOf(rounds, (r) => ratio(enrRate(r), prodRate(r)))
@@ -356,6 +386,15 @@ async function main(): Promise<void> {
     out.push(row('archival throughput', fmt(arc), 'events/s', `${med}N=${midArc.timedEvents} enriched → Parquet on s3proxy + event store, one instance; ${midArc.objects} objects`))
     if (mid) out.push(row('ratio archival / enrichment', fmt(ratioArc, 3), '', 'median of per-round ratios; above 1 = archival keeps up'))
     out.push(row('Parquet bytes per event', fmt(midArc.parquetBytesPerEvent, 1), 'B', `zstd, beside ${fmt(arcAvroBytes, 1)} B of Avro input per event (Schema Registry wire format)`))
+  }
+  if (midAlr) {
+    out.push(row('alerting throughput', fmt(alr), 'events/s', `${med}N=${midAlr.timedEvents} enriched, shipped rules + 50 extra, one instance; ${midAlr.stateChanges} state changes; ${fmt(midAlr.appCpuUsPerEvent)} µs CPU/event`))
+    if (mid) out.push(row('ratio alerting / enrichment', fmt(ratioAlr, 3), '', 'median of per-round ratios; at or above 1 = alerting is not the bottleneck'))
+  }
+  if (alrEngine) {
+    const m = alrEngine.memory
+    out.push(row('alerting engine alone', fmt(alrEngine.events_per_s), 'events/s', `${alrEngine.rules} rules, ${alrEngine.events} events, one thread, no I/O; ${alrEngine.groups} groups, state ${fmt(alrEngine.snapshot_bytes / 1024)} KiB`))
+    out.push(row('rule memory, 10,000 fingerprints', fmt(m.heap_mib_10k, 1), 'MiB heap', `one rule grouped by user; state JSON ${fmt(m.state_json_bytes_10k / 2 ** 20, 1)} MiB; after 60,000 users: ${m.after_60k_users_groups} groups kept (cap), ${m.evicted} evicted, engine heap ${fmt(m.engine_heap_mib_after_60k, 1)} MiB`))
   }
   if (midCeil) {
     out.push(row('broker producer ceiling', fmt(prodCeil), 'records/s', `${med}ProducerPerformance, acks=all, idempotent, ${midCeil.records} x ${midCeil.recordSize} B`))
@@ -477,6 +516,9 @@ async function main(): Promise<void> {
       aggregationEventsPerSec: round(agg, 1),
       archivalEventsPerSec: midArc ? round(arc, 1) : null,
       archivalToEnrichmentRatio: midArc && mid ? round(ratioArc, 4) : null,
+      alertingEventsPerSec: midAlr ? round(alr, 1) : null,
+      alertingToEnrichmentRatio: midAlr && mid ? round(ratioAlr, 4) : null,
+      alertingEngine: alrEngine ?? null,
       archivalParquetBytesPerEvent: midArc ? round(midArc.parquetBytesPerEvent, 1) : null,
       archivalAvroBytesPerEvent: midArc ? round(arcAvroBytes, 1) : null,
       producerCeilingRecordsPerSec: round(prodCeil, 1),
