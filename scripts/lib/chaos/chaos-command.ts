@@ -218,7 +218,7 @@ export async function runChaos(opts: ChaosOptions): Promise<{ observations: Chao
       const drained =
         (await groupDrained(ctx, `${prefix}auren.enrichment`, ctx.topics.agentEvents).catch(() => false)) &&
         (await groupDrained(ctx, `${prefix}auren.aggregation`, ctx.topics.enrichedEvents).catch(() => false)) &&
-        (await pool.allLagZero())
+        (await pool.allLagZero(DEFAULT_PARTITIONS))
       if (drained) {
         drainMs = Date.now() - lastFaultEnd
         break

@@ -119,22 +119,46 @@ export class InstancePool {
   /** Reads every live instance's /metrics once and keeps the highest lag of one partition per app. */
   async scrapeLag(): Promise<Map<string, number[]>> {
     const now = new Map<string, number[]>()
+    for (const [instance, series] of await this.scrapeLagSeries()) now.set(instance, series.map((s) => s.lag))
+    return now
+  }
+
+  /** Every live instance's lag series (one per assigned partition), updating maxLag per app. */
+  private async scrapeLagSeries(): Promise<Map<string, Array<{ app: string; partition: number; lag: number }>>> {
+    const now = new Map<string, Array<{ app: string; partition: number; lag: number }>>()
     await Promise.all(
       this.slots.map(async (s) => {
         const text = await s.proc.metrics().catch(() => null)
         if (text === null) return
-        const lags = [...text.matchAll(/^auren_consumer_lag_records\{[^}]*\} (\d+)/gm)].map((m) => Number(m[1]))
-        now.set(`${s.app}#${s.index}`, lags)
-        if (lags.length > 0) this.maxLag[s.app] = Math.max(this.maxLag[s.app] ?? 0, ...lags)
+        const series = [...text.matchAll(/^auren_consumer_lag_records\{([^}]*)\} (\d+)/gm)].map((m) => ({
+          app: s.app,
+          partition: Number(/(?:^|,)partition="(\d+)"/.exec(m[1]!)?.[1] ?? -1),
+          lag: Number(m[2]),
+        }))
+        now.set(`${s.app}#${s.index}`, series)
+        if (series.length > 0) this.maxLag[s.app] = Math.max(this.maxLag[s.app] ?? 0, ...series.map((x) => x.lag))
       }),
     )
     return now
   }
 
-  /** True when every instance answers /metrics with lag series, all 0. */
-  async allLagZero(): Promise<boolean> {
-    const now = await this.scrapeLag()
-    return now.size === this.slots.length && [...now.values()].every((l) => l.length > 0 && l.every((v) => v === 0))
+  /**
+   * True when, for every app, each of the input topic's `partitions` has a lag series on some
+   * live instance and every series is 0: lag 0 on every partition. An instance still starting
+   * after its SIGKILL owns no partition yet (its group gave them to the live members), so it is
+   * not waited for; the time it takes to be ready is logged on its own.
+   */
+  async allLagZero(partitions: number): Promise<boolean> {
+    const covered = new Map<string, Set<number>>()
+    for (const series of (await this.scrapeLagSeries()).values()) {
+      for (const s of series) {
+        if (s.lag !== 0) return false
+        let set = covered.get(s.app)
+        if (!set) covered.set(s.app, (set = new Set()))
+        set.add(s.partition)
+      }
+    }
+    return this.specs.every((spec) => Array.from({ length: partitions }, (_, p) => p).every((p) => covered.get(spec.app)?.has(p)))
   }
 
   /** SIGTERMs every instance; resolves with the exit code of each. */
