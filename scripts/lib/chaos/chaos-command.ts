@@ -74,8 +74,9 @@ async function groupDrained(ctx: CliContext, group: string, topic: string): Prom
 
 /** Records not yet consumed by the group on topic (sum over partitions of log end − committed). */
 async function groupBacklog(ctx: CliContext, group: string, topic: string): Promise<number> {
-  const ends = await ctx.admin.endOffsets(topic)
+  // Committed offsets first: read after the log ends, they could already be past them.
   const committed = await ctx.admin.committedOffsets(group, topic)
+  const ends = await ctx.admin.endOffsets(topic)
   let sum = 0
   for (const [p, end] of ends) sum += Number(end) - Math.max(0, Number(committed.get(p) ?? 0))
   return sum
