@@ -30,6 +30,9 @@ export function seedNotice(s: SeedChoice): string {
     : `seed ${s.seed} (random; pass --seed ${s.seed} to repeat this run)`
 }
 
+/** Most events generated and sent in one round of the pacing loop (5 produce requests). */
+const CATCH_UP_RECORDS = 2_000
+
 /** Options of the simulate command. `rate` in events/s, `duration` in seconds. */
 export interface SimulateOptions {
   rate: number
@@ -64,7 +67,9 @@ export async function runSimulate(ctx: CliContext, opts: SimulateOptions, signal
   let sent = skip
   try {
     while (sent < total && !signal?.aborted) {
-      const due = Math.min(total, skip + Math.floor(((Date.now() - t0) / 1000) * opts.rate)) - sent
+      // At most CATCH_UP_RECORDS per round: after a broker outage the overdue events are sent in
+      // rounds instead of being generated and encoded at once, which would block the event loop.
+      const due = Math.min(CATCH_UP_RECORDS, Math.min(total, skip + Math.floor(((Date.now() - t0) / 1000) * opts.rate)) - sent)
       if (due <= 0) {
         await new Promise((r) => setTimeout(r, 10))
         continue

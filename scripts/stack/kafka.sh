@@ -66,6 +66,25 @@ share.coordinator.state.topic.min.isr=1
 group.initial.rebalance.delay.ms=0
 auto.create.topics.enable=false
 delete.topic.enable=true
+
+# Restart after an unclean shutdown (SIGKILL in the fault tests and auren chaos): every log is
+# recovered and every coordinator partition reloaded before the broker serves, so the internal
+# topics get 4 partitions instead of 50 each (applies when they are created: a data dir formatted
+# before keeps its count, which the broker reads from the metadata). Measured on the chaos stack
+# (Kafka 4.1.2, 2 busy cores): 130 logs took 12 s to recover and ~9 s more to load.
+offsets.topic.num.partitions=4
+transaction.state.log.num.partitions=4
+# After a restart the controller keeps the killed broker's registration until its session times
+# out (DUPLICATE_BROKER_REGISTRATION, 9 s by default): a shorter session lets it register sooner.
+broker.session.timeout.ms=4000
+broker.heartbeat.interval.ms=1000
+# Rolled segments are flushed and advance the recovery point: with 16 MiB segments only the last
+# segment of a log is read again after an unclean shutdown (1 GiB by default: the whole log).
+log.segment.bytes=16777216
+log.index.size.max.bytes=1048576
+# Transactions of a producer that never comes back are aborted at their timeout (the processors
+# use 30 s), checked every 2 s instead of every 10 s.
+transaction.abort.timed.out.transaction.cleanup.interval.ms=2000
 EOF
 }
 

@@ -177,6 +177,16 @@ function kafkaLogCreator(log: Logger, transient: EpisodeLog) {
     }
 }
 
+/**
+ * Group timing of every consumer. A SIGKILLed member holds its partitions until its session
+ * times out (10 s; kept above the broker's 6 s minimum with room for a slow batch on a busy
+ * machine, since kafkajs heartbeats only between batches and every 500 records of a batch in the runner).
+ * kafkajs also learns of a rebalance only at a heartbeat, and an idle fetch waits up to
+ * `maxWaitTimeInMs` first (5 s by default): 1 s lets a member that has nothing to read rejoin
+ * within about a second when a replacement joins.
+ */
+const CONSUMER_TIMING = { sessionTimeout: 10_000, heartbeatInterval: 1_000, maxWaitTimeInMs: 1_000 } as const
+
 /** kafkajs implementation of KafkaDriver. */
 export function createKafkaDriver(opts: { brokers: readonly string[]; clientId: string; log: Logger }): KafkaDriver {
   const kafkaLog = opts.log.child({ component: 'kafkajs' })
@@ -188,7 +198,7 @@ export function createKafkaDriver(opts: { brokers: readonly string[]; clientId: 
     retry: { retries: 8, initialRetryTime: 200, maxRetryTime: 5_000 },
   })
   return {
-    consumer: (c) => wrapConsumer(kafka.consumer({ groupId: c.groupId, maxBytesPerPartition: c.maxBytesPerPartition ?? 1_048_576, sessionTimeout: 10_000, heartbeatInterval: 1_000 })),
+    consumer: (c) => wrapConsumer(kafka.consumer({ groupId: c.groupId, maxBytesPerPartition: c.maxBytesPerPartition ?? 1_048_576, ...CONSUMER_TIMING })),
     producer: async (p) => wrapProducer(() => connectProducer(kafka, p?.transactionalId), await connectProducer(kafka, p?.transactionalId), p?.transactionalId !== undefined),
     admin: async () => {
       const admin = kafka.admin()

@@ -10,6 +10,7 @@
  * then finds nothing to run. All pending migrations run in one transaction, so a failure leaves the
  * schema as it was.
  */
+import pg from 'pg'
 import { runner } from 'node-pg-migrate'
 
 /** One app's migration set. */
@@ -29,8 +30,22 @@ export interface SqlMigrations {
  * @throws on connection or SQL errors (nothing of the failed run is kept)
  */
 export async function applySqlMigrations(databaseUrl: string, migrations: SqlMigrations, schema = 'public', log: (message: string) => void = () => {}): Promise<string[]> {
+  // Our own client instead of node-pg-migrate's, which has no 'error' listener: a connection the
+  // database ends while it is idle (57P01 on a fast shutdown) would be an unhandled 'error'
+  // event and end the process. With the listener the next query fails and the caller retries.
+  const client = new pg.Client({ connectionString: databaseUrl })
+  client.on('error', (err) => log(`migration connection lost: ${err.message}`))
+  await client.connect()
+  try {
+    return await runMigrations(client, migrations, schema, log)
+  } finally {
+    await client.end().catch(() => undefined)
+  }
+}
+
+async function runMigrations(dbClient: pg.Client, migrations: SqlMigrations, schema: string, log: (message: string) => void): Promise<string[]> {
   const applied = await runner({
-    databaseUrl,
+    dbClient,
     dir: migrations.dir,
     direction: 'up',
     migrationsTable: migrations.table,

@@ -45,6 +45,12 @@ export interface ChaosOptions {
   readonly keep: boolean
 }
 
+/**
+ * Lag update period of the instances, ms (AUREN_LAG_INTERVAL_MS; the default is 5 000): the drain
+ * is seen through their auren_consumer_lag_records, so this bounds how late it is seen.
+ */
+const LAG_INTERVAL_MS = '2000'
+
 const say = (line: string) => console.error(`[chaos ${new Date().toISOString().slice(11, 19)}] ${line}`)
 
 /** Lower-case schema name for a prefix. */
@@ -67,6 +73,24 @@ async function groupDrained(ctx: CliContext, group: string, topic: string): Prom
   return [...ends].every(([p, end]) => end === '0' || committed.get(p) === end)
 }
 
+/** Records not yet consumed by the group on topic (sum over partitions of log end − committed). */
+async function groupBacklog(ctx: CliContext, group: string, topic: string): Promise<number> {
+  // Committed offsets first: read after the log ends, they could already be past them.
+  const committed = await ctx.admin.committedOffsets(group, topic)
+  const ends = await ctx.admin.endOffsets(topic)
+  let sum = 0
+  for (const [p, end] of ends) sum += Number(end) - Math.max(0, Number(committed.get(p) ?? 0))
+  return sum
+}
+
+/** One progress line: each group's backlog and how many instances answer /metrics with lag series. */
+async function progressLine(ctx: CliContext, prefix: string, pool: InstancePool): Promise<string> {
+  const backlog = async (group: string, topic: string) => groupBacklog(ctx, `${prefix}auren.${group}`, topic).then(String, () => '?')
+  const lags = await pool.scrapeLag()
+  const instances = [...lags].map(([k, v]) => `${k}:${v.length === 0 ? '-' : Math.max(...v)}`).join(' ')
+  return `backlog enrichment ${await backlog('enrichment', ctx.topics.agentEvents)}, aggregation ${await backlog('aggregation', ctx.topics.enrichedEvents)}; max lag per instance ${instances || '(none answering)'}`
+}
+
 /** Runs the chaos mix; resolves with the figures and whether the run passed. */
 export async function runChaos(opts: ChaosOptions): Promise<{ observations: ChaosObservations; result: ChaosResult; table: string }> {
   const prefix = `chaos-${new Date().toISOString().replace(/[-:T]/g, '').slice(0, 14)}-`
@@ -79,11 +103,11 @@ export async function runChaos(opts: ChaosOptions): Promise<{ observations: Chao
   const pool = new InstancePool(
     prefix,
     [
-      { app: 'enrichment', count: 2, env: (i) => ({ AUREN_DELIVERY: opts.delivery, AUREN_TRANSACTIONAL_ID: `${prefix}enrichment-${i}`, AUREN_LOG_LEVEL: 'warn' }) },
+      { app: 'enrichment', count: 2, env: (i) => ({ AUREN_DELIVERY: opts.delivery, AUREN_TRANSACTIONAL_ID: `${prefix}enrichment-${i}`, AUREN_LOG_LEVEL: 'warn', AUREN_LAG_INTERVAL_MS: LAG_INTERVAL_MS }) },
       {
         app: 'aggregation',
         count: 2,
-        env: (i) => ({ AUREN_DELIVERY: opts.delivery, AUREN_TRANSACTIONAL_ID: `${prefix}aggregation-${i}`, AUREN_DATABASE_URL: databaseUrl, AUREN_AGGREGATION_DB_SCHEMA: schema, AUREN_AGGREGATION_EXPECTED_PARTITIONS: String(DEFAULT_PARTITIONS), AUREN_LOG_LEVEL: 'warn' }),
+        env: (i) => ({ AUREN_DELIVERY: opts.delivery, AUREN_TRANSACTIONAL_ID: `${prefix}aggregation-${i}`, AUREN_DATABASE_URL: databaseUrl, AUREN_AGGREGATION_DB_SCHEMA: schema, AUREN_AGGREGATION_EXPECTED_PARTITIONS: String(DEFAULT_PARTITIONS), AUREN_LOG_LEVEL: 'warn', AUREN_LAG_INTERVAL_MS: LAG_INTERVAL_MS }),
       },
     ],
     say,
@@ -92,6 +116,7 @@ export async function runChaos(opts: ChaosOptions): Promise<{ observations: Chao
   let poisonSent = 0
   let lastFaultEnd = Date.now()
   let running = true
+  let faultsOver = false
   const observations = async (drainMs: number | null): Promise<ChaosObservations> => {
     say('reading back the input, enriched and dead-letter topics and the rollups')
     const inputIds = new Set<string>()
@@ -150,8 +175,13 @@ export async function runChaos(opts: ChaosOptions): Promise<{ observations: Chao
       })(),
     ])
     const lagScraper = (async () => {
+      let lastProgress = 0
       while (running) {
         await pool.scrapeLag()
+        if (!faultsOver && Date.now() - lastProgress >= 15_000) {
+          lastProgress = Date.now()
+          say(await progressLine(ctx, prefix, pool).catch((err: Error) => `progress unavailable: ${err.message}`))
+        }
         await sleep(1_000)
       }
     })()
@@ -181,19 +211,25 @@ export async function runChaos(opts: ChaosOptions): Promise<{ observations: Chao
       say('PostgreSQL back')
     })()
     await Promise.all([sources, killer, broker, database])
+    faultsOver = true
     say(`faults over; waiting for both groups to drain (up to ${opts.drainTimeoutMs / 1000} s)`)
     const drainDeadline = Date.now() + opts.drainTimeoutMs
     let drainMs: number | null = null
+    let lastDrainProgress = 0
     for (;;) {
       const drained =
         (await groupDrained(ctx, `${prefix}auren.enrichment`, ctx.topics.agentEvents).catch(() => false)) &&
         (await groupDrained(ctx, `${prefix}auren.aggregation`, ctx.topics.enrichedEvents).catch(() => false)) &&
-        (await pool.allLagZero())
+        (await pool.allLagZero(DEFAULT_PARTITIONS))
       if (drained) {
         drainMs = Date.now() - lastFaultEnd
         break
       }
       if (Date.now() > drainDeadline) break
+      if (Date.now() - lastDrainProgress >= 5_000) {
+        lastDrainProgress = Date.now()
+        say(`${((Date.now() - lastFaultEnd) / 1000).toFixed(0)} s after the last fault: ${await progressLine(ctx, prefix, pool).catch((err: Error) => `progress unavailable: ${err.message}`)}`)
+      }
       await sleep(500)
     }
     say(drainMs === null ? 'did not drain in time' : `drained ${(drainMs / 1000).toFixed(1)} s after the last fault`)
