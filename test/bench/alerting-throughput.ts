@@ -18,11 +18,11 @@ import { startReceiver, startTestAlertmanager } from '../helpers/alertmanager.ts
 import { stackEnv } from '../helpers/stack.ts'
 import { createSimulator } from '../../scripts/sources/simulator.ts'
 import { POSITIONS_TABLE } from '../../processors/runtime/sinks/postgres.ts'
-import { stopApp, type PhaseContext } from './app.ts'
+import { stopApp, waitStoredPositions, type PhaseContext } from './app.ts'
 import { dropSchema, enrichAll, produceEnriched, schemaPool } from './aggregation-workload.ts'
 import { writeBenchRuleFile } from './alerting-rules.ts'
 import { startCpuMeter, type CoreUsage } from './cpu.ts'
-import { delay, nowMs } from './stats.ts'
+import { nowMs } from './stats.ts'
 
 export interface AlertingThroughputOptions extends PhaseContext {
   readonly events: number
@@ -104,19 +104,7 @@ export async function prepareAlertingThroughput(opts: AlertingThroughputOptions)
         const startMs = nowMs()
         const meter = startCpuMeter(app.child.pid)
         const atReady = await stored()
-        const deadline = startMs + opts.timeoutMs
-        let lastLog = startMs
-        for (;;) {
-          const done = await stored()
-          if (done >= total) break
-          if (!app.alive()) throw new Error(`alerting exited: ${app.output().slice(-2000)}`)
-          if (nowMs() > deadline) throw new Error(`alerting did not catch up within ${opts.timeoutMs} ms (${done}/${total})`)
-          if (nowMs() - lastLog > 5_000) {
-            lastLog = nowMs()
-            opts.log(`  ${done}/${total} evaluated`)
-          }
-          await delay(50)
-        }
+        await waitStoredPositions(app, stored, { total, startMs, timeoutMs: opts.timeoutMs, pollMs: 50, what: { app: 'alerting', done: 'evaluated' }, log: opts.log })
         const seconds = (nowMs() - startMs) / 1000
         const cpu = meter()
         const changes = Number((await pool.query<{ n: string }>('SELECT count(*)::text AS n FROM alert_outbox')).rows[0]!.n)

@@ -18,7 +18,7 @@ export interface PhaseContext {
   /** Told every consumer group the phase creates (to delete at the end, even after a failure). */
   readonly trackGroup: (groupId: string) => void
 }
-import { withTimeout } from './stats.ts'
+import { delay, nowMs, withTimeout } from './stats.ts'
 
 const running = new Set<AppProcess>()
 
@@ -85,4 +85,31 @@ export function metricSum(text: string, name: string, match = ''): number {
     if (Number.isFinite(value)) sum += value
   }
   return sum
+}
+
+/**
+ * Waits until an app under measurement has stored positions for `total` records (its sink's
+ * offsets table summed over partitions), logging progress every 5 s.
+ * @param stored reads the stored position sum (records)
+ * @param what the app's name and the verb of its progress line, e.g. `{ app: 'archival', done: 'archived' }`
+ * @throws Error when the app exits or `timeoutMs` (ms, from `startMs`) passes first
+ */
+export async function waitStoredPositions(
+  app: AppProcess,
+  stored: () => Promise<number>,
+  o: { total: number; startMs: number; timeoutMs: number; pollMs: number; what: { app: string; done: string }; log: (line: string) => void },
+): Promise<void> {
+  const deadline = o.startMs + o.timeoutMs
+  let lastLog = o.startMs
+  for (;;) {
+    const done = await stored()
+    if (done >= o.total) return
+    if (!app.alive()) throw new Error(`${o.what.app} exited: ${app.output().slice(-2000)}`)
+    if (nowMs() > deadline) throw new Error(`${o.what.app} did not catch up within ${o.timeoutMs} ms (${done}/${o.total})`)
+    if (nowMs() - lastLog > 5_000) {
+      lastLog = nowMs()
+      o.log(`  ${done}/${o.total} ${o.what.done}`)
+    }
+    await delay(o.pollMs)
+  }
 }

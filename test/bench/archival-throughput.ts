@@ -17,7 +17,7 @@ import { startApp } from '../helpers/processes.ts'
 import { stackEnv, stackS3Env } from '../helpers/stack.ts'
 import { createSimulator } from '../../scripts/sources/simulator.ts'
 import { createObjectStore, createS3Client } from '../../processors/archival/io/s3-store.ts'
-import { PRELOAD, stopApp, type PhaseContext } from './app.ts'
+import { PRELOAD, stopApp, waitStoredPositions, type PhaseContext } from './app.ts'
 import { dropSchema, enrichAll, produceEnriched, schemaPool } from './aggregation-workload.ts'
 import { startCpuMeter, type CoreUsage } from './cpu.ts'
 import { delay, nowMs } from './stats.ts'
@@ -109,19 +109,7 @@ export async function prepareArchivalThroughput(opts: ArchivalThroughputOptions)
         if (cpuProfFile) app.kill('SIGUSR2') // start profiling
         const meter = startCpuMeter(app.child.pid)
         const atReady = await stored()
-        const deadline = startMs + opts.timeoutMs
-        let lastLog = startMs
-        for (;;) {
-          const done = await stored()
-          if (done >= total) break
-          if (!app.alive()) throw new Error(`archival exited: ${app.output().slice(-2000)}`)
-          if (nowMs() > deadline) throw new Error(`archival did not catch up within ${opts.timeoutMs} ms (${done}/${total})`)
-          if (nowMs() - lastLog > 5_000) {
-            lastLog = nowMs()
-            opts.log(`  ${done}/${total} archived`)
-          }
-          await delay(100)
-        }
+        await waitStoredPositions(app, stored, { total, startMs, timeoutMs: opts.timeoutMs, pollMs: 100, what: { app: 'archival', done: 'archived' }, log: opts.log })
         const seconds = (nowMs() - startMs) / 1000
         const cpu = meter()
         let cpuProfile: string | undefined
