@@ -7,9 +7,8 @@
  * Start-up (node + tsx, migrations, group join) is not timed.
  */
 import { createTestKafka } from '../helpers/kafka.ts'
-import { createSimulator } from '../../scripts/sources/simulator.ts'
 import { stopApp, type PhaseContext } from './app.ts'
-import { dropSchema, schemaForPrefix, enrichAll, produceEnriched, schemaPool, startAggregation, storedOffsetSum, waitStoredCaughtUp } from './aggregation-workload.ts'
+import { dropSchema, preProduceSimulatedEnriched, schemaForPrefix, schemaPool, startAggregation, storedOffsetSum, waitStoredCaughtUp } from './aggregation-workload.ts'
 import { startCpuMeter, type CoreUsage } from './cpu.ts'
 import { nowMs } from './stats.ts'
 
@@ -50,14 +49,9 @@ export async function prepareAggregationThroughput(opts: AggregationThroughputOp
   let meanValueBytes: number
   try {
     opts.log(`pre-producing ${opts.events} enriched events to ${topic}`)
-    const sim = createSimulator({ seed: opts.seed })
-    const now = Date.now()
-    const startUs = (now - opts.events - 60_000) * 1000
-    const enriched = enrichAll((function* () {
-      for (let i = 0; i < opts.events; i++) yield sim.next(startUs + i * 1000)
-    })(), now)
-    events = enriched.length
-    meanValueBytes = await produceEnriched(kafka, enriched)
+    const pre = await preProduceSimulatedEnriched(kafka, { n: opts.events, seed: opts.seed, stepMs: 1 })
+    events = pre.events
+    meanValueBytes = pre.meanValueBytes
   } catch (err) {
     await kafka.close()
     throw err

@@ -55,6 +55,21 @@ export async function produceEnriched(kafka: TestKafka, events: readonly Enriche
   return events.length > 0 ? bytes / events.length : Number.NaN
 }
 
+/**
+ * Pre-produces a backlog for a throughput phase: `n` simulator events `stepMs` ms of event time
+ * apart, ending a minute before now, enriched and produced to the enriched topic of `kafka`.
+ * @returns events produced and their mean Avro value size, bytes
+ */
+export async function preProduceSimulatedEnriched(kafka: TestKafka, o: { n: number; seed: number; stepMs: number }): Promise<{ events: number; meanValueBytes: number }> {
+  const sim = createSimulator({ seed: o.seed })
+  const now = Date.now()
+  const startUs = (now - o.n * o.stepMs - 60_000) * 1000
+  const enriched = enrichAll((function* () {
+    for (let i = 0; i < o.n; i++) yield sim.next(startUs + i * o.stepMs * 1000)
+  })(), now)
+  return { events: enriched.length, meanValueBytes: await produceEnriched(kafka, enriched) }
+}
+
 /** Starts the aggregation app on the topics of `prefix`, writing to `schema`; waits for /readyz. */
 export async function startAggregation(prefix: string, schema: string, env: Record<string, string> = {}): Promise<AppProcess> {
   const app = await startApp('aggregation', prefix, {

@@ -16,10 +16,9 @@ import { createTestKafka } from '../helpers/kafka.ts'
 import { startApp } from '../helpers/processes.ts'
 import { startReceiver, startTestAlertmanager } from '../helpers/alertmanager.ts'
 import { stackEnv } from '../helpers/stack.ts'
-import { createSimulator } from '../../scripts/sources/simulator.ts'
 import { POSITIONS_TABLE } from '../../processors/runtime/sinks/postgres.ts'
 import { stopApp, waitStoredPositions, type PhaseContext } from './app.ts'
-import { dropSchema, enrichAll, produceEnriched, schemaPool } from './aggregation-workload.ts'
+import { dropSchema, preProduceSimulatedEnriched, schemaPool } from './aggregation-workload.ts'
 import { writeBenchRuleFile } from './alerting-rules.ts'
 import { startCpuMeter, type CoreUsage } from './cpu.ts'
 import { nowMs } from './stats.ts'
@@ -70,14 +69,7 @@ export async function prepareAlertingThroughput(opts: AlertingThroughputOptions)
   let events: number
   try {
     opts.log(`pre-producing ${opts.events} enriched events to ${topic} (alerting, ${rules} rules)`)
-    const sim = createSimulator({ seed: opts.seed + 11 })
-    const now = Date.now()
-    const startUs = (now - opts.events * EVENT_STEP_MS - 60_000) * 1000
-    const enriched = enrichAll((function* () {
-      for (let i = 0; i < opts.events; i++) yield sim.next(startUs + i * EVENT_STEP_MS * 1000)
-    })(), now)
-    events = enriched.length
-    await produceEnriched(kafka, enriched)
+    events = (await preProduceSimulatedEnriched(kafka, { n: opts.events, seed: opts.seed + 11, stepMs: EVENT_STEP_MS })).events
   } catch (err) {
     await closeAll()
     throw err

@@ -15,10 +15,9 @@ import { CreateBucketCommand, DeleteBucketCommand } from '@aws-sdk/client-s3'
 import { createTestKafka } from '../helpers/kafka.ts'
 import { startApp } from '../helpers/processes.ts'
 import { stackEnv, stackS3Env } from '../helpers/stack.ts'
-import { createSimulator } from '../../scripts/sources/simulator.ts'
 import { createObjectStore, createS3Client } from '../../processors/archival/io/s3-store.ts'
 import { PRELOAD, stopApp, waitStoredPositions, type PhaseContext } from './app.ts'
-import { dropSchema, enrichAll, produceEnriched, schemaPool } from './aggregation-workload.ts'
+import { dropSchema, preProduceSimulatedEnriched, schemaPool } from './aggregation-workload.ts'
 import { startCpuMeter, type CoreUsage } from './cpu.ts'
 import { delay, nowMs } from './stats.ts'
 
@@ -60,14 +59,9 @@ export async function prepareArchivalThroughput(opts: ArchivalThroughputOptions)
   let meanValueBytes: number
   try {
     opts.log(`pre-producing ${opts.events} enriched events to ${topic} (archival)`)
-    const sim = createSimulator({ seed: opts.seed + 7 })
-    const now = Date.now()
-    const startUs = (now - opts.events - 60_000) * 1000
-    const enriched = enrichAll((function* () {
-      for (let i = 0; i < opts.events; i++) yield sim.next(startUs + i * 1000)
-    })(), now)
-    events = enriched.length
-    meanValueBytes = await produceEnriched(kafka, enriched)
+    const pre = await preProduceSimulatedEnriched(kafka, { n: opts.events, seed: opts.seed + 7, stepMs: 1 })
+    events = pre.events
+    meanValueBytes = pre.meanValueBytes
   } catch (err) {
     await kafka.close()
     throw err
