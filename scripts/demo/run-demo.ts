@@ -1,10 +1,13 @@
 /**
- * `auren demo`, the main job: topics and schemas ready, the enrichment and aggregation apps and
- * the REST gateway running as their own processes (the apps scraped by the local Prometheus), the
- * recorded runs replayed, then a summary read back from the enriched and dead-letter topics, plus
- * per-agent latency percentiles, top cost drivers, projections and recommendations read through
- * the REST API. Each demo uses its own topic prefix and PostgreSQL schema, so runs never mix;
- * its topics, schema and Prometheus targets are removed at the end, after Ctrl-C with
+ * `auren demo`, the main job: topics and schemas ready, the enrichment, aggregation, archival and
+ * alerting apps and the REST gateway running as their own processes (scraped by the local
+ * Prometheus), the recorded runs replayed, then a summary read back from the enriched and
+ * dead-letter topics, plus per-agent latency percentiles, top cost drivers, projections and
+ * recommendations read through the REST API, the archive, and the alerts the recorded runs raised
+ * with their Alertmanager receivers (./alerts-summary.ts). Then a labelled simulated part
+ * (./simulated-part.ts) runs through the same pipeline, reported apart, and the Grafana
+ * dashboards are drawn. Each demo uses its own topic prefix and PostgreSQL schema, so runs never
+ * mix; its topics, schema and Prometheus targets are removed at the end, after Ctrl-C with
  * --keep-running too. With --keep-running the gateway also streams (/v1/stream, /live) and the
  * demo prints a ready `auren tail` command and the /live URL with a token valid for the run.
  */
@@ -217,6 +220,7 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
       `aggregation metrics:  http://${aggregation.address}/metrics`,
       `archival metrics:     http://${archival.address}/metrics`,
       `gateway metrics:      ${gatewayUrl}/metrics`,
+      `Alertmanager:         ${alertmanagerUrl}/api/v2/alerts?filter=replay%3D%22true%22  (the recorded runs' alerts still active)`,
       `Prometheus:           ${ctx.env.prometheusUrl}/graph?g0.expr=${encodeURIComponent('sum by (topic) (auren_records_produced_total)')}`,
       `schema registry:      ${ctx.env.schemaRegistryUrl}/subjects`,
       `topics:               ${Object.values(ctx.topics).join(', ')}`,
@@ -252,7 +256,10 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
         dashboards: pictures.map((d) => ({ dashboard: d.dashboard, file: d.file, panels: d.panels })),
       }, null, 2))
     } else {
-      const drawn = pictures.map((d) => `  ${d.file}  (${d.panels.filter((p) => p.series > 0).length}/${d.panels.length} panels with data)`)
+      const drawn = pictures.map((d) => {
+        const empty = d.panels.filter((p) => p.series === 0).map((p) => `"${p.title}"`)
+        return `  ${d.file}  (${d.panels.length - empty.length}/${d.panels.length} panels with data${empty.length > 0 ? `; no data: ${empty.join(', ')}` : ''})`
+      })
       console.log(`${renderSummary(summary, [])}\n${renderApiSummary(api)}\n\n${renderArchiveSummary(archive)}\n\n${renderAlertsSummary(alerts)}\n\n${renderSimulatedSummary(simulated)}\n\nwhere to look:\n${links.map((l) => `  ${l}`).join('\n')}\n\nGrafana dashboards drawn from the running stack:\n${drawn.join('\n')}`)
     }
     say(opts.json, `done in ${secs()}`)
