@@ -140,6 +140,7 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
     removeTargets.push(registerPromTarget(targetName(prefix, 'aggregation'), aggregation.address, { processor: 'aggregation', demo: prefix }))
     removeTargets.push(registerPromTarget(targetName(prefix, 'archival'), archival.address, { processor: 'archival', demo: prefix }))
     const removeAlertingTarget = registerPromTarget(targetName(prefix, 'alerting'), alerting.address, { processor: 'alerting', demo: prefix })
+    removeTargets.push(removeAlertingTarget) // idempotent: also removed when alerting stops below
     await Promise.all([enrichment.waitReady(90_000), aggregation.waitReady(90_000), archival.waitReady(90_000), alerting.waitReady(90_000)])
     say(opts.json, `enrichment, aggregation, archival and alerting ready (${secs()})`)
 
