@@ -185,9 +185,10 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
     say(opts.json, `alerting caught up, ${alerts.alerts.length} alerts read from ${ctx.topics.alerts} and the Alertmanager (${secs()})`)
     // Stopped before the simulated part: the alerts reported are the recorded runs' only, and no
     // simulated load (live timestamps, not history) is ever routed to a paging receiver.
+    // The target goes first, so Prometheus never scrapes it down (AurenProcessorDown).
+    removeAlertingTarget()
     alerting.kill('SIGTERM')
     await alerting.exited
-    removeAlertingTarget()
 
     if (enriched.length === 0) throw new Error('no enriched events: nothing to read through the API')
     let minUs = Infinity
