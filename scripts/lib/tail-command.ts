@@ -130,14 +130,18 @@ function figure(v: unknown): string {
 
 /**
  * One line for an alert frame (CONTRACTS.md 3b): time of the change (ends_at when resolved, else
- * starts_at), state, severity, rule, labels as `{k=v,…}` (sorted, the rule's grouping labels and
- * `replay`), the summary, the value against the threshold, and for a resolved alert how long it
+ * starts_at), state, severity, rule, labels as `{k=v,…}` (sorted: the rule's grouping labels,
+ * its own labels and `replay`; `alertname` and `severity` left out when they repeat the rule and
+ * severity), the summary, the value against the threshold, and for a resolved alert how long it
  * fired. Example: `2026-03-02T10:00:00.000000Z FIRING   warning  agent-rate-limits {agent=Programmer}
  * Programmer hit 5 rate limits in 5m (value 5, threshold 5)`.
  */
 export function alertLine(a: Json): string {
   const status = String(a.status ?? '?')
-  const labels = Object.entries((a.labels ?? {}) as Record<string, unknown>).sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0)).map(([k, v]) => `${k}=${String(v)}`)
+  // `alertname` and `severity` repeat the rule and severity already on the line
+  const shown: Record<string, unknown> = { alertname: a.rule, severity: a.severity }
+  const labels = Object.entries((a.labels ?? {}) as Record<string, unknown>).filter(([k, v]) => shown[k] !== v)
+    .sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0)).map(([k, v]) => `${k}=${String(v)}`)
   const summary = String(((a.annotations ?? {}) as Json).summary ?? '')
   const startMs = typeof a.starts_at === 'string' ? Date.parse(a.starts_at) : NaN
   const endMs = typeof a.ends_at === 'string' ? Date.parse(a.ends_at) : NaN
