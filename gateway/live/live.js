@@ -306,7 +306,7 @@ function alertItem(a) {
   const summary = a.annotations?.summary ?? ''
   const times = a.status === 'resolved' ? `started ${a.starts_at} · resolved ${a.ends_at}` : `firing since ${a.starts_at}`
   li.append(
-    el('span', { class: 'state' }, String(a.status).toUpperCase()),
+    el('span', { class: 'alert-state' }, String(a.status).toUpperCase()),
     el('span', { class: 'severity' }, a.severity),
     el('span', { class: 'rule', title: a.rule }, a.rule),
     el('span', { class: 'labels', title: labels }, labels || '—'),

@@ -195,6 +195,8 @@ describe('alerts on the fronts: WebSocket channel, REST, auren tail, /live', () 
     const tailed = tail.lines().filter((l) => l.includes('{component=db-primary}'))
     expect(tailed.map((l) => / (FIRING|RESOLVED) /.exec(l)?.[1])).toEqual(['FIRING', 'RESOLVED'])
     expect(tailed[1]).toMatch(new RegExp(`^${resolved.ends_at!.replace(/[.]/g, '\\.')} RESOLVED +warning +component-flapping \\{component=db-primary\\} Component db-primary reports unhealthy \\(value .*, fired .* from ${firing.starts_at.replace(/[.]/g, '\\.')}\\)$`))
+    const sentinelFp = frames.find((f) => f.labels.component === 'sentinel')!.fingerprint
+    await live.waitForSelector(`#alerts-firing li[data-fingerprint="${sentinelFp}"]`, { timeout: 20_000 })
     for (const p of [live, late, viewerPage]) expect((p as unknown as { pageErrors: string[] }).pageErrors).toEqual([])
     mkdirSync(join(ROOT, 'test', 'artifacts'), { recursive: true })
     await live.screenshot({ path: join(ROOT, 'test', 'artifacts', 'live-page-alerts.png'), fullPage: true })
