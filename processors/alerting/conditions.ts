@@ -8,7 +8,7 @@ import { percentile } from '../../schemas/index.ts'
 import type { EventFacts } from './event-facts.ts'
 import { matches } from './event-facts.ts'
 import type { CompiledCondition, WindowField } from './rule-schema.ts'
-import { histogramMap, totalsIn, type Bucket, type Contribution, type Totals } from './window-buckets.ts'
+import { percentileOfRecord, totalsIn, type Bucket, type Contribution, type Totals } from './window-buckets.ts'
 
 /** Buckets per window of a sliding rule (the granularity of its window edge). */
 export const STEPS_PER_WINDOW = 10
@@ -142,7 +142,7 @@ export function evaluateWindowed(c: CompiledCondition, buckets: readonly Bucket[
     case 'latency': {
       // Every latency observation adds n = 1 and one histogram count: n is the histogram's total.
       if (t.n < c.minSample) return { active: false, value: null, threshold: c.thresholdMs, window }
-      const value = c.statistic === 'mean' ? t.sum / t.n : percentile(tumblingHist ?? histogramMap(totals.hist), QUANTILE[c.statistic])!
+      const value = c.statistic === 'mean' ? t.sum / t.n : (tumblingHist ? percentile(tumblingHist, QUANTILE[c.statistic]) : percentileOfRecord(totals.hist, QUANTILE[c.statistic]))!
       return { active: value > c.thresholdMs, value, threshold: c.thresholdMs, window }
     }
   }

@@ -26,7 +26,8 @@ import { createHash } from 'node:crypto'
 import type { Alert, AgentMetricsWindow, EnrichedAgentEvent } from '../../schemas/index.ts'
 import { eventContribution, evaluateWindowed, keepFromMs, stepMs, windowContribution, type Evaluation, type WindowFigures } from './conditions.ts'
 import { formatDurationMs } from './duration.ts'
-import { eventFacts, matches, type EventFacts } from './event-facts.ts'
+import { eventFacts, type EventFacts } from './event-facts.ts'
+import { RuleIndex } from './rule-index.ts'
 import type { Rule } from './rule-schema.ts'
 import { TimerQueue } from './timer-queue.ts'
 import { addToBuckets, emptyTotals, pruneBuckets, totalsOf, type Bucket, type Totals } from './window-buckets.ts'
@@ -131,12 +132,17 @@ export class RuleEngine {
   private readonly byId: Map<string, number>
   private readonly groups: Map<string, GroupState>[]
   private readonly fpCache: Map<string, string>[]
+  private readonly index: RuleIndex
+  /** Group keys of the event being applied, by key slot (built on first use per event). */
+  private readonly eventKeys: (string | undefined)[]
+  /** Condition evaluations per rule index (stats()). */
+  private readonly evaluationCounts: number[]
   private readonly timers = new TimerQueue()
   private readonly maxGroups: number
   private clockMs: number | null = null
   /** Counter behind touchedAt / insertedAt. */
   private tick = 0
-  private readonly statsData: EngineStats = { evaluations: new Map(), evictedGroups: 0, refusedGroups: 0 }
+  private readonly statsData: { evictedGroups: number; refusedGroups: number } = { evictedGroups: 0, refusedGroups: 0 }
 
   /**
    * @param rules compiled rules (validateRuleFile)
@@ -148,6 +154,9 @@ export class RuleEngine {
     this.byId = new Map(rules.map((r, i) => [r.id, i]))
     this.groups = rules.map(() => new Map())
     this.fpCache = rules.map(() => new Map())
+    this.index = new RuleIndex(rules)
+    this.eventKeys = this.index.keyLabels.map(() => undefined)
+    this.evaluationCounts = rules.map(() => 0)
     if (state) {
       this.clockMs = state.clockMs
       for (const [ruleId, groups] of Object.entries(state.groups)) {
@@ -194,7 +203,11 @@ export class RuleEngine {
 
   /** Counters since construction. */
   stats(): EngineStats {
-    return this.statsData
+    const evaluations = new Map<string, number>()
+    this.rules.forEach((r, i) => {
+      if (this.evaluationCounts[i]! > 0) evaluations.set(r.id, this.evaluationCounts[i]!)
+    })
+    return { evaluations, evictedGroups: this.statsData.evictedGroups, refusedGroups: this.statsData.refusedGroups }
   }
 
   /** Number of groups (fingerprints) held, over all rules. */
@@ -222,10 +235,16 @@ export class RuleEngine {
   onEvent(enriched: EnrichedAgentEvent, replay = false): Alert[] {
     const f = eventFacts(enriched)
     const out = this.advanceTo(f.timeMs)
-    this.rules.forEach((rule, i) => {
-      if (rule.condition.kind === 'window_sum' || !matches(rule.selector, f)) return
-      this.applyEvent(rule, i, f, replay, out)
-    })
+    // Only the rules whose event types include this one (rule-index.ts), in rule order.
+    const candidates = this.index.rulesFor(enriched.event.event_type)
+    const keys = this.eventKeys
+    keys.fill(undefined)
+    for (const i of candidates) {
+      if (!this.index.selectors[i]!(f)) continue
+      const slot = this.index.keySlot[i]!
+      const key = (keys[slot] ??= RuleIndex.groupKey(this.index.keyLabels[slot]!, f))
+      this.applyEvent(this.rules[i]!, i, f, key, replay, out)
+    }
     return out
   }
 
@@ -334,12 +353,8 @@ export class RuleEngine {
   }
 
 
-  private applyEvent(rule: Rule, i: number, f: EventFacts, replay: boolean, out: Alert[]): void {
-    let key = ''
-    for (const l of rule.group_by) {
-      const v = f.labels[l]
-      if (v !== null) key += `${l}\u0001${v}\u0002`
-    }
+  /** @param key the event's group key for the rule (RuleIndex.groupKey) */
+  private applyEvent(rule: Rule, i: number, f: EventFacts, key: string, replay: boolean, out: Alert[]): void {
     const g = this.group(rule, i, key, () => {
       const labels: Record<string, string> = {}
       for (const l of rule.group_by) {
@@ -376,7 +391,7 @@ export class RuleEngine {
   private evaluate(rule: Rule, i: number, fp: string, s: GroupState, out: Alert[]): void {
     const now = this.clockMs ?? 0
     const c = rule.condition
-    this.statsData.evaluations.set(rule.id, (this.statsData.evaluations.get(rule.id) ?? 0) + 1)
+    this.evaluationCounts[i] = this.evaluationCounts[i]! + 1
     let ev: Evaluation
     if (c.kind === 'event') {
       ev = { active: false, value: s.value, threshold: 1, window: null }

@@ -13,7 +13,7 @@
  * event. The totals are part of the saved state (a restored engine continues with the very same
  * floating-point sums, so a replay across restarts compares the same values).
  */
-import { bucketOf } from '../../schemas/index.ts'
+import { bucketOf, bucketRange } from '../../schemas/index.ts'
 
 /** Aggregates of one bucket (JSON-serialisable: it is part of the per-partition state). */
 export interface Bucket {
@@ -148,6 +148,35 @@ export function histogramMap(hist: Readonly<Record<number, number>> | undefined)
   const m = new Map<number, number>()
   if (hist) for (const idx in hist) m.set(Number(idx), hist[idx]!)
   return m
+}
+
+/**
+ * The q-quantile (0 ≤ q ≤ 1) in ms of a histogram record (bucket index → count, positive counts),
+ * read in place: the same rank and linear interpolation as schemas/latency-histogram.ts
+ * `percentile` (same result), without building a Map and sorting it. Integer keys of an object
+ * are visited in ascending order (ECMAScript OrdinaryOwnPropertyKeys), so the record is already
+ * in bucket order. Null when there are no observations.
+ */
+export function percentileOfRecord(hist: Readonly<Record<number, number>> | undefined, q: number): number | null {
+  if (!hist) return null
+  let total = 0
+  for (const idx in hist) if (hist[idx]! > 0) total += hist[idx]!
+  if (total === 0) return null
+  const rank = q * total
+  let cumulative = 0
+  let last = -1
+  for (const idx in hist) {
+    const count = hist[idx]!
+    if (count <= 0) continue
+    last = Number(idx)
+    if (cumulative + count >= rank) {
+      const [lower, upper] = bucketRange(last)
+      if (upper === Infinity) return lower
+      return lower + ((upper - lower) * (rank - cumulative)) / count
+    }
+    cumulative += count
+  }
+  return bucketRange(last)[0]
 }
 
 /** Merges the buckets overlapping [fromMs, toMs); the histograms only when `withHistogram`. */
