@@ -156,11 +156,15 @@ export function histogramMap(hist: Readonly<Record<number, number>> | undefined)
  * `percentile` (same result), without building a Map and sorting it. Integer keys of an object
  * are visited in ascending order (ECMAScript OrdinaryOwnPropertyKeys), so the record is already
  * in bucket order. Null when there are no observations.
+ * @param total the sum of the positive counts when the caller keeps it (a group's running `n`
+ *   of a latency rule: each observation adds 1 to both), else summed here
  */
-export function percentileOfRecord(hist: Readonly<Record<number, number>> | undefined, q: number): number | null {
+export function percentileOfRecord(hist: Readonly<Record<number, number>> | undefined, q: number, total?: number): number | null {
   if (!hist) return null
-  let total = 0
-  for (const idx in hist) if (hist[idx]! > 0) total += hist[idx]!
+  if (total === undefined) {
+    total = 0
+    for (const idx in hist) if (hist[idx]! > 0) total += hist[idx]!
+  }
   if (total === 0) return null
   const rank = q * total
   let cumulative = 0

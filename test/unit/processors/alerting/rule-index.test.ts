@@ -88,7 +88,11 @@ describe('percentile of a histogram record', () => {
         hist[idx] = (hist[idx] ?? 0) + 1 + Math.floor(rand() * 50)
       }
       const asMap = new Map(Object.entries(hist).map(([k, v]) => [Number(k), v]))
-      for (const q of [0.5, 0.95, 0.99]) expect(percentileOfRecord(hist, q)).toBe(percentile(asMap, q))
+      const total = Object.values(hist).reduce((a, b) => a + b, 0)
+      for (const q of [0.5, 0.95, 0.99]) {
+        expect(percentileOfRecord(hist, q)).toBe(percentile(asMap, q))
+        expect(percentileOfRecord(hist, q, total)).toBe(percentile(asMap, q))
+      }
     }
     expect(percentileOfRecord({}, 0.95)).toBeNull()
     expect(percentileOfRecord(undefined, 0.95)).toBeNull()
