@@ -5,7 +5,7 @@
  * labels share one key; the percentile equals schemas/latency-histogram.ts `percentile`.
  */
 import { describe, expect, it } from 'vitest'
-import { percentile } from '../../../../schemas/index.ts'
+import { OVERFLOW_BUCKET, percentile } from '../../../../schemas/index.ts'
 import { eventFacts, matches } from '../../../../processors/alerting/event-facts.ts'
 import { RuleIndex } from '../../../../processors/alerting/rule-index.ts'
 import { validateRuleFile, type Rule } from '../../../../processors/alerting/rule-schema.ts'
@@ -84,12 +84,12 @@ describe('percentile of a histogram record', () => {
       const hist: Record<number, number> = {}
       const size = 1 + Math.floor(rand() * 20)
       for (let j = 0; j < size; j += 1) {
-        const idx = Math.floor(rand() * 130)
+        const idx = Math.floor(rand() * (OVERFLOW_BUCKET + 1))
         hist[idx] = (hist[idx] ?? 0) + 1 + Math.floor(rand() * 50)
       }
       const asMap = new Map(Object.entries(hist).map(([k, v]) => [Number(k), v]))
       const total = Object.values(hist).reduce((a, b) => a + b, 0)
-      for (const q of [0.5, 0.95, 0.99]) {
+      for (const q of [0, 0.01, 0.5, 0.95, 0.99, 1]) {
         expect(percentileOfRecord(hist, q)).toBe(percentile(asMap, q))
         expect(percentileOfRecord(hist, q, total)).toBe(percentile(asMap, q))
       }
