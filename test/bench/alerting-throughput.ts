@@ -39,6 +39,13 @@ export interface AlertingRun {
   readonly startupMs: number
   readonly cpu: CoreUsage
   readonly appCpuUsPerEvent: number
+  /**
+   * Rate between the first stored positions at or past 10 % and 90 % of the timed events
+   * (events/s; NaN when the samples do not span them): the catch-up without its start and end.
+   */
+  readonly steadyEventsPerSec: number
+  /** From /readyz to the first stored position past the one at /readyz, ms (start-up of the consumer: group join, state load). */
+  readonly firstStoredMs: number
   /** The CPU profile of the timed window, when one was asked for and written. */
   readonly cpuProfile?: string
 }
@@ -106,7 +113,13 @@ export async function prepareAlertingThroughput(opts: AlertingThroughputOptions)
         if (cpuProfFile) app.kill('SIGUSR2') // start profiling
         const meter = startCpuMeter(app.child.pid)
         const atReady = await stored()
-        await waitStoredPositions(app, stored, { total, startMs, timeoutMs: opts.timeoutMs, pollMs: 50, what: { app: 'alerting', done: 'evaluated' }, log: opts.log })
+        const samples: { t: number; done: number }[] = [{ t: startMs, done: atReady }]
+        const sampled = async () => {
+          const done = await stored()
+          samples.push({ t: nowMs(), done })
+          return done
+        }
+        await waitStoredPositions(app, sampled, { total, startMs, timeoutMs: opts.timeoutMs, pollMs: 50, what: { app: 'alerting', done: 'evaluated' }, log: opts.log })
         const seconds = (nowMs() - startMs) / 1000
         const cpu = meter()
         let cpuProfile: string | undefined
@@ -119,7 +132,14 @@ export async function prepareAlertingThroughput(opts: AlertingThroughputOptions)
         }
         const changes = Number((await pool.query<{ n: string }>('SELECT count(*)::text AS n FROM alert_outbox')).rows[0]!.n)
         const timedEvents = total - atReady
+        const at = (fraction: number) => samples.find((x) => x.done - atReady >= fraction * timedEvents)
+        const s10 = at(0.1)
+        const s90 = at(0.9)
+        const steady = s10 && s90 && s90.t > s10.t ? (s90.done - s10.done) / ((s90.t - s10.t) / 1000) : Number.NaN
+        const firstStoredMs = (samples.find((x) => x.done > atReady)?.t ?? Number.NaN) - startMs
+        opts.log(`  alerting: ${Math.round(timedEvents / seconds)} events/s overall, steady 10-90% ${Math.round(steady)}/s, first stored position after ${Math.round(firstStoredMs)} ms`)
         return {
+          steadyEventsPerSec: steady, firstStoredMs,
           timedEvents, seconds, eventsPerSec: timedEvents / seconds, stateChanges: changes, startupMs: startMs - spawnedAt, cpu,
           appCpuUsPerEvent: cpu.processCpuSeconds !== undefined ? (cpu.processCpuSeconds / timedEvents) * 1e6 : Number.NaN,
           cpuProfile,
