@@ -8,7 +8,7 @@ import { percentile } from '../../schemas/index.ts'
 import type { EventFacts } from './event-facts.ts'
 import { matches } from './event-facts.ts'
 import type { CompiledCondition, WindowField } from './rule-schema.ts'
-import { histogramMap, totalsIn, type Bucket, type Contribution, type Totals } from './window-buckets.ts'
+import { percentileOfRecord, totalsIn, type Bucket, type Contribution, type Totals } from './window-buckets.ts'
 
 /** Buckets per window of a sliding rule (the granularity of its window edge). */
 export const STEPS_PER_WINDOW = 10
@@ -39,6 +39,11 @@ export function keepFromMs(c: CompiledCondition, nowMs: number): number {
   }
 }
 
+// Shared, read-only contributions (no object per event and rule).
+const ONE: Readonly<Contribution> = Object.freeze({ n: 1 })
+const ONE_OF_NUMERATOR: Readonly<Contribution> = Object.freeze({ n: 1, k: 1 })
+const ONE_NOT_OF_NUMERATOR: Readonly<Contribution> = Object.freeze({ n: 1, k: 0 })
+
 /**
  * What an event adds for a rule whose selector it matched, or null when it adds nothing
  * (a latency rule and an event without latency; a budget rule and an unpriced event).
@@ -47,9 +52,9 @@ export function eventContribution(c: CompiledCondition, f: EventFacts): Contribu
   switch (c.kind) {
     case 'count':
     case 'baseline':
-      return { n: 1 }
+      return ONE
     case 'ratio':
-      return { n: 1, k: matches(c.numerator, f) ? 1 : 0 }
+      return matches(c.numerator, f) ? ONE_OF_NUMERATOR : ONE_NOT_OF_NUMERATOR
     case 'latency':
       return f.latencyMs === null ? null : { n: 1, sum: f.latencyMs, latencyMs: f.latencyMs }
     case 'budget': {
@@ -142,7 +147,7 @@ export function evaluateWindowed(c: CompiledCondition, buckets: readonly Bucket[
     case 'latency': {
       // Every latency observation adds n = 1 and one histogram count: n is the histogram's total.
       if (t.n < c.minSample) return { active: false, value: null, threshold: c.thresholdMs, window }
-      const value = c.statistic === 'mean' ? t.sum / t.n : percentile(tumblingHist ?? histogramMap(totals.hist), QUANTILE[c.statistic])!
+      const value = c.statistic === 'mean' ? t.sum / t.n : (tumblingHist ? percentile(tumblingHist, QUANTILE[c.statistic]) : percentileOfRecord(totals.hist, QUANTILE[c.statistic], totals.n))!
       return { active: value > c.thresholdMs, value, threshold: c.thresholdMs, window }
     }
   }

@@ -26,7 +26,8 @@ import { createHash } from 'node:crypto'
 import type { Alert, AgentMetricsWindow, EnrichedAgentEvent } from '../../schemas/index.ts'
 import { eventContribution, evaluateWindowed, keepFromMs, stepMs, windowContribution, type Evaluation, type WindowFigures } from './conditions.ts'
 import { formatDurationMs } from './duration.ts'
-import { eventFacts, matches, type EventFacts } from './event-facts.ts'
+import { eventFacts, type EventFacts } from './event-facts.ts'
+import { RuleIndex } from './rule-index.ts'
 import type { Rule } from './rule-schema.ts'
 import { TimerQueue } from './timer-queue.ts'
 import { addToBuckets, emptyTotals, pruneBuckets, totalsOf, type Bucket, type Totals } from './window-buckets.ts'
@@ -119,6 +120,17 @@ function earliestAfter(now: number, next: number, t: number): number {
   return t > now && t < next ? t : next
 }
 
+/** Grouping label values of a group: the event's values of the rule's group_by (absent ones left out), or a window's agent. */
+function groupLabels(rule: Rule, source: EventFacts | string): Record<string, string> {
+  if (typeof source === 'string') return { agent: source }
+  const labels: Record<string, string> = {}
+  for (const l of rule.group_by) {
+    const v = source.labels[l]
+    if (v !== null) labels[l] = v
+  }
+  return labels
+}
+
 function windowLength(rule: Rule): number | null {
   const c = rule.condition
   if (c.kind === 'absence') return c.afterMs
@@ -131,12 +143,19 @@ export class RuleEngine {
   private readonly byId: Map<string, number>
   private readonly groups: Map<string, GroupState>[]
   private readonly fpCache: Map<string, string>[]
+  private readonly index: RuleIndex
+  /** Group keys of the event being applied, by key slot (built on first use per event). */
+  private readonly eventKeys: (string | undefined)[]
+  /** Condition evaluations per rule index (stats()). */
+  private readonly evaluationCounts: number[]
+  /** Fingerprint of the group the last {@link group} call returned. */
+  private groupFp = ''
   private readonly timers = new TimerQueue()
   private readonly maxGroups: number
   private clockMs: number | null = null
   /** Counter behind touchedAt / insertedAt. */
   private tick = 0
-  private readonly statsData: EngineStats = { evaluations: new Map(), evictedGroups: 0, refusedGroups: 0 }
+  private readonly statsData: { evictedGroups: number; refusedGroups: number } = { evictedGroups: 0, refusedGroups: 0 }
 
   /**
    * @param rules compiled rules (validateRuleFile)
@@ -148,6 +167,9 @@ export class RuleEngine {
     this.byId = new Map(rules.map((r, i) => [r.id, i]))
     this.groups = rules.map(() => new Map())
     this.fpCache = rules.map(() => new Map())
+    this.index = new RuleIndex(rules)
+    this.eventKeys = this.index.keyLabels.map(() => undefined)
+    this.evaluationCounts = rules.map(() => 0)
     if (state) {
       this.clockMs = state.clockMs
       for (const [ruleId, groups] of Object.entries(state.groups)) {
@@ -194,7 +216,11 @@ export class RuleEngine {
 
   /** Counters since construction. */
   stats(): EngineStats {
-    return this.statsData
+    const evaluations = new Map<string, number>()
+    this.rules.forEach((r, i) => {
+      if (this.evaluationCounts[i]! > 0) evaluations.set(r.id, this.evaluationCounts[i]!)
+    })
+    return { evaluations, evictedGroups: this.statsData.evictedGroups, refusedGroups: this.statsData.refusedGroups }
   }
 
   /** Number of groups (fingerprints) held, over all rules. */
@@ -222,10 +248,16 @@ export class RuleEngine {
   onEvent(enriched: EnrichedAgentEvent, replay = false): Alert[] {
     const f = eventFacts(enriched)
     const out = this.advanceTo(f.timeMs)
-    this.rules.forEach((rule, i) => {
-      if (rule.condition.kind === 'window_sum' || !matches(rule.selector, f)) return
-      this.applyEvent(rule, i, f, replay, out)
-    })
+    // Only the rules whose event types include this one (rule-index.ts), in rule order.
+    const candidates = this.index.rulesFor(enriched.event.event_type)
+    const keys = this.eventKeys
+    keys.fill(undefined)
+    for (const i of candidates) {
+      if (!this.index.selectors[i]!(f)) continue
+      const slot = this.index.keySlot[i]!
+      const key = (keys[slot] ??= RuleIndex.groupKey(this.index.keyLabels[slot]!, f))
+      this.applyEvent(this.rules[i]!, i, f, key, replay, out)
+    }
     return out
   }
 
@@ -245,12 +277,13 @@ export class RuleEngine {
     this.rules.forEach((rule, i) => {
       if (rule.condition.kind !== 'window_sum') return
       if (rule.selector.agents && !rule.selector.agents.includes(w.agent_id)) return
-      const g = this.group(rule, i, `agent\u0001${w.agent_id}\u0002`, () => ({ agent: w.agent_id }), replay)
-      if (!g) return
+      const state = this.group(rule, i, `agent\u0001${w.agent_id}\u0002`, w.agent_id, replay)
+      if (!state) return
+      const fp = this.groupFp
       const c = windowContribution(rule.condition, figures)
       // A window is counted at its last millisecond: it lies wholly inside any window ending after it.
-      if (c) addToBuckets(g.state.buckets, stepMs(rule.condition), endMs - 1, c, (g.state.totals ??= emptyTotals()))
-      this.evaluate(rule, i, g.fp, g.state, out)
+      if (c) addToBuckets(state.buckets, stepMs(rule.condition), endMs - 1, c, (state.totals ??= emptyTotals()))
+      this.evaluate(rule, i, fp, state, out)
     })
     return out
   }
@@ -276,37 +309,40 @@ export class RuleEngine {
   }
 
   /**
-   * The group of `rule` for label values (`labels` builds them only when the group is new),
-   * created when missing (null when the cap refuses it); touching it makes it the most recent.
+   * The group of `rule` for an event's or a metrics window's label values, created when missing
+   * (null when the cap refuses it); touching it makes it the most recent. Its fingerprint is left
+   * in {@link groupFp} (no result object per call: this runs for every rule an event matches).
    * @param key the label values joined unambiguously (the fingerprint cache's key)
+   * @param source the event's facts (labels of the rule's group_by), or a window's agent id
    */
-  private group(rule: Rule, i: number, key: string, labels: () => Record<string, string>, replay: boolean): { fp: string; state: GroupState } | null {
+  private group(rule: Rule, i: number, key: string, source: EventFacts | string, replay: boolean): GroupState | null {
     // The map is keyed by the fingerprint; a cache of label key → fingerprint spares a SHA-256 per
     // event (bounded: cleared when it outgrows the cap).
     const cache = this.fpCache[i]!
     let fp = cache.get(key)
     let built: Record<string, string> | undefined
     if (fp === undefined) {
-      built = labels()
+      built = groupLabels(rule, source)
       fp = fingerprint(rule.id, built)
       if (cache.size >= 2 * this.maxGroups) cache.clear()
       cache.set(key, fp)
     }
+    this.groupFp = fp
     const m = this.groups[i]!
     let state = m.get(fp)
     if (state) {
       state.touchedAt = ++this.tick // the map's order is brought up to date when evicting
       state.replay = replay
-      return { fp, state }
+      return state
     }
     if (m.size >= this.maxGroups && !this.evictOne(m)) {
       this.statsData.refusedGroups += 1
       return null
     }
-    state = { labels: built ?? labels(), buckets: [], totals: emptyTotals(), lastSeenMs: null, phase: 'inactive', activeSinceMs: null, firingSinceMs: null, clearedAtMs: null, value: null, threshold: 0, window: null, replay, dueMs: null, touchedAt: ++this.tick }
+    state = { labels: built ?? groupLabels(rule, source), buckets: [], totals: emptyTotals(), lastSeenMs: null, phase: 'inactive', activeSinceMs: null, firingSinceMs: null, clearedAtMs: null, value: null, threshold: 0, window: null, replay, dueMs: null, touchedAt: ++this.tick }
     state.insertedAt = state.touchedAt
     m.set(fp, state)
-    return { fp, state }
+    return state
   }
 
   /**
@@ -334,29 +370,18 @@ export class RuleEngine {
   }
 
 
-  private applyEvent(rule: Rule, i: number, f: EventFacts, replay: boolean, out: Alert[]): void {
-    let key = ''
-    for (const l of rule.group_by) {
-      const v = f.labels[l]
-      if (v !== null) key += `${l}\u0001${v}\u0002`
-    }
-    const g = this.group(rule, i, key, () => {
-      const labels: Record<string, string> = {}
-      for (const l of rule.group_by) {
-        const v = f.labels[l]
-        if (v !== null) labels[l] = v
-      }
-      return labels
-    }, replay)
-    if (!g) return
-    const s = g.state
+  /** @param key the event's group key for the rule (RuleIndex.groupKey) */
+  private applyEvent(rule: Rule, i: number, f: EventFacts, key: string, replay: boolean, out: Alert[]): void {
+    const s = this.group(rule, i, key, f, replay)
+    if (!s) return
+    const fp = this.groupFp
     const c = rule.condition
     if (c.kind === 'event') {
       s.lastSeenMs = Math.max(s.lastSeenMs ?? f.timeMs, f.timeMs)
-      this.transition(rule, g.fp, s, { active: true, value: 1, threshold: 1, window: null }, f.timeMs, out)
+      this.transition(rule, fp, s, { active: true, value: 1, threshold: 1, window: null }, f.timeMs, out)
       // The match is an instant: the condition clears right after it, keep_firing_for runs from there.
-      this.transition(rule, g.fp, s, { active: false, value: 1, threshold: 1, window: null }, f.timeMs, out)
-      this.schedule(rule, i, g.fp, s)
+      this.transition(rule, fp, s, { active: false, value: 1, threshold: 1, window: null }, f.timeMs, out)
+      this.schedule(rule, i, fp, s)
       return
     }
     if (c.kind === 'absence') {
@@ -364,19 +389,19 @@ export class RuleEngine {
     } else {
       const add = eventContribution(c, f)
       if (!add) {
-        if (s.buckets.length === 0 && s.phase === 'inactive') this.groups[i]!.delete(g.fp)
+        if (s.buckets.length === 0 && s.phase === 'inactive') this.groups[i]!.delete(fp)
         return
       }
       addToBuckets(s.buckets, stepMs(c), f.timeMs, add, (s.totals ??= emptyTotals()))
     }
-    this.evaluate(rule, i, g.fp, s, out)
+    this.evaluate(rule, i, fp, s, out)
   }
 
   /** Evaluates a group at the clock, applies the transition, prunes, schedules or deletes it. */
   private evaluate(rule: Rule, i: number, fp: string, s: GroupState, out: Alert[]): void {
     const now = this.clockMs ?? 0
     const c = rule.condition
-    this.statsData.evaluations.set(rule.id, (this.statsData.evaluations.get(rule.id) ?? 0) + 1)
+    this.evaluationCounts[i] = this.evaluationCounts[i]! + 1
     let ev: Evaluation
     if (c.kind === 'event') {
       ev = { active: false, value: s.value, threshold: 1, window: null }

@@ -13,7 +13,7 @@
  * event. The totals are part of the saved state (a restored engine continues with the very same
  * floating-point sums, so a replay across restarts compares the same values).
  */
-import { bucketOf } from '../../schemas/index.ts'
+import { bucketOf, bucketRange, OVERFLOW_BUCKET } from '../../schemas/index.ts'
 
 /** Aggregates of one bucket (JSON-serialisable: it is part of the per-partition state). */
 export interface Bucket {
@@ -148,6 +148,46 @@ export function histogramMap(hist: Readonly<Record<number, number>> | undefined)
   const m = new Map<number, number>()
   if (hist) for (const idx in hist) m.set(Number(idx), hist[idx]!)
   return m
+}
+
+/**
+ * The q-quantile (0 ≤ q ≤ 1) in ms of a histogram record (bucket index → count, positive counts),
+ * read in place: the same bucket and linear interpolation as schemas/latency-histogram.ts
+ * `percentile` (the same result, bit for bit), without building a Map and sorting it. `percentile`
+ * takes the first bucket, upwards, whose cumulative count reaches rank = q × total; here the
+ * buckets are visited downwards by integer index (no key strings) while the cumulative count up
+ * to the bucket, total − (counts above it), still reaches the rank, so a high quantile (p95, p99)
+ * stops after the few top buckets. Counts are integers, so the cumulative figures are exact
+ * either way. Null when there are no observations.
+ * @param total the sum of the positive counts when the caller keeps it (a group's running `n`
+ *   of a latency rule: each observation adds 1 to both), else summed here
+ */
+export function percentileOfRecord(hist: Readonly<Record<number, number>> | undefined, q: number, total?: number): number | null {
+  if (!hist) return null
+  if (total === undefined) {
+    total = 0
+    for (const idx in hist) if (hist[idx]! > 0) total += hist[idx]!
+  }
+  if (total === 0) return null
+  const rank = q * total
+  let above = 0
+  let found = -1
+  let foundCount = 0
+  let foundAbove = 0
+  for (let b = OVERFLOW_BUCKET; b >= 0; b -= 1) {
+    const count = hist[b]
+    if (count === undefined || !(count > 0)) continue
+    if (total - above < rank) break // this bucket and every lower one end below the rank
+    found = b
+    foundCount = count
+    foundAbove = above
+    above += count
+  }
+  if (found < 0) return null // unreachable with a consistent total: the top bucket reaches it
+  const cumulative = total - foundAbove - foundCount
+  const [lower, upper] = bucketRange(found)
+  if (upper === Infinity) return lower
+  return lower + ((upper - lower) * (rank - cumulative)) / foundCount
 }
 
 /** Merges the buckets overlapping [fromMs, toMs); the histograms only when `withHistogram`. */

@@ -9,15 +9,16 @@
  * partition. Alerts go to an Alertmanager of the bench's own (test/helpers/alertmanager.ts),
  * never to the stack's. Start-up is not timed.
  */
-import { mkdtempSync, rmSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs'
+import { setTimeout as delay } from 'node:timers/promises'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import { createTestKafka } from '../helpers/kafka.ts'
 import { startApp } from '../helpers/processes.ts'
 import { startReceiver, startTestAlertmanager } from '../helpers/alertmanager.ts'
 import { stackEnv } from '../helpers/stack.ts'
 import { POSITIONS_TABLE } from '../../processors/runtime/sinks/postgres.ts'
-import { stopApp, waitStoredPositions, type PhaseContext } from './app.ts'
+import { PRELOAD, stopApp, waitStoredPositions, type PhaseContext } from './app.ts'
 import { dropSchema, preProduceSimulatedEnriched, schemaPool } from './aggregation-workload.ts'
 import { writeBenchRuleFile } from './alerting-rules.ts'
 import { startCpuMeter, type CoreUsage } from './cpu.ts'
@@ -38,13 +39,26 @@ export interface AlertingRun {
   readonly startupMs: number
   readonly cpu: CoreUsage
   readonly appCpuUsPerEvent: number
+  /**
+   * Rate between the first stored positions at or past 10 % and 90 % of the timed events
+   * (events/s; NaN when the samples do not span them): the catch-up without its start and end.
+   */
+  readonly steadyEventsPerSec: number
+  /** From /readyz to the first stored position past the one at /readyz, ms (start-up of the consumer: group join, state load). */
+  readonly firstStoredMs: number
+  /** The CPU profile of the timed window, when one was asked for and written. */
+  readonly cpuProfile?: string
 }
 
 export interface AlertingSession {
   readonly events: number
   /** Rules evaluated (shipped + extra). */
   readonly rules: number
-  run(round: number): Promise<AlertingRun>
+  /**
+   * One timed catch-up with a fresh consumer group and schema.
+   * @param cpuProfFile write a V8 CPU profile of the timed window to this file (cpu-prof-preload.mjs)
+   */
+  run(round: number, cpuProfFile?: string): Promise<AlertingRun>
   close(): Promise<void>
 }
 
@@ -80,30 +94,55 @@ export async function prepareAlertingThroughput(opts: AlertingThroughputOptions)
   return {
     events,
     rules,
-    async run(round) {
+    async run(round, cpuProfFile) {
       const group = `${kafka.prefix}alr${round}.auren.`
       opts.trackGroup(`${group}alerting`)
       const schema = `alert_bench_${kafka.prefix.replace(/[^a-z0-9]/gi, '').toLowerCase()}_r${round}`
       const pool = schemaPool(schema, 1)
+      if (cpuProfFile) mkdirSync(dirname(cpuProfFile), { recursive: true })
       const spawnedAt = nowMs()
       const app = await startApp('alerting', kafka.prefix, {
         AUREN_LOG_LEVEL: 'warn', AUREN_GROUP_ID_PREFIX: group, AUREN_DATABASE_URL: stackEnv().databaseUrl, AUREN_ALERTING_DB_SCHEMA: schema,
         AUREN_ALERTMANAGER_URL: am.url, AUREN_ALERTING_RULES_FILE: rulesFile, AUREN_ALERTING_IDLE_TIMEOUT_MS: '0',
+        ...(cpuProfFile ? { NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --import ${PRELOAD}`.trim(), AUREN_BENCH_CPU_PROF_FILE: cpuProfFile } : {}),
       })
       const stored = async () => Number((await pool.query<{ n: string | null }>(`SELECT sum(greatest(next_offset, 0))::text AS n FROM ${POSITIONS_TABLE} WHERE topic = $1`, [topic]).catch(() => ({ rows: [{ n: null }] }))).rows[0]?.n ?? 0)
       try {
         await app.waitReady(120_000)
         const startMs = nowMs()
+        if (cpuProfFile) app.kill('SIGUSR2') // start profiling
         const meter = startCpuMeter(app.child.pid)
         const atReady = await stored()
-        await waitStoredPositions(app, stored, { total, startMs, timeoutMs: opts.timeoutMs, pollMs: 50, what: { app: 'alerting', done: 'evaluated' }, log: opts.log })
+        const samples: { t: number; done: number }[] = [{ t: startMs, done: atReady }]
+        const sampled = async () => {
+          const done = await stored()
+          samples.push({ t: nowMs(), done })
+          return done
+        }
+        await waitStoredPositions(app, sampled, { total, startMs, timeoutMs: opts.timeoutMs, pollMs: 50, what: { app: 'alerting', done: 'evaluated' }, log: opts.log })
         const seconds = (nowMs() - startMs) / 1000
         const cpu = meter()
+        let cpuProfile: string | undefined
+        if (cpuProfFile) {
+          app.kill('SIGUSR2') // stop profiling, write the file
+          const until = nowMs() + 15_000
+          while (!existsSync(cpuProfFile) && nowMs() < until) await delay(100)
+          if (existsSync(cpuProfFile)) cpuProfile = cpuProfFile
+          else opts.log(`the alerting app wrote no CPU profile to ${cpuProfFile}`)
+        }
         const changes = Number((await pool.query<{ n: string }>('SELECT count(*)::text AS n FROM alert_outbox')).rows[0]!.n)
         const timedEvents = total - atReady
+        const at = (fraction: number) => samples.find((x) => x.done - atReady >= fraction * timedEvents)
+        const s10 = at(0.1)
+        const s90 = at(0.9)
+        const steady = s10 && s90 && s90.t > s10.t ? (s90.done - s10.done) / ((s90.t - s10.t) / 1000) : Number.NaN
+        const firstStoredMs = (samples.find((x) => x.done > atReady)?.t ?? Number.NaN) - startMs
+        opts.log(`  alerting: ${Math.round(timedEvents / seconds)} events/s overall, steady 10-90% ${Math.round(steady)}/s, first stored position after ${Math.round(firstStoredMs)} ms`)
         return {
+          steadyEventsPerSec: steady, firstStoredMs,
           timedEvents, seconds, eventsPerSec: timedEvents / seconds, stateChanges: changes, startupMs: startMs - spawnedAt, cpu,
           appCpuUsPerEvent: cpu.processCpuSeconds !== undefined ? (cpu.processCpuSeconds / timedEvents) * 1e6 : Number.NaN,
+          cpuProfile,
         }
       } finally {
         await stopApp(app)

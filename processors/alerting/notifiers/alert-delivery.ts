@@ -52,20 +52,51 @@ export function alertOutboxTable(pool: pg.Pool): OutboxTable {
 }
 
 /**
- * Writes state changes, in order, into both outboxes and keeps `alert_active`; call inside the
- * transaction that stores the rule states and the input offsets.
+ * The net effect of a batch of state changes on `alert_active`: per fingerprint, its last change
+ * decides (firing: upsert that record; resolved: delete the row), so applying the result in one
+ * statement leaves the table as applying every change in order would. Pure.
+ * @returns `upsert`: fingerprints and JSON payloads (distinct fingerprints), `remove`: fingerprints
+ */
+export function netActiveChanges(alerts: readonly Alert[], json: readonly string[]): { upsert: { fingerprints: string[]; payloads: string[] }; remove: string[] } {
+  const last = new Map<string, number>()
+  alerts.forEach((a, i) => {
+    last.delete(a.fingerprint) // re-inserted: the map keeps the order of each fingerprint's last change
+    last.set(a.fingerprint, i)
+  })
+  const upsert = { fingerprints: [] as string[], payloads: [] as string[] }
+  const remove: string[] = []
+  for (const [fp, i] of last) {
+    if (alerts[i]!.status === 'firing') {
+      upsert.fingerprints.push(fp)
+      upsert.payloads.push(json[i]!)
+    } else remove.push(fp)
+  }
+  return { upsert, remove }
+}
+
+/**
+ * One statement for a whole batch: both outboxes get every change in order (ids follow the
+ * ordinality of the arrays), and `alert_active` gets the batch's net effect
+ * ({@link netActiveChanges}: the upserted and the deleted fingerprints are disjoint, so no row is
+ * touched twice by the statement).
+ */
+const RECORD_CHANGES_SQL = `WITH c AS (SELECT f, p::jsonb AS p, o FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS t(f, p, o)),
+  n AS (INSERT INTO alert_notifications (fingerprint, payload) SELECT f, p FROM c ORDER BY o),
+  x AS (INSERT INTO alert_outbox (fingerprint, payload) SELECT f, p FROM c ORDER BY o),
+  u AS (INSERT INTO alert_active (fingerprint, payload) SELECT f, p::jsonb FROM unnest($3::text[], $4::text[]) AS t(f, p)
+        ON CONFLICT (fingerprint) DO UPDATE SET payload = EXCLUDED.payload, updated_at = now())
+DELETE FROM alert_active WHERE fingerprint = ANY($5::text[])`
+
+/**
+ * Writes state changes, in order, into both outboxes and keeps `alert_active`, in one statement
+ * (one round trip per batch, whatever its number of changes); call inside the transaction that
+ * stores the rule states and the input offsets. Nothing is sent for an empty batch.
  */
 export async function recordAlertChanges(client: pg.PoolClient, alerts: readonly Alert[]): Promise<void> {
-  for (const a of alerts) {
-    const json = JSON.stringify(a)
-    await client.query('INSERT INTO alert_notifications (fingerprint, payload) VALUES ($1, $2::jsonb)', [a.fingerprint, json])
-    await client.query('INSERT INTO alert_outbox (fingerprint, payload) VALUES ($1, $2::jsonb)', [a.fingerprint, json])
-    if (a.status === 'firing') {
-      await client.query('INSERT INTO alert_active (fingerprint, payload) VALUES ($1, $2::jsonb) ON CONFLICT (fingerprint) DO UPDATE SET payload = EXCLUDED.payload, updated_at = now()', [a.fingerprint, json])
-    } else {
-      await client.query('DELETE FROM alert_active WHERE fingerprint = $1', [a.fingerprint])
-    }
-  }
+  if (alerts.length === 0) return
+  const json = alerts.map((a) => JSON.stringify(a))
+  const { upsert, remove } = netActiveChanges(alerts, json)
+  await client.query(RECORD_CHANGES_SQL, [alerts.map((a) => a.fingerprint), json, upsert.fingerprints, upsert.payloads, remove])
 }
 
 /** Firing alerts per rule and severity, from `alert_active`. */

@@ -1,0 +1,120 @@
+/**
+ * The rule engine's index of its rules, built once at start so that an event is evaluated only
+ * against the rules that can match it (pure):
+ * - by event type: for each event type, the indices of the event rules (every kind but
+ *   `window_sum`) whose selector names that type or names no type, in rule-file order (the order
+ *   the engine's alerts come out in is the rule order, as without the index);
+ * - compiled selectors: the selector's fields other than `event_types` (already settled by the
+ *   index) as Sets, checked only for the fields the rule gives;
+ * - grouping keys: rules that group by the same labels share one key slot, so an event's group
+ *   key (label values joined unambiguously) is built once per distinct `group_by` list, not once
+ *   per rule.
+ */
+import { AGENT_EVENT_TYPES } from '../../schemas/index.ts'
+import type { EventFacts } from './event-facts.ts'
+import type { GroupLabel, Rule, Selector } from './rule-schema.ts'
+
+/** A selector minus `event_types`, compiled to a predicate over an event's facts. */
+export type CompiledSelector = (f: EventFacts) => boolean
+
+const LABEL_FIELDS = [
+  ['agents', 'agent'],
+  ['models', 'model'],
+  ['users', 'user'],
+  ['tiers', 'tier'],
+  ['sources', 'source'],
+  ['error_types', 'error_type'],
+] as const satisfies readonly (readonly [keyof Selector, GroupLabel])[]
+
+/**
+ * Compiles a selector's fields other than `event_types` (which the index settles): true when
+ * every given field matches, exactly as event-facts.ts `matches` decides for those fields.
+ */
+export function compileSelector(selector: Selector): CompiledSelector {
+  const checks: CompiledSelector[] = []
+  for (const [field, label] of LABEL_FIELDS) {
+    const list = selector[field] as readonly string[] | undefined
+    if (list === undefined) continue
+    const set = new Set(list)
+    checks.push((f) => {
+      const v = f.labels[label]
+      return v !== null && set.has(v)
+    })
+  }
+  if (selector.health_status !== undefined) {
+    const set = new Set<string>(selector.health_status)
+    checks.push((f) => f.healthStatus !== null && set.has(f.healthStatus))
+  }
+  if (selector.success !== undefined) {
+    const want = selector.success
+    checks.push((f) => f.success === want)
+  }
+  if (selector.anomaly !== undefined) {
+    const want = selector.anomaly
+    checks.push((f) => f.anomaly === want)
+  }
+  if (checks.length === 0) return () => true
+  if (checks.length === 1) return checks[0]!
+  return (f) => {
+    for (const check of checks) if (!check(f)) return false
+    return true
+  }
+}
+
+/** The rule index (module doc). */
+export class RuleIndex {
+  /** Compiled selector (without event_types) per rule index. */
+  readonly selectors: readonly CompiledSelector[]
+  /** Key slot per rule index (rules with the same group_by list share one). */
+  readonly keySlot: readonly number[]
+  /** The distinct group_by lists, by key slot. */
+  readonly keyLabels: readonly (readonly GroupLabel[])[]
+  private readonly byType: ReadonlyMap<string, readonly number[]>
+  private readonly anyType: readonly number[]
+
+  /** @param rules compiled rules, in rule-file order */
+  constructor(rules: readonly Rule[]) {
+    this.selectors = rules.map((r) => compileSelector(r.selector))
+    const slots = new Map<string, number>()
+    const keyLabels: GroupLabel[][] = []
+    this.keySlot = rules.map((r) => {
+      const name = r.group_by.join('\u0000')
+      let slot = slots.get(name)
+      if (slot === undefined) {
+        slot = keyLabels.length
+        slots.set(name, slot)
+        keyLabels.push([...r.group_by])
+      }
+      return slot
+    })
+    this.keyLabels = keyLabels
+    const eventRules = rules.flatMap((r, i) => (r.condition.kind === 'window_sum' ? [] : [i]))
+    this.anyType = eventRules.filter((i) => rules[i]!.selector.event_types === undefined)
+    const byType = new Map<string, number[]>()
+    for (const type of AGENT_EVENT_TYPES) {
+      byType.set(type, eventRules.filter((i) => {
+        const types = rules[i]!.selector.event_types
+        return types === undefined || types.includes(type)
+      }))
+    }
+    this.byType = byType
+  }
+
+  /** Indices of the event rules that can match an event of this type, in rule order. */
+  rulesFor(eventType: string): readonly number[] {
+    return this.byType.get(eventType) ?? this.anyType
+  }
+
+  /**
+   * The group key of an event for a key slot: `label\u0001value\u0002` for each grouping label
+   * the event has a value for, in the rule's group_by order (labels without a value left out).
+   */
+  static groupKey(labels: readonly GroupLabel[], f: EventFacts): string {
+    let key = ''
+    for (const l of labels) {
+      const v = f.labels[l]
+      if (v !== null) key += `${l}\u0001${v}\u0002`
+    }
+    return key
+  }
+}
