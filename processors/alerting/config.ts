@@ -15,7 +15,7 @@ const fields = {
   AUREN_ALERTING_RESEND_INTERVAL_MS: ms(60_000, 100).meta({ unit: 'ms', description: 'Firing alerts are re-sent this often with endsAt = now + 4 × this (Prometheus\' resend delay).' }),
   AUREN_ALERTING_DELIVERY_POLL_MS: ms(500, 10).meta({ unit: 'ms', description: 'Wait between delivery rounds when nothing is pending or the Alertmanager is down.' }),
   AUREN_ALERTING_REPLAY_LAG_MS: ms(900_000).meta({ unit: 'ms', description: 'An event enriched more than this after its event time is replayed history: its alerts get replay="true".' }),
-  AUREN_ALERTING_IDLE_TIMEOUT_MS: ms(10_000).meta({ unit: 'ms', description: 'A partition without records for this long (processing time) has its event-time clock advanced by the idle time on each tick, so absences fire and alerts resolve (0: off).' }),
+  AUREN_ALERTING_IDLE_TIMEOUT_MS: ms(10_000).meta({ unit: 'ms', description: 'A partition without records for this long (processing time) is idle: on each tick its event-time clock moves to the watermark of the active partitions of its input, or on by the idle time when every partition is idle, so absences fire and alerts resolve (0: off).' }),
   AUREN_ALERTING_MAX_GROUPS_PER_RULE: z.coerce.number().int().min(1).max(10_000_000).default(10_000).meta({ unit: 'groups', description: 'Most fingerprints kept per rule and partition; inactive ones are dropped first.' }),
 }
 

@@ -4,21 +4,27 @@
  * state change an `Alert` (key: fingerprint) for the sink, which writes them to the alert
  * outboxes with the rule states and the offsets in one PostgreSQL transaction (main.ts).
  *
- * Time: each input partition has its own event-time clock (the engine's). Punctuation moves an
- * idle partition's clock on by the processing time it has been idle (after
- * `idleTimeoutMs`), so absences fire and alerts resolve when traffic stops; replaying the same
- * records gives the same alerts, because event time alone drives them while records flow.
+ * Time: each input partition has its own event-time clock (the engine's), moved by its own
+ * records alone, so a partition's alerts do not depend on how partitions interleave in fetch
+ * batches. A partition idle for `idleTimeoutMs` (processing time) follows, on each punctuation
+ * tick, the watermark of this instance's active partitions of the same input (the lowest of
+ * their clocks; idle-watermark.ts), so its absences fire and its alerts resolve at the event
+ * times the history implies; when every partition is idle (traffic stopped) its clock goes on by
+ * the processing time it has been idle.
  *
  * Co-location: rules are evaluated per input partition. The enriched topic is keyed by
  * `trace_id` and the metrics topic by `agent_id`; a group's figures are exact when its events
  * share a partition (a run's agents; every window of an agent). An agent active in traces on
- * several partitions is counted per partition (see README "Alerting" for the limitation).
+ * several partitions is evaluated per partition under one fingerprint: each partition's engine
+ * sends its own state changes of that fingerprint, and the order in which they reach the alerts
+ * topic depends on the interleaving of the partitions (see README "Alerting" for the limitation).
  */
 import { fromEnrichedRecord, type Alert, type AgentMetricsWindow, type EnrichedAgentEvent, type EnrichedAgentEventRecord } from '../../schemas/index.ts'
 import { defineProcessor, type ProcessorDefinition } from '../runtime/define-processor.ts'
 import type { AcknowledgingSink } from '../runtime/sinks/sink.ts'
 import { emit } from '../runtime/outcome.ts'
 import { RuleEngine, type EngineState } from './engine.ts'
+import { IdleWatermark } from './idle-watermark.ts'
 import type { Rule } from './rule-schema.ts'
 
 /** An input of the alerting processor, tagged by topic. */
@@ -36,7 +42,11 @@ export interface AlertingDefinitionOptions {
   maxGroupsPerRule: number
   /** Events enriched this long after their event time are replayed history (replay="true"), ms. */
   replayLagMs: number
-  /** Idle time after which punctuation advances a partition's clock, ms (0: never). */
+  /**
+   * Processing time without records after which a partition is idle, ms (0: never): punctuation
+   * then moves its clock to the watermark of the active partitions (idle-watermark.ts), or on by
+   * the idle time when every partition of its input is idle.
+   */
   idleTimeoutMs: number
   /** Tick interval, ms (default: the app's). */
   punctuationIntervalMs?: number
@@ -47,6 +57,7 @@ export interface AlertingDefinitionOptions {
 /** The alerting processor definition (module doc). */
 export function alertingDefinition(sink: AcknowledgingSink<Alert>, o: AlertingDefinitionOptions): ProcessorDefinition<AlertingInput, Alert, AlertingState> {
   const engineOptions = { maxGroupsPerRule: o.maxGroupsPerRule }
+  const watermark = o.idleTimeoutMs > 0 ? new IdleWatermark(o.idleTimeoutMs) : null
   return defineProcessor<AlertingInput, Alert, AlertingState>({
     name: 'alerting',
     inputs: [
@@ -74,12 +85,13 @@ export function alertingDefinition(sink: AcknowledgingSink<Alert>, o: AlertingDe
       return emit(...alerts.map((a) => ({ key: a.fingerprint, value: a })))
     },
     punctuation: o.punctuationIntervalMs ? { intervalMs: o.punctuationIntervalMs } : {},
-    punctuate: (nowMs, _partition, ctx) => {
+    punctuate: (nowMs, partition, ctx) => {
       const s = ctx.state.get()
-      if (o.idleTimeoutMs <= 0 || ctx.lastRecordAtMs === null || s.clockAtLastInputMs === null) return []
-      const idleMs = nowMs - ctx.lastRecordAtMs
-      if (idleMs < o.idleTimeoutMs) return []
-      const target = s.clockAtLastInputMs + idleMs
+      if (!watermark) return []
+      watermark.observe(partition, s.engine.clock, ctx.lastRecordAtMs)
+      if (ctx.lastRecordAtMs === null || s.clockAtLastInputMs === null || !watermark.isIdle(ctx.lastRecordAtMs, nowMs)) return []
+      // Idle: follow the event time of the partitions still receiving records; by processing time only when all are idle.
+      const target = watermark.activeWatermark(partition.input, nowMs) ?? s.clockAtLastInputMs + (nowMs - ctx.lastRecordAtMs)
       if (s.engine.clock !== null && target <= s.engine.clock) return []
       const alerts = s.engine.advanceTo(target)
       ctx.state.set(s)
