@@ -9,6 +9,7 @@ import { WINDOWS } from './analytics/range.ts'
 import { DATASET_NAMES } from './queries/export.ts'
 import { EDGE_KINDS } from './queries/intelligence.ts'
 import { SIGNAL_RESPONSES } from './queries/signals.ts'
+import { ALERT_RESPONSES } from './queries/alerts.ts'
 
 type Schema = Record<string, unknown>
 
@@ -162,6 +163,7 @@ export const RESPONSES: Record<string, Schema> = {
     rows: arr({ type: 'object', additionalProperties: true }),
   }),
   ...SIGNAL_RESPONSES,
+  ...ALERT_RESPONSES,
 }
 
 /** The OpenAPI document's top (@fastify/swagger `openapi` option). */
@@ -179,5 +181,6 @@ export const OPENAPI_INFO = {
   tags: [
     { name: 'ops', description: 'Health and metrics (no auth)' },
     { name: 'agents' }, { name: 'costs' }, { name: 'memory' }, { name: 'intelligence' }, { name: 'knowledge' }, { name: 'analytics' }, { name: 'export' }, { name: 'body' }, { name: 'system' },
+    { name: 'alerts', description: 'Alerts of the stream rule engine (the alerting processor), firing and resolved' },
   ],
 }

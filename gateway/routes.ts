@@ -20,6 +20,7 @@ import { toCsv } from './analytics/csv.ts'
 import { checkSeriesSize, isoOfUs, rangeBody, resolveRange, type WindowName } from './analytics/range.ts'
 import { badRequest, forbidden, notFound } from '../processors/runtime/ops/errors.ts'
 import { Q, query, RESPONSES } from './openapi.ts'
+import { loadAlerts } from './queries/alerts.ts'
 import { loadActiveAgents, loadPerformance } from './queries/agents.ts'
 import { loadProjections, loadRecommendations } from './queries/analytics.ts'
 import { loadCosts } from './queries/costs.ts'
@@ -31,6 +32,7 @@ import { loadTierStats } from './queries/memory.ts'
 import { loadOverview } from './queries/overview.ts'
 import { loadBiometrics, loadDecisions, loadMemoryOperations, loadPerformanceMetrics, loadSystemHealth, loadTraceCosts } from './queries/signals.ts'
 import { RT } from '../schemas/rollup-tables.ts'
+import { AT } from '../schemas/alert-tables.ts'
 
 /** Parsed query parameters (validated and defaulted by the route's schema). */
 type Query = Record<string, unknown> & { from?: string; to?: string; user_id?: string; agent_id?: string }
@@ -214,6 +216,26 @@ export const API_ROUTES: readonly RouteDef[] = [
     description: `From ${RT.trace}: enriched cost_usd of the trace events that carry a cost, with completed LLM calls and their tokens. Mean = total ÷ traces with a cost or an LLM call in the range (null when none).`,
     query: query({ ...RANGE, user_id: Q.user_id, limit: Q.limit }), response200: json('costs/traces'),
     load: ({ db, q, filter }) => loadTraceCosts(db, filter, q.limit as number),
+  },
+  {
+    path: 'alerts', tag: 'alerts', access: 'all-users', what: 'alerts',
+    summary: 'Alerts firing now and alerts resolved in the range, from the stream rule engine',
+    description: `From the alerting processor's tables (schemas/alert-tables.ts): ${AT.active} (firing now, whatever the range) and ${AT.changes} (resolutions whose ends_at, event time, lies in [from, to)). ` +
+      'Each alert as the WebSocket alerts channel sends it (CONTRACTS.md 3b). Every user\'s activity feeds the rules, so, like the alerts channel, the route needs role operator or admin. ' +
+      'Pending alerts (the rule\'s `for` not yet elapsed) are not state changes and are not listed. 503 when the alert tables are not in the gateway\'s schema.',
+    query: query({
+      from: { ...Q.from, description: 'Start of the range of resolved alerts (their ends_at, event time), inclusive, ISO-8601 with a time zone. Default: `to` − AUREN_GATEWAY_DEFAULT_RANGE_MS (24 h).' },
+      to: { ...Q.to, description: 'End of that range, exclusive. Default: now. `from` must be before `to`; the range at most AUREN_GATEWAY_MAX_RANGE_MS (90 days).' },
+      limit: { ...Q.limit, default: 100, description: 'Most alerts per list (firing, resolved).' },
+      rule: { type: 'string', minLength: 1, maxLength: 256, description: 'Only this rule id.' },
+      severity: { type: 'string', enum: ['critical', 'warning', 'info'], description: 'Only this severity.' },
+      agent: { type: 'string', minLength: 1, maxLength: 256, description: "Only alerts whose `agent` label is this agent id (no existence check: an alert may name an agent no rollup has)." },
+    }),
+    response200: json('alerts'),
+    load: ({ db, q, filter }) => loadAlerts(db, {
+      range: filter.range, limit: q.limit as number,
+      rule: (q.rule as string | undefined) ?? null, severity: (q.severity as string | undefined) ?? null, agent: (q.agent as string | undefined) ?? null,
+    }),
   },
 ]
 

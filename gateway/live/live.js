@@ -2,14 +2,20 @@
 /**
  * AUREN live page: a WebSocket client of the gateway's stream `auren.v1` (CONTRACTS.md section 5).
  * It authenticates with the first message `{type:"auth"}` (browsers cannot set headers on the
- * upgrade), subscribes to the chosen channels with an agent filter, and keeps three views:
- * the newest events (bounded), tokens and cost per agent (llm_call_completed tokens, enriched
- * cost_usd of any event) and the collaboration graph (agent_handoff / agent_collaboration).
+ * upgrade), subscribes to the chosen channels with an agent filter, and keeps four views:
+ * the alerts (firing now and recently resolved: the `alerts` channel in a subscription of its
+ * own, so a viewer's refusal of it leaves the events flowing, seeded once from
+ * `GET /api/v2/alerts` for what fired before the page connected), the newest events (bounded),
+ * tokens and cost per agent (llm_call_completed tokens, enriched cost_usd of any event) and the
+ * collaboration graph (agent_handoff / agent_collaboration).
  * No framework, no CDN; everything is built with DOM APIs and textContent (no HTML injection).
  */
 
-const CHANNELS = ['events', 'agent_activity', 'llm_usage', 'tool_usage', 'collaboration', 'memory', 'intelligence', 'system']
+const CHANNELS = ['events', 'agent_activity', 'llm_usage', 'tool_usage', 'collaboration', 'memory', 'intelligence', 'system', 'alerts']
+/** Channels ticked when the page opens. */
+const DEFAULT_CHANNELS = new Set(['events', 'alerts'])
 const MAX_EVENTS = 200
+const MAX_RESOLVED = 100
 const SVG_NS = 'http://www.w3.org/2000/svg'
 const CLOSE_REASONS = {
   1000: 'closed', 1001: 'server going away', 1006: 'connection lost', 1009: 'frame too large', 1013: 'server at capacity or client too slow',
@@ -37,9 +43,17 @@ const model = {
   agents: new Map(), // id -> { calls (answered), failed (failed attempts, not calls), input, output, cost, events }
   edges: new Map(), // "from\u0000to" -> { from, to, count }
   total: 0,
+  alerts: {
+    firing: new Map(), // fingerprint -> its firing Alert (the frame body)
+    resolved: [], // resolved Alerts, newest ends_at first, at most MAX_RESOLVED
+    ended: new Set(), // "fingerprint@starts_at" of every resolution seen: a late firing of it is stale
+    seen: new Set(), // "fingerprint:status:starts_at": each change once (the REST seed and the live channel overlap)
+  },
 }
 let ws = null
-let subscriptionId = null
+let subscriptionIds = []
+let liveChannels = []
+let currentToken = ''
 let renderQueued = false
 
 function setState(state, detail) {
@@ -107,6 +121,57 @@ function ingest(ev) {
   if (ev.event_type === 'agent_collaboration') {
     const primary = p.primary_agent ?? agent
     for (const other of p.collaborating_agents ?? []) addEdge(other, primary)
+  }
+}
+
+/**
+ * Folds one Alert (CONTRACTS.md 3b, times ISO-8601 strings that sort as their times) into the
+ * alert views: a firing alert is listed until its resolution (same fingerprint and start) arrives;
+ * a resolution moves it to the resolved list. Each change counts once.
+ */
+function ingestAlert(a) {
+  if (!a || typeof a !== 'object' || typeof a.fingerprint !== 'string') return
+  const m = model.alerts
+  const key = `${a.fingerprint}:${a.status}:${a.starts_at}`
+  if (m.seen.has(key)) return
+  m.seen.add(key)
+  if (m.seen.size > 50_000) m.seen = new Set([...m.seen].slice(-25_000))
+  const episode = `${a.fingerprint}@${a.starts_at}`
+  if (a.status === 'firing') {
+    const current = m.firing.get(a.fingerprint)
+    if (m.ended.has(episode) || (current && String(current.starts_at) > String(a.starts_at))) return
+    m.firing.set(a.fingerprint, a)
+    return
+  }
+  m.ended.add(episode)
+  const current = m.firing.get(a.fingerprint)
+  if (current && String(current.starts_at) <= String(a.starts_at)) m.firing.delete(a.fingerprint)
+  m.resolved.push(a)
+  m.resolved.sort((x, y) => (String(y.ends_at) > String(x.ends_at) ? 1 : String(y.ends_at) < String(x.ends_at) ? -1 : 0))
+  if (m.resolved.length > MAX_RESOLVED) m.resolved.length = MAX_RESOLVED
+}
+
+/**
+ * Seeds the alert views from `GET /api/v2/alerts` (same origin as the page: the gateway serves
+ * both): the alerts firing now, and those resolved in the route's default range (the last 24 h of
+ * event time). The live channel adds to them; duplicates are folded once.
+ */
+async function loadAlerts(token) {
+  const agents = $('agents').value.split(',').map((s) => s.trim()).filter(Boolean)
+  try {
+    const res = await fetch('/api/v2/alerts?limit=100', { headers: { authorization: `Bearer ${token}` } })
+    const body = await res.json()
+    if (!res.ok) {
+      $('alerts-note').textContent = `alerts before connecting are not shown: ${body.error ?? res.status}: ${body.message ?? ''}`
+      return
+    }
+    const keep = (a) => agents.length === 0 || agents.includes(a.labels?.agent)
+    for (const a of [...body.resolved.alerts].reverse()) if (keep(a)) ingestAlert(a)
+    for (const a of body.firing.alerts) if (keep(a)) ingestAlert(a)
+    $('alerts-note').textContent = `live; seeded with ${body.firing.total} firing and ${body.resolved.total} resolved since ${body.range.from} (GET /api/v2/alerts)`
+    scheduleRender()
+  } catch (err) {
+    $('alerts-note').textContent = `alerts before connecting are not shown: ${err.message}`
   }
 }
 
@@ -233,7 +298,34 @@ function renderGraph() {
   g.replaceChildren(...children)
 }
 
+function alertItem(a) {
+  const li = el('li', { class: `alert sev-${a.severity} status-${a.status}`, 'data-fingerprint': a.fingerprint, 'data-status': a.status, 'data-rule': a.rule })
+  // alertname and severity repeat what the row shows already (as in `auren tail`)
+  const labels = Object.entries(a.labels ?? {}).filter(([k, v]) => !(k === 'alertname' && v === a.rule) && !(k === 'severity' && v === a.severity))
+    .sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0)).map(([k, v]) => `${k}=${v}`).join(', ')
+  const summary = a.annotations?.summary ?? ''
+  const times = a.status === 'resolved' ? `started ${a.starts_at} · resolved ${a.ends_at}` : `firing since ${a.starts_at}`
+  li.append(
+    el('span', { class: 'alert-state' }, String(a.status).toUpperCase()),
+    el('span', { class: 'severity' }, a.severity),
+    el('span', { class: 'rule', title: a.rule }, a.rule),
+    el('span', { class: 'labels', title: labels }, labels || '—'),
+    el('span', { class: 'summary', title: a.annotations?.description || summary }, summary),
+    el('span', { class: 'times' }, `${times} · value ${a.value} (threshold ${a.threshold})`),
+  )
+  return li
+}
+
+function renderAlerts() {
+  const m = model.alerts
+  const firing = [...m.firing.values()].sort((x, y) => (String(y.starts_at) > String(x.starts_at) ? 1 : String(y.starts_at) < String(x.starts_at) ? -1 : 0))
+  $('alerts-firing').replaceChildren(...firing.map(alertItem))
+  $('alerts-resolved').replaceChildren(...m.resolved.map(alertItem))
+  $('alert-counts').textContent = `(${firing.length} firing · ${m.resolved.length} resolved)`
+}
+
 function render() {
+  renderAlerts()
   renderEvents()
   renderAgents()
   renderGraph()
@@ -254,16 +346,30 @@ function onMessage(raw) {
       $('token').value = ''
       $('token').placeholder = 'token in use (hidden); paste another to switch'
       setState('authenticating', 'subscribing')
-      const channels = [...document.querySelectorAll('#channels input:checked')].map((i) => i.value)
+      const checked = [...document.querySelectorAll('#channels input:checked')].map((i) => i.value)
       const agents = $('agents').value.split(',').map((s) => s.trim()).filter(Boolean)
-      const msg = { type: 'subscribe', id: 'live-page', channels: channels.length > 0 ? channels : ['events'] }
-      if (agents.length > 0) msg.filters = { agent_ids: agents }
-      ws.send(JSON.stringify(msg))
+      const filters = agents.length > 0 ? { filters: { agent_ids: agents } } : {}
+      const eventChannels = checked.filter((c) => c !== 'alerts')
+      // alerts in a subscription of their own: a viewer is refused them (operator or admin only)
+      // and its events must flow all the same
+      if (eventChannels.length > 0 || !checked.includes('alerts')) {
+        ws.send(JSON.stringify({ type: 'subscribe', id: 'live-page', channels: eventChannels.length > 0 ? eventChannels : ['events'], ...filters }))
+      }
+      if (checked.includes('alerts')) {
+        $('alerts-note').textContent = 'subscribing to alerts…'
+        ws.send(JSON.stringify({ type: 'subscribe', id: 'live-page-alerts', channels: ['alerts'], ...filters }))
+      } else $('alerts-note').textContent = 'alerts channel not ticked'
       break
     }
     case 'subscribed':
-      subscriptionId = m.subscription_id
-      setState('live', m.channels.join(', '))
+      subscriptionIds.push(m.subscription_id)
+      liveChannels = [...new Set([...liveChannels, ...m.channels])]
+      setState('live', liveChannels.join(', '))
+      if (m.id === 'live-page-alerts') void loadAlerts(currentToken)
+      break
+    case 'alert':
+      ingestAlert(m.alert)
+      scheduleRender()
       break
     case 'event':
       ingest(m.event)
@@ -279,6 +385,7 @@ function onMessage(raw) {
     case 'error':
       showError(`${m.code}: ${m.message}`)
       if (m.id === 'live-page') setState('authenticating', 'subscription refused')
+      if (m.id === 'live-page-alerts') $('alerts-note').textContent = `alerts refused: ${m.code}: ${m.message}`
       break
     default:
       break
@@ -293,8 +400,10 @@ function connect() {
     return
   }
   sessionStorage.setItem('auren.live.token', token)
+  currentToken = token
   setState('connecting')
-  subscriptionId = null
+  subscriptionIds = []
+  liveChannels = []
   const socket = new WebSocket($('url').value.trim())
   ws = socket
   socket.addEventListener('open', () => {
@@ -319,7 +428,7 @@ function init() {
   for (const c of CHANNELS) {
     const label = el('label')
     const box = el('input', { type: 'checkbox', value: c, name: 'channel' })
-    box.checked = c === 'events'
+    box.checked = DEFAULT_CHANNELS.has(c)
     label.append(box, document.createTextNode(c))
     fs.append(label)
   }
@@ -336,12 +445,13 @@ function init() {
   $('token').placeholder = sessionStorage.getItem('auren.live.token') ? 'token stored for this tab (hidden); paste another to switch' : 'paste a bearer token'
   if (params.get('agents')) $('agents').value = params.get('agents')
   $('event-limit').textContent = String(MAX_EVENTS)
+  $('resolved-limit').textContent = String(MAX_RESOLVED)
   $('signin').addEventListener('submit', (e) => {
     e.preventDefault()
     connect()
   })
   $('disconnect').addEventListener('click', () => {
-    if (subscriptionId && ws?.readyState === WebSocket.OPEN) ws.send(JSON.stringify({ type: 'unsubscribe', subscription_id: subscriptionId }))
+    if (ws?.readyState === WebSocket.OPEN) for (const id of subscriptionIds) ws.send(JSON.stringify({ type: 'unsubscribe', subscription_id: id }))
     ws?.close(1000)
     ws = null
     setState('disconnected')
@@ -352,6 +462,10 @@ function init() {
     model.agents.clear()
     model.edges.clear()
     model.total = 0
+    model.alerts.firing.clear()
+    model.alerts.resolved = []
+    model.alerts.ended.clear()
+    model.alerts.seen.clear()
     render()
   })
   setState('disconnected')

@@ -1,16 +1,19 @@
 /**
- * `auren demo`, the main job: topics and schemas ready, the enrichment and aggregation apps and
- * the REST gateway running as their own processes (the apps scraped by the local Prometheus), the
- * recorded runs replayed, then a summary read back from the enriched and dead-letter topics, plus
- * per-agent latency percentiles, top cost drivers, projections and recommendations read through
- * the REST API. Each demo uses its own topic prefix and PostgreSQL schema, so runs never mix;
- * its topics, schema and Prometheus targets are removed at the end, after Ctrl-C with
+ * `auren demo`, the main job: topics and schemas ready, the enrichment, aggregation, archival and
+ * alerting apps and the REST gateway running as their own processes (scraped by the local
+ * Prometheus), the recorded runs replayed, then a summary read back from the enriched and
+ * dead-letter topics, plus per-agent latency percentiles, top cost drivers, projections and
+ * recommendations read through the REST API, the archive, and the alerts the recorded runs raised
+ * with their Alertmanager receivers (./alerts-summary.ts). Then a labelled simulated part
+ * (./simulated-part.ts) runs through the same pipeline, reported apart, and the Grafana
+ * dashboards are drawn. Each demo uses its own topic prefix and PostgreSQL schema, so runs never
+ * mix; its topics, schema and Prometheus targets are removed at the end, after Ctrl-C with
  * --keep-running too. With --keep-running the gateway also streams (/v1/stream, /live) and the
  * demo prints a ready `auren tail` command and the /live URL with a token valid for the run.
  */
 import { randomBytes } from 'node:crypto'
 import pg from 'pg'
-import { createCliContext, ensureTopicsAndSchemas } from '../lib/cli-context.ts'
+import { createCliContext, ensureTopicsAndSchemas, type CliContext } from '../lib/cli-context.ts'
 import { runReplay } from '../lib/replay-command.ts'
 import { readTopicToEnd, waitForGroupCaughtUp } from '../lib/read-topic.ts'
 import { startApp, startGateway, type AppProcess } from '../lib/app-process.ts'
@@ -25,6 +28,9 @@ import { renderDashboards, type RenderedDashboard } from '../lib/render-dashboar
 import { join } from 'node:path'
 import { archivalDemoEnv, createDemoBucket, readArchiveSummary, renderArchiveSummary } from './archive-summary.ts'
 import type { AttributionRule } from '../sources/chatdev-attribution.ts'
+import { readAlertsSummary, renderAlertsSummary, waitAlertsDelivered } from './alerts-summary.ts'
+import { DEFAULT_SIMULATED_LOAD, renderSimulatedSummary, runSimulatedPart, summarizeSimulated, type SimulatedLoad } from './simulated-part.ts'
+import { resolveSeed } from '../lib/simulate-command.ts'
 
 /** Options of `auren demo`. */
 export interface DemoOptions {
@@ -35,6 +41,8 @@ export interface DemoOptions {
   attribution?: AttributionRule
   /** '' means: a fresh `demo-<time>-` prefix. */
   topicPrefix: string
+  /** The simulated part's load (default DEFAULT_SIMULATED_LOAD with a random seed). */
+  simulated?: SimulatedLoad
 }
 
 const say = (json: boolean, text: string) => {
@@ -63,6 +71,15 @@ async function dropSchema(databaseUrl: string, schema: string): Promise<void> {
   }
 }
 
+/** The enriched topic from its beginning to its current end, decoded. */
+async function readEnriched(ctx: CliContext): Promise<EnrichedAgentEvent[]> {
+  const out: EnrichedAgentEvent[] = []
+  for (const r of await readTopicToEnd(ctx.driver, ctx.admin, ctx.topics.enrichedEvents)) {
+    out.push(fromEnrichedRecord((await ctx.serde.decode(r.value, 'enriched-agent-event')) as EnrichedAgentEventRecord))
+  }
+  return out
+}
+
 /** Runs the demo; resolves when done (or, with keepRunning, after Ctrl-C). */
 export async function runDemo(opts: DemoOptions): Promise<void> {
   const t0 = Date.now()
@@ -74,6 +91,8 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
   const enrichmentGroup = `${prefix}auren.enrichment`
   const aggregationGroup = `${prefix}auren.aggregation`
   const archivalGroup = `${prefix}auren.archival`
+  const alertingGroup = `${prefix}auren.alerting`
+  const alertmanagerUrl = stackEnv().alertmanagerUrl
   const bucket = await createDemoBucket(prefix)
   say(opts.json, `topics with prefix '${prefix}', schemas registered at ${ctx.env.schemaRegistryUrl}, PostgreSQL schema '${schema}'`)
   await ensureTopicsAndSchemas(ctx, DEFAULT_PARTITIONS)
@@ -97,7 +116,7 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
   }
   try {
     const started = (p: AppProcess) => (procs.push(p), p)
-    const [enrichment, aggregation, archival] = await Promise.all([
+    const [enrichment, aggregation, archival, alerting] = await Promise.all([
       startApp('enrichment', prefix, { AUREN_GROUP_ID_PREFIX: `${prefix}auren.` }).then(started),
       startApp('aggregation', prefix, {
         AUREN_GROUP_ID_PREFIX: `${prefix}auren.`,
@@ -106,13 +125,24 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
         AUREN_AGGREGATION_EXPECTED_PARTITIONS: String(DEFAULT_PARTITIONS),
       }).then(started),
       startApp('archival', prefix, { AUREN_GROUP_ID_PREFIX: `${prefix}auren.`, ...archivalDemoEnv(bucket.s3, databaseUrl, schema) }).then(started),
+      startApp('alerting', prefix, {
+        AUREN_GROUP_ID_PREFIX: `${prefix}auren.`,
+        AUREN_DATABASE_URL: databaseUrl,
+        AUREN_ALERTING_DB_SCHEMA: schema,
+        AUREN_ALERTMANAGER_URL: alertmanagerUrl,
+        // event time alone moves the rule clocks: a replay gives the same alerts every run
+        AUREN_ALERTING_IDLE_TIMEOUT_MS: '0',
+        AUREN_ALERTING_DELIVERY_POLL_MS: '100',
+      }).then(started),
     ])
     schemaCreated = true // the aggregation's migrations create it
     removeTargets.push(registerPromTarget(targetName(prefix, 'enrichment'), enrichment.address, { processor: 'enrichment', demo: prefix }))
     removeTargets.push(registerPromTarget(targetName(prefix, 'aggregation'), aggregation.address, { processor: 'aggregation', demo: prefix }))
     removeTargets.push(registerPromTarget(targetName(prefix, 'archival'), archival.address, { processor: 'archival', demo: prefix }))
-    await Promise.all([enrichment.waitReady(90_000), aggregation.waitReady(90_000), archival.waitReady(90_000)])
-    say(opts.json, `enrichment, aggregation and archival ready (${secs()})`)
+    const removeAlertingTarget = registerPromTarget(targetName(prefix, 'alerting'), alerting.address, { processor: 'alerting', demo: prefix })
+    removeTargets.push(removeAlertingTarget) // idempotent: also removed when alerting stops below
+    await Promise.all([enrichment.waitReady(90_000), aggregation.waitReady(90_000), archival.waitReady(90_000), alerting.waitReady(90_000)])
+    say(opts.json, `enrichment, aggregation, archival and alerting ready (${secs()})`)
 
     // The secret lives only in this process and the gateway's environment: never printed or stored.
     const secret = randomBytes(48).toString('base64')
@@ -142,12 +172,23 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
     say(opts.json, `archival caught up, archive read with DuckDB (${secs()})`)
     const inputEnds = await ctx.admin.endOffsets(ctx.topics.agentEvents)
     const eventsIn = [...inputEnds.values()].reduce((n, o) => n + Number(o), 0)
-    const enrichedRecords = await readTopicToEnd(ctx.driver, ctx.admin, ctx.topics.enrichedEvents)
-    const enriched: EnrichedAgentEvent[] = []
-    for (const r of enrichedRecords) enriched.push(fromEnrichedRecord((await ctx.serde.decode(r.value, 'enriched-agent-event')) as EnrichedAgentEventRecord))
+    const enriched = await readEnriched(ctx)
     const dlq = await readTopicToEnd(ctx.driver, ctx.admin, ctx.topics.deadLetter)
     const summary = summarize(eventsIn, enriched, dlq.map((r) => r.headers[DLQ_HEADERS.reason] ?? 'UNKNOWN'))
     say(opts.json, `enriched and dead-letter topics read back (${secs()})`)
+
+    // The alerts the recorded runs raised: alerting caught up on both inputs, its outboxes drained.
+    await waitForGroupCaughtUp(ctx.admin, alertingGroup, ctx.topics.enrichedEvents)
+    await waitForGroupCaughtUp(ctx.admin, alertingGroup, ctx.topics.agentMetrics)
+    await waitAlertsDelivered(databaseUrl, schema)
+    const alerts = await readAlertsSummary(ctx, alertmanagerUrl)
+    say(opts.json, `alerting caught up, ${alerts.alerts.length} alerts read from ${ctx.topics.alerts} and the Alertmanager (${secs()})`)
+    // Stopped before the simulated part: the alerts reported are the recorded runs' only, and no
+    // simulated load (live timestamps, not history) is ever routed to a paging receiver.
+    // The target goes first, so Prometheus never scrapes it down (AurenProcessorDown).
+    removeAlertingTarget()
+    alerting.kill('SIGTERM')
+    await alerting.exited
 
     if (enriched.length === 0) throw new Error('no enriched events: nothing to read through the API')
     let minUs = Infinity
@@ -167,12 +208,21 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
     const api = await readApiSummary(gatewayUrl, secret, range, spans)
     say(opts.json, `REST API read (${secs()})`)
 
+    // The simulated part, after every figure of the recorded runs was read: labelled, reported apart.
+    const load = opts.simulated ?? { ...DEFAULT_SIMULATED_LOAD, seed: resolveSeed(undefined).seed }
+    const simSent = await runSimulatedPart(ctx, load, !opts.json)
+    await waitForGroupCaughtUp(ctx.admin, enrichmentGroup, ctx.topics.agentEvents)
+    await waitForGroupCaughtUp(ctx.admin, aggregationGroup, ctx.topics.enrichedEvents)
+    const simulated = summarizeSimulated(load, simSent, await readEnriched(ctx))
+    say(opts.json, `simulated part: ${simSent} events sent, ${simulated.enriched} enriched, aggregation caught up (${secs()})`)
+
     const links = [
       `REST API (gateway):   ${gatewayUrl}/docs/json   ${gatewayUrl}/api/v2/overview?${new URLSearchParams(range).toString()}  (Bearer JWT, role operator)`,
       `enrichment metrics:   http://${enrichment.address}/metrics`,
       `aggregation metrics:  http://${aggregation.address}/metrics`,
       `archival metrics:     http://${archival.address}/metrics`,
       `gateway metrics:      ${gatewayUrl}/metrics`,
+      `Alertmanager:         ${alertmanagerUrl}/api/v2/alerts?filter=replay%3D%22true%22  (the recorded runs' alerts still active)`,
       `Prometheus:           ${ctx.env.prometheusUrl}/graph?g0.expr=${encodeURIComponent('sum by (topic) (auren_records_produced_total)')}`,
       `schema registry:      ${ctx.env.schemaRegistryUrl}/subjects`,
       `topics:               ${Object.values(ctx.topics).join(', ')}`,
@@ -185,7 +235,8 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
       outDir: join(import.meta.dirname, '..', '..', '.cache', 'dashboards', prefix.replace(/-+$/, '')),
       interpolation: {
         variables: { instance: procs.map((p) => p.address).join('|') }, rateInterval: '1m', range: `${Math.ceil((Date.now() - t0) / 1000) + 30}s`,
-        fromS: minUs / 1e6, toS: maxUs / 1e6 + 60,
+        // the recorded runs' event time up to the simulated part's (live timestamps)
+        fromS: minUs / 1e6, toS: Math.max(maxUs / 1e6, Date.now() / 1000) + 60,
       },
     }).catch((err: unknown) => {
       say(opts.json, `dashboards not drawn: ${(err as Error).message}`)
@@ -202,11 +253,16 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
           recommendations: api.recommendations, unqualified: api.unqualified, range: api.range,
         },
         archive,
+        alerts,
+        simulated,
         dashboards: pictures.map((d) => ({ dashboard: d.dashboard, file: d.file, panels: d.panels })),
       }, null, 2))
     } else {
-      const drawn = pictures.map((d) => `  ${d.file}  (${d.panels.filter((p) => p.series > 0).length}/${d.panels.length} panels with data)`)
-      console.log(`${renderSummary(summary, [])}\n${renderApiSummary(api)}\n\n${renderArchiveSummary(archive)}\n\nwhere to look:\n${links.map((l) => `  ${l}`).join('\n')}\n\nGrafana dashboards drawn from the running stack:\n${drawn.join('\n')}`)
+      const drawn = pictures.map((d) => {
+        const empty = d.panels.filter((p) => p.series === 0).map((p) => `"${p.title}"`)
+        return `  ${d.file}  (${d.panels.length - empty.length}/${d.panels.length} panels with data${empty.length > 0 ? `; no data: ${empty.join(', ')}` : ''})`
+      })
+      console.log(`${renderSummary(summary, [])}\n${renderApiSummary(api)}\n\n${renderArchiveSummary(archive)}\n\n${renderAlertsSummary(alerts)}\n\n${renderSimulatedSummary(simulated)}\n\nwhere to look:\n${links.map((l) => `  ${l}`).join('\n')}\n\nGrafana dashboards drawn from the running stack:\n${drawn.join('\n')}`)
     }
     say(opts.json, `done in ${secs()}`)
 

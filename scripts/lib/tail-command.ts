@@ -2,8 +2,9 @@
  * `auren tail`: a command-line client of the gateway's WebSocket stream `auren.v1`
  * (CONTRACTS.md section 5). It authenticates with `Authorization: Bearer` on the upgrade,
  * subscribes once with the given channels and filters (and `since`), and prints each delivered
- * event: one JSON line with `--json`, else one compact human line. Metrics windows and alerts
- * (channels `metrics`, `alerts`) are printed the same way. Protocol errors go to stderr.
+ * event: one JSON line with `--json`, else one compact human line. Alerts (channel `alerts`) get
+ * a line of their own ({@link alertLine}: state, severity, rule, labels, summary, value and
+ * threshold); metrics windows (`metrics`) print as `metrics <json>`. Protocol errors go to stderr.
  *
  * Exit status: 0 after Ctrl-C (SIGINT/SIGTERM: unsubscribe, close 1000) or a normal close;
  * 2 when the subscription is refused (BAD_REQUEST, UNKNOWN_CHANNEL, FORBIDDEN…); 1 when the
@@ -121,6 +122,43 @@ export function humanLine(e: Json): string {
   return `${String(e.timestamp ?? '')} ${String(e.tier ?? '').padEnd(11)} ${String(e.event_type).padEnd(24)} ${agent}${detail ? ` ${detail}` : ''}${failed}`.trimEnd()
 }
 
+/** A number as a person reads it: up to 4 significant decimals, no exponent for everyday sizes. */
+function figure(v: unknown): string {
+  if (typeof v !== 'number' || !Number.isFinite(v)) return String(v)
+  return Number.isInteger(v) ? String(v) : String(Number(v.toPrecision(4)))
+}
+
+/**
+ * One line for an alert frame (CONTRACTS.md 3b): time of the change (ends_at when resolved, else
+ * starts_at), state, severity, rule, labels as `{k=v,…}` (sorted: the rule's grouping labels,
+ * its own labels and `replay`; `alertname` and `severity` left out when they repeat the rule and
+ * severity), the summary, the value against the threshold, and for a resolved alert how long it
+ * fired. Example: `2026-03-02T10:00:00.000000Z FIRING   warning  agent-rate-limits {agent=Programmer}
+ * Programmer hit 5 rate limits in 5m (value 5, threshold 5)`.
+ */
+export function alertLine(a: Json): string {
+  const status = String(a.status ?? '?')
+  // `alertname` and `severity` repeat the rule and severity already on the line
+  const shown: Record<string, unknown> = { alertname: a.rule, severity: a.severity }
+  const labels = Object.entries((a.labels ?? {}) as Record<string, unknown>).filter(([k, v]) => shown[k] !== v)
+    .sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0)).map(([k, v]) => `${k}=${String(v)}`)
+  const summary = String(((a.annotations ?? {}) as Json).summary ?? '')
+  const startMs = typeof a.starts_at === 'string' ? Date.parse(a.starts_at) : NaN
+  const endMs = typeof a.ends_at === 'string' ? Date.parse(a.ends_at) : NaN
+  const lasted = status === 'resolved' && Number.isFinite(startMs) && Number.isFinite(endMs) ? `, fired ${formatSpan(endMs - startMs)} from ${String(a.starts_at)}` : ''
+  const time = status === 'resolved' && a.ends_at ? a.ends_at : a.starts_at
+  return `${String(time ?? '')} ${status.toUpperCase().padEnd(8)} ${String(a.severity ?? '?').padEnd(8)} ${String(a.rule ?? '?')} {${labels.join(',')}}` +
+    `${summary ? ` ${summary}` : ''} (value ${figure(a.value)}, threshold ${figure(a.threshold)}${lasted})`
+}
+
+/** "45s", "12m 5s", "3h 2m" (ms → the two largest units). */
+function formatSpan(ms: number): string {
+  const s = Math.max(0, Math.round(ms / 1000))
+  if (s < 60) return `${s}s`
+  if (s < 3600) return `${Math.floor(s / 60)}m${s % 60 ? ` ${s % 60}s` : ''}`
+  return `${Math.floor(s / 3600)}h${Math.floor((s % 3600) / 60) ? ` ${Math.floor((s % 3600) / 60)}m` : ''}`
+}
+
 /**
  * Connects, subscribes and prints until the connection ends or `signal` aborts.
  * @returns the exit status (see the module comment)
@@ -132,7 +170,7 @@ export function runTail(opts: TailOptions, io: TailIo = PROCESS_IO, signal?: Abo
     let status: number | null = null
     let stopping = false
     const ws = new WebSocket(opts.url, { headers: { Authorization: `Bearer ${opts.token}` } })
-    const print = (kind: string, body: Json) => io.out(opts.json ? JSON.stringify(body) : kind === 'event' ? humanLine(body) : `${kind} ${JSON.stringify(body)}`)
+    const print = (kind: string, body: Json) => io.out(opts.json ? JSON.stringify(body) : kind === 'event' ? humanLine(body) : kind === 'alert' ? alertLine(body) : `${kind} ${JSON.stringify(body)}`)
     const stop = () => {
       if (stopping) return
       stopping = true

@@ -9,6 +9,12 @@
  * cost; no LLM latency percentile is 0 ms; each source's projection is a number or null with
  * its reason. `AUREN_DEMO_TRACES` points the test at another folder (held-out recorded runs). The archive holds every enriched
  * event once and DuckDB's answer over it adds up to the same events and USD.
+ * Alerts (issue 9): the shipped rate-limit rule fires for exactly the agents that an independent
+ * scan of the ChatDev runs finds with ≥ 3 rate-limit failures within 5 minutes, and every alert
+ * of the recorded runs names the Alertmanager receiver it goes to (the replay route, never the
+ * pager). The simulated part (issue 12) is reported apart, leaves the recorded figures above
+ * unchanged, and gives every panel of the token-economics, memory-tier, knowledge-heatmap and
+ * collaboration dashboards data.
  */
 import { execFile } from 'node:child_process'
 import { join } from 'node:path'
@@ -16,6 +22,9 @@ import { promisify } from 'node:util'
 import { describe, expect, it } from 'vitest'
 import { scanChatDevFolder } from '../helpers/chatdev-reference.ts'
 import { requireRecordedRuns } from '../helpers/required-data.ts'
+import { loadTraceRuns } from '../../scripts/sources/trace-files.ts'
+import { AUREN_SPECIALISTS } from '../../scripts/sources/simulator.ts'
+import type { AgentEvent } from '../../schemas/index.ts'
 
 const run = promisify(execFile)
 const ROOT = join(import.meta.dirname, '..', '..')
@@ -33,6 +42,46 @@ interface DemoJson {
     recommendations: Array<{ kind: string; summary: string; evidence: Record<string, unknown>; method: string }>
   }
   archive: { events: number; objects: number; bytes: number; by_tier_agent: Array<{ tier: string; agent_id: string | null; events: number; usd: number | null }> }
+  replay: { events: number }
+  alerts: {
+    records: number
+    alerts: Array<{ rule: string; severity: string; labels: Record<string, string>; status: string; state_changes: number; receivers: string[] | null; receivers_from: string | null }>
+    by_rule: Record<string, { severity: string; alerts: number; groups: string[] }>
+  }
+  simulated: {
+    label: string
+    source: string
+    events_sent: number
+    enriched: number
+    users: string[]
+    agents: Record<string, Figures>
+    memory_tiers: Record<string, { lookups: number; hits: number; served: number }>
+    knowledge: { accesses: number; not_found: number; items: number }
+    collaboration: { collaborations: number; consensus_reached: number; handoffs: number }
+  }
+  dashboards: Array<{ dashboard: string; file: string; panels: Array<{ title: string; type: string; series: number }> }>
+}
+
+/** The dashboards that must show data after the demo (issue 12, "Must show"), by uid (the PNG's name). */
+const VIEW_DASHBOARDS = ['auren-token-economics', 'auren-memory-tier-flow', 'auren-knowledge-heatmap', 'auren-collaboration-network']
+const RATE_LIMIT_RULE = 'agent-rate-limited'
+/** The shipped rule agent-rate-limited (prometheus/auren-stream-rules.yml): ≥ 3 failures in 5 min. */
+const RATE_LIMIT_MIN = 3
+const RATE_LIMIT_WINDOW_US = 5 * 60 * 1_000_000
+
+/** Agents with ≥ 3 rate-limit failures within 5 minutes of event time inside one ChatDev run, from the logs directly. */
+function rateLimitedAgents(traces: string): string[] {
+  const isRateLimit = (e: AgentEvent) => e.event_type === 'llm_call_completed' && e.payload.error_type === 'rate_limit_exceeded'
+  const out = new Set<string>()
+  for (const run of loadTraceRuns(traces).runs.filter((r) => r.kind === 'chatdev')) {
+    const byAgent = new Map<string, number[]>()
+    for (const e of run.events.filter(isRateLimit)) byAgent.set(e.source_agent!.id, [...(byAgent.get(e.source_agent!.id) ?? []), e.timestamp])
+    for (const [agent, ts] of byAgent) {
+      ts.sort((a, b) => a - b)
+      for (let i = RATE_LIMIT_MIN - 1; i < ts.length; i += 1) if (ts[i]! - ts[i - RATE_LIMIT_MIN + 1]! < RATE_LIMIT_WINDOW_US) out.add(agent)
+    }
+  }
+  return [...out].sort()
 }
 
 interface Figures {
@@ -129,5 +178,43 @@ describe('auren demo --json', () => {
     expect(summary.archive.bytes).toBeGreaterThan(0)
     expect(summary.archive.by_tier_agent.reduce((n, r) => n + r.events, 0)).toBe(summary.enriched)
     expect(Math.abs(summary.archive.by_tier_agent.reduce((t, r) => t + (r.usd ?? 0), 0) - topicTotal)).toBeLessThan(1e-4)
+
+    // Alerts of the recorded runs: the rate-limit rule fired for exactly the agents the logs say.
+    const expectedRateLimited = rateLimitedAgents(TRACES)
+    expect(expectedRateLimited.length).toBeGreaterThan(0)
+    const rateLimitAlerts = summary.alerts.alerts.filter((a) => a.rule === RATE_LIMIT_RULE)
+    expect([...new Set(rateLimitAlerts.map((a) => a.labels.agent))].sort()).toEqual(expectedRateLimited)
+    expect(summary.alerts.by_rule[RATE_LIMIT_RULE]?.groups).toEqual(expectedRateLimited)
+    for (const a of summary.alerts.alerts) {
+      // history: replay="true", which the shipped routing sends to the non-paging replay receiver
+      expect(a.labels.replay, `${a.rule} ${JSON.stringify(a.labels)}`).toBe('true')
+      expect(a.receivers, `${a.rule} ${JSON.stringify(a.labels)}`).toEqual(['replay-review'])
+      expect(['alertmanager-api', 'alertmanager-route']).toContain(a.receivers_from)
+    }
+    expect(summary.alerts.records).toBeGreaterThanOrEqual(summary.alerts.alerts.reduce((n, a) => n + a.state_changes, 0))
+
+    // The simulated part: labelled, its own figures, none of them in the recorded runs' figures.
+    const sim = summary.simulated
+    expect(sim.source).toBe('simulator')
+    expect(sim.label).toMatch(/SIMULATED/)
+    expect(sim.events_sent).toBeGreaterThan(0)
+    expect(sim.enriched).toBe(sim.events_sent)
+    expect(summary.events_in).toBe(summary.replay.events)
+    const simAgents = AUREN_SPECIALISTS.map((a) => a.id)
+    for (const id of simAgents) expect(summary.agents[id], id).toBeUndefined()
+    expect(Object.keys(sim.agents).every((id) => simAgents.includes(id))).toBe(true)
+    expect(sim.users.length).toBeGreaterThan(0)
+    expect(Object.values(sim.memory_tiers).reduce((n, t) => n + t.lookups, 0)).toBeGreaterThan(0)
+    expect(sim.knowledge.not_found).toBeGreaterThan(0)
+    expect(sim.collaboration.collaborations).toBeGreaterThan(0)
+
+    // Every panel of the four view dashboards has data after the demo (recorded runs + simulated part).
+    for (const uid of VIEW_DASHBOARDS) {
+      const d = summary.dashboards.find((x) => x.file.endsWith(`${uid}.png`))
+      expect(d, `${uid} drawn`).toBeDefined()
+      expect(d!.panels.length, uid).toBeGreaterThan(0)
+      const empty = d!.panels.filter((p) => p.series === 0).map((p) => p.title)
+      expect(empty, `${d!.dashboard}: panels without data`).toEqual([])
+    }
   })
 })

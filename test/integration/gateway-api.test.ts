@@ -30,6 +30,7 @@ import { RESPONSES } from '../../gateway/openapi.ts'
 import { API_ROUTES } from '../../gateway/routes.ts'
 import { scanChatDevFolder } from '../helpers/chatdev-reference.ts'
 import { createTestDb, feed, splitByTrace, type TestDb } from '../helpers/aggregation-db.ts'
+import { ensureAlertTables } from '../../processors/alerting/notifiers/alert-delivery.ts'
 import { requireRecordedRuns } from '../helpers/required-data.ts'
 
 const TRACES = join(import.meta.dirname, '..', '..', '..', 'shared', 'data', 'agent-traces')
@@ -101,6 +102,7 @@ describe('gateway REST API over the rollups of the recorded runs', () => {
   beforeAll(async () => {
     events = enrichedEvents()
     db = await createTestDb()
+    await ensureAlertTables(db.pool(1)) // the alerting app's tables, in the same schema as a deployment has them (GET /api/v2/alerts)
     const counting = { onCommitted: (b: { merged: { late_events: number } }) => void (lateApplied += b.merged.late_events) }
     await feed([db.sink(counting), db.sink(counting)], splitByTrace(events, 4), { seed: 11, concurrent: true, maxBatch: 200 })
     app = buildGateway({ db: db.pool(4), auth: createAuthenticator({ mode: 'hs256', secret, clockToleranceS: 0 }), registry: new Registry(), api: DEFAULT_API_CONFIG })

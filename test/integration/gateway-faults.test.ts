@@ -19,6 +19,7 @@ import { spanEventId } from '../../gateway/ingest/otlp-map.ts'
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto'
 import { BasicTracerProvider, BatchSpanProcessor } from '@opentelemetry/sdk-trace-base'
 import { createTestDb, feed, splitByTrace, type TestDb } from '../helpers/aggregation-db.ts'
+import { ensureAlertTables } from '../../processors/alerting/notifiers/alert-delivery.ts'
 import { enriched } from '../helpers/aggregation-events.ts'
 import { llmCallEvent } from '../helpers/events.ts'
 import { createTestKafka, type TestKafka } from '../helpers/kafka.ts'
@@ -49,6 +50,7 @@ describe('gateway with PostgreSQL stopped', () => {
 
   beforeAll(async () => {
     db = await createTestDb()
+    await ensureAlertTables(db.pool(1)) // the alerting app's tables, in the same schema as a deployment has them (GET /api/v2/alerts)
     const events = Array.from({ length: 12 }, (_, i) => llmCallEvent({ agent: i % 2 ? 'planner' : 'coder', userId: 'user-a', timestampUs: (T0 + i * 5_000) * 1000 }))
     await feed([db.sink()], splitByTrace(events.map((e) => enriched(e, { cost_usd: 0.001 })), 2), { seed: 9 })
     gateway = await startGateway({ AUREN_GATEWAY_DB_SCHEMA: db.schema, AUREN_GATEWAY_JWT_SECRET: SECRET })

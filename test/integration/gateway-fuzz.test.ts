@@ -11,6 +11,7 @@ import { connect } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { API_ROUTES } from '../../gateway/routes.ts'
 import { createTestDb, feed, splitByTrace, type TestDb } from '../helpers/aggregation-db.ts'
+import { ensureAlertTables } from '../../processors/alerting/notifiers/alert-delivery.ts'
 import { enriched } from '../helpers/aggregation-events.ts'
 import { llmCallEvent } from '../helpers/events.ts'
 import { startGateway, type AppProcess } from '../helpers/processes.ts'
@@ -76,6 +77,7 @@ describe('fuzz of every route\'s query parameters (real gateway, real PostgreSQL
 
   beforeAll(async () => {
     db = await createTestDb()
+    await ensureAlertTables(db.pool(1)) // the alerting app's tables, in the same schema as a deployment has them (GET /api/v2/alerts)
     const events = Array.from({ length: 20 }, (_, i) => llmCallEvent({ agent: i % 2 ? 'planner' : 'coder', userId: i % 3 ? 'user-a' : null, timestampUs: (T0 + i * 7_000) * 1000 }))
     await feed([db.sink()], splitByTrace(events.map((e) => enriched(e, { cost_usd: 0.002 })), 2), { seed: 5 })
     gateway = await startGateway({ AUREN_GATEWAY_DB_SCHEMA: db.schema, AUREN_GATEWAY_JWT_SECRET: SECRET })

@@ -18,6 +18,7 @@ import pg from 'pg'
 import { Registry } from 'prom-client'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { contractColumns, ROLLUP_TABLES, RT, type AdditiveTableSpec } from '../../schemas/rollup-tables.ts'
+import { ALERT_TABLES } from '../../schemas/alert-tables.ts'
 import { MIGRATION_LOCK_ID, MIGRATIONS_DIR, MIGRATIONS_TABLE, runMigrations } from '../../processors/aggregation/migrate.ts'
 import { applySqlMigrations } from '../../processors/runtime/sinks/sql-migrations.ts'
 import { toRollupDelta } from '../../processors/aggregation/transform.ts'
@@ -142,6 +143,16 @@ describe('the gateway reads only what the contract declares', () => {
       for (const metric of ['execution', 'llm', 'memory_tier']) {
         await c.query(`INSERT INTO ${schema}.${RT.histogram} (window_start_us, metric, agent_id, dim, bucket, count) VALUES ($1, $2, 'agent-a', 'agent-a', 10, 3)`, [w, metric])
       }
+      // The alert tables from their contract (schemas/alert-tables.ts), a firing and a resolved Alert in them.
+      for (const { table, columns } of Object.values(ALERT_TABLES)) {
+        await c.query(`CREATE TABLE ${schema}.${table} (${Object.entries(columns).map(([n, t]) => `"${n}" ${t === 'bigint' ? 'bigserial' : t}`).join(', ')})`)
+      }
+      const alert = (status: 'firing' | 'resolved') => JSON.stringify({
+        fingerprint: 'fp-1', rule: 'r', severity: 'warning', status, labels: { agent: 'agent-a' }, annotations: { summary: 's', description: '', runbook: null },
+        value: 1, threshold: 1, starts_at: w, ends_at: status === 'resolved' ? w + 60_000_000 : null, source_window: null,
+      })
+      await c.query(`INSERT INTO ${schema}.${ALERT_TABLES.active.table} (fingerprint, payload, updated_at) VALUES ('fp-1', $1, now())`, [alert('firing')])
+      await c.query(`INSERT INTO ${schema}.${ALERT_TABLES.changes.table} (fingerprint, payload, created_at) VALUES ('fp-1', $1, now()), ('fp-1', $2, now())`, [alert('firing'), alert('resolved')])
     })
     gw = gatewayOn(schema)
     await gw.app.ready()
