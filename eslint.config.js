@@ -57,6 +57,25 @@ export default tseslint.config(
     },
   },
   {
+    // Tests wait for outcomes with the one polling helper and prove absence with a sentinel event
+    // after the case, never by sleeping; a load or a fault schedule is paced with pause().
+    files: ['test/**/*.ts'],
+    ignores: ['test/helpers/wait-until.ts', 'test/bench/**'],
+    rules: {
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: "NewExpression[callee.name='Promise'] CallExpression[callee.name='setTimeout'][arguments.0.type='Identifier']",
+          message: 'No bare sleeps in tests: wait for an outcome with waitUntil, prove absence with a sentinel event after the case, pace a load with pause (test/helpers/wait-until.ts).',
+        },
+        {
+          selector: "CallExpression[callee.name=/^(sleep|delay)$/]",
+          message: 'No bare sleeps in tests: wait for an outcome with waitUntil, prove absence with a sentinel event after the case, pace a load with pause (test/helpers/wait-until.ts).',
+        },
+      ],
+    },
+  },
+  {
     // The gateway shares the runtime's ops layer (config, logger, metrics, /metrics /healthz
     // /readyz, shutdown, error catalogue) and, for the live stream's fan-out and the ingest API,
     // its Kafka driver and serde (processors/runtime/kafka/). Never the runner, its sinks or an app.

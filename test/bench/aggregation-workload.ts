@@ -14,7 +14,8 @@ import { toEnrichedRecord, type AgentEvent, type EnrichedAgentEvent } from '../.
 import type { TestKafka } from '../helpers/kafka.ts'
 import { startApp, type AppProcess } from '../helpers/processes.ts'
 import { stackEnv } from '../helpers/stack.ts'
-import { delay, nowMs } from './stats.ts'
+import { waitUntil } from '../helpers/wait-until.ts'
+import { nowMs } from './stats.ts'
 
 /**
  * Enriches events as the enrichment app would, with a processing clock fixed at `nowMs` (so the
@@ -124,21 +125,25 @@ export async function waitStoredCaughtUp(
   opts: { timeoutMs: number; pollMs?: number; onSample?: (done: number, t: number) => void; alive?: () => boolean },
 ): Promise<void> {
   const ends = await kafka.admin.endOffsets(topic)
-  const deadline = nowMs() + opts.timeoutMs
-  for (;;) {
+  const exited = new Error('aggregation exited before it caught up')
+  let done = 0
+  await waitUntil(`aggregation to store the log end offsets of ${topic}`, async () => {
     const res = await pool
       .query<{ partition: number; next_offset: string }>('SELECT "partition", next_offset::text AS next_offset FROM agg_offsets WHERE topic = $1', [topic])
       .catch(() => ({ rows: [] as { partition: number; next_offset: string }[] }))
     const stored = new Map(res.rows.map((r) => [r.partition, r.next_offset]))
-    let done = 0
+    done = 0
     for (const v of stored.values()) done += Number(v)
-    const t = nowMs()
-    opts.onSample?.(done, t)
-    if ([...ends].every(([p, end]) => end === '0' || stored.get(p) === end)) return
-    if (opts.alive && !opts.alive()) throw new Error('aggregation exited before it caught up')
-    if (t > deadline) throw new Error(`aggregation stored ${done} offsets of ${[...ends.values()].reduce((a, e) => a + Number(e), 0)} after ${opts.timeoutMs} ms`)
-    await delay(opts.pollMs ?? 50)
-  }
+    opts.onSample?.(done, nowMs())
+    if ([...ends].every(([p, end]) => end === '0' || stored.get(p) === end)) return true
+    if (opts.alive && !opts.alive()) throw exited
+    return false
+  }, {
+    timeoutMs: opts.timeoutMs,
+    everyMs: opts.pollMs ?? 50,
+    stopOn: (err) => err === exited,
+    describe: () => `${done} offsets stored of ${[...ends.values()].reduce((a, e) => a + Number(e), 0)}`,
+  })
 }
 
 /** A pool bound to `schema` by search_path. */

@@ -16,7 +16,8 @@ import { expect, it } from 'vitest'
 import type { TestKafka } from '../helpers/kafka.ts'
 import { startGateway, type AppProcess } from '../helpers/processes.ts'
 import { hs256Token } from '../helpers/stream-gateway.ts'
-import { brokerOutage, databaseOutage, sleep } from '../helpers/stack-control.ts'
+import { brokerOutage, databaseOutage } from '../helpers/stack-control.ts'
+import { waitUntil } from '../helpers/wait-until.ts'
 import { readTopicToEnd } from '../../scripts/lib/read-topic.ts'
 import { DEFAULT_PARTITIONS, DLQ_HEADERS, type AgentEvent } from '../../schemas/index.ts'
 
@@ -63,24 +64,12 @@ function metricValue(text: string, name: string): number {
 }
 
 /**
- * Polls until `check` returns true (a check that throws counts as false, except, with `rethrow`,
- * an error saying a process exited); throws `what()` after timeoutMs.
+ * Waits until the app consumed at least n records (auren_records_consumed_total), so a fault hits mid-stream.
+ * @throws Error after 60 s, with the count last read
  */
-async function waitUntil(check: () => Promise<boolean>, timeoutMs: number, what: () => string, everyMs = 200, rethrow = false): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  const swallow = (err: unknown) => {
-    if (rethrow && err instanceof Error && err.message.includes(' exited (')) throw err
-    return false
-  }
-  while (!(await check().catch(swallow))) {
-    if (Date.now() > deadline) throw new Error(`not within ${timeoutMs} ms: ${what()}`)
-    await sleep(everyMs)
-  }
-}
-
-/** Waits until the app consumed at least n records (auren_records_consumed_total), so a fault hits mid-stream. */
-async function consumedAtLeast(app: AppProcess, n: number): Promise<void> {
-  await waitUntil(async () => metricValue(await app.metrics(), 'auren_records_consumed_total') >= n, 60_000, () => `${app.child.pid} consumed ${n} records`, 50)
+export async function consumedAtLeast(app: AppProcess, n: number, everyMs = 50): Promise<void> {
+  let consumed = 0
+  await waitUntil(`${app.child.pid} to consume ${n} records`, async () => (consumed = metricValue(await app.metrics(), 'auren_records_consumed_total')) >= n, { timeoutMs: 60_000, everyMs, describe: () => `${consumed} consumed` })
 }
 
 /** Lag series of the input topic per partition, as one instance exports them. */
@@ -106,6 +95,7 @@ async function expectDrained(ctx: FaultCaseContext, instances: readonly AppProce
   let behind: number[] = []
   const exited = () => instances.find((a) => !a.alive())
   await waitUntil(
+    `group ${groupId} to commit the log end of every partition of ${ctx.inputTopic()}`,
     async () => {
       const dead = exited()
       if (dead) throw new Error(`${ctx.app} exited (${await dead.exited}) before draining:\n${dead.output().slice(-4000)}`)
@@ -113,20 +103,17 @@ async function expectDrained(ctx: FaultCaseContext, instances: readonly AppProce
       behind = [...ends].filter(([p, end]) => end !== '0' && committed.get(p) !== end).map(([p]) => p)
       return behind.length === 0
     },
-    DRAIN_BOUND_MS,
-    () => `group ${groupId} committed the log end of every partition of ${ctx.inputTopic()} (behind: ${behind.join(', ')})`,
-    250,
-    true,
+    { timeoutMs: DRAIN_BOUND_MS, everyMs: 250, stopOn: (err) => err instanceof Error && err.message.includes(' exited ('), describe: () => `behind: ${behind.join(', ')}` },
   )
   let last = new Map<number, number>()
   await waitUntil(
+    `auren_consumer_lag_records at 0 for all ${DEFAULT_PARTITIONS} partitions of ${ctx.inputTopic()}`,
     async () => {
       last = new Map()
       for (const app of instances) for (const [p, v] of lagSeries(await app.metrics(), ctx.inputTopic())) last.set(p, Math.max(v, last.get(p) ?? 0))
       return last.size === DEFAULT_PARTITIONS && [...last.values()].every((v) => v === 0)
     },
-    30_000,
-    () => `auren_consumer_lag_records at 0 for all ${DEFAULT_PARTITIONS} partitions of ${ctx.inputTopic()}; last seen ${JSON.stringify([...last])}`,
+    { timeoutMs: 30_000, everyMs: 200, describe: () => JSON.stringify([...last]) },
   )
 }
 
@@ -189,12 +176,10 @@ export function faultCases(ctx: FaultCaseContext): void {
     // restarted broker works again), without exiting.
     const seen = new Set<number | null>()
     let polling = true
-    const poller = (async () => {
-      while (polling) {
-        seen.add(await readyStatus(app))
-        await sleep(500)
-      }
-    })()
+    const poller = waitUntil('the end of the broker outage, sampling /readyz', async () => {
+      seen.add(await readyStatus(app))
+      return !polling
+    }, { timeoutMs: CLIENT_RETRY_BUDGET_MS + 120_000, everyMs: 500 })
     const outage = await brokerOutage(CLIENT_RETRY_BUDGET_MS + 4_000).finally(() => (polling = false))
     await poller
     expect(outage.outageMs).toBeGreaterThan(CLIENT_RETRY_BUDGET_MS)
@@ -204,7 +189,7 @@ export function faultCases(ctx: FaultCaseContext): void {
     await producePoison(ctx, 2)
     await expectDrained(ctx, [app])
     expect(app.alive()).toBe(true)
-    await waitUntil(async () => (await readyStatus(app)) === 200, 30_000, () => `${ctx.app} ready again after the broker came back`)
+    await waitUntil(`${ctx.app} ready again after the broker came back`, async () => (await readyStatus(app)) === 200, { timeoutMs: 30_000, everyMs: 200 })
     await ctx.expectAllTookEffect(inputs)
     await expectOnlyPoisonDeadLettered(ctx, 2)
   }, FAULT_CASE_TIMEOUT_MS)
@@ -233,15 +218,15 @@ export function faultCases(ctx: FaultCaseContext): void {
     await databaseOutage(20_000, async () => {
       await ctx.produce(inputs.slice(1500))
       await producePoison(ctx, 2)
-      await waitUntil(async () => {
+      await waitUntil('gateway REST 503 while PostgreSQL is down', async () => {
         const s = await restStatus()
         rest.add(s)
         return s === 503
-      }, 15_000, () => `gateway REST 503 while PostgreSQL is down (seen ${[...rest].join(', ')})`)
+      }, { timeoutMs: 15_000, everyMs: 200, describe: () => `statuses ${[...rest].join(', ')}` })
     })
     expect(app.alive(), `${ctx.app} exited during a 20 s database outage:\n${app.output().slice(-4000)}`).toBe(true)
     await expectDrained(ctx, [app])
-    await waitUntil(async () => (await restStatus()) === 200, 30_000, () => 'gateway REST 200 again after PostgreSQL came back')
+    await waitUntil('gateway REST 200 again after PostgreSQL came back', async () => (await restStatus()) === 200, { timeoutMs: 30_000, everyMs: 200 })
     await ctx.expectAllTookEffect(inputs)
     await expectOnlyPoisonDeadLettered(ctx, 2)
   }, FAULT_CASE_TIMEOUT_MS)

@@ -13,7 +13,7 @@ import { waitForMetrics } from '../helpers/metrics-wait.ts'
 import { waitForGroupCaughtUp } from '../../scripts/lib/read-topic.ts'
 import { DLQ_HEADERS, type AgentEvent } from '../../schemas/index.ts'
 import { restoreStack } from '../helpers/stack-control.ts'
-import { faultCases } from './fault-cases.ts'
+import { consumedAtLeast, faultCases } from './fault-cases.ts'
 
 /** What the suite needs to know of a processor app. */
 export interface ProcessorUnderTest {
@@ -163,10 +163,7 @@ export function processorConformance(p: ProcessorUnderTest): void {
       await produce(inputs.slice(0, 3000))
       const first = await start({ AUREN_MAX_BATCH_BYTES: '16384' })
       const producing = produce(inputs.slice(3000))
-      const deadline = Date.now() + 60_000
-      while (Date.now() < deadline && metricValue(await first.metrics().catch(() => ''), 'auren_records_consumed_total') < 500) {
-        await new Promise((r) => setTimeout(r, 50))
-      }
+      await consumedAtLeast(first, 500, 50)
       first.kill('SIGKILL')
       expect(await first.exited).toBe('SIGKILL')
       await producing
@@ -179,10 +176,7 @@ export function processorConformance(p: ProcessorUnderTest): void {
       const inputs = p.makeInputs(6000)
       await produce(inputs)
       const first = await start({ AUREN_MAX_BATCH_BYTES: '16384' })
-      const deadline = Date.now() + 60_000
-      while (Date.now() < deadline && metricValue(await first.metrics().catch(() => ''), 'auren_records_consumed_total') < 500) {
-        await new Promise((r) => setTimeout(r, 20))
-      }
+      await consumedAtLeast(first, 500, 20)
       first.kill('SIGTERM')
       expect(await first.exited).toBe(0)
       expect(first.output()).toContain('shutdown complete')

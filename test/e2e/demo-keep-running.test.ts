@@ -16,6 +16,7 @@ import { Kafka, logLevel } from 'kafkajs'
 import { stackEnv } from '../../scripts/lib/stack-env.ts'
 import { demoSchema } from '../../scripts/demo/run-demo.ts'
 import { requireRecordedRuns } from '../helpers/required-data.ts'
+import { waitUntil } from '../helpers/wait-until.ts'
 
 const ROOT = join(import.meta.dirname, '..', '..')
 const TRACES = join(ROOT, '..', 'shared', 'data', 'agent-traces')
@@ -37,11 +38,12 @@ describe('auren demo --keep-running', () => {
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()))
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
-    const deadline = Date.now() + 240_000
-    while (!/live page: +http:\/\/\S+\/live#token=\S+/.test(stderr)) {
-      if (Date.now() > deadline || child.exitCode !== null) throw new Error(`no /live URL printed:\n${stderr.slice(-3000)}`)
-      await new Promise((r) => setTimeout(r, 250))
-    }
+    await waitUntil('the /live URL printed', () => {
+      if (child.exitCode !== null) throw new Error(`the demo exited (${child.exitCode})`)
+      return /live page: +http:\/\/\S+\/live#token=\S+/.test(stderr)
+    }, { timeoutMs: 240_000, everyMs: 250, stopOn: () => child.exitCode !== null }).catch((err: unknown) => {
+      throw new Error(`no /live URL printed (${(err as Error).message}):\n${stderr.slice(-3000)}`)
+    })
     expect(stdout).toContain('llm calls') // the summary went to stdout
     const tail = /live stream: +npm run auren -- tail --url (ws:\/\/\S+) --token (\S+) --channels events,metrics/.exec(stderr)
     expect(tail, stderr).not.toBeNull()

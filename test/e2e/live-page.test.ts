@@ -18,6 +18,7 @@ import type { AppProcess } from '../helpers/processes.ts'
 import { useRunningApp } from '../helpers/running-app.ts'
 import { hs256Token, startStreamGateway } from '../helpers/stream-gateway.ts'
 import { requirePath, requireRecordedRuns } from '../helpers/required-data.ts'
+import { waitUntil } from '../helpers/wait-until.ts'
 
 const ROOT = join(import.meta.dirname, '..', '..')
 const TRACES = join(ROOT, '..', 'shared', 'data', 'agent-traces')
@@ -86,13 +87,15 @@ describe('live page /live in Chromium', () => {
     expect(runs.length).toBeGreaterThan(0)
     const k = pipeline.kafka
     // The fan-out reads from the latest offsets once it joined its group: replay until the page shows events.
-    const deadline = Date.now() + 90_000
     let sent = 0
-    while ((await page.locator('#events li').count()) === 0) {
-      if (Date.now() > deadline) throw new Error(`the page showed no event after ${sent} events produced:\n${gateway.output().slice(-3000)}`)
+    await waitUntil('the page to show an event', async () => {
+      if ((await page.locator('#events li').count()) > 0) return true
       sent += await publishRuns(runs, { producer: k.producer, serde: k.serde, topic: k.topics.agentEvents, speed: 'max' })
       await page.waitForSelector('#events li', { timeout: 10_000 }).catch(() => undefined)
-    }
+      return (await page.locator('#events li').count()) > 0
+    }, { timeoutMs: 90_000, everyMs: 0 }).catch((err: unknown) => {
+      throw new Error(`the page showed no event after ${sent} events produced (${(err as Error).message}):\n${gateway.output().slice(-3000)}`)
+    })
 
     const programmerCost = page.locator('#agent-table tr[data-agent="Programmer"] td.cost')
     await expect.poll(async () => Number(await programmerCost.textContent().catch(() => '0')), { timeout: 60_000 }).toBeGreaterThan(0)
@@ -114,7 +117,9 @@ describe('live page /live in Chromium', () => {
     const clipped = await names.evaluateAll((spans) => spans.filter((s) => s.textContent!.length <= 24 && s.scrollWidth > s.clientWidth).map((s) => s.textContent))
     expect(clipped).toEqual([])
 
-    await new Promise((r) => setTimeout(r, 1_500)) // let the replay's batches settle for the picture
+    // For the picture: the event list unchanged over half a second (the replay's batches arrived), else as it is after 15 s.
+    let before = ''
+    await waitUntil('the event list to settle', async () => before === (before = await page.locator('#events').innerHTML()), { timeoutMs: 15_000, everyMs: 500 }).catch(() => undefined)
     mkdirSync(join(ROOT, 'test', 'artifacts'), { recursive: true })
     await page.screenshot({ path: SCREENSHOT, fullPage: true })
     expect(consoleErrors).toEqual([])

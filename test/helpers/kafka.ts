@@ -8,6 +8,7 @@ import { createSerde, type Serde } from '../../processors/runtime/kafka/serde.ts
 import { createLogger } from '../../processors/runtime/ops/logger.ts'
 import { DEFAULT_PARTITIONS, topicNames, toAgentEventRecord, type AgentEvent, type TopicNames } from '../../schemas/index.ts'
 import { stackEnv } from './stack.ts'
+import { waitUntil } from './wait-until.ts'
 
 /** A per-test Kafka context: unique topics, a producer, an admin and a serde. */
 export interface TestKafka {
@@ -43,15 +44,10 @@ export async function createTestKafka(partitions = DEFAULT_PARTITIONS): Promise<
   // Right after a broker restart (the fault cases), KRaft may answer a new topic's metadata with
   // UNKNOWN_TOPIC_OR_PARTITION for a moment, which kafkajs' createTopics does not retry; creating
   // again skips the topics that exist.
-  for (let attempt = 1; ; attempt++) {
-    try {
-      await admin.ensureTopics(Object.values(topics).map((topic) => ({ topic, partitions })))
-      break
-    } catch (err) {
-      if (attempt >= 10 || !/does not host this topic-partition|leader/i.test((err as Error).message)) throw err
-      await new Promise((r) => setTimeout(r, 500 * attempt))
-    }
-  }
+  await waitUntil('the test topics created', async () => {
+    await admin.ensureTopics(Object.values(topics).map((topic) => ({ topic, partitions })))
+    return true
+  }, { timeoutMs: 30_000, everyMs: 500, stopOn: (err) => !/does not host this topic-partition|leader/i.test((err as Error).message) })
   const producer = await driver.producer()
   const serde = createSerde(env.schemaRegistryUrl)
   let eventSchemaId: number | undefined

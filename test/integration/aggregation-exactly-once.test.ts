@@ -12,6 +12,7 @@ import { createTestKafka, type TestKafka } from '../helpers/kafka.ts'
 import type { AppProcess } from '../helpers/processes.ts'
 import { dumpTables } from '../helpers/aggregation-db.ts'
 import { seededRandom } from '../helpers/aggregation-events.ts'
+import { waitUntil } from '../helpers/wait-until.ts'
 import { loadTraceRuns } from '../../scripts/sources/trace-files.ts'
 import type { EnrichedAgentEvent } from '../../schemas/index.ts'
 import { dropSchema, schemaForPrefix, enrichAll, produceEnriched, schemaPool, simulatedEvents, startAggregation, storedOffsetSum, waitStoredCaughtUp } from '../bench/aggregation-workload.ts'
@@ -59,8 +60,12 @@ describe('aggregation exactly-once under repeated SIGKILL (real processes)', () 
       const app = await startAggregation(kafka.prefix, schemaKilled, env('k'))
       apps.push(app)
       const target = Math.floor(total * (crash / 3 + random() / 3))
-      const until = Date.now() + 120_000
-      while ((await storedOffsetSum(killedPool, topic)) < target && Date.now() < until) await new Promise((r) => setTimeout(r, 5 + random() * 40))
+      let stored = 0
+      await waitUntil(`stored offsets to pass ${target} before crash ${crash + 1}`, async () => (stored = await storedOffsetSum(killedPool, topic)) >= target, {
+        timeoutMs: 120_000,
+        everyMs: 5 + random() * 40,
+        describe: () => `${stored} stored`,
+      })
       app.kill('SIGKILL')
       expect(await app.exited).toBe('SIGKILL')
     }

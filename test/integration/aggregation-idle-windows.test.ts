@@ -9,7 +9,7 @@ import type pg from 'pg'
 import { afterEach, describe, expect, it } from 'vitest'
 import { createTestKafka, type TestKafka } from '../helpers/kafka.ts'
 import type { AppProcess } from '../helpers/processes.ts'
-import { waitUntil } from '../helpers/wait-until.ts'
+import { pause, waitUntil } from '../helpers/wait-until.ts'
 import { llmCallEvent } from '../helpers/events.ts'
 import { dropSchema, schemaForPrefix, schemaPool, startAggregation, waitStoredCaughtUp } from '../bench/aggregation-workload.ts'
 import { toEnrichedRecord, type AgentEvent, type AgentMetricsWindow, type EnrichedAgentEvent } from '../../schemas/index.ts'
@@ -95,7 +95,7 @@ describe('aggregation punctuation: windows close when traffic stops', () => {
     const trickle = (async () => {
       while (trickling) {
         await produce(kafka, [0, 1].map((partition) => ({ partition, e: llmCallEvent({ agent: 'active-agent', trace: `p${partition}`, timestampUs: last }) })))
-        await new Promise((r) => setTimeout(r, IDLE_MS / 4))
+        await pause(IDLE_MS / 4)
       }
     })()
     try {

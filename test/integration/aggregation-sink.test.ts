@@ -12,6 +12,7 @@ import type { RollupDelta } from '../../processors/aggregation/rollup-delta.ts'
 import { isAurenError } from '../../processors/runtime/ops/errors.ts'
 import { randomWorkload } from '../helpers/aggregation-events.ts'
 import { createTestDb, dumpTables, feed, splitByTrace, type TestDb } from '../helpers/aggregation-db.ts'
+import { waitUntil } from '../helpers/wait-until.ts'
 
 const T0 = Date.UTC(2025, 0, 1, 12, 0, 0) * 1000
 const GROUP = 'auren.aggregation'
@@ -132,15 +133,12 @@ describe('exactly-once', () => {
     await holder.query('SELECT * FROM agg_window_emission FOR UPDATE')
     const pending = sink.writeBatch(records(stream.slice(40, 90), 0, 40), at(0, 90)).catch((e: unknown) => e)
     const admin = db.pool(1)
-    let killed = false
-    for (let i = 0; i < 200 && !killed; i++) {
+    await waitUntil('the blocked batch\'s backend terminated', async () => {
       const res = await admin.query(
         "SELECT pg_terminate_backend(pid) AS ok FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%agg_window_emission%' AND pid <> pg_backend_pid()",
       )
-      killed = res.rows.some((r: { ok: boolean }) => r.ok)
-      if (!killed) await new Promise((r) => setTimeout(r, 25))
-    }
-    expect(killed).toBe(true)
+      return res.rows.some((r: { ok: boolean }) => r.ok)
+    }, { timeoutMs: 10_000, everyMs: 25 })
     const err = await pending
     expect(isAurenError(err) && err.retriable).toBe(true)
     await holder.query('ROLLBACK')

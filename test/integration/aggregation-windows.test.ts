@@ -13,6 +13,7 @@ import { publishPending } from '../../processors/runtime/sinks/outbox.ts'
 import { toRollupDelta } from '../../processors/aggregation/transform.ts'
 import { agentEvent, enriched, llmPayload } from '../helpers/aggregation-events.ts'
 import { createTestDb, type TestDb } from '../helpers/aggregation-db.ts'
+import { pause } from '../helpers/wait-until.ts'
 
 const GROUP = 'auren.aggregation'
 const TOPIC = 'auren.agent-events.enriched.v1'
@@ -126,7 +127,7 @@ describe('windows, watermark and late events', () => {
     await writer(sink)(0, llm('A', 10), llm('B', 11))
     expect(await sink.countActiveAgents(60_000)).toBe(2)
     expect(await sink.purgeSeenEvents(3_600_000)).toBe(0)
-    await new Promise((r) => setTimeout(r, 20))
+    await pause(20) // the seen ids are now older than 1 ms
     expect(await sink.purgeSeenEvents(1)).toBe(2)
   })
 })

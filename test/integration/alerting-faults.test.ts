@@ -23,7 +23,7 @@ import { startReceiver, startTestAlertmanager, type Receiver, type TestAlertmana
 import { createTestKafka, type TestKafka } from '../helpers/kafka.ts'
 import { startApp, type AppProcess } from '../helpers/processes.ts'
 import { stackEnv } from '../helpers/stack.ts'
-import { waitUntil } from '../helpers/wait-until.ts'
+import { pause, waitUntil } from '../helpers/wait-until.ts'
 
 const RULES = join(import.meta.dirname, '..', 'fixtures', 'alerting', 'fault-rules.yml')
 const GROUP_INTERVAL_MS = 5_000
@@ -140,7 +140,7 @@ describe('alerting under SIGKILLs and an Alertmanager outage', () => {
           await start()
         }
         if (p === 2) {
-          await new Promise((resolve) => setTimeout(resolve, Math.max(0, stoppedAt + 30_000 - Date.now()))) // … and lasts 30 s
+          await pause(Math.max(0, stoppedAt + 30_000 - Date.now())) // … and lasts 30 s
           await am.start()
         }
       }

@@ -20,7 +20,7 @@ import { readTopicToEnd, waitForGroupCaughtUp } from '../../scripts/lib/read-top
 import { createTestKafka, type TestKafka } from '../helpers/kafka.ts'
 import { startApp, type AppProcess } from '../helpers/processes.ts'
 import { archivalEnv, createArchiveTestEnv, metricSum, type ArchiveTestEnv } from '../helpers/archive.ts'
-import { waitUntil } from '../helpers/wait-until.ts'
+import { pause, waitUntil } from '../helpers/wait-until.ts'
 
 const TRACES = join(import.meta.dirname, '..', '..', '..', 'shared', 'data', 'agent-traces')
 const KILLS = 5
@@ -84,7 +84,7 @@ describe('archival under SIGKILL', () => {
         if (i + 150 > holdBack) await allKilled
         await kafka.produceEvents(events.slice(i, i + 150))
         produced = Math.min(events.length, i + 150)
-        await new Promise((r) => setTimeout(r, 250))
+        await pause(250)
       }
     })()
 
@@ -96,7 +96,7 @@ describe('archival under SIGKILL', () => {
         return metricSum(await current.metrics().catch(() => ''), 'auren_archive_objects_written_total') > 0
       }, { timeoutMs: 90_000, everyMs: 100 })
         .catch((err: Error) => { throw new Error(`${err.message}; its output:\n${current.output().slice(-4000)}`) })
-      await new Promise((r) => setTimeout(r, Math.floor(Math.random() * 400)))
+      await pause(Math.floor(Math.random() * 400)) // a random point between or during flushes
       expect(produced, 'the replay is still being produced').toBeLessThan(events.length)
       archival.kill('SIGKILL')
       expect(await archival.exited).toBe('SIGKILL')

@@ -9,7 +9,8 @@ import { spawn } from 'node:child_process'
 import { join } from 'node:path'
 import { afterAll, afterEach, expect, it } from 'vitest'
 import { createTestKafka, type TestKafka } from '../helpers/kafka.ts'
-import { brokerOutage, restoreStack, sleep } from '../helpers/stack-control.ts'
+import { brokerOutage, restoreStack } from '../helpers/stack-control.ts'
+import { waitUntil } from '../helpers/wait-until.ts'
 import { CLIENT_RETRY_BUDGET_MS } from '../conformance/fault-cases.ts'
 import { readTopicToEnd } from '../../scripts/lib/read-topic.ts'
 import { fromAgentEventRecord, type AgentEventRecord } from '../../schemas/index.ts'
@@ -40,20 +41,22 @@ it('auren simulate rides out a broker outage past the client retry budget and se
   let stderr = ''
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()))
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
-  const exited = new Promise<number | string>((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal ?? -1)))
+  let exitCode: number | string | undefined
+  child.once('exit', (code, signal) => (exitCode = code ?? signal ?? -1))
   try {
     // Mid-stream: some events are in the topic, most are not yet sent.
-    const deadline = Date.now() + 60_000
-    for (;;) {
-      const ends = await kafka.admin.endOffsets(kafka.topics.agentEvents).catch(() => new Map<number, string>())
-      if ([...ends.values()].reduce((n, o) => n + Number(o), 0) >= 300) break
-      if (Date.now() > deadline || child.exitCode !== null) throw new Error(`simulate did not start sending:\n${stdout}${stderr}`)
-      await sleep(200)
-    }
+    const topic = kafka
+    await waitUntil('simulate to send its first 300 events', async () => {
+      if (child.exitCode !== null) throw new Error(`simulate exited (${child.exitCode})`)
+      const ends = await topic.admin.endOffsets(topic.topics.agentEvents).catch(() => new Map<number, string>())
+      return [...ends.values()].reduce((n, o) => n + Number(o), 0) >= 300
+    }, { timeoutMs: 60_000, everyMs: 200, stopOn: () => child.exitCode !== null }).catch((err: unknown) => {
+      throw new Error(`simulate did not start sending (${(err as Error).message}):\n${stdout}${stderr}`)
+    })
     faulted = true
     const outage = await brokerOutage(CLIENT_RETRY_BUDGET_MS + 4_000)
     expect(outage.outageMs).toBeGreaterThan(CLIENT_RETRY_BUDGET_MS)
-    const code = await Promise.race([exited, sleep(180_000).then(() => 'still running after 180 s')])
+    const code = await waitUntil('auren simulate to exit after the outage', () => exitCode, { timeoutMs: 180_000, everyMs: 200 }).catch((err: unknown) => (err as Error).message)
     expect(code, `${stdout}\n${stderr.slice(-4000)}`).toBe(0)
   } finally {
     if (child.exitCode === null) child.kill('SIGKILL')

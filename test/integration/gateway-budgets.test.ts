@@ -17,6 +17,7 @@ import { llmCallEvent } from '../helpers/events.ts'
 import type { AppProcess } from '../helpers/processes.ts'
 import { useRunningApp } from '../helpers/running-app.ts'
 import { hs256Token, isoMs, startStreamGateway } from '../helpers/stream-gateway.ts'
+import { pause, waitUntil } from '../helpers/wait-until.ts'
 
 const SECRET = randomBytes(32).toString('base64')
 const RUN_MS = 10_000
@@ -55,7 +56,6 @@ describe('gateway tier budgets on the real pipeline', () => {
     gateway = await startStreamGateway(pipeline.kafka.prefix, SECRET, {
       AUREN_GATEWAY_LOG_LEVEL: 'warn',
     })
-    const deadline = Date.now() + 60_000
     ws = new WebSocket(`ws://${gateway.address}/v1/stream`, { headers: { Authorization: `Bearer ${await token('ops', ['operator'])}` } })
     ws.on('error', () => {})
     const subscribed = new Promise<void>((resolve, reject) => {
@@ -75,11 +75,12 @@ describe('gateway tier budgets on the real pipeline', () => {
     })
     await subscribed
     // The fan-out starts at the latest offsets once it joined its group: produce probes until one arrives.
-    while (!probeSeen) {
+    await waitUntil('a probe event delivered by the stream', async () => {
       await pipeline.kafka.produceEvents([llm('probe', true)])
-      for (let i = 0; i < 20 && !probeSeen; i++) await new Promise((r) => setTimeout(r, 100))
-      if (Date.now() > deadline) throw new Error(`stream never delivered:\n${gateway.output().slice(-4000)}`)
-    }
+      return waitUntil('the probe', () => probeSeen, { timeoutMs: 2_000, everyMs: 100 })
+    }, { timeoutMs: 60_000 }).catch((err: unknown) => {
+      throw new Error(`stream never delivered (${(err as Error).message}):\n${gateway.output().slice(-4000)}`)
+    })
   })
 
   afterAll(async () => {
@@ -98,12 +99,10 @@ describe('gateway tier budgets on the real pipeline', () => {
       sent.operational++
       sent.analytical++
       const wait = started + (tick + 1) * TICK_MS - Date.now()
-      if (wait > 0) await new Promise((r) => setTimeout(r, wait))
+      if (wait > 0) await pause(wait)
     }
-    const deadline = Date.now() + 30_000
-    while ((['critical', 'operational', 'analytical'] as const).some((t) => delays[t].length < sent[t]) && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 100))
-    }
+    // Up to 30 s for every event; what is missing after that is asserted below, with the figures.
+    await waitUntil('every sent event delivered', () => (['critical', 'operational', 'analytical'] as const).every((t) => delays[t].length >= sent[t]), { timeoutMs: 30_000, everyMs: 100 }).catch(() => undefined)
     const summary = Object.fromEntries((['critical', 'operational', 'analytical'] as const).map((t) => {
       const s = [...delays[t]].sort((a, b) => a - b)
       return [t, { sent: sent[t], delivered: s.length, p50: percentile(s, 50), p99: percentile(s, 99), max: s.at(-1) ?? Number.NaN }]

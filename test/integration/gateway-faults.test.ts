@@ -26,7 +26,7 @@ import { createTestKafka, type TestKafka } from '../helpers/kafka.ts'
 import { startGateway, type AppProcess } from '../helpers/processes.ts'
 import { brokerOutage, databaseOutage, restoreStack } from '../helpers/stack-control.ts'
 import { hs256Token, startStreamGateway } from '../helpers/stream-gateway.ts'
-import { waitUntil as sharedWaitUntil } from '../helpers/wait-until.ts'
+import { pause, waitUntil as sharedWaitUntil } from '../helpers/wait-until.ts'
 
 const SECRET = randomBytes(32).toString('base64')
 const T0 = Date.parse('2025-03-01T10:00:00Z')
@@ -137,7 +137,7 @@ describe('gateway SIGTERM during a broker outage', () => {
     await brokerOutage(DELAYS_MS.at(-1)! + 12_000, async () => {
       const t0 = Date.now()
       await Promise.all(gateways.map(async (g, i) => {
-        await new Promise((r) => setTimeout(r, DELAYS_MS[i]! - (Date.now() - t0)))
+        await pause(DELAYS_MS[i]! - (Date.now() - t0))
         const t = Date.now()
         g.kill('SIGTERM')
         const exit = await g.exited
@@ -229,7 +229,7 @@ describe('ingest API during a broker outage', () => {
     let flushed: Promise<void> | null = null
     const t0 = Date.now()
     await brokerOutage(3_000, async () => {
-      await new Promise((r) => setTimeout(r, 500))
+      await pause(500)
       flushed = provider.forceFlush() // the export starts while the broker is down
     })
     await flushed

@@ -16,6 +16,7 @@ import { createTestKafka, type TestKafka } from '../helpers/kafka.ts'
 import type { AppProcess } from '../helpers/processes.ts'
 import { hs256Token, startStreamGateway } from '../helpers/stream-gateway.ts'
 import { waitUntil } from '../helpers/wait-until.ts'
+import { waitMetricsStreamReady } from '../helpers/metrics-probe.ts'
 
 const SECRET = randomBytes(32).toString('base64')
 type Msg = Record<string, unknown> & { type: string }
@@ -51,9 +52,9 @@ describe('gateway metrics channel fed by the aggregation app', () => {
         if (messages.some((m) => m.type === 'subscribed')) resolve()
       })
     })
-    // kafkajs joins before it has fetched: give the fresh group's "latest" positions a moment to
-    // be resolved before anything is published to the metrics topic.
-    await new Promise((r) => setTimeout(r, 3_000))
+    // kafkajs joins before it has fetched: see a probe window arrive (the fresh group's "latest"
+    // positions resolved) before anything is published to the metrics topic.
+    await waitMetricsStreamReady(kafka, gateway.address, token, () => gateway.output())
   }, 120_000)
 
   afterAll(async () => {

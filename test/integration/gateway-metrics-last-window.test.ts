@@ -17,6 +17,7 @@ import { createTestKafka, type TestKafka } from '../helpers/kafka.ts'
 import type { AppProcess } from '../helpers/processes.ts'
 import { hs256Token, startStreamGateway } from '../helpers/stream-gateway.ts'
 import { waitUntil } from '../helpers/wait-until.ts'
+import { waitMetricsStreamReady } from '../helpers/metrics-probe.ts'
 
 const SECRET = randomBytes(32).toString('base64')
 const MINUTE_US = 60_000_000
@@ -48,8 +49,8 @@ describe('the last window of a burst on the metrics channel', () => {
       if (m.type === 'welcome') ws.send(JSON.stringify({ type: 'subscribe', channels: ['metrics'], filters: { agent_ids: ['burst-agent'] } }))
     })
     await waitUntil('subscribed', async () => messages.some((m) => m.type === 'subscribed') || undefined, { timeoutMs: 30_000, everyMs: 50 })
-    // the fan-out's fresh group resolves "latest" after joining: let it settle before anything is published
-    await new Promise((r) => setTimeout(r, 3_000))
+    // the fan-out's fresh group resolves "latest" after joining: see a probe window arrive before anything is published
+    await waitMetricsStreamReady(kafka, gateway.address, await hs256Token(SECRET, 'ops', ['operator']), () => gateway.output())
   }, 120_000)
 
   afterAll(async () => {

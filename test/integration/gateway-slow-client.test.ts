@@ -21,6 +21,7 @@ import { llmCallEvent } from '../helpers/events.ts'
 import type { AppProcess } from '../helpers/processes.ts'
 import { useRunningApp } from '../helpers/running-app.ts'
 import { hs256Token, isoMs, startStreamGateway } from '../helpers/stream-gateway.ts'
+import { pause, waitUntil } from '../helpers/wait-until.ts'
 
 const SECRET = randomBytes(32).toString('base64')
 /** Length of the baseline phase and of the slow-client phase, ms. */
@@ -92,13 +93,13 @@ async function produceLoad(pipeline: ReturnType<typeof useRunningApp>, ms: numbe
     sent.analytical += 4
     if (tick % 10 === 9) await onSecond()
     const wait = started + (tick + 1) * TICK_MS - Date.now()
-    if (wait > 0) await new Promise((r) => setTimeout(r, wait))
+    if (wait > 0) await pause(wait)
   }
 }
 
+/** Waits up to 30 s for every sent event to reach `client`; what is missing after that is asserted by the caller, with the figures. */
 async function delivered(client: Client, sent: Record<Tier, number>): Promise<void> {
-  const deadline = Date.now() + 30_000
-  while (TIERS.some((t) => client.delays[t].length < sent[t]) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100))
+  await waitUntil('every sent event delivered', () => TIERS.every((t) => client.delays[t].length >= sent[t]), { timeoutMs: 30_000, everyMs: 100 }).catch(() => undefined)
 }
 
 const sortedDelays = (c: Client, t: Tier) => [...c.delays[t]].sort((a, b) => a - b)
@@ -137,12 +138,12 @@ describe('gateway slow-client policy on the real pipeline', () => {
     third.subscribed.catch(() => {})
     expect(await third.closed).toEqual({ code: 1013, reason: 'server at capacity' })
     // The fan-out starts at the latest offsets once it joined its group: produce probes until both got one.
-    const deadline = Date.now() + 60_000
-    while (!normal.probeSeen || !slow.probeSeen) {
+    await waitUntil('a probe event delivered to both clients', async () => {
       await pipeline.kafka.produceEvents([llmCallEvent({ agent: 'probe', userId: 'u1', eventId: randomUUID(), timestampUs: Date.now() * 1000 })])
-      for (let i = 0; i < 20 && !(normal.probeSeen && slow.probeSeen); i++) await new Promise((r) => setTimeout(r, 100))
-      if (Date.now() > deadline) throw new Error(`stream never delivered:\n${gateway.output().slice(-4000)}`)
-    }
+      return waitUntil('the probe', () => normal.probeSeen && slow.probeSeen, { timeoutMs: 2_000, everyMs: 100 })
+    }, { timeoutMs: 60_000 }).catch((err: unknown) => {
+      throw new Error(`stream never delivered (${(err as Error).message}):\n${gateway.output().slice(-4000)}`)
+    })
     const fmt = (n: number) => n.toFixed(1)
     const report = (phase: string, c: Client, sent: Record<Tier, number>) => {
       for (const t of TIERS) {

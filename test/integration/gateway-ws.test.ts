@@ -66,8 +66,9 @@ function llm(o: { agent: string; user: string; failed?: boolean; confidence?: nu
   }
 }
 /** A knowledge access (analytical). */
-function knowledge(agent: string, user: string): AgentEvent {
-  return agentEvent('knowledge_access', { knowledge_item_id: 'k1', domain: null, access_type: 'read', items_retrieved: 1, found: true }, { id: randomUUID(), timestampUs: Date.now() * 1000, agent, user, trace: `t-${randomUUID()}` })
+function knowledge(agent: string, user: string, o: { confidence?: number } = {}): AgentEvent {
+  const performance = o.confidence === undefined ? undefined : { latency_ms: 10, success: true, error_type: null, confidence_score: o.confidence, memory_usage_mb: null, cpu_percent: null }
+  return agentEvent('knowledge_access', { knowledge_item_id: 'k1', domain: null, access_type: 'read', items_retrieved: 1, found: true }, { id: randomUUID(), timestampUs: Date.now() * 1000, agent, user, trace: `t-${randomUUID()}`, ...(performance ? { performance } : {}) })
 }
 
 describe('gateway WebSocket stream (auren.v1)', () => {
@@ -181,9 +182,11 @@ describe('gateway WebSocket stream (auren.v1)', () => {
     const viewer = connect(await token('u1', ['viewer']))
     const mine = await viewer.subscribe({ channels: ['events'] })
 
-    const crit = llm({ agent: 'agent-x', user: 'u1', failed: true, confidence: 0.9 })
-    const oper = llm({ agent: 'agent-y', user: 'u2', confidence: 0.5 })
-    const anal = knowledge('agent-x', 'u1')
+    // One trace: the case and the first sentinel share a partition, so they reach the gateway in this order.
+    const trace = `t-${randomUUID()}`
+    const crit = { ...llm({ agent: 'agent-x', user: 'u1', failed: true, confidence: 0.9 }), trace_id: trace }
+    const oper = { ...llm({ agent: 'agent-y', user: 'u2', confidence: 0.5 }), trace_id: trace }
+    const anal = { ...knowledge('agent-x', 'u1'), trace_id: trace }
     await pipeline.kafka.produceEvents([crit, oper, anal, crit]) // crit twice: delivered once
 
     const ev = await op.waitFor((m) => m.type === 'event' && m.subscription_id === all)
@@ -195,14 +198,30 @@ describe('gateway WebSocket stream (auren.v1)', () => {
     expect((opBatch.events as unknown[]).length).toBeLessThanOrEqual(50)
     const anBatch = await op.waitFor((m) => m.type === 'batch' && m.subscription_id === all && m.tier === 'analytical')
     expect((anBatch.events as unknown[]).length).toBeLessThanOrEqual(200)
-    await viewer.waitFor((m) => m.type === 'batch' && m.tier === 'analytical')
-    await op2.waitFor((m) => m.type === 'batch' && m.subscription_id === byType)
-    // A later sentinel to every subscription: once it arrived, everything before it was delivered.
-    const sentinel = llm({ agent: 'agent-x', user: 'u1', failed: true, confidence: 0.95 })
-    await pipeline.kafka.produceEvents([sentinel])
-    await op.waitFor((m) => m.type === 'event' && m.subscription_id === byConf && (m.event as { event_id: string }).event_id === sentinel.event_id)
-    await viewer.waitFor((m) => m.type === 'event' && (m.event as { event_id: string }).event_id === sentinel.event_id)
-    await new Promise((r) => setTimeout(r, 700)) // batches of the sentinel's time (≤ 500 ms) flushed
+    const delivered = async (c: Client, sub: string, ev: AgentEvent) =>
+      waitUntil(`event ${ev.event_id} (${ev.event_type}) on subscription ${sub}`, () => c.eventIds(sub).includes(ev.event_id), { timeoutMs: 20_000, describe: () => JSON.stringify(c.eventIds(sub)) })
+    for (const x of [crit, oper, anal]) await delivered(op, all, x)
+    await delivered(op, byAgent, crit)
+    await delivered(op, byTier, anal)
+    await delivered(op, byConf, crit)
+    await delivered(op2, byType, anal)
+    await delivered(viewer, mine, crit)
+    await delivered(viewer, mine, anal)
+    // Absence, proven by sentinels rather than by waiting:
+    // 1. a sentinel on the case's partition: once it arrived, every case event (crit's copy too) reached the gateway;
+    const first = { ...llm({ agent: 'agent-x', user: 'u1', failed: true, confidence: 0.95 }), trace_id: trace }
+    await pipeline.kafka.produceEvents([first])
+    await delivered(op, all, first)
+    // 2. an analytical sentinel produced after that, received on each connection: its batch's deadline (its enrichment
+    //    time + 450 ms) is later than that of any batch holding a case event (its arrival + at most 450 ms), and a
+    //    connection flushes its batches by deadline (ties: subscription, then operational before analytical) after
+    //    writing critical events at once; so any case event a subscription wrongly took was written before it.
+    //    It passes the filters of every subscription but byAgent (llm_usage), which shares op's connection.
+    const last = knowledge('agent-x', 'u1', { confidence: 0.95 })
+    await pipeline.kafka.produceEvents([last])
+    await delivered(op, byTier, last)
+    await delivered(op2, byType, last)
+    await delivered(viewer, mine, last)
 
     const ids = [crit, oper, anal].map((x) => x.event_id)
     const seen = (c: Client, s: string) => c.eventIds(s).filter((id) => ids.includes(id))

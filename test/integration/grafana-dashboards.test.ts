@@ -33,6 +33,7 @@ import { llmCallEvent } from '../helpers/events.ts'
 import { DEFAULT_PARTITIONS, toAgentEventRecord } from '../../schemas/index.ts'
 import { interpolate, panelQueries, type DashboardJson, type Interpolation, type PanelQuery } from '../../grafana/src/panel-queries.ts'
 import { uniquePrefix } from '../helpers/kafka.ts'
+import { pause, waitUntil } from '../helpers/wait-until.ts'
 import { renderDashboards } from '../../scripts/lib/render-dashboards.ts'
 import { Ajv } from 'ajv'
 import { SIGNAL_RESPONSES } from '../../gateway/queries/signals.ts'
@@ -54,15 +55,6 @@ interface Outcome {
   /** Prometheus: series with a finite value; SQL: rows with at least one non-null numeric value. */
   withData: number
   error?: string
-}
-
-async function waitUntil(what: string, cond: () => Promise<boolean>, timeoutMs: number, pollMs = 500): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (Date.now() < deadline) {
-    if (await cond()) return
-    await new Promise((r) => setTimeout(r, pollMs))
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
 }
 
 async function promInstant(expr: string, timeS?: number): Promise<Array<{ metric: Record<string, string>; value: [number, string] }>> {
@@ -158,7 +150,7 @@ describe('Grafana dashboards: every panel returns data on a running pipeline', (
         for (const path of ['overview', 'agents/performance', 'costs', 'memory/tier-stats']) {
           await fetch(`${api}/${path}`, { headers: { Authorization: `Bearer ${token}` } }).then((r) => r.arrayBuffer()).catch(() => undefined)
         }
-        await new Promise((r) => setTimeout(r, 3_000))
+        await pause(3_000)
       }
     })()
     loadStartS = Date.now() / 1000
@@ -187,12 +179,12 @@ describe('Grafana dashboards: every panel returns data on a running pipeline', (
       const consumed = await promInstant(`sum(auren_records_consumed_total{${inst(enrichment)}})`)
       const calls = await promInstant(`sum(auren_llm_calls_total{${inst(aggregation)}})`)
       return Number(consumed[0]?.value[1]) === inputTotal && Number(calls[0]?.value[1]) === dbCalls
-    }, 60_000)
+    }, { timeoutMs: 60_000, everyMs: 500 })
     expect(framesReceived).toBeGreaterThan(0)
     await waitUntil('Prometheus to fire AurenRecordsDeadLettered for the dead-lettered records', async () => {
       const firing = await promInstant('ALERTS{alertname="AurenRecordsDeadLettered", alertstate="firing", processor="enrichment"}')
       return firing.length > 0
-    }, 60_000)
+    }, { timeoutMs: 60_000, everyMs: 500 })
 
     const minUs = Number((await pool.query<{ m: string }>('SELECT min(window_start_us)::text AS m FROM agg_agent_window')).rows[0]!.m)
     evalTimeS = Date.now() / 1000

@@ -15,19 +15,36 @@ import { llmCallEvent } from '../helpers/events.ts'
 import type { AppProcess } from '../helpers/processes.ts'
 import { useRunningApp } from '../helpers/running-app.ts'
 import { hs256Token, startStreamGateway } from '../helpers/stream-gateway.ts'
+import { waitUntil } from '../helpers/wait-until.ts'
 
 const ROOT = join(import.meta.dirname, '..', '..')
 const SECRET = randomBytes(32).toString('base64')
 
 const token = (sub: string, roles: string[], secret = SECRET) => hs256Token(secret, sub, roles)
 
-function llm(agent: string, o: { failed?: boolean } = {}): AgentEvent {
-  const e = llmCallEvent({ agent, userId: 'u1' })
+function llm(agent: string, o: { failed?: boolean; trace?: string; model?: string } = {}): AgentEvent {
+  const e = llmCallEvent({ agent, userId: 'u1', ...(o.trace ? { trace: o.trace } : {}), ...(o.model ? { model: o.model } : {}) })
   return { ...e, payload: { ...e.payload, success: !o.failed, error_type: o.failed ? 'timeout' : null } }
 }
 
-function knowledge(agent: string): AgentEvent {
-  return agentEvent('knowledge_access', { knowledge_item_id: 'k1', domain: null, access_type: 'read', items_retrieved: 1, found: true }, { id: randomUUID(), timestampUs: Date.now() * 1000, agent, user: 'u1', trace: `t-${randomUUID()}` })
+function knowledge(agent: string, trace = `t-${randomUUID()}`): AgentEvent {
+  return agentEvent('knowledge_access', { knowledge_item_id: 'k1', domain: null, access_type: 'read', items_retrieved: 1, found: true }, { id: randomUUID(), timestampUs: Date.now() * 1000, agent, user: 'u1', trace })
+}
+
+/** A WebSocket client of the stream with one subscription; collects the event ids delivered to it. */
+async function streamClient(url: string, filters: Record<string, unknown>): Promise<{ ids: string[]; ws: WebSocket }> {
+  const ws = new WebSocket(url, { headers: { Authorization: `Bearer ${await token('ops', ['operator'])}` } })
+  const ids: string[] = []
+  let subscribed = false
+  ws.on('message', (d) => {
+    const m = JSON.parse(d.toString()) as { type: string; event?: { event_id: string }; events?: { event_id: string }[] }
+    if (m.type === 'welcome') ws.send(JSON.stringify({ type: 'subscribe', channels: ['events'], filters }))
+    if (m.type === 'subscribed') subscribed = true
+    if (m.type === 'event') ids.push(m.event!.event_id)
+    if (m.type === 'batch') ids.push(...m.events!.map((e) => e.event_id))
+  })
+  await waitUntil('a stream subscription', () => subscribed, { timeoutMs: 20_000 })
+  return { ids, ws }
 }
 
 /** `auren tail …` as a child process, its output collected. */
@@ -46,11 +63,7 @@ class Tail {
     return this.stdout.split('\n').filter((l) => l.length > 0)
   }
   async waitFor(pred: () => boolean, what: string, timeoutMs = 30_000): Promise<void> {
-    const deadline = Date.now() + timeoutMs
-    while (!pred()) {
-      if (Date.now() > deadline) throw new Error(`auren tail: no ${what} within ${timeoutMs} ms\nstdout: ${this.stdout.slice(-2000)}\nstderr: ${this.stderr.slice(-2000)}`)
-      await new Promise((r) => setTimeout(r, 50))
-    }
+    await waitUntil(`auren tail: ${what}`, pred, { timeoutMs, everyMs: 50, describe: () => `\nstdout: ${this.stdout.slice(-2000)}\nstderr: ${this.stderr.slice(-2000)}` })
   }
 }
 
@@ -64,19 +77,14 @@ describe('auren tail', () => {
     gateway = await startStreamGateway(pipeline.kafka.prefix, SECRET)
     url = `ws://${gateway.address}/v1/stream`
     // The fan-out starts at the latest offsets once it joined its group: produce probes until one arrives.
-    const ws = new WebSocket(url, { headers: { Authorization: `Bearer ${await token('ops', ['operator'])}` } })
-    let delivered = false
-    ws.on('message', (d) => {
-      const m = JSON.parse(d.toString()) as { type: string }
-      if (m.type === 'welcome') ws.send(JSON.stringify({ type: 'subscribe', channels: ['events'], filters: { agent_ids: ['probe'] } }))
-      if (m.type === 'event') delivered = true
-    })
-    while (!delivered) {
-      if (Date.now() > deadline) throw new Error(`stream never delivered:\n${gateway.output().slice(-4000)}`)
+    const probe = await streamClient(url, { agent_ids: ['probe'] })
+    await waitUntil('a probe event delivered by the stream', async () => {
       await pipeline.kafka.produceEvents([llm('probe', { failed: true })])
-      await new Promise((r) => setTimeout(r, 1_000))
-    }
-    ws.terminate()
+      return waitUntil('the probe', () => probe.ids.length > 0, { timeoutMs: 1_000 })
+    }, { timeoutMs: 60_000 }).catch((err: unknown) => {
+      throw new Error(`stream never delivered (${(err as Error).message}):\n${gateway.output().slice(-4000)}`)
+    })
+    probe.ws.terminate()
   })
 
   afterAll(async () => {
@@ -93,25 +101,43 @@ describe('auren tail', () => {
     await json.waitFor(() => json.stderr.includes('subscribed'), 'subscription')
     await human.waitFor(() => human.stderr.includes('subscribed'), 'subscription')
 
-    const a1 = llm('agent-a')
-    const b1 = llm('agent-b')
-    const k1 = knowledge('agent-a')
-    const aFail = llm('agent-a', { failed: true })
+    // One trace: the case and the first sentinel share a partition, so they reach the gateway in this order.
+    const trace = `t-${randomUUID()}`
+    const a1 = llm('agent-a', { trace })
+    const b1 = llm('agent-b', { trace })
+    const k1 = knowledge('agent-a', trace)
+    const aFail = llm('agent-a', { failed: true, trace })
     await pipeline.kafka.produceEvents([a1, b1, k1, aFail])
-    const sentinel = llm('agent-a')
+    const sentinel = llm('agent-a', { trace })
     await pipeline.kafka.produceEvents([sentinel])
     await json.waitFor(() => json.stdout.includes(sentinel.event_id), 'sentinel event')
+    await json.waitFor(() => json.stdout.includes(a1.event_id) && json.stdout.includes(aFail.event_id), 'the selected events')
     await human.waitFor(() => human.stdout.includes('agent-a'), 'critical event')
-    await new Promise((r) => setTimeout(r, 700)) // batches of the sentinel's time flushed
+    // Absence, proven by sentinels rather than by waiting. The sentinel above shows every case event reached the
+    // gateway; the tails' filters admit no analytical event (and the human one only critical ones), so a witness
+    // connection takes an analytical sentinel produced now: its batch's deadline (its enrichment time + 450 ms) is
+    // later than that of any batch holding a case event (its arrival + at most 450 ms), and the gateway fires its
+    // flush timers in deadline order. A critical sentinel produced after the witness got it is written to each
+    // tail's connection after any case event that tail wrongly took.
+    const witness = await streamClient(url, { agent_ids: ['witness'] })
+    const late = knowledge('witness')
+    await pipeline.kafka.produceEvents([late])
+    await waitUntil('the analytical sentinel on the witness connection', () => witness.ids.includes(late.event_id), { timeoutMs: 30_000 })
+    witness.ws.terminate()
+    const last = llm('agent-a', { failed: true, model: 'gpt-4o-mini' })
+    await pipeline.kafka.produceEvents([last])
+    await json.waitFor(() => json.stdout.includes(last.event_id), 'last sentinel')
+    await human.waitFor(() => human.stdout.includes('gpt-4o-mini'), 'last sentinel')
 
     const events = json.lines().map((l) => JSON.parse(l) as { event_id: string; event_type: string; source_agent: { id: string }; tier: string; cost_usd: number | null })
-    expect(events.map((e) => e.event_id).sort()).toEqual([a1.event_id, aFail.event_id, sentinel.event_id].sort())
+    expect(events.map((e) => e.event_id).sort()).toEqual([a1.event_id, aFail.event_id, sentinel.event_id, last.event_id].sort())
     for (const e of events) expect(e).toMatchObject({ event_type: 'llm_call_completed', source_agent: { id: 'agent-a' } })
     expect(events.find((e) => e.event_id === a1.event_id)?.tier).toBe('operational')
 
-    // Human lines: only the critical LLM call (the failed one), compact.
-    expect(human.lines()).toHaveLength(1)
+    // Human lines: only the critical LLM calls (the failed one, then the last sentinel), compact.
+    expect(human.lines()).toHaveLength(2)
     expect(human.lines()[0]).toMatch(/^\d{4}-\d\d-\d\dT\S+Z critical\s+llm_call_completed\s+agent-a gpt-4o in=\d+ out=\d+.* error timeout$/)
+    expect(human.lines()[1]).toMatch(/^\d{4}-\d\d-\d\dT\S+Z critical\s+llm_call_completed\s+agent-a gpt-4o-mini in=\d+ out=\d+.* error timeout$/)
 
     json.child.kill('SIGINT')
     human.child.kill('SIGINT')
@@ -137,4 +163,3 @@ describe('auren tail', () => {
     expect(none.stderr).toContain('no token')
   })
 })
-    const deadline = Date.now() + 60_000
