@@ -17,7 +17,7 @@ import { startReceiver, type Receiver } from '../helpers/alertmanager.ts'
 import { createTestKafka, type TestKafka } from '../helpers/kafka.ts'
 import { startApp, type AppProcess } from '../helpers/processes.ts'
 import { stackEnv } from '../helpers/stack.ts'
-import { waitUntil } from '../helpers/wait-until.ts'
+import { pause, waitUntil } from '../helpers/wait-until.ts'
 
 const M = 60_000
 const T0 = Date.UTC(2023, 7, 25, 10, 0, 0) // run A, partition 0 (ms)
@@ -79,7 +79,7 @@ describe('alerting event time over partitions (real app)', () => {
         while (feeding && i < 200) {
           await produce(1, [llm(T1 + i * M, i % 2 === 0 ? 'Programmer' : 'Reviewer', 'run-b')])
           i += 1
-          await new Promise((resolve) => setTimeout(resolve, 300))
+          await pause(300)
         }
       })()
       const silent = fingerprint('agent-silent', { agent: 'Programmer' })
