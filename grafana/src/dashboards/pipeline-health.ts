@@ -1,7 +1,7 @@
 /** Pipeline health, for data engineers: flow, dead letters, lag, durations, rebalances, backlog. */
 import type { DashboardSpec } from '../board.ts'
 import { series, single, grid } from '../panels.ts'
-import { prom, sel, sqlTable } from '../queries.ts'
+import { prom, rangeTotal, sel, sqlTable } from '../queries.ts'
 import { CONSUMER_LAG_STEPS, EVENT_LAG_STEPS, REBALANCE_STEPS, ZERO_IS_GOOD } from '../thresholds.ts'
 import { RT } from '../../../schemas/rollup-tables.ts'
 
@@ -14,9 +14,9 @@ export const pipelineHealth: DashboardSpec = {
   variables: ['processor'],
   panels: [
     single({ title: 'How many scrape targets are up?', description: 'Count of scrape targets whose last scrape succeeded (Prometheus `up`).', unit: 'short', targets: [prom(`sum(${sel('up')})`, 'up', true)] }),
-    single({ title: 'How many records were dead-lettered in the range?', description: 'Records sent to the DLQ over the dashboard range, all processors.', unit: 'short', thresholds: ZERO_IS_GOOD, targets: [prom(`sum(increase(${sel('auren_records_dead_lettered_total', P)}[$__range]))`, 'dead-lettered', true)] }),
+    single({ title: 'How many records were dead-lettered in the range?', description: 'Records sent to the DLQ over the dashboard range, all processors (auren_records_dead_lettered_total; dead-lettered records never reach the rollups, so Prometheus counts them). Prometheus total = value now − value $__range ago, or the whole value of a series born inside the range (increase() would drop the first value of a born-filled series); assumes no process restart inside the range.', unit: 'short', thresholds: ZERO_IS_GOOD, targets: [prom(rangeTotal(sel('auren_records_dead_lettered_total', P)), 'dead-lettered', true)] }),
     single({ title: 'How many alerts fire now, per severity?', description: 'Prometheus alerts in state firing per severity (ALERTS{alertstate="firing"}; rules in prometheus/rules/). No data: none fires. Details on the Alerts dashboard.', unit: 'short', thresholds: [{ value: null, color: 'red' }], targets: [prom('count by (severity) (ALERTS{alertstate="firing"})', '{{severity}}', true)] }),
-    single({ title: 'How many rebalances in the range?', description: 'Consumer group joins of the instances over the range (auren_rebalances_total); AurenRebalanceStorm pages above 5 in 15 minutes.', unit: 'short', thresholds: REBALANCE_STEPS, targets: [prom(`sum by (processor) (increase(${sel('auren_rebalances_total', P)}[$__range]))`, '{{processor}}', true)] }),
+    single({ title: 'How many rebalances in the range?', description: 'Consumer group joins of the instances over the range (auren_rebalances_total); AurenRebalanceStorm pages above 5 in 15 minutes. Prometheus total = value now − value $__range ago, or the whole value of a series born inside the range (increase() would drop the first value of a born-filled series); assumes no process restart inside the range.', unit: 'short', thresholds: REBALANCE_STEPS, targets: [prom(rangeTotal(sel('auren_rebalances_total', P), ['processor']), '{{processor}}', true)] }),
     single({ title: 'How many metric windows wait in the outbox?', description: `Rows of ${RT.outbox} not yet published to auren.agent-metrics.v1 (aggregation transactional outbox).`, unit: 'short', thresholds: ZERO_IS_GOOD, targets: [sqlTable(`SELECT count(*) AS "windows waiting" FROM ${RT.outbox} WHERE published_at IS NULL`)] }),
     series({ title: 'How many records does each processor read?', description: 'Records consumed per second, per processor and topic (rate of auren_records_consumed_total).', unit: 'reqps', targets: [prom(`sum by (processor, topic) (rate(${sel('auren_records_consumed_total', P)}[$__rate_interval]))`, '{{processor}} ← {{topic}}')] }),
     series({ title: 'How many records does each processor write?', description: 'Records acknowledged per second on output and DLQ topics, per processor and topic.', unit: 'reqps', targets: [prom(`sum by (processor, topic) (rate(${sel('auren_records_produced_total', P)}[$__rate_interval]))`, '{{processor}} → {{topic}}')] }),
