@@ -2,7 +2,8 @@
  * `npm run render:dashboards -- --schema <rollup schema> [--instances <regex>] [--from <ISO>]
  * [--to <ISO>] [--prom-range <seconds>] [--out <dir>]`: draws every dashboard of grafana/dashboards
  * into `<out>/<uid>.png` (default `.cache/dashboards/`) from the running stack
- * (scripts/lib/render-dashboards.ts) and prints each file with its panels and series counts.
+ * (scripts/lib/render-dashboards.ts) and prints each file with its panels, series counts and the
+ * figures of stat panels.
  * `--instances` picks the scrape targets (default: all); `--from`/`--to` the SQL range (default:
  * the span of agg_agent_window in the schema).
  */
@@ -40,5 +41,5 @@ const rendered = await renderDashboards({
 })
 for (const d of rendered) {
   console.log(`${d.file}  (${d.dashboard})`)
-  for (const p of d.panels) console.log(`  ${p.series.toString().padStart(4)}  ${p.title}`)
+  for (const p of d.panels) console.log(`  ${p.series.toString().padStart(4)}  ${p.title}${p.figures ? `  ${Object.entries(p.figures).map(([k, v]) => `${k}=${v}`).join(', ')}` : ''}`)
 }

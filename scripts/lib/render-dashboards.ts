@@ -14,7 +14,7 @@ import { compile } from 'vega-lite'
 import { Resvg } from '@resvg/resvg-js'
 import { interpolate, panelQueries, type DashboardJson, type Interpolation, type PanelJson } from '../../grafana/src/panel-queries.ts'
 import { promFrame, seriesCount, sqlFrame, sqlSeriesFrame, type PromSeries, type QueryFrame } from '../../grafana/src/render/panel-data.ts'
-import { panelSpec, type RenderPanel } from '../../grafana/src/render/panel-spec.ts'
+import { panelSpec, statFigures, type RenderPanel } from '../../grafana/src/render/panel-spec.ts'
 
 /** Where and what to render. */
 export interface RenderOptions {
@@ -33,11 +33,14 @@ export interface RenderOptions {
   dashboardDir?: string
 }
 
-/** What was drawn: one PNG per dashboard with its panels and how many series (or rows) each showed. */
+/**
+ * What was drawn: one PNG per dashboard with its panels, how many series (or rows) each showed
+ * and, for a stat panel, the figures it shows (label → value, as drawn; a null figure is absent).
+ */
 export interface RenderedDashboard {
   dashboard: string
   file: string
-  panels: Array<{ title: string; type: string; series: number }>
+  panels: Array<{ title: string; type: string; series: number; figures?: Record<string, number> }>
 }
 
 const COL_PX = 56
@@ -105,7 +108,10 @@ export async function renderDashboards(o: RenderOptions): Promise<RenderedDashbo
         const steps = (p.fieldConfig?.defaults as { thresholds?: { steps?: Array<{ value: number | null; color: string }> } } | undefined)?.thresholds?.steps
         const rp: RenderPanel = { type: p.type, title: p.title ?? '', unit: p.fieldConfig?.defaults?.unit, thresholds: steps }
         const frames = await panelFrames(d, p, o, client)
-        panels.push({ title: rp.title, type: p.type, series: frames.reduce((n, fr) => n + seriesCount(fr), 0) })
+        panels.push({
+          title: rp.title, type: p.type, series: frames.reduce((n, fr) => n + seriesCount(fr), 0),
+          ...(p.type === 'stat' ? { figures: Object.fromEntries(statFigures(frames).map((f) => [f.label, f.value])) } : {}),
+        })
         const svg = await svgOf(rp, frames, w, h)
         const open = /^<svg([^>]*)>/.exec(svg)
         const attrs = open?.[1] ?? ''

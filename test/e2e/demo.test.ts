@@ -59,7 +59,7 @@ interface DemoJson {
     knowledge: { accesses: number; not_found: number; items: number }
     collaboration: { collaborations: number; consensus_reached: number; handoffs: number }
   }
-  dashboards: Array<{ dashboard: string; file: string; panels: Array<{ title: string; type: string; series: number }> }>
+  dashboards: Array<{ dashboard: string; file: string; panels: Array<{ title: string; type: string; series: number; figures?: Record<string, number> }> }>
 }
 
 /** The dashboards that must show data after the demo (issue 12, "Must show"), by uid (the PNG's name). */
@@ -216,5 +216,18 @@ describe('auren demo --json', () => {
       const empty = d!.panels.filter((p) => p.series === 0).map((p) => p.title)
       expect(empty, `${d!.dashboard}: panels without data`).toEqual([])
     }
+
+    // The token economics stat shows the true totals over the range (recorded runs and simulated
+    // part), as counted from the enriched topic, though the counters behind them were born already
+    // filled by the fast replay (issue 12: it showed 0 failed attempts). Each event once; a
+    // failed attempt is not a call.
+    const tokens = summary.dashboards.find((x) => x.file.endsWith('auren-token-economics.png'))!
+    const stat = tokens.panels.find((p) => p.title.startsWith('How many LLM calls were answered, and how many attempts failed'))
+    expect(stat, 'answered calls vs failed attempts stat').toBeDefined()
+    const all = [...Object.values(summary.agents), ...Object.values(sim.agents)]
+    const total = (k: 'llm_calls' | 'llm_failed_attempts') => all.reduce((n, a) => n + (a[k] ?? 0), 0)
+    const recordedFailed = Object.values(summary.agents).reduce((n, a) => n + (a.llm_failed_attempts ?? 0), 0)
+    expect(recordedFailed).toBeGreaterThan(0)
+    expect(stat!.figures).toEqual({ 'answered calls': total('llm_calls'), 'failed attempts': total('llm_failed_attempts') })
   })
 })

@@ -23,14 +23,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createCliContext, ensureTopicsAndSchemas, type CliContext } from '../../scripts/lib/cli-context.ts'
 import { runReplay } from '../../scripts/lib/replay-command.ts'
 import { runSimulate } from '../../scripts/lib/simulate-command.ts'
-import { waitForGroupCaughtUp } from '../../scripts/lib/read-topic.ts'
+import { readTopicToEnd, waitForGroupCaughtUp } from '../../scripts/lib/read-topic.ts'
+import { summarize } from '../../scripts/demo/summary.ts'
 import { startApp, type AppProcess } from '../../scripts/lib/app-process.ts'
 import { registerPromTarget, stackEnv, stackS3Env } from '../helpers/stack.ts'
 import { CreateBucketCommand, DeleteBucketCommand } from '@aws-sdk/client-s3'
 import { createObjectStore, createS3Client, type S3Settings } from '../../processors/archival/io/s3-store.ts'
 import { startStreamGateway, hs256Token } from '../helpers/stream-gateway.ts'
 import { llmCallEvent } from '../helpers/events.ts'
-import { DEFAULT_PARTITIONS, toAgentEventRecord } from '../../schemas/index.ts'
+import { DEFAULT_PARTITIONS, fromEnrichedRecord, toAgentEventRecord, type EnrichedAgentEvent, type EnrichedAgentEventRecord } from '../../schemas/index.ts'
 import { interpolate, panelQueries, type DashboardJson, type Interpolation, type PanelQuery } from '../../grafana/src/panel-queries.ts'
 import { uniquePrefix } from '../helpers/kafka.ts'
 import { pause, waitUntil } from '../helpers/wait-until.ts'
@@ -248,6 +249,33 @@ describe('Grafana dashboards: every panel returns data on a running pipeline', (
     const broken = outcomes.filter((o) => o.error !== undefined || o.withData === 0)
       .map((o) => `${o.dashboard} / ${o.panel} [${o.refId}, ${o.kind}]: ${o.error ?? (o.returned === 0 ? 'returned nothing' : `returned ${o.returned} but none with a value`)}`)
     expect(broken, `panels without data:\n${broken.join('\n')}`).toEqual([])
+  })
+
+  it('range totals count counters born already filled: answered calls and failed attempts equal the enriched topic\'s, dead-lettered the DLQ topic\'s', { timeout: 300_000 }, async () => {
+    // The replay runs at full speed, so the LLM call and failure counter series (and the
+    // dead-letter series) are born holding their count: increase() over the range read 0 failed
+    // attempts here (issue 12). The stats must show the totals counted independently, from the
+    // topics, each event once.
+    const enriched: EnrichedAgentEvent[] = []
+    for (const r of await readTopicToEnd(ctx.driver, ctx.admin, ctx.topics.enrichedEvents)) {
+      enriched.push(fromEnrichedRecord((await ctx.serde.decode(r.value, 'enriched-agent-event')) as EnrichedAgentEventRecord))
+    }
+    const dlq = await readTopicToEnd(ctx.driver, ctx.admin, ctx.topics.deadLetter)
+    const counted = summarize(enriched.length, enriched, [])
+    const answered = Object.values(counted.agents).reduce((n, a) => n + (a.llm_calls ?? 0), 0)
+    const failed = Object.values(counted.agents).reduce((n, a) => n + (a.llm_failed_attempts ?? 0), 0)
+    expect(failed, 'the recorded runs hold failed attempts').toBeGreaterThan(0)
+    expect(dlq.length).toBeGreaterThanOrEqual(3)
+    const queryOf = (uid: string, title: string) => {
+      const d = JSON.parse(readFileSync(join(DASHBOARD_DIR, `${uid}.json`), 'utf8')) as DashboardJson
+      const qs = panelQueries(d).filter((q) => q.panel.startsWith(title))
+      expect(qs.length, `${uid} / ${title}`).toBe(1)
+      return interpolate(qs[0]!.text, interp)
+    }
+    const stat = (await pool.query<Record<string, string | null>>(queryOf('auren-token-economics', 'How many LLM calls were answered, and how many attempts failed'))).rows
+    expect(stat.map((r) => ({ answered: Number(r['answered calls']), failed: Number(r['failed attempts']) }))).toEqual([{ answered, failed }])
+    const deadLettered = await promInstant(queryOf('auren-pipeline-health', 'How many records were dead-lettered in the range?'), evalTimeS)
+    expect(deadLettered.map((s) => Number(s.value[1]))).toEqual([dlq.length])
   })
 
   it('draws every dashboard into a PNG; the token economics, memory tier, knowledge and collaboration pictures have data in every panel', { timeout: 300_000 }, async () => {

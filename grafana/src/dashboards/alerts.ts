@@ -8,7 +8,7 @@
  */
 import type { DashboardSpec } from '../board.ts'
 import { grid, series, single } from '../panels.ts'
-import { prom, sel } from '../queries.ts'
+import { prom, rangeTotal, sel } from '../queries.ts'
 import {
   ABOVE_ZERO_STEPS, CONSUMER_LAG_STEPS, CPU_STEPS, EVENT_LAG_STEPS, LLM_ERROR_RATIO_STEPS, LLM_LATENCY_STEPS, LLM_MIN_SAMPLE_STEPS,
   MEMORY_STEPS, OUTBOX_BACKLOG_STEPS, REBALANCE_STEPS, SLOW_CLIENT_DROP_STEPS, TARGET_DOWN_STEPS,
@@ -18,6 +18,8 @@ import {
 const P = '{processor=~"$processor"}'
 const A = '{agent=~"$agent"}'
 const AM = '{job="alertmanager"}'
+const NOTIFIED = rangeTotal(`alertmanager_notifications_total${AM}`, ['integration'])
+const NOTIFY_FAILED = rangeTotal(`alertmanager_notifications_failed_total${AM}`, ['integration'])
 
 export const alerts: DashboardSpec = {
   uid: 'auren-alerts',
@@ -36,9 +38,9 @@ export const alerts: DashboardSpec = {
       prom(`sum by (integration) (rate(alertmanager_notifications_total${AM}[$__rate_interval]))`, '{{integration}} attempted'),
       prom(`sum by (integration) (rate(alertmanager_notifications_failed_total${AM}[$__rate_interval]))`, '{{integration}} failed'),
     ] }),
-    grid({ title: 'How many notifications were delivered and failed per channel in the range?', description: 'Per integration over the range: delivered = attempts − failed attempts, and failed attempts (alertmanager_notifications_total, alertmanager_notifications_failed_total).', unit: 'short', targets: [
-      prom(`sum by (integration) (increase(alertmanager_notifications_total${AM}[$__range])) - sum by (integration) (increase(alertmanager_notifications_failed_total${AM}[$__range]))`, '{{integration}} delivered', true),
-      prom(`sum by (integration) (increase(alertmanager_notifications_failed_total${AM}[$__range]))`, '{{integration}} failed', true),
+    grid({ title: 'How many notifications were delivered and failed per channel in the range?', description: 'Per integration over the range: delivered = attempts − failed attempts, and failed attempts (alertmanager_notifications_total, alertmanager_notifications_failed_total). Prometheus total = value now − value $__range ago, or the whole value of a series born inside the range (increase() would drop the first value of a born-filled series); assumes no process restart inside the range.', unit: 'short', targets: [
+      prom(`${NOTIFIED} - (${NOTIFY_FAILED} or ${NOTIFIED} * 0)`, '{{integration}} delivered', true),
+      prom(NOTIFY_FAILED, '{{integration}} failed', true),
     ] }),
     // What each alert rule compares, with its threshold (prometheus/rules/auren-alerts.yml).
     series({ title: 'Is any processor down? (AurenProcessorDown: up == 0 for 1 minute)', description: 'Last scrape of each processor target (up{job="auren"}): 1 scraped, 0 failed. The alert pages (critical) at 0 for 1 minute.', unit: 'short', min: 0, max: 1, thresholds: TARGET_DOWN_STEPS, thresholdLines: true, targets: [prom(sel('up', 'job="auren"'), '{{auren_target}} {{instance}}')] }),

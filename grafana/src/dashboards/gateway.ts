@@ -1,7 +1,7 @@
 /** Gateway: WebSocket connections, frames, delivery latency against the tier budgets, drops, REST. */
 import type { DashboardSpec } from '../board.ts'
 import { series, single } from '../panels.ts'
-import { prom, sel } from '../queries.ts'
+import { prom, rangeTotal, sel } from '../queries.ts'
 import { DELIVERY_BUDGET_STEPS, SLOW_CLIENT_DROP_STEPS, ZERO_IS_GOOD } from '../thresholds.ts'
 
 export const gateway: DashboardSpec = {
@@ -11,7 +11,7 @@ export const gateway: DashboardSpec = {
   variables: [],
   panels: [
     single({ title: 'How many WebSocket clients are connected?', description: 'Open /v1/stream connections, all gateway instances (auren_gateway_connections).', unit: 'short', targets: [prom(`sum(${sel('auren_gateway_connections')})`, 'connections', true)] }),
-    single({ title: 'How many events were not delivered in the range?', description: 'Frames or events dropped over the range, all reasons (auren_gateway_dropped_messages_total); AurenGatewaySlowClients notes more than 100 slow-client drops in 5 minutes.', unit: 'short', thresholds: SLOW_CLIENT_DROP_STEPS, targets: [prom(`sum(increase(${sel('auren_gateway_dropped_messages_total')}[$__range]))`, 'dropped', true)] }),
+    single({ title: 'How many events were not delivered in the range?', description: 'Frames or events dropped over the range, all reasons (auren_gateway_dropped_messages_total); AurenGatewaySlowClients notes more than 100 slow-client drops in 5 minutes. Prometheus total = value now − value $__range ago, or the whole value of a series born inside the range (increase() would drop the first value of a born-filled series); assumes no process restart inside the range.', unit: 'short', thresholds: SLOW_CLIENT_DROP_STEPS, targets: [prom(rangeTotal(sel('auren_gateway_dropped_messages_total')), 'dropped', true)] }),
     series({ title: 'How many frames are written per type?', description: 'WebSocket frames written per second by server message type (auren_gateway_messages_sent_total).', unit: 'reqps', targets: [prom(`sum by (type) (rate(${sel('auren_gateway_messages_sent_total')}[$__rate_interval]))`, '{{type}}')] }),
     series({ title: 'Is delivery within the tier budget (p95)?', description: 'p95 of event time to frame written, per tier (auren_gateway_delivery_latency_seconds); lines at the operational (100 ms) and analytical (500 ms) budgets, CONTRACTS.md section 3.', unit: 's', thresholds: DELIVERY_BUDGET_STEPS, thresholdLines: true, targets: [prom(`histogram_quantile(0.95, sum by (le, tier) (rate(${sel('auren_gateway_delivery_latency_seconds_bucket')}[$__rate_interval])))`, '{{tier}} p95')] }),
     series({ title: 'What share of events is delivered within budget?', description: 'Per tier: events delivered within the tier budget / events delivered (histogram buckets le=0.1 for operational, le=0.5 for analytical and critical).', unit: 'percentunit', min: 0, max: 1, targets: [

@@ -1,10 +1,12 @@
 /** Token economics (seed 001 view 3): where the money goes, per agent, model, user and trace. */
 import type { DashboardSpec } from '../board.ts'
 import { bars, grid, series, single } from '../panels.ts'
-import { inRange, matches, prom, sel, sqlSeries, sqlTable, timeOf } from '../queries.ts'
+import { inRange, matches, measuredCount, prom, sel, sqlSeries, sqlTable, timeOf } from '../queries.ts'
 import { RT } from '../../../schemas/rollup-tables.ts'
 
 const AM = ['agent=~"$agent"', 'model=~"$model"']
+const LLM_MATCH = [matches('agent_id', 'agent'), matches('model', 'model')]
+const WHY_SQL = 'Read from the PostgreSQL rollups, not Prometheus increase() over the range: a counter series born inside the range (a replay fills it before its first scrape) adds nothing to increase(), while the rollups count each event once by event time.'
 const HOURS = 'GREATEST(($__unixEpochTo() - $__unixEpochFrom()) / 3600.0, 1.0 / 60)'
 
 export const tokenEconomics: DashboardSpec = {
@@ -16,9 +18,8 @@ export const tokenEconomics: DashboardSpec = {
     single({ title: 'How much did LLM calls cost in the range?', description: `Sum of enriched cost_usd of completed LLM calls over the range (${RT.llm}).`, unit: 'currencyUSD', decimals: 4, targets: [sqlTable(`SELECT sum(cost_usd) AS "USD" FROM ${RT.llm} WHERE ${inRange()} AND ${matches('agent_id', 'agent')} AND ${matches('model', 'model')}`)] }),
     single({ title: 'Projected daily cost (basis: mean hourly cost over the range × 24)', description: 'Cost of the selected range divided by its length in hours, times 24. Stands on the range only: no trend, no seasonality.', unit: 'currencyUSD', decimals: 4, targets: [sqlTable(`SELECT sum(cost_usd) / ${HOURS} * 24 AS "USD per day", ${HOURS} AS "basis hours" FROM ${RT.llm} WHERE ${inRange()} AND ${matches('agent_id', 'agent')} AND ${matches('model', 'model')}`)] }),
     single({ title: 'Projected monthly cost (basis: mean hourly cost over the range × 24 × 30)', description: 'Cost of the selected range divided by its length in hours, times 720 (30 days). Stands on the range only.', unit: 'currencyUSD', decimals: 2, targets: [sqlTable(`SELECT sum(cost_usd) / ${HOURS} * 720 AS "USD per 30 days", ${HOURS} AS "basis hours" FROM ${RT.llm} WHERE ${inRange()} AND ${matches('agent_id', 'agent')} AND ${matches('model', 'model')}`)] }),
-    single({ title: 'How many LLM calls were answered, and how many attempts failed, in the range?', description: 'Over the range: answered LLM calls (auren_llm_calls_total, a response came back) and failed attempts without an answer (auren_llm_call_failures_total: rate-limit retries, timeouts), which are not calls.', unit: 'short', targets: [
-      prom(`sum(increase(${sel('auren_llm_calls_total', ...AM)}[$__range]))`, 'answered calls', true),
-      prom(`sum(increase(${sel('auren_llm_call_failures_total', ...AM)}[$__range]))`, 'failed attempts', true),
+    single({ title: 'How many LLM calls were answered, and how many attempts failed, in the range?', description: `Over the range (event time): answered LLM calls (a response came back; sum of calls in ${RT.llm}) and failed attempts without an answer (rate-limit retries, timeouts; sum of attempts in ${RT.llm_failure}), which are not calls. 0 when events were processed in the range but none of the kind; null when none were. ${WHY_SQL}`, unit: 'short', targets: [
+      sqlTable(`SELECT ${measuredCount(RT.llm, 'calls', LLM_MATCH)} AS "answered calls", ${measuredCount(RT.llm_failure, 'attempts', LLM_MATCH)} AS "failed attempts"`),
     ] }),
     series({ title: 'What does each agent cost per hour?', description: 'USD per hour per agent: rate of auren_llm_cost_usd_total × 3600.', unit: 'currencyUSD', targets: [prom(`sum by (agent) (rate(${sel('auren_llm_cost_usd_total', ...AM)}[$__rate_interval])) * 3600`, '{{agent}}')] }),
     series({ title: 'What does each model cost per hour?', description: 'USD per hour per model: rate of auren_llm_cost_usd_total × 3600.', unit: 'currencyUSD', targets: [prom(`sum by (model) (rate(${sel('auren_llm_cost_usd_total', ...AM)}[$__rate_interval])) * 3600`, '{{model}}')] }),

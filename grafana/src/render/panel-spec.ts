@@ -63,7 +63,12 @@ function timeSeries(p: RenderPanel, rows: Array<Record<string, unknown>>, t: Ret
   } as TopLevelSpec
 }
 
-function statSpec(p: RenderPanel, frames: readonly QueryFrame[], t: ReturnType<typeof titled>): TopLevelSpec {
+/**
+ * The figures a stat panel shows, in order: the last value of each Prometheus series (labelled
+ * by its legend), or each numeric column of each SQL row (labelled by the column name). A null
+ * (nobody measured) is left out, as Grafana shows no figure for it.
+ */
+export function statFigures(frames: readonly QueryFrame[]): Array<{ label: string; value: number }> {
   const values: Array<{ label: string; value: number }> = []
   for (const f of frames) {
     if (f.columns[0] === 'series') {
@@ -74,6 +79,11 @@ function statSpec(p: RenderPanel, frames: readonly QueryFrame[], t: ReturnType<t
       for (const r of f.rows) for (const c of f.columns) if (typeof r[c] === 'number') values.push({ label: c, value: r[c] as number })
     }
   }
+  return values
+}
+
+function statSpec(p: RenderPanel, frames: readonly QueryFrame[], t: ReturnType<typeof titled>): TopLevelSpec {
+  const values = statFigures(frames)
   const shown = values.slice(0, 3).map((v, i) => ({ ...v, i, text: formatted(v.value, i === 0 ? p.unit : undefined) }))
   return {
     ...BASE, ...t,

@@ -12,6 +12,7 @@ import { parse } from 'yaml'
 import { describe, expect, it } from 'vitest'
 import { panelQueries, interpolate, type DashboardJson } from '../../../grafana/src/panel-queries.ts'
 import { POSTGRES, PROMETHEUS } from '../../../grafana/src/datasources.ts'
+import { measuredCount, rangeTotal } from '../../../grafana/src/queries.ts'
 
 const root = join(import.meta.dirname, '../../..')
 const dir = join(root, 'grafana/dashboards')
@@ -77,6 +78,26 @@ describe('generated Grafana dashboards', () => {
         }
       }
     }
+  })
+
+  it('no figure over the range is an increase() or rate() over [$__range], which drops counter series born inside the range', () => {
+    // increase(x[$__range]) cannot count a series' first sample: after a fast replay the counter
+    // series is born already holding its whole count and the figure reads 0 (issue 12: the token
+    // economics stat showed 0 failed attempts for 471). Totals come from the rollups or from
+    // rangeTotal() (grafana/src/queries.ts).
+    const offenders: string[] = []
+    for (const d of dashboards) {
+      for (const q of panelQueries(d)) {
+        if (q.kind === 'prometheus' && /\b(increase|rate|irate)\s*\([^()]*\[\$__range\]/.test(q.text)) offenders.push(`${q.dashboard} / ${q.panel} [${q.refId}]: ${q.text}`)
+      }
+    }
+    expect(offenders, offenders.join('\n')).toEqual([])
+  })
+
+  it('a range total is now minus $__range ago per series, or the whole value of a series born inside the range; a rollup count is null when nothing was processed', () => {
+    expect(rangeTotal('x{a="1"}', ['b'])).toBe('sum by (b) ((x{a="1"} - x{a="1"} offset $__range) or x{a="1"})')
+    expect(rangeTotal('x')).toBe('sum ((x - x offset $__range) or x)')
+    expect(measuredCount('agg_llm_failure_window', 'attempts')).toMatch(/^CASE WHEN EXISTS \(SELECT 1 FROM agg_event_window WHERE .*\) THEN \(SELECT coalesce\(sum\(attempts\), 0\) FROM agg_llm_failure_window WHERE .*\) END$/)
   })
 
   it('interpolates macros and variables as Grafana does, unknown variables as All', () => {

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest'
 import * as vega from 'vega'
 import { compile } from 'vega-lite'
 import { legendOf, promFrame, seriesCount, sqlFrame, sqlSeriesFrame } from '../../../grafana/src/render/panel-data.ts'
-import { panelSpec } from '../../../grafana/src/render/panel-spec.ts'
+import { panelSpec, statFigures } from '../../../grafana/src/render/panel-spec.ts'
 
 describe('dashboard renderer', () => {
   it('formats Prometheus legends and drops NaN samples, so an all-NaN series draws nothing', () => {
@@ -15,6 +15,14 @@ describe('dashboard renderer', () => {
     ])
     expect(f.rows).toEqual([{ series: 'a', time: 1000, value: 1, tier: 'a' }])
     expect(seriesCount(f)).toBe(1)
+  })
+
+  it('reports a stat\'s figures as drawn: each numeric SQL column (bigint text parsed), the last value of each Prometheus series; null left out', () => {
+    const sql = sqlFrame('A', ['answered calls', 'failed attempts'], [{ 'answered calls': '364', 'failed attempts': '471' }])
+    expect(statFigures([sql])).toEqual([{ label: 'answered calls', value: 364 }, { label: 'failed attempts', value: 471 }])
+    expect(statFigures([sqlFrame('A', ['started'], [{ started: null }])])).toEqual([])
+    const prom = promFrame('B', '{{processor}}', [{ metric: { processor: 'enrichment' }, values: [[1, '2'], [2, '3']] }])
+    expect(statFigures([prom])).toEqual([{ label: 'enrichment', value: 3 }])
   })
 
   it('turns SQL time_series rows into one series per metric, numbers parsed from pg text', () => {
