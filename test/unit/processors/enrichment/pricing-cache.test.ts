@@ -72,7 +72,7 @@ describe('LlmPricer (cached model resolution)', () => {
     // every pair was answered from the cache after its first call (the two litellm pairs at most excepted)
     expect(pricer.stats.entries).toBe(new Set(pairs.map(([m, p]) => `${p?.trim() || ''}|${m}`)).size)
     expect(pricer.stats.hits).toBeGreaterThanOrEqual(calls - pricer.stats.entries - 2 * (TIMES.length * USAGES.length - 1))
-  })
+  }, 120_000) // thousands of full, uncached library lookups as the reference: seconds on an idle core, more on a loaded one
 
   it('applies time-of-day and tiered prices per call, not per cached model', () => {
     const pricer = new LlmPricer()
