@@ -84,8 +84,9 @@ export async function appendToStream(
  * Appends events whose `event_id` is not stored yet, each at the end of its stream, in the given
  * order (the archival processor's path: a redelivered event appends nothing). Runs in the
  * caller's transaction. One round trip: the batch goes as one JSON parameter to the SQL function
- * `es_append_idempotent` (migrations/…_event-store-batch-append.sql), which takes the append
- * lock, drops known and repeated event_ids, numbers the versions and inserts.
+ * `es_append_idempotent` (migrations/…_event-store-append-outside-lock.sql), which parses the
+ * batch and drops repeated event_ids, then takes the append lock, drops known event_ids, numbers
+ * the versions and inserts.
  * @returns how many events were appended
  */
 export async function appendIdempotent(client: pg.ClientBase, events: readonly StreamedEvent[]): Promise<number> {
