@@ -29,8 +29,8 @@ await runProcessorApp({
     pool.on('error', (err) => log.warn({ err }, 'idle PostgreSQL connection failed'))
     const store = createObjectStore(c.s3)
     // Parquet encoding runs on a worker thread while the main thread decodes the next records.
-    const encoder = createParquetEncoder()
-    const writer = createArchiveWriter({ pool, store, rowGroupRows: c.rowGroupRows, eventStore: c.eventStore, encode: encoder.encode })
+    const encoder = c.parquetWorker ? createParquetEncoder() : undefined
+    const writer = createArchiveWriter({ pool, store, rowGroupRows: c.rowGroupRows, eventStore: c.eventStore, encode: encoder?.encode })
     const metrics = createArchivalMetrics(registry)
     const sink = createBufferedSink<ArchiveOutput>({
       maxRecords: c.flushMaxRecords,
@@ -47,7 +47,7 @@ await runProcessorApp({
     })
     stopMaintenance = startMaintenance({ pool, store, config: c, metrics, log })
     // Closed after the drain: the last flushes of a clean stop still encode.
-    return { definition: archivalDefinition(sink, { alerts: c.archiveAlerts }), closers: [() => encoder.close()] }
+    return { definition: archivalDefinition(sink, { alerts: c.archiveAlerts }), closers: encoder ? [() => encoder.close()] : [] }
   },
   background: async () => async () => {
     await stopMaintenance?.()
