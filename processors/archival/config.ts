@@ -25,6 +25,7 @@ const fields = {
   AUREN_ARCHIVAL_ROW_GROUP_ROWS: int(65_536, 1, 10_000_000).meta({ unit: 'rows', description: 'Most rows per Parquet row group.' }),
   AUREN_ARCHIVAL_ALERTS: bool(true).meta({ unit: 'boolean', description: 'Also archive auren.alerts.v1 (record_kind alert).' }),
   AUREN_ARCHIVAL_EVENT_STORE: bool(true).meta({ unit: 'boolean', description: 'Append every enriched event to the event store (es_events) in the flush transaction.' }),
+  AUREN_ARCHIVAL_PARQUET_WORKER: bool(true).meta({ unit: 'boolean', description: 'Encode Parquet on a worker thread (io/parquet-encoder.ts) while the main thread decodes; false: on the main thread.' }),
   AUREN_ARCHIVAL_RETENTION_CRITICAL_MS: int(DEFAULT_RETENTION_MS.critical, 1).meta({ unit: 'ms', description: 'Retention of critical objects (seed 003: 72 h).' }),
   AUREN_ARCHIVAL_RETENTION_OPERATIONAL_MS: int(DEFAULT_RETENTION_MS.operational, 1).meta({ unit: 'ms', description: 'Retention of operational objects (seed 003: 24 h).' }),
   AUREN_ARCHIVAL_RETENTION_ANALYTICAL_MS: int(DEFAULT_RETENTION_MS.analytical, 1).meta({ unit: 'ms', description: 'Retention of analytical objects (seed 003: 6 h).' }),
@@ -44,6 +45,8 @@ export interface ArchivalConfig {
   readonly rowGroupRows: number
   readonly archiveAlerts: boolean
   readonly eventStore: boolean
+  /** Encode Parquet on a worker thread (io/parquet-encoder.ts). */
+  readonly parquetWorker: boolean
   readonly retention: RetentionPolicy
   readonly compactLatenessMs: number
   readonly deleteGraceMs: number
@@ -72,6 +75,7 @@ export const ARCHIVAL_CONFIG = defineEnvConfig({
     rowGroupRows: c.AUREN_ARCHIVAL_ROW_GROUP_ROWS,
     archiveAlerts: c.AUREN_ARCHIVAL_ALERTS === 'true',
     eventStore: c.AUREN_ARCHIVAL_EVENT_STORE === 'true',
+    parquetWorker: c.AUREN_ARCHIVAL_PARQUET_WORKER === 'true',
     retention: { critical: c.AUREN_ARCHIVAL_RETENTION_CRITICAL_MS, operational: c.AUREN_ARCHIVAL_RETENTION_OPERATIONAL_MS, analytical: c.AUREN_ARCHIVAL_RETENTION_ANALYTICAL_MS },
     compactLatenessMs: c.AUREN_ARCHIVAL_COMPACT_LATENESS_MS,
     deleteGraceMs: c.AUREN_ARCHIVAL_DELETE_GRACE_MS,

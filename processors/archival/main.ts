@@ -16,6 +16,7 @@ import { createArchiveWriter } from './io/archive-writer.ts'
 import { startMaintenance } from './io/maintenance.ts'
 import { runArchiveMigrations } from './io/migrate.ts'
 import { createObjectStore } from './io/s3-store.ts'
+import { createParquetEncoder } from './io/parquet-encoder.ts'
 import { createArchivalMetrics, recordFlush } from './metrics.ts'
 
 let stopMaintenance: (() => Promise<void>) | undefined
@@ -27,7 +28,9 @@ await runProcessorApp({
     const pool = new pg.Pool({ connectionString: c.databaseUrl, max: 8, options: `-c search_path=${c.dbSchema}` })
     pool.on('error', (err) => log.warn({ err }, 'idle PostgreSQL connection failed'))
     const store = createObjectStore(c.s3)
-    const writer = createArchiveWriter({ pool, store, rowGroupRows: c.rowGroupRows, eventStore: c.eventStore })
+    // Parquet encoding runs on a worker thread while the main thread decodes the next records.
+    const encoder = c.parquetWorker ? createParquetEncoder() : undefined
+    const writer = createArchiveWriter({ pool, store, rowGroupRows: c.rowGroupRows, eventStore: c.eventStore, encode: encoder?.encode })
     const metrics = createArchivalMetrics(registry)
     const sink = createBufferedSink<ArchiveOutput>({
       maxRecords: c.flushMaxRecords,
@@ -43,7 +46,8 @@ await runProcessorApp({
       },
     })
     stopMaintenance = startMaintenance({ pool, store, config: c, metrics, log })
-    return { definition: archivalDefinition(sink, { alerts: c.archiveAlerts }) }
+    // Closed after the drain: the last flushes of a clean stop still encode.
+    return { definition: archivalDefinition(sink, { alerts: c.archiveAlerts }), closers: encoder ? [() => encoder.close()] : [] }
   },
   background: async () => async () => {
     await stopMaintenance?.()

@@ -105,16 +105,20 @@ export function createAcknowledgement<In, Out, S>(ctx: RunnerContext<In, Out, S>
     },
 
     fail(err, part) {
+      const candidates = part ? [slots.get(slotKey(part.topic, part.partition))] : [...slots.values()]
+      const targets = candidates.filter((slot): slot is PartitionSlot<S> => slot !== undefined && slot.generation === live.generation)
+      if (targets.length === 0) {
+        // Not (or no longer) assigned here: the rebalance made its owner re-read it from the last commit.
+        log.warn({ err, ...part }, 'sink failed in the background for a partition no longer assigned; nothing to re-read here')
+        return
+      }
       log.error({ err, ...part }, 'sink failed in the background; re-reading from the last commit')
-      const targets = part ? [slots.get(slotKey(part.topic, part.partition))] : [...slots.values()]
       for (const slot of targets) {
-        if (!slot || slot.generation !== live.generation) continue
         slot.pendingAcks.length = 0
         slots.delete(slotKey(slot.ref.topic, slot.ref.partition)) // reload state and position
       }
-      live.sinkFailure = err
-      // Re-read from the committed offset: rejoining resets every position to the last commit.
-      for (const slot of targets) if (slot) void reread(slot.ref.topic, slot.ref.partition)
+      live.sinkFailure = err // not ready until the re-read is under way
+      for (const slot of targets) void reread(slot.ref.topic, slot.ref.partition)
     },
 
     async settled() {

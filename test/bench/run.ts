@@ -383,7 +383,10 @@ async function main(): Promise<void> {
     out.push(row('aggregation throughput', fmt(agg), 'events/s', `${med}N=${midAgg.timedEvents} enriched into PostgreSQL, one instance; steady 10-90%: ${fmt(midAgg.steadyEventsPerSec)}/s`))
   }
   if (midArc) {
-    out.push(row('archival throughput', fmt(arc), 'events/s', `${med}N=${midArc.timedEvents} enriched → Parquet on s3proxy + event store, one instance; ${midArc.objects} objects`))
+    // CPU of the app process, all its threads (the Parquet encoder worker included), over the timed window.
+    const arcCpu = midArc.cpu.processCpuSeconds === undefined ? null : `; ${fmt((midArc.cpu.processCpuSeconds / midArc.timedEvents) * 1e6)} µs CPU/event, ${fmt(midArc.cpu.process ?? Number.NaN, 2)} cores`
+    out.push(row('archival throughput', fmt(arc), 'events/s', `${med}N=${midArc.timedEvents} enriched → Parquet on s3proxy + event store, one instance; ${midArc.objects} objects${arcCpu ?? ''}`))
+    if (n > 1) out.push(row('  archival per round', rounds.map((r) => `${fmt(arcRate(r))}/${fmt(enrRate(r))}`).join(', '), '', 'archival / enrichment events/s, round by round'))
     if (mid) out.push(row('ratio archival / enrichment', fmt(ratioArc, 3), '', 'median of per-round ratios; above 1 = archival keeps up'))
     out.push(row('Parquet bytes per event', fmt(midArc.parquetBytesPerEvent, 1), 'B', `zstd, beside ${fmt(arcAvroBytes, 1)} B of Avro input per event (Schema Registry wire format)`))
   }
@@ -520,6 +523,7 @@ async function main(): Promise<void> {
       alertingToEnrichmentRatio: midAlr && mid ? round(ratioAlr, 4) : null,
       alertingEngine: alrEngine ?? null,
       archivalParquetBytesPerEvent: midArc ? round(midArc.parquetBytesPerEvent, 1) : null,
+      archivalCpuUsPerEvent: midArc?.cpu.processCpuSeconds === undefined ? null : round((midArc.cpu.processCpuSeconds / midArc.timedEvents) * 1e6, 1),
       archivalAvroBytesPerEvent: midArc ? round(arcAvroBytes, 1) : null,
       producerCeilingRecordsPerSec: round(prodCeil, 1),
       consumerCeilingRecordsPerSec: round(consCeil, 1),

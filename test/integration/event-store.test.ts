@@ -80,4 +80,24 @@ describe('event store', () => {
       await listener.end()
     }
   })
+
+  it('appends concurrent batches (one per partition, overlapping, with repeats) each event_id once, stream versions gapless in global order', async () => {
+    const streams = ['s-a', 's-b', 's-c'].map((s) => `${s}-${randomUUID().slice(0, 8)}`)
+    const events = Array.from({ length: 600 }, (_, i) => ({ ...ev(), streamId: streams[i % 3]! }))
+    // Six batches of 150 from overlapping ranges: every event is in two batches; one repeats an event inside the batch.
+    const batches = Array.from({ length: 6 }, (_, b) => events.slice(b * 90, b * 90 + 150))
+    batches[2]!.push(batches[2]![0]!)
+    const appended = await Promise.all(batches.map((batch) => inTx((c) => appendIdempotent(c, batch))))
+    const wanted = new Set(batches.flat().map((e) => e.eventId))
+    expect(appended.reduce((a, b) => a + b, 0)).toBe(wanted.size)
+    const rows = (await env.pool.query<{ event_id: string; stream_id: string; stream_version: number }>(
+      'SELECT event_id, stream_id, stream_version FROM es_events WHERE stream_id = ANY($1::text[]) ORDER BY global_seq', [streams],
+    )).rows
+    expect(rows.map((r) => r.event_id).sort()).toEqual([...wanted].sort())
+    for (const s of streams) {
+      const versions = rows.filter((r) => r.stream_id === s).map((r) => r.stream_version)
+      expect(versions).toEqual(versions.map((_, i) => i + 1)) // 1, 2, 3… in global sequence order
+    }
+    expect(await inTx((c) => appendIdempotent(c, events))).toBe(events.length - wanted.size) // the rest only
+  })
 })

@@ -20,9 +20,10 @@
  */
 import { createHash } from 'node:crypto'
 import type pg from 'pg'
-import { partitionOf, type ArchiveOutput, type ArchivePartition } from '../archive-row.ts'
+import { partitionOf, type ArchiveOutput, type ArchivePartition, type ArchiveRow } from '../archive-row.ts'
 import { batchObjectKey } from '../object-key.ts'
 import { writeParquet } from '../parquet-writer.ts'
+import type { ParquetEncode } from './parquet-encoder.ts'
 import { appendIdempotent } from './event-store.ts'
 import type { ObjectStore } from './s3-store.ts'
 
@@ -66,6 +67,11 @@ export interface ArchiveWriterOptions {
   readonly rowGroupRows?: number
   /** Append enriched events to the event store (default true). */
   readonly eventStore?: boolean
+  /**
+   * Encodes one object's rows (default: writeParquet on the calling thread; the app passes
+   * io/parquet-encoder.ts, a worker thread).
+   */
+  readonly encode?: ParquetEncode
 }
 
 /** Flushes partition batches (module doc). */
@@ -80,6 +86,9 @@ export interface ArchiveWriter {
   storedOffsets(topic: string, partitions: readonly number[]): Promise<Map<number, string>>
 }
 
+/** Microseconds per hour: rows of one tier in one event hour share a hive partition. */
+const US_PER_HOUR = 3_600_000_000
+
 /** Lock class of the per-partition flush lock (first key of the two-key advisory lock). */
 const FLUSH_LOCK_CLASS = 0x41_52_43 // 'ARC'
 
@@ -92,6 +101,7 @@ function flushLockKey(topic: string, partition: number): number {
 export function createArchiveWriter(opts: ArchiveWriterOptions): ArchiveWriter {
   const { pool, store } = opts
   const withEventStore = opts.eventStore ?? true
+  const encode: ParquetEncode = opts.encode ?? (async (rows, o) => writeParquet(rows, o))
 
   async function upload(key: string, body: Uint8Array): Promise<number> {
     const t0 = performance.now()
@@ -129,31 +139,27 @@ export function createArchiveWriter(opts: ArchiveWriterOptions): ArchiveWriter {
         const first = fresh[0]!.offset
         const last = fresh.at(-1)!.offset
 
-        // Group by hive partition, in offset order within each object.
-        const groups = new Map<string, { p: ArchivePartition; outputs: ArchiveOutput[] }>()
+        // Group by hive partition (one per tier and event hour), in offset order within each object.
+        const groups = new Map<string, { key: string; p: ArchivePartition; rows: ArchiveRow[]; minUs: number; maxUs: number }>()
         for (const r of fresh) {
           // The row's source columns are this record's coordinates, whatever the transform put there.
           const row = { ...r.value.row, source_topic: topic, source_partition: partition, source_offset: BigInt(r.offset) }
-          const p = partitionOf(row)
-          const key = batchObjectKey(p, topic, partition, first)
-          let g = groups.get(key)
-          if (!g) groups.set(key, (g = { p, outputs: [] }))
-          g.outputs.push({ row, stream: r.value.stream })
-        }
-        // Encoded one after the other (CPU), uploaded concurrently (the store's round trips overlap).
-        const encoded = [...groups].map(([key, g]) => {
-          const rows = g.outputs.map((o) => o.row)
-          const body = writeParquet(rows, { rowGroupRows: opts.rowGroupRows })
-          let minUs = Infinity
-          let maxUs = -Infinity
-          for (const row of rows) {
-            if (row.event_time < minUs) minUs = row.event_time
-            if (row.event_time > maxUs) maxUs = row.event_time
+          const slot = `${Math.floor(row.event_time / US_PER_HOUR)}\u0000${row.tier}`
+          let g = groups.get(slot)
+          if (!g) {
+            const p = partitionOf(row)
+            groups.set(slot, (g = { key: batchObjectKey(p, topic, partition, first), p, rows: [], minUs: Infinity, maxUs: -Infinity }))
           }
-          return { key, p: g.p, rows: rows.length, body, minUs, maxUs }
-        })
+          g.rows.push(row)
+          if (row.event_time < g.minUs) g.minUs = row.event_time
+          if (row.event_time > g.maxUs) g.maxUs = row.event_time
+        }
+        // Each object uploads as soon as it is encoded; the uploads overlap.
         const objects: (WrittenObject & { p: ArchivePartition; minUs: number; maxUs: number })[] = await Promise.all(
-          encoded.map(async (e) => ({ key: e.key, tier: e.p.tier, rows: e.rows, bytes: e.body.byteLength, uploadSeconds: await upload(e.key, e.body), p: e.p, minUs: e.minUs, maxUs: e.maxUs })),
+          [...groups.values()].map(async (g) => {
+            const body = await encode(g.rows, { rowGroupRows: opts.rowGroupRows })
+            return { key: g.key, tier: g.p.tier, rows: g.rows.length, bytes: body.byteLength, uploadSeconds: await upload(g.key, body), p: g.p, minUs: g.minUs, maxUs: g.maxUs }
+          }),
         )
 
         let appended = 0

@@ -84,13 +84,15 @@ export async function appendToStream(
  * Appends events whose `event_id` is not stored yet, each at the end of its stream, in the given
  * order (the archival processor's path: a redelivered event appends nothing). Runs in the
  * caller's transaction. One round trip: the batch goes as one JSON parameter to the SQL function
- * `es_append_idempotent` (migrations/…_event-store-batch-append.sql), which takes the append
- * lock, drops known and repeated event_ids, numbers the versions and inserts.
+ * `es_append_idempotent` (migrations/…_event-store-append-outside-lock.sql), which parses the
+ * batch and drops repeated event_ids, then takes the append lock, drops known event_ids, numbers
+ * the versions and inserts.
  * @returns how many events were appended
  */
 export async function appendIdempotent(client: pg.ClientBase, events: readonly StreamedEvent[]): Promise<number> {
   if (events.length === 0) return 0
-  const body = JSON.stringify(events.map((e) => ({ eventId: e.eventId, streamId: e.streamId, eventType: e.eventType, eventTimeUs: e.eventTimeUs, userId: e.userId, tier: e.tier, data: e.data })))
+  // StreamedEvent has exactly the fields the SQL function reads: no copy per event.
+  const body = JSON.stringify(events)
   const r = await client.query<{ n: number }>('SELECT es_append_idempotent($1::json, $2) AS n', [body, ES_APPEND_LOCK_ID])
   return r.rows[0]!.n
 }

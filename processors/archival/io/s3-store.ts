@@ -15,7 +15,18 @@ export interface S3Settings {
   readonly bucket: string
   readonly accessKeyId: string
   readonly secretAccessKey: string
+  /** A request whose socket stays silent this long fails (then the SDK retries), ms. Default {@link REQUEST_TIMEOUT_MS}. */
+  readonly requestTimeoutMs?: number
 }
+
+/**
+ * A store that accepts a request and never answers must fail the flush (the runner re-reads the
+ * partition and retries), not hold the partition forever: 60 s of silence on a socket, ample for a
+ * part of {@link MULTIPART_PART_BYTES} on any link the archive runs on.
+ */
+export const REQUEST_TIMEOUT_MS = 60_000
+/** Connecting to the store gives up after this long, ms. */
+export const CONNECTION_TIMEOUT_MS = 10_000
 
 /** Objects above this size go up in 8 MiB parts (lib-storage's minimum part size is 5 MiB). */
 export const MULTIPART_PART_BYTES = 8 * 1024 * 1024
@@ -48,6 +59,8 @@ export function createS3Client(s: S3Settings): S3Client {
     forcePathStyle: true,
     credentials: { accessKeyId: s.accessKeyId, secretAccessKey: s.secretAccessKey },
     ...(s.endpoint ? { endpoint: s.endpoint } : {}),
+    // socketTimeout: silence on the socket fails the request (requestTimeout of this SDK only warns).
+    requestHandler: { socketTimeout: s.requestTimeoutMs ?? REQUEST_TIMEOUT_MS, connectionTimeout: CONNECTION_TIMEOUT_MS },
   }
   return new S3Client(config)
 }

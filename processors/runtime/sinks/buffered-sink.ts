@@ -9,7 +9,9 @@
  * waits for its flush); otherwise `write` answers `pending` and the age timer (checked every
  * `min(maxAgeMs / 4, 1000)` ms and on every punctuation tick) flushes later. A failed flush
  * drops the buffer and reports `ctx.fail`: the runner re-reads the partition from its last
- * commit. On revocation the buffers of the lost partitions are dropped, unacknowledged. On
+ * commit. On revocation the buffers of the lost partitions are dropped at once, unacknowledged; a
+ * flush of one still in flight finishes on its own (a failure of it is only logged: the rebalance
+ * re-reads the partition anyway) and the partition's next buffer here flushes after it. On
  * `close()` (a clean stop) every buffer is flushed and acknowledged.
  *
  * With `overlap`, a due flush runs in the background while the partition takes its next
@@ -66,6 +68,8 @@ interface PartitionBuffer<Out> {
   inFlight: Promise<void>
   /** First offset of a failed flush: writes are ignored until the re-read from at or before it. */
   rewindTo: bigint | undefined
+  /** The partition was revoked: nothing more is flushed from this buffer, and its flush in flight reports no failure. */
+  revoked: boolean
 }
 
 /** Creates a buffered sink (module doc). */
@@ -75,6 +79,8 @@ export function createBufferedSink<Out>(opts: BufferedSinkOptions<Out>): Acknowl
 } {
   const sizeOf = opts.sizeOf ?? ((v: Out) => Buffer.byteLength(JSON.stringify(v)))
   const buffers = new Map<string, PartitionBuffer<Out>>()
+  /** Flushes still in flight of revoked buffers: the partition's next owner here waits for them first (offset order). */
+  const retired = new Map<string, Promise<void>>()
   let ctx: SinkContext | undefined
   let timer: NodeJS.Timeout | undefined
   const keyOf = (topic: string, partition: number) => `${topic}\u0000${partition}`
@@ -82,12 +88,24 @@ export function createBufferedSink<Out>(opts: BufferedSinkOptions<Out>): Acknowl
   function bufferOf(topic: string, partition: number): PartitionBuffer<Out> {
     const k = keyOf(topic, partition)
     let b = buffers.get(k)
-    if (!b) buffers.set(k, (b = { records: [], bytes: 0, firstAtMs: 0, position: undefined, chain: Promise.resolve(), inFlight: Promise.resolve(), rewindTo: undefined }))
+    if (!b) {
+      const inFlight = retired.get(k) ?? Promise.resolve()
+      retired.delete(k)
+      buffers.set(k, (b = { records: [], bytes: 0, firstAtMs: 0, position: undefined, chain: Promise.resolve(), inFlight, rewindTo: undefined, revoked: false }))
+    }
     return b
   }
 
-  /** A flush of `records` failed: drop what is buffered and wait for the runner's re-read. */
+  /**
+   * A flush of `records` failed: drop what is buffered and wait for the runner's re-read. A flush
+   * of a revoked partition reports nothing: the rebalance already made the partition's owner (this
+   * instance or another) read it again from the last commit.
+   */
   function failed(b: PartitionBuffer<Out>, records: readonly SinkRecord<Out>[], err: unknown, topic: string, partition: number): void {
+    if (b.revoked) {
+      ctx?.log.warn({ err, topic, partition }, 'flush of a revoked partition failed; its owner re-reads it from the last commit')
+      return
+    }
     b.records = []
     b.bytes = 0
     b.position = undefined
@@ -102,7 +120,7 @@ export function createBufferedSink<Out>(opts: BufferedSinkOptions<Out>): Acknowl
   async function flushBehind(b: PartitionBuffer<Out>, topic: string, partition: number, reason: FlushRequest<Out>['reason']): Promise<void> {
     await b.inFlight
     const position = b.position
-    if (!position || b.rewindTo !== undefined) return
+    if (!position || b.rewindTo !== undefined || b.revoked) return
     const records = b.records
     const bytes = b.bytes
     b.records = []
@@ -121,7 +139,7 @@ export function createBufferedSink<Out>(opts: BufferedSinkOptions<Out>): Acknowl
   /** Flushes `b` (caller holds its chain); returns the acknowledged position or undefined when empty. */
   async function flushNow(b: PartitionBuffer<Out>, topic: string, partition: number, reason: FlushRequest<Out>['reason']): Promise<PartitionPosition | undefined> {
     const position = b.position
-    if (!position) return undefined
+    if (!position || b.revoked) return undefined
     const records = b.records
     const bytes = b.bytes
     b.records = []
@@ -195,15 +213,20 @@ export function createBufferedSink<Out>(opts: BufferedSinkOptions<Out>): Acknowl
       })
     },
     async revoke(partitions) {
+      // At once, before any batch of the next assignment arrives: the buffer is detached (its
+      // records dropped, unacknowledged); a flush of it still in flight finishes on its own (its
+      // acknowledgement is durable; its failure is not reported) and the partition's next buffer
+      // here starts after it, so flushes of a partition stay in offset order.
       for (const { topic, partition } of partitions) {
-        const b = buffers.get(keyOf(topic, partition))
+        const k = keyOf(topic, partition)
+        const b = buffers.get(k)
         if (!b) continue
-        await serialised(b, async () => {
-          b.records = []
-          b.bytes = 0
-          b.position = undefined
-        })
-        buffers.delete(keyOf(topic, partition))
+        buffers.delete(k)
+        b.revoked = true
+        b.records = []
+        b.bytes = 0
+        b.position = undefined
+        retired.set(k, b.inFlight)
       }
     },
     async close() {
