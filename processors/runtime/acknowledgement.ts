@@ -8,7 +8,7 @@
  * - An acknowledged position is committed per the sink's offset mode: `'kafka'` commits it to
  *   the consumer group; `'in-transaction'` only resolves it (the sink committed it in its
  *   transaction); `'sink'` trusts the sink's stored offset and commits to Kafka best effort, so
- *   lag tools see progress.
+ *   lag tools see progress, without the next batch waiting for the broker's answer.
  * - A sink that answers `pending` (buffered) acknowledges later through `acknowledge`: the
  *   position is committed then, unless the partition moved since (its new owner re-reads).
  * - A sink failing in the background (`fail`) drops the pending positions of the partition(s)
@@ -34,7 +34,7 @@ export interface Acknowledgement<Out, S> {
   acknowledge(position: PartitionPosition): void
   /** The sink's background failure (`SinkStartContext.fail`), of one partition or all. */
   fail(err: Error, part?: { topic: string; partition: number }): void
-  /** Resolves when the commits of acknowledgements under way settled (stop() waits for them). */
+  /** Resolves when the commits of acknowledgements (and the best-effort commits of `'sink'` positions) under way settled (stop() waits for them). */
   settled(): Promise<void>
 }
 
@@ -81,8 +81,12 @@ export function createAcknowledgement<In, Out, S>(ctx: RunnerContext<In, Out, S>
         control.resolve(nextOffset)
       } else if (sink.offsets === 'sink') {
         slot.stored = BigInt(nextOffset)
-        // Kafka's committed offset only shows progress to lag tools; the sink's is the truth.
-        await control.commit(nextOffset).catch((err: unknown) => ctx.partitionLog(slot.ref.topic, slot.ref.partition).warn({ err }, 'offset commit to Kafka failed (sink holds the position)'))
+        // Kafka's committed offset only shows progress to lag tools; the sink's is the truth. Not
+        // awaited: the next batch needs only the sink's position (the offset is resolved at once;
+        // the commits of one consumer reach the coordinator in order); stop() waits for it (settled).
+        const committing = control.commit(nextOffset).catch((err: unknown) => ctx.partitionLog(slot.ref.topic, slot.ref.partition).warn({ err }, 'offset commit to Kafka failed (sink holds the position)'))
+        ackCommits.add(committing)
+        void committing.finally(() => ackCommits.delete(committing))
       } else {
         await control.commit(nextOffset)
       }

@@ -113,6 +113,10 @@ export function createPostgresSink<Out>(opts: PostgresSinkOptions<Out>): Acknowl
         })
     },
     async write(batch) {
+      // A tick with no outputs and no state change leaves the position as it is (a tick hands the
+      // position already stored): no transaction, so idle ticks do not queue for the pool's
+      // connections ahead of the batches' writes.
+      if (batch.cause === 'punctuation' && batch.records.length === 0 && batch.state === undefined && !batch.deadLetters?.length) return { kind: 'acknowledged' }
       await inTransaction(pool, 'postgres sink write', async (c) => {
         await opts.apply(c, batch)
         await storePosition(c, batch.position, batch.state?.json)
