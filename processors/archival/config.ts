@@ -25,7 +25,7 @@ const fields = {
   AUREN_ARCHIVAL_ROW_GROUP_ROWS: int(65_536, 1, 10_000_000).meta({ unit: 'rows', description: 'Most rows per Parquet row group.' }),
   AUREN_ARCHIVAL_ALERTS: bool(true).meta({ unit: 'boolean', description: 'Also archive auren.alerts.v1 (record_kind alert).' }),
   AUREN_ARCHIVAL_EVENT_STORE: bool(true).meta({ unit: 'boolean', description: 'Append every enriched event to the event store (es_events) in the flush transaction.' }),
-  AUREN_ARCHIVAL_PARQUET_WORKER: bool(true).meta({ unit: 'boolean', description: 'Encode Parquet on a worker thread (io/parquet-encoder.ts) while the main thread decodes; false: on the main thread.' }),
+  AUREN_ARCHIVAL_PARQUET_WORKER: bool(false).meta({ unit: 'boolean', description: 'Encode Parquet on a worker thread (io/parquet-encoder.ts) while the main thread decodes; false (default): on the main thread, which measured faster on 2 cores (processors/archival/README.md).' }),
   AUREN_ARCHIVAL_RETENTION_CRITICAL_MS: int(DEFAULT_RETENTION_MS.critical, 1).meta({ unit: 'ms', description: 'Retention of critical objects (seed 003: 72 h).' }),
   AUREN_ARCHIVAL_RETENTION_OPERATIONAL_MS: int(DEFAULT_RETENTION_MS.operational, 1).meta({ unit: 'ms', description: 'Retention of operational objects (seed 003: 24 h).' }),
   AUREN_ARCHIVAL_RETENTION_ANALYTICAL_MS: int(DEFAULT_RETENTION_MS.analytical, 1).meta({ unit: 'ms', description: 'Retention of analytical objects (seed 003: 6 h).' }),
