@@ -19,6 +19,7 @@ import type { RootSchemaName, TopicKey, TopicNames } from '../../../schemas/inde
 import type { KafkaDriver } from '../kafka/kafka-client.ts'
 import type { Serde } from '../kafka/serde.ts'
 import { inTransaction } from './postgres.ts'
+import { isRetriableBatchError } from '../runner-context.ts'
 
 /** One pending outbox row: id order is publication order. */
 export interface OutboxRow {
@@ -117,8 +118,11 @@ function outboxMetrics(registry: Registry) {
 }
 
 /**
- * Starts publishing `spec`'s table to its topic until `stop()`.
- * @throws when the topic's schema cannot be registered (registry down: the app's start fails)
+ * Starts publishing `spec`'s table to its topic until `stop()`. The topic's schema is registered
+ * at start; a registry that is unreachable or answers a transient error then (e.g. two instances
+ * registering one subject at once) is retried by the publish loop, like any publish failure, so
+ * the app starts and the outbox waits.
+ * @throws AurenError when the registry refuses the schema for good (non-retriable, e.g. incompatible)
  */
 export async function startOutboxPublisher(
   spec: OutboxSpec,
@@ -132,7 +136,13 @@ export async function startOutboxPublisher(
     const r = await spec.from.pool.query<{ n: string }>(`SELECT count(*) AS n FROM ${spec.from.table} WHERE published_at IS NULL`)
     return Number(r.rows[0]?.n ?? 0)
   })
-  const schemaId = await deps.serde.register(topic, spec.schema)
+  let schemaId: number | undefined
+  try {
+    schemaId = await deps.serde.register(topic, spec.schema)
+  } catch (err) {
+    if (!isRetriableBatchError(err)) throw err
+    log.warn({ err }, 'outbox schema not registered yet; the publish loop retries')
+  }
   const producer = await deps.driver.producer()
   const intervalMs = spec.intervalMs ?? 1_000
   const limit = spec.batchSize ?? 500
@@ -145,8 +155,9 @@ export async function startOutboxPublisher(
   const loop = (async () => {
     while (running) {
       try {
+        const id = (schemaId ??= await deps.serde.register(topic, spec.schema))
         const n = await publishPending(spec.from, limit, (rows) =>
-          producer.send(rows.map((r) => ({ topic, key: r.key, value: deps.serde.encode(schemaId, spec.schema, r.value) }))),
+          producer.send(rows.map((r) => ({ topic, key: r.key, value: deps.serde.encode(id, spec.schema, r.value) }))),
         )
         if (n > 0) m.published.inc(labels, n)
         if (n < limit) await pause()
