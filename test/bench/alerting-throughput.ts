@@ -9,8 +9,7 @@
  * partition. Alerts go to an Alertmanager of the bench's own (test/helpers/alertmanager.ts),
  * never to the stack's. Start-up is not timed.
  */
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs'
-import { setTimeout as delay } from 'node:timers/promises'
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { createTestKafka } from '../helpers/kafka.ts'
@@ -18,7 +17,7 @@ import { startApp } from '../helpers/processes.ts'
 import { startReceiver, startTestAlertmanager } from '../helpers/alertmanager.ts'
 import { stackEnv } from '../helpers/stack.ts'
 import { POSITIONS_TABLE } from '../../processors/runtime/sinks/postgres.ts'
-import { PRELOAD, stopApp, waitStoredPositions, type PhaseContext } from './app.ts'
+import { PRELOAD, stopApp, stopCpuProfile, waitStoredPositions, type PhaseContext } from './app.ts'
 import { dropSchema, preProduceSimulatedEnriched, schemaPool } from './aggregation-workload.ts'
 import { writeBenchRuleFile } from './alerting-rules.ts'
 import { startCpuMeter, type CoreUsage } from './cpu.ts'
@@ -122,14 +121,7 @@ export async function prepareAlertingThroughput(opts: AlertingThroughputOptions)
         await waitStoredPositions(app, sampled, { total, startMs, timeoutMs: opts.timeoutMs, pollMs: 50, what: { app: 'alerting', done: 'evaluated' }, log: opts.log })
         const seconds = (nowMs() - startMs) / 1000
         const cpu = meter()
-        let cpuProfile: string | undefined
-        if (cpuProfFile) {
-          app.kill('SIGUSR2') // stop profiling, write the file
-          const until = nowMs() + 15_000
-          while (!existsSync(cpuProfFile) && nowMs() < until) await delay(100)
-          if (existsSync(cpuProfFile)) cpuProfile = cpuProfFile
-          else opts.log(`the alerting app wrote no CPU profile to ${cpuProfFile}`)
-        }
+        const cpuProfile = cpuProfFile ? await stopCpuProfile(app, 'alerting', cpuProfFile, opts.log) : undefined
         const changes = Number((await pool.query<{ n: string }>('SELECT count(*)::text AS n FROM alert_outbox')).rows[0]!.n)
         const timedEvents = total - atReady
         const at = (fraction: number) => samples.find((x) => x.done - atReady >= fraction * timedEvents)

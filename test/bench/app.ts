@@ -2,7 +2,7 @@
  * The enrichment app under benchmark: started as operators run it (a child process through
  * test/helpers/processes.ts), optionally with the V8 CPU profiler, and stopped with SIGTERM.
  */
-import { mkdirSync } from 'node:fs'
+import { existsSync, mkdirSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { startApp, type AppProcess } from '../helpers/processes.ts'
@@ -85,6 +85,20 @@ export function metricSum(text: string, name: string, match = ''): number {
     if (Number.isFinite(value)) sum += value
   }
   return sum
+}
+
+/**
+ * Stops an app's CPU profiler (the second SIGUSR2 of cpu-prof-preload.mjs) and waits up to 15 s
+ * for it to write `file`.
+ * @returns the file's path, or undefined (logged) when the app wrote none in time
+ */
+export async function stopCpuProfile(app: AppProcess, appName: string, file: string, log: (line: string) => void): Promise<string | undefined> {
+  app.kill('SIGUSR2')
+  const until = nowMs() + 15_000
+  while (!existsSync(file) && nowMs() < until) await delay(100)
+  if (existsSync(file)) return file
+  log(`the ${appName} app wrote no CPU profile to ${file}`)
+  return undefined
 }
 
 /**

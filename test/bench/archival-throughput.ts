@@ -9,17 +9,17 @@
  * mean Avro wire size of the same enriched records.
  */
 import { randomUUID } from 'node:crypto'
-import { existsSync, mkdirSync, rmSync } from 'node:fs'
+import { mkdirSync, rmSync } from 'node:fs'
 import { dirname } from 'node:path'
 import { CreateBucketCommand, DeleteBucketCommand } from '@aws-sdk/client-s3'
 import { createTestKafka } from '../helpers/kafka.ts'
 import { startApp } from '../helpers/processes.ts'
 import { stackEnv, stackS3Env } from '../helpers/stack.ts'
 import { createObjectStore, createS3Client } from '../../processors/archival/io/s3-store.ts'
-import { PRELOAD, stopApp, waitStoredPositions, type PhaseContext } from './app.ts'
+import { PRELOAD, stopApp, stopCpuProfile, waitStoredPositions, type PhaseContext } from './app.ts'
 import { dropSchema, preProduceSimulatedEnriched, schemaPool } from './aggregation-workload.ts'
 import { startCpuMeter, type CoreUsage } from './cpu.ts'
-import { delay, nowMs } from './stats.ts'
+import { nowMs } from './stats.ts'
 
 export interface ArchivalThroughputOptions extends PhaseContext {
   readonly events: number
@@ -106,14 +106,7 @@ export async function prepareArchivalThroughput(opts: ArchivalThroughputOptions)
         await waitStoredPositions(app, stored, { total, startMs, timeoutMs: opts.timeoutMs, pollMs: 100, what: { app: 'archival', done: 'archived' }, log: opts.log })
         const seconds = (nowMs() - startMs) / 1000
         const cpu = meter()
-        let cpuProfile: string | undefined
-        if (cpuProfFile) {
-          app.kill('SIGUSR2') // stop profiling, write the file
-          const until = nowMs() + 15_000
-          while (!existsSync(cpuProfFile) && nowMs() < until) await delay(100)
-          if (existsSync(cpuProfFile)) cpuProfile = cpuProfFile
-          else opts.log(`the app wrote no CPU profile to ${cpuProfFile}`)
-        }
+        const cpuProfile = cpuProfFile ? await stopCpuProfile(app, 'archival', cpuProfFile, opts.log) : undefined
         const o = (await pool.query<{ n: number; b: string; r: string }>("SELECT count(*)::int AS n, coalesce(sum(bytes),0)::text AS b, coalesce(sum(rows),0)::text AS r FROM archive_objects WHERE state = 'live'")).rows[0]!
         const timedEvents = events - atReady
         return {
