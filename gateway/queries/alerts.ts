@@ -22,7 +22,6 @@
  */
 import type { Alert } from '../../schemas/index.ts'
 import { ALERT_TABLES, AT } from '../../schemas/alert-tables.ts'
-import { ApiError } from '../../processors/runtime/ops/errors.ts'
 import type { TimeRange } from '../analytics/range.ts'
 import { rangeBody } from '../analytics/range.ts'
 import { alertJson } from '../event-json.ts'
@@ -69,17 +68,9 @@ function payloadFilters(f: AlertFilter, ps: Params): string[] {
   return conds
 }
 
-/** Runs a query; a missing table is a 503 that says which app creates it. */
-async function read<R extends { payload: Alert; total: string }>(db: Db, text: string, values: unknown[]): Promise<R[]> {
-  try {
-    return await rows<R>(db, text, values)
-  } catch (err) {
-    if ((err as { cause?: { code?: unknown } }).cause?.code === '42P01') {
-      throw new ApiError('UNAVAILABLE', `the alert tables (${AT.active}, ${AT.changes}) are not in this database schema: the alerting app creates them in AUREN_ALERTING_DB_SCHEMA, which must be the gateway's AUREN_GATEWAY_DB_SCHEMA`, { cause: err })
-    }
-    throw err
-  }
-}
+/** The 503 message when the alert tables are not in the gateway's schema: which app creates them. */
+const MISSING_TABLES = `the alert tables (${AT.active}, ${AT.changes}) are not in this database schema: the alerting app creates them in AUREN_ALERTING_DB_SCHEMA, which must be the gateway's AUREN_GATEWAY_DB_SCHEMA`
+const read = (db: Db, text: string, values: unknown[]) => rows<{ payload: Alert; total: string }>(db, text, values, { missingTable: MISSING_TABLES })
 
 const listOf = (rs: { payload: Alert; total: string }[]): AlertList => ({ total: Number(rs[0]?.total ?? 0), alerts: rs.map((r) => alertJson(r.payload)) })
 

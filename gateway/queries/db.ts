@@ -96,11 +96,17 @@ export function isUnavailable(err: unknown): boolean {
   return !(err instanceof TypeError || err instanceof RangeError)
 }
 
-/** Runs a query; database failures become ApiError UNAVAILABLE (503, {@link isUnavailable}) or INTERNAL (500). */
-export async function rows<R extends pg.QueryResultRow>(db: Db, text: string, values: readonly unknown[] = []): Promise<R[]> {
+/**
+ * Runs a query; database failures become ApiError UNAVAILABLE (503, {@link isUnavailable}) or
+ * INTERNAL (500).
+ * @param o.missingTable the 503 message when a table of the query does not exist (SQLSTATE 42P01:
+ *   tables another app creates, e.g. the alerting app's); without it that is a 500
+ */
+export async function rows<R extends pg.QueryResultRow>(db: Db, text: string, values: readonly unknown[] = [], o: { missingTable?: string } = {}): Promise<R[]> {
   try {
     return (await db.query<R>(text, [...values])).rows
   } catch (err) {
+    if (o.missingTable !== undefined && (err as { code?: unknown }).code === '42P01') throw new ApiError('UNAVAILABLE', o.missingTable, { cause: err })
     const unavailable = isUnavailable(err)
     throw new ApiError(unavailable ? 'UNAVAILABLE' : 'INTERNAL', unavailable ? 'the rollup database is unavailable; retry later' : 'query failed', { cause: err })
   }
