@@ -10,7 +10,6 @@
  * follow once later events move event time past the window.
  */
 import { randomUUID } from 'node:crypto'
-import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -21,6 +20,7 @@ import { createTestKafka, type TestKafka } from '../helpers/kafka.ts'
 import { startApp, type AppProcess } from '../helpers/processes.ts'
 import { stackEnv } from '../helpers/stack.ts'
 import { waitUntil } from '../helpers/wait-until.ts'
+import { requireRecordedRuns } from '../helpers/required-data.ts'
 
 const TRACES = join(import.meta.dirname, '..', '..', '..', 'shared', 'data', 'agent-traces')
 const RULE = 'agent-rate-limited'
@@ -56,7 +56,7 @@ describe('alerting on the recorded ChatDev runs', () => {
   let expected: string[]
 
   beforeAll(async () => {
-    if (!existsSync(TRACES)) throw new Error(`recorded runs missing: ${TRACES} (the shared data folder of the project)`)
+    requireRecordedRuns(TRACES)
     runs = loadTraceRuns(TRACES).runs.filter((r) => r.kind === 'chatdev' && r.events.some(isRateLimit))
     expected = agentsOverThreshold(runs)
     expect(expected.length).toBeGreaterThan(0)

@@ -4,7 +4,6 @@
  * tables end equal, row for row, to those of an uninterrupted instance over the same topic.
  * Producing the same input again (same event_ids, new offsets) then changes nothing.
  */
-import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import type pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -16,12 +15,13 @@ import { waitUntil } from '../helpers/wait-until.ts'
 import { loadTraceRuns } from '../../scripts/sources/trace-files.ts'
 import type { EnrichedAgentEvent } from '../../schemas/index.ts'
 import { dropSchema, schemaForPrefix, enrichAll, produceEnriched, schemaPool, simulatedEvents, startAggregation, storedOffsetSum, waitStoredCaughtUp } from '../bench/aggregation-workload.ts'
+import { requireRecordedRuns } from '../helpers/required-data.ts'
 
 const TRACES = join(import.meta.dirname, '..', '..', '..', 'shared', 'data', 'agent-traces')
 
 function input(): EnrichedAgentEvent[] {
   const now = Date.now()
-  const chatdev = existsSync(TRACES) ? loadTraceRuns(TRACES).runs.flatMap((r) => r.events) : []
+  const chatdev = (requireRecordedRuns(TRACES), loadTraceRuns(TRACES).runs.flatMap((r) => r.events))
   return enrichAll([...chatdev, ...simulatedEvents(10_000, 7, (now - 3_600_000) * 1000)], now)
 }
 

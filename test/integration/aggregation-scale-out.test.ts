@@ -7,7 +7,6 @@
  * every rollup table is equal row for row (volatile columns aside) and so is the LLM p95 read
  * from the merged latency histograms.
  */
-import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import type pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -19,13 +18,14 @@ import { percentile } from '../../schemas/latency-histogram.ts'
 import type { EnrichedAgentEvent } from '../../schemas/index.ts'
 import { dropSchema, schemaForPrefix, enrichAll, produceEnriched, schemaPool, simulatedEvents, startAggregation, waitStoredCaughtUp } from '../bench/aggregation-workload.ts'
 import { waitUntil } from '../helpers/wait-until.ts'
+import { requireRecordedRuns } from '../helpers/required-data.ts'
 
 const TRACES = join(import.meta.dirname, '..', '..', '..', 'shared', 'data', 'agent-traces')
 const SIMULATED = 12_000
 
 function input(): EnrichedAgentEvent[] {
   const now = Date.now()
-  const chatdev = existsSync(TRACES) ? loadTraceRuns(TRACES).runs.filter((r) => r.kind === 'chatdev').flatMap((r) => r.events) : []
+  const chatdev = (requireRecordedRuns(TRACES), loadTraceRuns(TRACES).runs.filter((r) => r.kind === 'chatdev').flatMap((r) => r.events))
   const simulated = simulatedEvents(SIMULATED, 23, (now - 6 * 3_600_000) * 1000)
   // interleave so each phase of the run gets both kinds (and the recorded runs' old timestamps
   // arrive after newer simulator events in some partitions: late events)

@@ -6,7 +6,6 @@
  * event_id twice, the same after compaction, and the event store holds each event_id once, in
  * each stream in input order.
  */
-import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { DuckDBConnection } from '@duckdb/node-api'
@@ -21,6 +20,7 @@ import { createTestKafka, type TestKafka } from '../helpers/kafka.ts'
 import { startApp, type AppProcess } from '../helpers/processes.ts'
 import { archivalEnv, createArchiveTestEnv, metricSum, type ArchiveTestEnv } from '../helpers/archive.ts'
 import { pause, waitUntil } from '../helpers/wait-until.ts'
+import { requireRecordedRuns } from '../helpers/required-data.ts'
 
 const TRACES = join(import.meta.dirname, '..', '..', '..', 'shared', 'data', 'agent-traces')
 const KILLS = 5
@@ -31,7 +31,7 @@ let duck: DuckDBConnection
 const apps: AppProcess[] = []
 
 function inputs(): AgentEvent[] {
-  if (!existsSync(TRACES)) throw new Error(`recorded runs not found at ${TRACES}: this test replays them (see README "Data")`)
+  requireRecordedRuns(TRACES)
   const recorded = loadTraceRuns(TRACES).runs.flatMap((r) => r.events)
   const sim = createSimulator({ seed: 11 })
   const nowUs = Date.now() * 1000

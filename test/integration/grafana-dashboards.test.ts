@@ -14,7 +14,7 @@
  * test/artifacts/dashboards/<uid>.png (`npm run render:dashboards`), and the token economics,
  * memory tier, knowledge heatmap and collaboration pictures show every panel with data.
  */
-import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs'
+import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { randomBytes, randomUUID } from 'node:crypto'
 import pg from 'pg'
@@ -38,6 +38,7 @@ import { pause, waitUntil } from '../helpers/wait-until.ts'
 import { renderDashboards } from '../../scripts/lib/render-dashboards.ts'
 import { Ajv } from 'ajv'
 import { SIGNAL_RESPONSES } from '../../gateway/queries/signals.ts'
+import { requireRecordedRuns } from '../helpers/required-data.ts'
 
 const ROOT = join(import.meta.dirname, '..', '..')
 const TRACES = join(ROOT, '..', 'shared', 'data', 'agent-traces')
@@ -89,7 +90,7 @@ describe('Grafana dashboards: every panel returns data on a running pipeline', (
   const outcomes: Outcome[] = []
 
   beforeAll(async () => {
-    if (!existsSync(TRACES)) throw new Error(`recorded runs not found at ${TRACES}: the proof replays them`)
+    requireRecordedRuns(TRACES)
     const t0 = Date.now()
     ctx = await createCliContext(prefix)
     await ensureTopicsAndSchemas(ctx, DEFAULT_PARTITIONS)
