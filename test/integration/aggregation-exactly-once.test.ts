@@ -18,10 +18,11 @@ import { dropSchema, schemaForPrefix, enrichAll, produceEnriched, schemaPool, si
 import { requireRecordedRuns } from '../helpers/required-data.ts'
 
 const TRACES = join(import.meta.dirname, '..', '..', '..', 'shared', 'data', 'agent-traces')
+requireRecordedRuns(TRACES)
 
 function input(): EnrichedAgentEvent[] {
   const now = Date.now()
-  const chatdev = (requireRecordedRuns(TRACES), loadTraceRuns(TRACES).runs.flatMap((r) => r.events))
+  const chatdev = loadTraceRuns(TRACES).runs.flatMap((r) => r.events)
   return enrichAll([...chatdev, ...simulatedEvents(10_000, 7, (now - 3_600_000) * 1000)], now)
 }
 

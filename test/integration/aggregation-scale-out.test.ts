@@ -21,11 +21,12 @@ import { waitUntil } from '../helpers/wait-until.ts'
 import { requireRecordedRuns } from '../helpers/required-data.ts'
 
 const TRACES = join(import.meta.dirname, '..', '..', '..', 'shared', 'data', 'agent-traces')
+requireRecordedRuns(TRACES)
 const SIMULATED = 12_000
 
 function input(): EnrichedAgentEvent[] {
   const now = Date.now()
-  const chatdev = (requireRecordedRuns(TRACES), loadTraceRuns(TRACES).runs.filter((r) => r.kind === 'chatdev').flatMap((r) => r.events))
+  const chatdev = loadTraceRuns(TRACES).runs.filter((r) => r.kind === 'chatdev').flatMap((r) => r.events)
   const simulated = simulatedEvents(SIMULATED, 23, (now - 6 * 3_600_000) * 1000)
   // interleave so each phase of the run gets both kinds (and the recorded runs' old timestamps
   // arrive after newer simulator events in some partitions: late events)
