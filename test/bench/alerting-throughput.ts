@@ -17,7 +17,7 @@ import { startApp } from '../helpers/processes.ts'
 import { startReceiver, startTestAlertmanager } from '../helpers/alertmanager.ts'
 import { stackEnv } from '../helpers/stack.ts'
 import { POSITIONS_TABLE } from '../../processors/runtime/sinks/postgres.ts'
-import { PRELOAD, stopApp, stopCpuProfile, waitStoredPositions, type PhaseContext } from './app.ts'
+import { metricSum, PRELOAD, stopApp, stopCpuProfile, waitStoredPositions, type PhaseContext } from './app.ts'
 import { dropSchema, preProduceSimulatedEnriched, schemaPool } from './aggregation-workload.ts'
 import { writeBenchRuleFile } from './alerting-rules.ts'
 import { startCpuMeter, type CoreUsage } from './cpu.ts'
@@ -45,6 +45,10 @@ export interface AlertingRun {
   readonly steadyEventsPerSec: number
   /** From /readyz to the first stored position past the one at /readyz, ms (start-up of the consumer: group join, state load). */
   readonly firstStoredMs: number
+  /** Input records per stored batch (one PostgreSQL transaction each): consumed / commits. */
+  readonly meanBatchRecords: number
+  /** Mean time of one batch's PostgreSQL transaction, ms. */
+  readonly meanCommitMs: number
   /** The CPU profile of the timed window, when one was asked for and written. */
   readonly cpuProfile?: string
 }
@@ -122,6 +126,10 @@ export async function prepareAlertingThroughput(opts: AlertingThroughputOptions)
         const seconds = (nowMs() - startMs) / 1000
         const cpu = meter()
         const cpuProfile = cpuProfFile ? await stopCpuProfile(app, 'alerting', cpuProfFile, opts.log) : undefined
+        const metrics = await app.metrics()
+        const commits = metricSum(metrics, 'auren_commit_duration_seconds_count')
+        const meanBatchRecords = commits > 0 ? metricSum(metrics, 'auren_records_consumed_total') / commits : Number.NaN
+        const meanCommitMs = commits > 0 ? (metricSum(metrics, 'auren_commit_duration_seconds_sum') / commits) * 1000 : Number.NaN
         const changes = Number((await pool.query<{ n: string }>('SELECT count(*)::text AS n FROM alert_outbox')).rows[0]!.n)
         const timedEvents = total - atReady
         const at = (fraction: number) => samples.find((x) => x.done - atReady >= fraction * timedEvents)
@@ -129,12 +137,12 @@ export async function prepareAlertingThroughput(opts: AlertingThroughputOptions)
         const s90 = at(0.9)
         const steady = s10 && s90 && s90.t > s10.t ? (s90.done - s10.done) / ((s90.t - s10.t) / 1000) : Number.NaN
         const firstStoredMs = (samples.find((x) => x.done > atReady)?.t ?? Number.NaN) - startMs
-        opts.log(`  alerting: ${Math.round(timedEvents / seconds)} events/s overall, steady 10-90% ${Math.round(steady)}/s, first stored position after ${Math.round(firstStoredMs)} ms`)
+        opts.log(`  alerting: ${Math.round(timedEvents / seconds)} events/s overall, steady 10-90% ${Math.round(steady)}/s, first stored position after ${Math.round(firstStoredMs)} ms, ${Math.round(meanBatchRecords)} records and ${meanCommitMs.toFixed(1)} ms per batch transaction`)
         return {
           steadyEventsPerSec: steady, firstStoredMs,
           timedEvents, seconds, eventsPerSec: timedEvents / seconds, stateChanges: changes, startupMs: startMs - spawnedAt, cpu,
           appCpuUsPerEvent: cpu.processCpuSeconds !== undefined ? (cpu.processCpuSeconds / timedEvents) * 1e6 : Number.NaN,
-          cpuProfile,
+          meanBatchRecords, meanCommitMs, cpuProfile,
         }
       } finally {
         await stopApp(app)
