@@ -32,8 +32,7 @@ await runProcessorApp({
     await pool.query(`CREATE SCHEMA IF NOT EXISTS ${c.dbSchema}`)
     await ensureAlertTables(pool)
     const onCommitted = createAlertingMetrics(registry, () => firingCounts(pool), rules.rules)
-    // Partitions' batches run at once (AUREN_PARTITIONS_CONCURRENTLY): recordAlertChanges locks the rows they share.
-    const sink = createPostgresSink<Alert>({ pool, concurrentPartitions: true, apply: (client, batch) => recordAlertChanges(client, batch.records.map((r) => r.value)) })
+    const sink = createPostgresSink<Alert>({ pool, apply: (client, batch) => recordAlertChanges(client, batch.records.map((r) => r.value)) })
     log.info({ rulesFile, rules: rules.rules.map((r) => r.id) }, 'stream rules loaded')
     startDelivery = () => startAlertDelivery({
       pool, target: { baseUrl: c.alertmanagerUrl, timeoutMs: 5_000 }, resendIntervalMs: c.resendIntervalMs, pollIntervalMs: c.deliveryPollMs,

@@ -143,7 +143,6 @@ async function startProcessorApp<In, Out, AppConfig, S>(opts: Parameters<typeof 
       groupIdPrefix: config.groupIdPrefix,
       fromBeginning: config.fromBeginning,
       maxBatchBytes: config.maxBatchBytes,
-      partitionsConcurrently: config.partitionsConcurrently,
       shutdownGraceMs: config.shutdownGraceMs,
       delivery: config.delivery,
       punctuationIntervalMs: config.punctuationIntervalMs,

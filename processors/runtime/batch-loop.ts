@@ -1,9 +1,7 @@
 /**
  * The batch loop: each fetched partition batch, one at a time per partition, through
  * positioning (position.ts), the record handler, the sink and the commit of the acknowledged
- * position, with retries. Batches of different partitions run one at a time too, unless the sink
- * declares `concurrentPartitions` (sink.ts): then up to `partitionsConcurrently` of them at once,
- * so the records of one are evaluated while the store transaction of another commits.
+ * position, with retries.
  *
  * - A sink that stores offsets: records below the stored offset are skipped (applied before);
  *   the first batch after an assignment that starts past it seeks back to it, once.
@@ -33,11 +31,8 @@ const HEARTBEAT_EVERY = 500
 export interface BatchLoop {
   /** The consumer's batch handler. @throws a non-retriable processing error (the consumer crashes) */
   onBatch(batch: ConsumedBatch, control: BatchControl): Promise<void>
-  /**
-   * The batches in progress (one per partition at most; several when the sink allows concurrent
-   * partitions). stop() waits for them: kafkajs ignores commits once its own stop() was called.
-   */
-  inFlight(): Promise<void>[]
+  /** The batch in progress, if any (stop() waits for it: kafkajs ignores commits once its own stop() was called). */
+  inFlight(): Promise<void> | undefined
   /** Batches failing with a retriable error and retried: one warning per episode; open while they fail. */
   readonly retrying: EpisodeLog
 }
@@ -50,7 +45,7 @@ export function createBatchLoop<In, Out, S>(
   const { def, live, log, m, processor, groupId, now } = ctx
   const { handleRecord, assignment, ack } = parts
   const retrying = createEpisodeLog(log, 'batch failed, retrying with backoff')
-  const inFlight = new Set<Promise<void>>()
+  let inFlight: Promise<void> | undefined
 
   async function processWithRetry(batch: ConsumedBatch, control: BatchControl, slot: PartitionSlot<S>): Promise<void> {
     for (let attempt = 0; ; attempt++) {
@@ -132,17 +127,17 @@ export function createBatchLoop<In, Out, S>(
 
   return {
     retrying,
-    inFlight: () => [...inFlight],
+    inFlight: () => inFlight,
     async onBatch(batch, control) {
       if (live.stopping) return // not processed, not committed: delivered again after restart
       if (!ctx.inputs.has(batch.topic)) return
       const slot = ctx.slotOf(batch.topic, batch.partition)
       const current = slot.serial(() => processWithRetry(batch, control, slot))
-      inFlight.add(current)
+      inFlight = current
       try {
         await current
       } finally {
-        inFlight.delete(current)
+        if (inFlight === current) inFlight = undefined
       }
     },
   }

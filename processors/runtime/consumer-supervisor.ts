@@ -71,7 +71,6 @@ export function createConsumerSupervisor<In, Out, S>(
     await c.run({
       topics: [...ctx.inputs.keys()],
       fromBeginning: deps.fromBeginning,
-      partitionsConcurrently: sink.concurrentPartitions ? (deps.partitionsConcurrently ?? 1) : 1,
       onBatch: parts.batches.onBatch,
       // Past transaction markers there is nothing to produce: commit (and store in the sink), so lag reaches 0.
       onSkipped: async ({ topic, partition, nextOffset }, commit) => {

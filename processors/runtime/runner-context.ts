@@ -33,11 +33,6 @@ export interface RunnerDeps {
   readonly groupIdPrefix: string
   readonly fromBeginning: boolean
   readonly maxBatchBytes?: number
-  /**
-   * Partition batches processed at once when the sink declares `concurrentPartitions`
-   * (sink.ts); ignored (1) for every other sink. Default 1.
-   */
-  readonly partitionsConcurrently?: number
   /** Delivery mode of the default Kafka topic sink (a definition with `output` and no `sink`). */
   readonly delivery?: 'at-least-once' | 'exactly-once'
   /** Transactional id of this instance for exactly-once: unique per instance, stable across its restarts. */

@@ -183,7 +183,7 @@ export function createRunner<In, Out, S = undefined>(
         const graceMs = deps.shutdownGraceMs ?? 10_000
         let timer: NodeJS.Timeout | undefined
         const drained = await Promise.race([
-          Promise.allSettled([...batches.inFlight(), ...[...slots.values()].map((s) => s.serial(async () => undefined))]).then(() => true),
+          Promise.allSettled([batches.inFlight() ?? Promise.resolve(), ...[...slots.values()].map((s) => s.serial(async () => undefined))]).then(() => true),
           new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), graceMs))),
         ])
         clearTimeout(timer)

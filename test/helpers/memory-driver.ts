@@ -2,8 +2,7 @@
  * An in-memory KafkaDriver for unit tests of the runner's decisions (no broker): topics are
  * arrays of records per partition, one consumer group's committed offsets and positions are
  * maps, and the test drives everything by hand: `deliver()` hands every assigned partition one
- * batch from its position (as a kafkajs fetch would; up to `partitionsConcurrently` partitions'
- * batches at once, as kafkajs's `partitionsConsumedConcurrently`), `rebalance()` moves partitions between
+ * batch from its position (as a kafkajs fetch would), `rebalance()` moves partitions between
  * consumers and resets positions to the committed offsets (as a kafkajs re-join does).
  * A fake JSON serde stands in for the Schema Registry.
  */
@@ -24,8 +23,6 @@ export class MemoryConsumer implements BatchConsumer {
   readonly errors: Error[] = []
   stale = false
   stopped = false
-  /** What the runner asked `run` for: partition batches handed out at once. */
-  partitionsConcurrently = 1
   constructor(private readonly driver: MemoryDriver) {}
   onGroupEvent(l: (e: GroupEvent) => void): void {
     this.listeners.push(l)
@@ -33,9 +30,8 @@ export class MemoryConsumer implements BatchConsumer {
   emit(e: GroupEvent): void {
     for (const l of this.listeners) l(e)
   }
-  async run(opts: { topics: readonly string[]; onBatch: Handler; partitionsConcurrently?: number }): Promise<void> {
+  async run(opts: { topics: readonly string[]; onBatch: Handler }): Promise<void> {
     this.handler = opts.onBatch
-    this.partitionsConcurrently = opts.partitionsConcurrently ?? 1
     this.topics = opts.topics
     this.driver.consumers.push(this)
   }
@@ -50,13 +46,9 @@ export class MemoryConsumer implements BatchConsumer {
   }
   async disconnect(): Promise<void> {}
 
-  /**
-   * Hands each assigned partition one batch of up to `max` records from its position, up to
-   * {@link partitionsConcurrently} partitions at once (the next starts when one finishes).
-   */
+  /** Hands each assigned partition one batch of up to `max` records from its position. */
   async deliver(max = 100): Promise<number> {
     let delivered = 0
-    const handOuts: (() => Promise<void>)[] = []
     for (const [topic, partitions] of Object.entries(this.assignment)) {
       for (const partition of partitions) {
         const key = `${topic}/${partition}`
@@ -77,19 +69,13 @@ export class MemoryConsumer implements BatchConsumer {
           seek: (offset) => void this.positions.set(key, BigInt(offset)),
         }
         const batch: ConsumedBatch = { topic, partition, highWatermark: String(log.length), lastOffset: records[records.length - 1]!.offset, records }
-        handOuts.push(async () => {
-          try {
-            await this.handler!(batch, control)
-          } catch (err) {
-            this.errors.push(err as Error)
-          }
-        })
+        try {
+          await this.handler!(batch, control)
+        } catch (err) {
+          this.errors.push(err as Error)
+        }
       }
     }
-    const lanes = Array.from({ length: Math.min(this.partitionsConcurrently, handOuts.length) }, async () => {
-      for (let next = handOuts.shift(); next; next = handOuts.shift()) await next()
-    })
-    await Promise.all(lanes)
     return delivered
   }
 }

@@ -40,13 +40,6 @@ export const ALERT_TABLES_SQL = [
 /** Advisory lock ids of the two outboxes (unique among the project's outboxes). */
 export const NOTIFICATIONS_LOCK_ID = 0x41_4c_45_52_54_01
 export const ALERT_OUTBOX_LOCK_ID = 0x41_4c_45_52_54_02
-/**
- * Transaction-level advisory lock taken by {@link recordAlertChanges} before it writes: the
- * batches of different input partitions run at once (the sink's `concurrentPartitions`), and
- * one fingerprint's `alert_active` row can be written from two partitions (definition.ts,
- * "Co-location"); under the lock those writes never deadlock, and outbox ids follow commit order.
- */
-export const ALERT_CHANGES_LOCK_ID = 0x41_4c_45_52_54_03
 
 /** Creates the tables when missing. */
 export async function ensureAlertTables(pool: pg.Pool): Promise<void> {
@@ -96,13 +89,11 @@ DELETE FROM alert_active WHERE fingerprint = ANY($5::text[])`
 
 /**
  * Writes state changes, in order, into both outboxes and keeps `alert_active`, in one statement
- * (one round trip per batch, whatever its number of changes) after taking
- * {@link ALERT_CHANGES_LOCK_ID}; call inside the transaction that stores the rule states and the
- * input offsets (the lock is held until it ends). Nothing is sent for an empty batch.
+ * (one round trip per batch, whatever its number of changes); call inside the transaction that
+ * stores the rule states and the input offsets. Nothing is sent for an empty batch.
  */
 export async function recordAlertChanges(client: pg.PoolClient, alerts: readonly Alert[]): Promise<void> {
   if (alerts.length === 0) return
-  await client.query('SELECT pg_advisory_xact_lock($1)', [ALERT_CHANGES_LOCK_ID])
   const json = alerts.map((a) => JSON.stringify(a))
   const { upsert, remove } = netActiveChanges(alerts, json)
   await client.query(RECORD_CHANGES_SQL, [alerts.map((a) => a.fingerprint), json, upsert.fingerprints, upsert.payloads, remove])

@@ -85,12 +85,6 @@ export interface BatchConsumer {
     topics: readonly string[]
     fromBeginning: boolean
     autoResolve?: boolean
-    /**
-     * Batches of different partitions handed to onBatch at once (kafkajs
-     * `partitionsConsumedConcurrently`; default 1). The batches of one partition still come one
-     * at a time, in offset order.
-     */
-    partitionsConcurrently?: number
     onBatch: (batch: ConsumedBatch, control: BatchControl) => Promise<void>
     /**
      * Called when the consumer moved past records it does not hand out (transaction commit or
@@ -381,7 +375,7 @@ function wrapConsumer(consumer: Consumer): BatchConsumer {
   consumer.on(consumer.events.STOP, () => emit({ type: 'stopped' }))
   return {
     onGroupEvent: (l) => void listeners.push(l),
-    run: async ({ topics, fromBeginning, autoResolve, partitionsConcurrently, onBatch, onSkipped }) => {
+    run: async ({ topics, fromBeginning, autoResolve, onBatch, onSkipped }) => {
       if (onSkipped) {
         // kafkajs resolves batches that held only control or aborted records itself and reports
         // them through this instrumentation event with batchSize 0 (kafkajs runner.js, #1256).
@@ -398,7 +392,6 @@ function wrapConsumer(consumer: Consumer): BatchConsumer {
       await consumer.run({
         autoCommit: false,
         eachBatchAutoResolve: false,
-        partitionsConsumedConcurrently: partitionsConcurrently ?? 1,
         eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale, commitOffsetsIfNecessary: _unused }) => {
           const records: ConsumedRecord[] = batch.messages.map((m) => ({
             topic: batch.topic,

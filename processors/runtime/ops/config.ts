@@ -18,9 +18,6 @@ const fields = {
   AUREN_SHUTDOWN_GRACE_MS: msField(10_000, 1).meta({ unit: 'ms', description: 'Time to drain in-flight batches on SIGTERM.' }),
   AUREN_SHUTDOWN_FORCE_MS: msField(20_000, 1).meta({ unit: 'ms', description: 'exit(1) if shutdown takes longer than this.' }),
   AUREN_MAX_BATCH_BYTES: z.coerce.number().int().positive().default(1_048_576).meta({ unit: 'bytes', description: 'Most bytes fetched per partition per request.' }),
-  AUREN_PARTITIONS_CONCURRENTLY: z.coerce.number().int().min(1).max(64).default(3).meta({
-    unit: 'partitions', description: "Partition batches processed at once when the sink's writes are independent per partition (PostgreSQL sinks that declare it); 1 for every other sink.",
-  }),
   AUREN_DELIVERY: z.enum(['at-least-once', 'exactly-once']).default('at-least-once').meta({
     unit: 'mode', description: 'at-least-once (idempotent producer, commit after ack) or exactly-once (Kafka transactions).',
   }),
@@ -47,8 +44,6 @@ export interface BaseConfig {
   readonly shutdownGraceMs: number
   readonly shutdownForceMs: number
   readonly maxBatchBytes: number
-  /** Partition batches processed at once for sinks with `concurrentPartitions` (sink.ts). */
-  readonly partitionsConcurrently: number
   readonly delivery: 'at-least-once' | 'exactly-once'
   readonly transactionalId?: string
   readonly punctuationIntervalMs: number
@@ -71,7 +66,6 @@ function compile(c: EnvValues<typeof fields>): BaseConfig {
     shutdownGraceMs: c.AUREN_SHUTDOWN_GRACE_MS,
     shutdownForceMs: c.AUREN_SHUTDOWN_FORCE_MS,
     maxBatchBytes: c.AUREN_MAX_BATCH_BYTES,
-    partitionsConcurrently: c.AUREN_PARTITIONS_CONCURRENTLY,
     delivery: c.AUREN_DELIVERY,
     ...(c.AUREN_TRANSACTIONAL_ID !== undefined ? { transactionalId: c.AUREN_TRANSACTIONAL_ID } : {}),
     punctuationIntervalMs: c.AUREN_PUNCTUATION_INTERVAL_MS,

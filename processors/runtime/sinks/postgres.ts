@@ -89,12 +89,6 @@ export interface PostgresSinkOptions<Out> {
    * Must be idempotent per input where it matters (a batch can come again after a crash).
    */
   readonly apply: (client: pg.PoolClient, batch: SinkBatch<Out>) => Promise<void>
-  /**
-   * Whether `apply` of different partitions may run at once (AcknowledgingSink
-   * `concurrentPartitions`): true only when the rows two partitions' batches may both write are
-   * taken under a lock of `apply`'s own first (e.g. `pg_advisory_xact_lock`). Default false.
-   */
-  readonly concurrentPartitions?: boolean
 }
 
 /**
@@ -108,7 +102,6 @@ export function createPostgresSink<Out>(opts: PostgresSinkOptions<Out>): Acknowl
     kind: 'postgres',
     offsets: 'sink',
     storesState: true,
-    concurrentPartitions: opts.concurrentPartitions ?? false,
     async start(_ctx: SinkContext) {
       await pool
         .query(

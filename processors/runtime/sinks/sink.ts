@@ -144,15 +144,6 @@ export interface AcknowledgingSink<Out> {
   readonly offsets: 'kafka' | 'in-transaction' | 'sink'
   /** True when the sink saves {@link SinkBatch.state} in its own transaction (`offsets: 'sink'` only). */
   readonly storesState?: boolean
-  /**
-   * True when writes of different partitions may run at the same time (`offsets: 'sink'` only):
-   * each write is its own store transaction, and rows that two partitions share are taken under
-   * a lock of the sink's own, so concurrent writes neither deadlock nor lose an update. The
-   * runner then processes up to `AUREN_PARTITIONS_CONCURRENTLY` partition batches at once, so
-   * one partition's records are evaluated while another's transaction commits. Absent: one
-   * batch at a time.
-   */
-  readonly concurrentPartitions?: boolean
   /** True when the sink produces {@link SinkBatch.deadLetters} itself (Kafka topic sinks). */
   readonly takesDeadLetters?: boolean
   /**

@@ -31,7 +31,7 @@ function put(driver: MemoryDriver, partition: number, ...values: Array<Msg | str
   for (const v of values) driver.append(IN, partition, Buffer.from(typeof v === 'string' ? v : JSON.stringify(v)), { key: `k${partition}` })
 }
 
-async function start<S>(driver: MemoryDriver, def: ProcessorDefinition<Msg, Msg, S>, extra: { punctuationIntervalMs?: number; delivery?: 'exactly-once'; partitionsConcurrently?: number } = {}): Promise<{ runner: Runner; consumer: MemoryConsumer }> {
+async function start<S>(driver: MemoryDriver, def: ProcessorDefinition<Msg, Msg, S>, extra: { punctuationIntervalMs?: number; delivery?: 'exactly-once' } = {}): Promise<{ runner: Runner; consumer: MemoryConsumer }> {
   const { registry, metrics } = createRunnerRegistry()
   const runner = createRunner(def, {
     driver, serde: jsonSerde(), log: pino({ level: 'silent' }), registry, metrics, topicPrefix: '', groupIdPrefix: 'g.', fromBeginning: true,
@@ -204,70 +204,6 @@ describe('runner: positions stored in the sink', () => {
     await consumer.deliver()
     expect(seen).toEqual([3, 4, 7])
     expect(store.offsets.get(`${IN}/0`)).toBe('8')
-  })
-})
-
-describe('runner: partitions processed at once', () => {
-  /** A store sink whose writes wait until the test releases them, so the test sees which overlap. */
-  function heldStoreSink(concurrentPartitions: boolean) {
-    const held: { partition: number; release: () => void }[] = []
-    const stored = new Map<number, string>()
-    const sink: AcknowledgingSink<Msg> = {
-      kind: 'held-store', offsets: 'sink', storesState: true, concurrentPartitions,
-      async start() {},
-      write(batch) {
-        return new Promise<WriteResult>((resolve) => held.push({ partition: batch.position.partition, release: () => {
-          stored.set(batch.position.partition, batch.position.nextOffset)
-          resolve({ kind: 'acknowledged' })
-        } }))
-      },
-      async storedOffsets() {
-        return new Map()
-      },
-      async loadState() {
-        return undefined
-      },
-      async close() {},
-    }
-    return { sink, held, stored }
-  }
-
-  async function run(concurrentPartitions: boolean) {
-    const driver = new MemoryDriver({ [IN]: 3 })
-    const { sink, held, stored } = heldStoreSink(concurrentPartitions)
-    const seen: string[] = []
-    const { consumer } = await start(driver, defineProcessor<Msg, Msg>({ name: 'alerting', inputs: [input], sink, transform: (m, ctx) => (seen.push(`${ctx.partition.partition}:${m.n}`), emit({ key: 'k', value: m })) }), { partitionsConcurrently: 2 })
-    driver.rebalance(new Map([[consumer, { [IN]: [0, 1, 2] }]]))
-    for (const p of [0, 1, 2]) put(driver, p, { n: 1 }, { n: 2 })
-    const delivering = consumer.deliver()
-    return { consumer, held, stored, seen, delivering }
-  }
-
-  it("with a sink that declares concurrentPartitions, evaluates one partition while another partition's write is under way", async () => {
-    const { consumer, held, stored, seen, delivering } = await run(true)
-    expect(consumer.partitionsConcurrently).toBe(2)
-    await waitUntil('two writes held at once', () => held.length === 2, { timeoutMs: 2_000 })
-    expect(held.map((h) => h.partition).sort()).toEqual([0, 1])
-    expect(seen).toEqual(expect.arrayContaining(['0:1', '0:2', '1:1', '1:2']))
-    held.shift()!.release() // a lane frees: the third partition's batch starts beside the held write
-    await waitUntil('the third partition evaluated while the second write is held', () => held.length === 2, { timeoutMs: 2_000 })
-    while (held.length > 0) held.shift()!.release()
-    await delivering
-    expect([...stored.values()]).toEqual(['2', '2', '2'])
-  })
-
-  it('with any other sink, hands one batch at a time: no partition is evaluated while a write is under way', async () => {
-    const { consumer, held, stored, seen, delivering } = await run(false)
-    expect(consumer.partitionsConcurrently).toBe(1)
-    await waitUntil('the first write held', () => held.length === 1, { timeoutMs: 2_000 })
-    expect(seen).toHaveLength(2) // the other partitions wait for the first write
-    for (let i = 0; i < 3; i++) {
-      await waitUntil(`write ${i + 1} held`, () => held.length === 1, { timeoutMs: 2_000 })
-      expect(seen).toHaveLength(2 * (i + 1))
-      held.shift()!.release()
-    }
-    await delivering
-    expect([...stored.values()]).toEqual(['2', '2', '2'])
   })
 })
 
