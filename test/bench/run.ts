@@ -166,6 +166,9 @@ const enrRate = (r: Round) => r.enrichment?.eventsPerSec ?? Number.NaN
 const aggRate = (r: Round) => r.aggregation?.eventsPerSec ?? Number.NaN
 const arcRate = (r: Round) => r.archival?.eventsPerSec ?? Number.NaN
 const alrRate = (r: Round) => r.alerting?.eventsPerSec ?? Number.NaN
+const enrSteady = (r: Round) => r.enrichment?.steadyEventsPerSec ?? Number.NaN
+const arcSteady = (r: Round) => r.archival?.steadyEventsPerSec ?? Number.NaN
+const alrSteady = (r: Round) => r.alerting?.steadyEventsPerSec ?? Number.NaN
 const prodRate = (r: Round) => r.ceiling?.producer.recordsPerSec ?? Number.NaN
 const consRate = (r: Round) => r.ceiling?.consumer.fetchRecordsPerSec ?? Number.NaN
 const finite = (xs: number[]) => xs.filter((x) => Number.isFinite(x))
@@ -361,6 +364,9 @@ async function main(): Promise<void> {
   const alrRuns = rounds.filter((r) => r.alerting).sort((a, b) => alrRate(a) - alrRate(b))
   const midAlr = alrRuns[Math.floor((alrRuns.length - 1) / 2)]?.alerting
   const ratioAlr = medianOf(rounds, (r) => ratio(alrRate(r), enrRate(r)))
+  // The same ratios over the steady 10-90 % rates: start-up and tail (the archival's last buffers flushed by age) left out.
+  const ratioArcSteady = medianOf(rounds, (r) => ratio(arcSteady(r), enrSteady(r)))
+  const ratioAlrSteady = medianOf(rounds, (r) => ratio(alrSteady(r), enrSteady(r)))
   const prodCeil = medianOf(rounds, prodRate)
   const consCeil = medianOf(rounds, consRate)
   const ratioP = medianOf(rounds, (r) => ratio(enrRate(r), prodRate(r)))
@@ -388,11 +394,13 @@ async function main(): Promise<void> {
     out.push(row('archival throughput', fmt(arc), 'events/s', `${med}N=${midArc.timedEvents} enriched → Parquet on s3proxy + event store, one instance; ${midArc.objects} objects${arcCpu ?? ''}`))
     if (n > 1) out.push(row('  archival per round', rounds.map((r) => `${fmt(arcRate(r))}/${fmt(enrRate(r))}`).join(', '), '', 'archival / enrichment events/s, round by round'))
     if (mid) out.push(row('ratio archival / enrichment', fmt(ratioArc, 3), '', 'median of per-round ratios; above 1 = archival keeps up'))
+    if (mid) out.push(row('  steady 10-90%', fmt(ratioArcSteady, 3), '', `median of per-round ratios of the steady rates (archival ${fmt(medianOf(rounds, arcSteady))}/s, enrichment ${fmt(medianOf(rounds, enrSteady))}/s): no start-up, no tail flushed by age`))
     out.push(row('Parquet bytes per event', fmt(midArc.parquetBytesPerEvent, 1), 'B', `zstd, beside ${fmt(arcAvroBytes, 1)} B of Avro input per event (Schema Registry wire format)`))
   }
   if (midAlr) {
     out.push(row('alerting throughput', fmt(alr), 'events/s', `${med}N=${midAlr.timedEvents} enriched, shipped rules + 50 extra, one instance; ${midAlr.stateChanges} state changes; ${fmt(midAlr.appCpuUsPerEvent)} µs CPU/event`))
     if (mid) out.push(row('ratio alerting / enrichment', fmt(ratioAlr, 3), '', 'median of per-round ratios; at or above 1 = alerting is not the bottleneck'))
+    if (mid) out.push(row('  steady 10-90%', fmt(ratioAlrSteady, 3), '', `median of per-round ratios of the steady rates (alerting ${fmt(medianOf(rounds, alrSteady))}/s, enrichment ${fmt(medianOf(rounds, enrSteady))}/s): no start-up, no tail`))
   }
   if (alrEngine) {
     const m = alrEngine.memory
@@ -519,8 +527,10 @@ async function main(): Promise<void> {
       aggregationEventsPerSec: round(agg, 1),
       archivalEventsPerSec: midArc ? round(arc, 1) : null,
       archivalToEnrichmentRatio: midArc && mid ? round(ratioArc, 4) : null,
+      archivalToEnrichmentSteadyRatio: midArc && mid && Number.isFinite(ratioArcSteady) ? round(ratioArcSteady, 4) : null,
       alertingEventsPerSec: midAlr ? round(alr, 1) : null,
       alertingToEnrichmentRatio: midAlr && mid ? round(ratioAlr, 4) : null,
+      alertingToEnrichmentSteadyRatio: midAlr && mid && Number.isFinite(ratioAlrSteady) ? round(ratioAlrSteady, 4) : null,
       alertingEngine: alrEngine ?? null,
       archivalParquetBytesPerEvent: midArc ? round(midArc.parquetBytesPerEvent, 1) : null,
       archivalCpuUsPerEvent: midArc?.cpu.processCpuSeconds === undefined ? null : round((midArc.cpu.processCpuSeconds / midArc.timedEvents) * 1e6, 1),
