@@ -31,12 +31,6 @@ export interface ArchivalRun {
   readonly timedEvents: number
   readonly seconds: number
   readonly eventsPerSec: number
-  /**
-   * Rate between the first stored positions at or past 10 % and 90 % of the timed events
-   * (events/s; NaN when no two samples span them): the catch-up without its start and without
-   * the tail, whose last buffers are flushed by age (1 s here) since no partition fills one.
-   */
-  readonly steadyEventsPerSec: number
   readonly objects: number
   readonly parquetBytes: number
   readonly parquetBytesPerEvent: number
@@ -109,25 +103,14 @@ export async function prepareArchivalThroughput(opts: ArchivalThroughputOptions)
         if (cpuProfFile) app.kill('SIGUSR2') // start profiling
         const meter = startCpuMeter(app.child.pid)
         const atReady = await stored()
-        const samples: { t: number; done: number }[] = [{ t: startMs, done: atReady }]
-        const sampled = async () => {
-          const done = await stored()
-          samples.push({ t: nowMs(), done })
-          return done
-        }
-        await waitStoredPositions(app, sampled, { total, startMs, timeoutMs: opts.timeoutMs, pollMs: 100, what: { app: 'archival', done: 'archived' }, log: opts.log })
+        await waitStoredPositions(app, stored, { total, startMs, timeoutMs: opts.timeoutMs, pollMs: 100, what: { app: 'archival', done: 'archived' }, log: opts.log })
         const seconds = (nowMs() - startMs) / 1000
         const cpu = meter()
         const cpuProfile = cpuProfFile ? await stopCpuProfile(app, 'archival', cpuProfFile, opts.log) : undefined
         const o = (await pool.query<{ n: number; b: string; r: string }>("SELECT count(*)::int AS n, coalesce(sum(bytes),0)::text AS b, coalesce(sum(rows),0)::text AS r FROM archive_objects WHERE state = 'live'")).rows[0]!
         const timedEvents = events - atReady
-        const at = (fraction: number) => samples.find((x) => x.done - atReady >= fraction * timedEvents)
-        const s10 = at(0.1)
-        const s90 = at(0.9)
-        const steadyEventsPerSec = s10 && s90 && s90.t > s10.t ? (s90.done - s10.done) / ((s90.t - s10.t) / 1000) : Number.NaN
-        opts.log(`  archival: ${Math.round(timedEvents / seconds)} events/s overall, steady 10-90% ${Math.round(steadyEventsPerSec)}/s`)
         return {
-          timedEvents, seconds, eventsPerSec: timedEvents / seconds, steadyEventsPerSec, objects: o.n, parquetBytes: Number(o.b),
+          timedEvents, seconds, eventsPerSec: timedEvents / seconds, objects: o.n, parquetBytes: Number(o.b),
           parquetBytesPerEvent: Number(o.b) / Number(o.r), startupMs: startMs - spawnedAt, cpu, cpuProfile,
         }
       } finally {
