@@ -8,8 +8,7 @@
  * the non-paging receiver; firing alerts are re-sent with a later endsAt; an Alertmanager outage
  * queues the changes in the outbox and they are delivered when it is back.
  */
-import { randomUUID } from 'node:crypto'
-import pg from 'pg'
+import type pg from 'pg'
 import pino from 'pino'
 import { Registry } from 'prom-client'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -20,7 +19,7 @@ import { ensureAlertTables, recordAlertChanges, startAlertDelivery, type AlertDe
 import { inTransaction } from '../../processors/runtime/sinks/postgres.ts'
 import { agentEvent, enriched, llmPayload } from '../helpers/aggregation-events.ts'
 import { startReceiver, startTestAlertmanager, type Receiver, type TestAlertmanager } from '../helpers/alertmanager.ts'
-import { stackEnv } from '../helpers/stack.ts'
+import { createTestSchema, type TestSchema } from '../helpers/pg-schema.ts'
 import { waitUntil } from '../helpers/wait-until.ts'
 
 const GROUP_INTERVAL_MS = 6_000
@@ -58,8 +57,8 @@ type AmAlert = { labels: Record<string, string>; endsAt: string; status: { state
 describe('alert delivery through the Alertmanager', () => {
   let receiver: Receiver
   let am: TestAlertmanager
+  let db: TestSchema
   let pool: pg.Pool
-  let schema: string
   let delivery: AlertDelivery
   const registry = new Registry()
   const engine = new RuleEngine(rules.rules)
@@ -75,12 +74,8 @@ describe('alert delivery through the Alertmanager', () => {
   beforeAll(async () => {
     receiver = await startReceiver()
     am = await startTestAlertmanager({ receiverBaseUrl: receiver.baseUrl, groupWait: '1s', groupInterval: `${GROUP_INTERVAL_MS / 1000}s` })
-    schema = `alert_t_${randomUUID().replace(/-/g, '').slice(0, 12)}`
-    const admin = new pg.Client({ connectionString: stackEnv().databaseUrl })
-    await admin.connect()
-    await admin.query(`CREATE SCHEMA ${schema}`)
-    await admin.end()
-    pool = new pg.Pool({ connectionString: stackEnv().databaseUrl, max: 4, options: `-c search_path=${schema}` })
+    db = await createTestSchema('alert_t', 4)
+    pool = db.pool
     await ensureAlertTables(pool)
     delivery = startAlertDelivery({
       pool, target: { baseUrl: am.url, timeoutMs: 2000 }, resendIntervalMs: 2000, pollIntervalMs: 200,
@@ -89,8 +84,7 @@ describe('alert delivery through the Alertmanager', () => {
   })
   afterAll(async () => {
     await delivery?.stop()
-    await pool?.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`)
-    await pool?.end()
+    await db?.drop()
     await am?.close()
     await receiver?.close()
   })

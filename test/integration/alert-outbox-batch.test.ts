@@ -6,13 +6,12 @@
  * record; one that fires then resolves is gone; a resolution of an alert active from an earlier
  * batch removes it).
  */
-import { randomUUID } from 'node:crypto'
-import pg from 'pg'
+import type pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Alert } from '../../schemas/index.ts'
 import { ensureAlertTables, netActiveChanges, recordAlertChanges } from '../../processors/alerting/notifiers/alert-delivery.ts'
 import { inTransaction } from '../../processors/runtime/sinks/postgres.ts'
-import { stackEnv } from '../helpers/stack.ts'
+import { createTestSchema, type TestSchema } from '../helpers/pg-schema.ts'
 
 let seq = 0
 function change(fingerprint: string, status: 'firing' | 'resolved'): Alert {
@@ -24,20 +23,15 @@ function change(fingerprint: string, status: 'firing' | 'resolved'): Alert {
 }
 
 describe('alert outboxes, one statement per batch', () => {
+  let db: TestSchema
   let pool: pg.Pool
-  let schema: string
   beforeAll(async () => {
-    schema = `alert_b_${randomUUID().replace(/-/g, '').slice(0, 12)}`
-    const admin = new pg.Client({ connectionString: stackEnv().databaseUrl })
-    await admin.connect()
-    await admin.query(`CREATE SCHEMA ${schema}`)
-    await admin.end()
-    pool = new pg.Pool({ connectionString: stackEnv().databaseUrl, max: 2, options: `-c search_path=${schema}` })
+    db = await createTestSchema('alert_b')
+    pool = db.pool
     await ensureAlertTables(pool)
   })
   afterAll(async () => {
-    await pool?.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`)
-    await pool?.end()
+    await db?.drop()
   })
 
   const outbox = async (table: string) => (await pool.query<{ fingerprint: string; summary: string }>(`SELECT fingerprint, payload->'annotations'->>'summary' AS summary FROM ${table} ORDER BY id`)).rows

@@ -5,8 +5,7 @@
  * moment) does not end the app's start; the publish loop registers again and the rows reach the
  * topic. A schema the registry refuses for good still fails the start.
  */
-import { randomUUID } from 'node:crypto'
-import pg from 'pg'
+import type pg from 'pg'
 import { Registry } from 'prom-client'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Alert } from '../../schemas/index.ts'
@@ -17,7 +16,7 @@ import type { Serde } from '../../processors/runtime/kafka/serde.ts'
 import { startOutboxPublisher } from '../../processors/runtime/sinks/outbox.ts'
 import { inTransaction } from '../../processors/runtime/sinks/postgres.ts'
 import { createTestKafka, type TestKafka } from '../helpers/kafka.ts'
-import { stackEnv } from '../helpers/stack.ts'
+import { createTestSchema, type TestSchema } from '../helpers/pg-schema.ts'
 
 const alert = (fingerprint: string): Alert => ({
   fingerprint, rule: 'r', severity: 'warning', status: 'firing', labels: { alertname: 'r', agent: fingerprint }, annotations: { summary: fingerprint, description: '', runbook: null },
@@ -42,21 +41,16 @@ function failingRegister(serde: Serde, failures: number, error: () => Error): Se
 
 describe('outbox publisher start with a registry error', () => {
   let kafka: TestKafka
+  let db: TestSchema
   let pool: pg.Pool
-  let schema: string
   beforeAll(async () => {
     kafka = await createTestKafka(1)
-    schema = `outbox_r_${randomUUID().replace(/-/g, '').slice(0, 12)}`
-    const admin = new pg.Client({ connectionString: stackEnv().databaseUrl })
-    await admin.connect()
-    await admin.query(`CREATE SCHEMA ${schema}`)
-    await admin.end()
-    pool = new pg.Pool({ connectionString: stackEnv().databaseUrl, max: 2, options: `-c search_path=${schema}` })
+    db = await createTestSchema('outbox_r')
+    pool = db.pool
     await ensureAlertTables(pool)
   })
   afterAll(async () => {
-    await pool?.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`)
-    await pool?.end()
+    await db?.drop()
     await kafka?.close()
   })
 
