@@ -20,6 +20,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Alert, AgentEvent } from '../../schemas/index.ts'
 import { loadTraceRuns } from '../../scripts/sources/trace-files.ts'
 import { DEFAULT_RULE_FILE } from '../../processors/alerting/rule-file.ts'
+import { parseDurationMs } from '../../processors/alerting/duration.ts'
 import { parse, stringify } from 'yaml'
 import { startReceiver, startTestAlertmanager, type Receiver, type TestAlertmanager } from '../helpers/alertmanager.ts'
 import { createTestKafka, type TestKafka } from '../helpers/kafka.ts'
@@ -39,7 +40,8 @@ const WINDOW_US = 5 * 60 * 1_000_000
  * replay fires stays firing until the test moves event time past it.
  */
 const KEEP_FIRING = '7d'
-const KEEP_FIRING_US = 7 * 24 * 3_600_000_000
+/** Bound on the event time the three runs span (about 4 days), µs. */
+const RUNS_SPAN_US = 5 * 24 * 3_600_000_000
 
 /** The shipped stream rules with {@link KEEP_FIRING} on the rule under test, as a file in `dir`. */
 function ruleFileHoldingAlerts(dir: string): string {
@@ -144,9 +146,10 @@ describe('alerting on the recorded ChatDev runs', () => {
     })
     const notified = firingAgents()
     expect(notified).toEqual(expected)
-    for (const agent of notified) {
-      expect(replayHooks().filter((b) => b.groupLabels.agent === agent && b.status === 'firing').length, agent).toBe(1)
+    const expectOneFiringNotificationEach = () => {
+      for (const agent of notified) expect(replayHooks().filter((b) => b.groupLabels.agent === agent && b.status === 'firing').length, agent).toBe(1)
     }
+    expectOneFiringNotificationEach()
     expect(replayHooks()[0]!.commonLabels).toMatchObject({ replay: 'true', severity: 'warning', alertname: RULE })
     // Slack is a receiver of its own on the same route: its messages may come a moment after the webhook's.
     const slackTitles = () => receiver.on('/slack').map((r) => r.body as unknown as SlackBody).filter((s) => s.channel === '#auren-replay').map((s) => s.attachments[0]!.title)
@@ -157,15 +160,13 @@ describe('alerting on the recorded ChatDev runs', () => {
     // KEEP_FIRING and the runs' span: the windows slide past the rate limits and the alerts resolve.
     const later = runs.map((r) => {
       const last = r.events[r.events.length - 1]!
-      return { ...last, event_id: randomUUID(), event_type: 'agent_execution_started' as const, timestamp: last.timestamp + KEEP_FIRING_US + 5 * 24 * 3_600_000_000,
+      return { ...last, event_id: randomUUID(), event_type: 'agent_execution_started' as const, timestamp: last.timestamp + parseDurationMs(KEEP_FIRING)! * 1000 + RUNS_SPAN_US,
         payload: { task_id: null, execution_mode: null, tools_available: [], latency_ms: null, success: null, error_type: null, output_length: null } } as AgentEvent
     })
     await kafka.produceEvents(later)
     const resolvedAgents = () => [...new Set(replayHooks().filter((b) => b.status === 'resolved').map((b) => b.groupLabels.agent!))].sort()
     await waitUntil('a resolved notification for every notified agent', () => resolvedAgents().length >= notified.length, { timeoutMs: 60_000, everyMs: 200 })
     expect(resolvedAgents()).toEqual(notified)
-    for (const agent of notified) {
-      expect(replayHooks().filter((b) => b.groupLabels.agent === agent && b.status === 'firing').length, agent).toBe(1)
-    }
+    expectOneFiringNotificationEach()
   })
 })

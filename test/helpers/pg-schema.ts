@@ -6,6 +6,7 @@
 import { randomUUID } from 'node:crypto'
 import pg from 'pg'
 import { stackEnv } from './stack.ts'
+import { schemaPool } from '../bench/aggregation-workload.ts'
 
 /** A test's schema and its pool. */
 export interface TestSchema {
@@ -32,7 +33,7 @@ export async function createTestSchema(tag: string, max = 2): Promise<TestSchema
   } finally {
     await admin.end()
   }
-  const pool = new pg.Pool({ connectionString: stackEnv().databaseUrl, max, options: `-c search_path=${schema}` })
+  const pool = schemaPool(schema, max)
   return {
     schema,
     pool,

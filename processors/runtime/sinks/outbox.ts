@@ -19,7 +19,7 @@ import type { RootSchemaName, TopicKey, TopicNames } from '../../../schemas/inde
 import type { KafkaDriver } from '../kafka/kafka-client.ts'
 import type { Serde } from '../kafka/serde.ts'
 import { inTransaction } from './postgres.ts'
-import { isRetriableBatchError } from '../runner-context.ts'
+import { isAurenError } from '../ops/errors.ts'
 
 /** One pending outbox row: id order is publication order. */
 export interface OutboxRow {
@@ -140,7 +140,7 @@ export async function startOutboxPublisher(
   try {
     schemaId = await deps.serde.register(topic, spec.schema)
   } catch (err) {
-    if (!isRetriableBatchError(err)) throw err
+    if (!(isAurenError(err) && err.retriable)) throw err
     log.warn({ err }, 'outbox schema not registered yet; the publish loop retries')
   }
   const producer = await deps.driver.producer()
