@@ -41,6 +41,12 @@ function httpStatus(err: unknown): number | undefined {
   return e?.status ?? e?.response?.status
 }
 
+/** The AurenError of a failed registration: a refusal (409/422) is AUREN_ERR_CONFIG, anything else the registry being unavailable (retriable). */
+function registrationError(err: unknown, status: number | undefined, name: RootSchemaName, subject: string): AurenError {
+  if (status === 409 || status === 422) return new AurenError('AUREN_ERR_CONFIG', `registry refused schema ${name} for ${subject}: ${(err as Error).message}`, { cause: err })
+  return new AurenError('AUREN_ERR_REGISTRY_UNAVAILABLE', `cannot register ${subject}: ${(err as Error).message}`, { retriable: true, cause: err })
+}
+
 /** Encoding buffer reused by every encodeWire call (synchronous, so never used by two at once); grows as needed. */
 let scratch = Buffer.allocUnsafeSlow(64 * 1024)
 
@@ -116,19 +122,22 @@ export function createSerde(url: string): Serde {
       const subject = valueSubject(topic)
       const known = registered.get(subject)
       if (known !== undefined) return known
-      try {
-        const { id } = await registry.register(
-          { type: SchemaType.AVRO, schema: JSON.stringify(loadSchema(name)) },
-          { subject, compatibility: COMPATIBILITY.BACKWARD },
-        )
-        registered.set(subject, id)
-        return id
-      } catch (err) {
-        const status = httpStatus(err)
-        if (status === 409 || status === 422) {
-          throw new AurenError('AUREN_ERR_CONFIG', `registry refused schema ${name} for ${subject}: ${(err as Error).message}`, { cause: err })
+      // Two instances registering one new subject at once race on setting its compatibility, and
+      // the loser gets a 409 ("A rule named 'COMPATIBILITY' already exists", "Compatibility does
+      // not match"): one more attempt finds the subject set up. A schema refused again is refused for good.
+      for (let attempt = 1; ; attempt++) {
+        try {
+          const { id } = await registry.register(
+            { type: SchemaType.AVRO, schema: JSON.stringify(loadSchema(name)) },
+            { subject, compatibility: COMPATIBILITY.BACKWARD },
+          )
+          registered.set(subject, id)
+          return id
+        } catch (err) {
+          const status = httpStatus(err)
+          if ((status === 409 || status === 422) && attempt < 2) continue
+          throw registrationError(err, status, name, subject)
         }
-        throw new AurenError('AUREN_ERR_REGISTRY_UNAVAILABLE', `cannot register ${subject}: ${(err as Error).message}`, { retriable: true, cause: err })
       }
     },
 
