@@ -13,7 +13,8 @@ import type { RunnerContext } from './runner-context.ts'
 /** Assignment handling of one runner. */
 export interface Assignment<S> {
   /**
-   * Reads the stored offset (`offsets: 'sink'` sinks) and restores the state of a slot, once per
+   * Reads the stored offset (`offsets: 'sink'` sinks, and `in-transaction` ones whose last commit is
+   * in doubt) and restores the state of a slot, once per
    * assignment; no-op when already loaded.
    * @throws what the sink's `storedOffsets`/`loadState` or the state codec throws (the batch is retried)
    */
@@ -31,10 +32,11 @@ export function createAssignment<In, Out, S>(ctx: RunnerContext<In, Out, S>): As
     async ensureLoaded(slot) {
       if (slot.loaded) return
       const { topic, partition } = slot.ref
-      if (sink.offsets === 'sink') {
+      if (sink.offsets === 'sink' || (slot.commitInDoubt && sink.storedOffsets)) {
         const stored = (await sink.storedOffsets!(groupId, topic, [partition])).get(partition)
         slot.stored = stored === undefined || BigInt(stored) < 0n ? undefined : BigInt(stored)
       }
+      slot.commitInDoubt = false
       if (def.state) slot.restore(sink.storesState ? await sink.loadState!(groupId, topic, partition) : undefined)
       slot.loaded = true
     },

@@ -7,7 +7,8 @@
  *   the first batch after an assignment that starts past it seeks back to it, once.
  * - A batch failing with a retriable error (sink or broker unreachable) is retried with backoff,
  *   heartbeating between attempts, its partition's state rolled back and its stored offset read
- *   again; the retries end when it succeeds, the partition is revoked or the runner stops (then
+ *   again (for an `in-transaction` sink, the group's committed offset: a transaction whose commit
+ *   answer was lost may have committed, and its records are then skipped); the retries end when it succeeds, the partition is revoked or the runner stops (then
  *   nothing was committed and the batch is delivered again). Any other error goes to the
  *   consumer, which crashes (consumer-supervisor.ts).
  * - Metrics of the batch (consumed, produced, dead-lettered, durations, lag) and the
@@ -57,6 +58,7 @@ export function createBatchLoop<In, Out, S>(
         if (!isRetriableBatchError(err)) throw err
         retrying.occurred({ err, partition: batch.partition, topic: batch.topic }, (err as Error).message)
         slot.loaded = false // read the sink's offset and state again: another instance may have moved them
+        if (ctx.sink.offsets === 'in-transaction') slot.commitInDoubt = true // the broker may have committed it
         await sleep(backoffMs(attempt))
         if (live.stopping || !control.isRunning() || control.isStale()) return
         await control.heartbeat() // throws when a rebalance is under way: the consumer rejoins

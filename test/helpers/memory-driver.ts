@@ -88,6 +88,10 @@ export class MemoryDriver implements KafkaDriver {
   readonly consumers: MemoryConsumer[] = []
   /** Set to make the next produce fail (as a lost ack would). */
   failNextSend: Error | undefined
+  /** Set to make the next transaction commit and then fail on the client (the commit's answer lost). */
+  failAfterNextCommit: Error | undefined
+  /** Calls of `settle()` on transactional producers. */
+  settled = 0
 
   constructor(partitionsByTopic: Record<string, number>) {
     for (const [t, n] of Object.entries(partitionsByTopic)) this.topics.set(t, Array.from({ length: n }, () => []))
@@ -145,6 +149,12 @@ export class MemoryDriver implements KafkaDriver {
       sendAndCommit: async (records, commit) => {
         await send(records)
         this.committed.set(`${commit.topic}/${commit.partition}`, BigInt(commit.offset))
+        const lost = this.failAfterNextCommit
+        this.failAfterNextCommit = undefined
+        if (lost) throw lost
+      },
+      settle: async () => {
+        if (opts?.transactionalId !== undefined) this.settled++
       },
       disconnect: async () => {},
     }

@@ -2,7 +2,8 @@
  * Exactly-once delivery (AUREN_DELIVERY=exactly-once): outputs and offset commits go in one
  * Kafka transaction per batch. An enrichment process killed with SIGKILL mid-stream and
  * restarted with the same transactional id leaves every event_id exactly once in the enriched
- * topic, as a read_committed consumer sees it.
+ * topic, as a read_committed consumer sees it. A batch whose transaction the broker committed
+ * while the client saw the commit fail (its answer lost) is not produced again on retry.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { createTestKafka, type TestKafka } from '../helpers/kafka.ts'
@@ -11,6 +12,13 @@ import { llmCallEvents } from '../helpers/events.ts'
 import { readTopicToEnd, waitForGroupCaughtUp } from '../../scripts/lib/read-topic.ts'
 import { fromEnrichedRecord, type EnrichedAgentEventRecord } from '../../schemas/index.ts'
 import { waitForMetrics } from '../helpers/metrics-wait.ts'
+import { createRunner } from '../../processors/runtime/runner.ts'
+import { createRunnerRegistry } from '../../processors/runtime/ops/metrics.ts'
+import { createLogger } from '../../processors/runtime/ops/logger.ts'
+import type { KafkaDriver } from '../../processors/runtime/kafka/kafka-client.ts'
+import { enrichmentDefinition } from '../../processors/enrichment/definition.ts'
+import { createEnrichmentTransform } from '../../processors/enrichment/transform.ts'
+import { DEFAULT_ENRICHMENT_CONFIG } from '../../processors/enrichment/config.ts'
 
 describe('exactly-once delivery with Kafka transactions', () => {
   let kafka: TestKafka
@@ -40,6 +48,49 @@ describe('exactly-once delivery with Kafka transactions', () => {
     second.kill('SIGTERM')
     expect(await second.exited).toBe(0)
 
+    const counts = new Map<string, number>()
+    for (const r of records) {
+      const id = fromEnrichedRecord((await kafka.serde.decode(r.value, 'enriched-agent-event')) as EnrichedAgentEventRecord).event.event_id
+      counts.set(id, (counts.get(id) ?? 0) + 1)
+    }
+    expect(events.filter((e) => counts.get(e.event_id) !== 1).map((e) => [e.event_id, counts.get(e.event_id) ?? 0])).toEqual([])
+    expect(records).toHaveLength(events.length)
+  })
+
+  it('does not produce again a batch whose transaction committed while the client saw its commit fail', async () => {
+    const events = llmCallEvents(600, 60)
+    await kafka.produceEvents(events)
+    // The real broker commits the transaction; its answer is then lost on the way back, as when
+    // the broker dies during EndTxn and comes back having completed it.
+    let answersToLose = 2
+    const driver: KafkaDriver = {
+      ...kafka.driver,
+      producer: async (opts) => {
+        const p = await kafka.driver.producer(opts)
+        return {
+          ...p,
+          sendAndCommit: async (records, commit) => {
+            await p.sendAndCommit(records, commit)
+            if (answersToLose-- > 0) throw Object.assign(new Error('Connection error: read ECONNRESET (EndTxn answer lost)'), { name: 'KafkaJSConnectionError' })
+          },
+        }
+      },
+    }
+    const { registry, metrics } = createRunnerRegistry()
+    const runner = createRunner(enrichmentDefinition(createEnrichmentTransform(DEFAULT_ENRICHMENT_CONFIG)), {
+      driver, serde: kafka.serde, log: createLogger('test', 'error'), registry, metrics,
+      topicPrefix: kafka.prefix, groupIdPrefix: `${kafka.prefix}auren.`, fromBeginning: true,
+      delivery: 'exactly-once', transactionalId: `${kafka.prefix}enrichment-lost-answer`,
+    })
+    await runner.start()
+    try {
+      await waitForGroupCaughtUp(kafka.admin, `${kafka.prefix}auren.enrichment`, kafka.topics.agentEvents, 60_000)
+    } finally {
+      await runner.stop()
+    }
+    expect(answersToLose).toBeLessThan(0) // both lost answers happened
+
+    const records = await readTopicToEnd(kafka.driver, kafka.admin, kafka.topics.enrichedEvents)
     const counts = new Map<string, number>()
     for (const r of records) {
       const id = fromEnrichedRecord((await kafka.serde.decode(r.value, 'enriched-agent-event')) as EnrichedAgentEventRecord).event.event_id

@@ -115,6 +115,15 @@ export interface RecordProducer {
    * if the offset is committed. Aborts the transaction and rethrows on any error.
    */
   sendAndCommit(records: readonly ProduceRecord[], commit: OffsetCommit): Promise<void>
+  /**
+   * Transactional producers: (re)connects and initializes the producer id, which the broker
+   * answers only once any transaction a previous producer with this transactional id left open
+   * or in doubt (commit sent, answer lost) is completed or aborted (KIP-98 InitProducerId; kafkajs
+   * retries CONCURRENT_TRANSACTIONS). After it resolves, the group's committed offsets say whether
+   * that transaction committed. No-op for idempotent producers.
+   * @throws the broker error when the coordinator cannot be reached (retriable)
+   */
+  settle(): Promise<void>
   readonly transactional: boolean
   disconnect(): Promise<void>
 }
@@ -353,6 +362,16 @@ function wrapProducer(connect: () => Promise<Producer>, first: Producer, transac
         await tx.commit()
       } catch (err) {
         await tx?.abort().catch(() => undefined)
+        discard(p)
+        throw err
+      }
+    },
+    settle: async () => {
+      if (!transactional) return
+      const p = await current()
+      try {
+        await (await p.transaction()).abort() // nothing added: inits the producer id, sends no EndTxn
+      } catch (err) {
         discard(p)
         throw err
       }

@@ -169,8 +169,12 @@ export interface AcknowledgingSink<Out> {
    */
   write(batch: SinkBatch<Out>): Promise<WriteResult>
   /**
-   * `offsets: 'sink'` only: stored next offsets of these partitions of `topic`; partitions never
-   * written are absent (the runner then starts where the consumer group starts).
+   * Stored next offsets of these partitions of `topic`; partitions never written are absent (the
+   * runner then starts where the consumer group starts).
+   * - `offsets: 'sink'`: read on each assignment (module doc).
+   * - `offsets: 'in-transaction'` (optional): read before a failed batch is retried, since its
+   *   transaction may have committed on the broker though the client saw an error; the sink
+   *   settles its transactional id first, then answers the group's committed offsets.
    * @throws on store errors (the runner retries)
    */
   storedOffsets?(groupId: string, topic: string, partitions: readonly number[]): Promise<Map<number, string>>

@@ -18,6 +18,7 @@ function flakyProducer(failing: (call: number) => boolean) {
       acked.push(...records)
     },
     sendAndCommit: () => Promise.reject(new Error('not transactional')),
+    settle: async () => {},
     disconnect: () => Promise.resolve(),
   }
   let clock = 0
