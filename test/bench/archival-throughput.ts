@@ -5,6 +5,8 @@
  * is timed from /readyz until the positions its manifest stores (`archive_partitions`, written in
  * the flush transaction after the uploads) reach the log end offset of every partition. Flush by
  * age is set to 1 s so the tail of the backlog is not timed waiting for the 60 s default.
+ * A diagnostic run per round (not the archival figure) leaves the event store out
+ * (AUREN_ARCHIVAL_EVENT_STORE=false), showing what its append costs.
  * Also reported: bytes per event in Parquet (live objects' bytes / events archived) beside the
  * mean Avro wire size of the same enriched records.
  */
@@ -46,8 +48,10 @@ export interface ArchivalSession {
   readonly meanValueBytes: number
   /**
    * @param cpuProfFile write a CPU profile of the timed window to this file
+   * @param opts.eventStore false: the app appends nothing to the event store
+   *   (AUREN_ARCHIVAL_EVENT_STORE=false), a diagnostic of what the append costs
    */
-  run(round: number, cpuProfFile?: string): Promise<ArchivalRun>
+  run(round: number, cpuProfFile?: string, opts?: { eventStore?: boolean }): Promise<ArchivalRun>
   close(): Promise<void>
 }
 
@@ -72,7 +76,7 @@ export async function prepareArchivalThroughput(opts: ArchivalThroughputOptions)
   return {
     events,
     meanValueBytes,
-    async run(round, cpuProfFile) {
+    async run(round, cpuProfFile, runOpts) {
       const id = randomUUID().replace(/-/g, '').slice(0, 10)
       const group = `${kafka.prefix}arc${round}.auren.`
       opts.trackGroup(`${group}archival`)
@@ -94,7 +98,7 @@ export async function prepareArchivalThroughput(opts: ArchivalThroughputOptions)
         AUREN_GROUP_ID_PREFIX: group, AUREN_DATABASE_URL: stackEnv().databaseUrl, AUREN_ARCHIVAL_DB_SCHEMA: schema,
         AUREN_S3_ENDPOINT: s3.endpoint, AUREN_S3_REGION: s3.region, AUREN_S3_BUCKET: s3.bucket, AUREN_S3_ACCESS_KEY_ID: s3.accessKeyId,
         AUREN_S3_SECRET_ACCESS_KEY: s3.secretAccessKey, AUREN_ARCHIVAL_MAINTENANCE_INTERVAL_MS: '0', AUREN_ARCHIVAL_FLUSH_MAX_AGE_MS: '1000',
-        AUREN_ARCHIVAL_ALERTS: 'false',
+        AUREN_ARCHIVAL_ALERTS: 'false', AUREN_ARCHIVAL_EVENT_STORE: String(runOpts?.eventStore ?? true),
       })
       const stored = async () => Number((await pool.query<{ n: string | null }>('SELECT sum(next_offset)::text AS n FROM archive_partitions WHERE topic = $1', [topic]).catch(() => ({ rows: [{ n: null }] }))).rows[0]?.n ?? 0)
       try {

@@ -158,6 +158,8 @@ interface Round {
   enrichment?: ThroughputRun
   aggregation?: AggregationRun
   archival?: ArchivalRun
+  /** Diagnostic: the same archival run without the event store append. */
+  archivalNoEventStore?: ArchivalRun
   alerting?: AlertingRun
   ceiling?: CeilingResult
 }
@@ -165,6 +167,7 @@ interface Round {
 const enrRate = (r: Round) => r.enrichment?.eventsPerSec ?? Number.NaN
 const aggRate = (r: Round) => r.aggregation?.eventsPerSec ?? Number.NaN
 const arcRate = (r: Round) => r.archival?.eventsPerSec ?? Number.NaN
+const arcNoEsRate = (r: Round) => r.archivalNoEventStore?.eventsPerSec ?? Number.NaN
 const alrRate = (r: Round) => r.alerting?.eventsPerSec ?? Number.NaN
 const enrSteady = (r: Round) => r.enrichment?.steadyEventsPerSec ?? Number.NaN
 const alrSteady = (r: Round) => r.alerting?.steadyEventsPerSec ?? Number.NaN
@@ -263,6 +266,8 @@ async function main(): Promise<void> {
         if (!arcSession) return
         log(`round ${r}/${nRounds}: archival throughput, N=${arcSession.events}`)
         current.archival = await timed('archival', () => arcSession!.run(r))
+        log(`round ${r}/${nRounds}: archival without the event store (diagnostic), N=${arcSession.events}`)
+        current.archivalNoEventStore = await timed('archivalNoEventStore', () => arcSession!.run(r + 100, undefined, { eventStore: false }))
       }
       const alerting = async () => {
         if (!alrSession) return
@@ -359,6 +364,8 @@ async function main(): Promise<void> {
   const arcRuns = rounds.filter((r) => r.archival).sort((a, b) => arcRate(a) - arcRate(b))
   const midArc = arcRuns[Math.floor((arcRuns.length - 1) / 2)]?.archival
   const ratioArc = medianOf(rounds, (r) => ratio(arcRate(r), enrRate(r)))
+  const arcNoEs = medianOf(rounds, arcNoEsRate)
+  const ratioArcNoEs = medianOf(rounds, (r) => ratio(arcNoEsRate(r), enrRate(r)))
   const alr = medianOf(rounds, alrRate)
   const alrRuns = rounds.filter((r) => r.alerting).sort((a, b) => alrRate(a) - alrRate(b))
   const midAlr = alrRuns[Math.floor((alrRuns.length - 1) / 2)]?.alerting
@@ -393,6 +400,9 @@ async function main(): Promise<void> {
     out.push(row('archival throughput', fmt(arc), 'events/s', `${med}N=${midArc.timedEvents} enriched → Parquet on s3proxy + event store, one instance; ${midArc.objects} objects${arcCpu ?? ''}`))
     if (n > 1) out.push(row('  archival per round', rounds.map((r) => `${fmt(arcRate(r))}/${fmt(enrRate(r))}`).join(', '), '', 'archival / enrichment events/s, round by round'))
     if (mid) out.push(row('ratio archival / enrichment', fmt(ratioArc, 3), '', 'median of per-round ratios; above 1 = archival keeps up'))
+    if (Number.isFinite(arcNoEs)) {
+      out.push(row('  without the event store', fmt(arcNoEs), 'events/s', `diagnostic, not the archival figure: AUREN_ARCHIVAL_EVENT_STORE=false, same input, same rounds; ratio to enrichment ${fmt(ratioArcNoEs, 3)}`))
+    }
     out.push(row('Parquet bytes per event', fmt(midArc.parquetBytesPerEvent, 1), 'B', `zstd, beside ${fmt(arcAvroBytes, 1)} B of Avro input per event (Schema Registry wire format)`))
   }
   if (midAlr) {
@@ -525,6 +535,8 @@ async function main(): Promise<void> {
       aggregationEventsPerSec: round(agg, 1),
       archivalEventsPerSec: midArc ? round(arc, 1) : null,
       archivalToEnrichmentRatio: midArc && mid ? round(ratioArc, 4) : null,
+      archivalNoEventStoreEventsPerSec: Number.isFinite(arcNoEs) ? round(arcNoEs, 1) : null,
+      archivalNoEventStoreToEnrichmentRatio: Number.isFinite(ratioArcNoEs) ? round(ratioArcNoEs, 4) : null,
       alertingEventsPerSec: midAlr ? round(alr, 1) : null,
       alertingToEnrichmentRatio: midAlr && mid ? round(ratioAlr, 4) : null,
       alertingToEnrichmentSteadyRatio: midAlr && mid && Number.isFinite(ratioAlrSteady) ? round(ratioAlrSteady, 4) : null,
