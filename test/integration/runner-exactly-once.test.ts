@@ -10,15 +10,26 @@ import { createTestKafka, type TestKafka } from '../helpers/kafka.ts'
 import { startApp } from '../helpers/processes.ts'
 import { llmCallEvents } from '../helpers/events.ts'
 import { readTopicToEnd, waitForGroupCaughtUp } from '../../scripts/lib/read-topic.ts'
-import { fromEnrichedRecord, type EnrichedAgentEventRecord } from '../../schemas/index.ts'
+import { fromEnrichedRecord, type AgentEvent, type EnrichedAgentEventRecord } from '../../schemas/index.ts'
 import { waitForMetrics } from '../helpers/metrics-wait.ts'
 import { createRunner } from '../../processors/runtime/runner.ts'
 import { createRunnerRegistry } from '../../processors/runtime/ops/metrics.ts'
 import { createLogger } from '../../processors/runtime/ops/logger.ts'
-import type { KafkaDriver } from '../../processors/runtime/kafka/kafka-client.ts'
+import type { ConsumedRecord, KafkaDriver } from '../../processors/runtime/kafka/kafka-client.ts'
 import { enrichmentDefinition } from '../../processors/enrichment/definition.ts'
 import { createEnrichmentTransform } from '../../processors/enrichment/transform.ts'
 import { DEFAULT_ENRICHMENT_CONFIG } from '../../processors/enrichment/config.ts'
+
+/** Every input event's event_id is on the enriched topic exactly once, and nothing else is. */
+async function expectEachEventOnce(kafka: TestKafka, records: readonly ConsumedRecord[], events: readonly AgentEvent[]): Promise<void> {
+  const counts = new Map<string, number>()
+  for (const r of records) {
+    const id = fromEnrichedRecord((await kafka.serde.decode(r.value, 'enriched-agent-event')) as EnrichedAgentEventRecord).event.event_id
+    counts.set(id, (counts.get(id) ?? 0) + 1)
+  }
+  expect(events.filter((e) => counts.get(e.event_id) !== 1).map((e) => [e.event_id, counts.get(e.event_id) ?? 0])).toEqual([])
+  expect(records).toHaveLength(events.length)
+}
 
 describe('exactly-once delivery with Kafka transactions', () => {
   let kafka: TestKafka
@@ -48,13 +59,7 @@ describe('exactly-once delivery with Kafka transactions', () => {
     second.kill('SIGTERM')
     expect(await second.exited).toBe(0)
 
-    const counts = new Map<string, number>()
-    for (const r of records) {
-      const id = fromEnrichedRecord((await kafka.serde.decode(r.value, 'enriched-agent-event')) as EnrichedAgentEventRecord).event.event_id
-      counts.set(id, (counts.get(id) ?? 0) + 1)
-    }
-    expect(events.filter((e) => counts.get(e.event_id) !== 1).map((e) => [e.event_id, counts.get(e.event_id) ?? 0])).toEqual([])
-    expect(records).toHaveLength(events.length)
+    await expectEachEventOnce(kafka, records, events)
   })
 
   it('does not produce again a batch whose transaction committed while the client saw its commit fail', async () => {
@@ -91,12 +96,6 @@ describe('exactly-once delivery with Kafka transactions', () => {
     expect(answersToLose).toBeLessThan(0) // both lost answers happened
 
     const records = await readTopicToEnd(kafka.driver, kafka.admin, kafka.topics.enrichedEvents)
-    const counts = new Map<string, number>()
-    for (const r of records) {
-      const id = fromEnrichedRecord((await kafka.serde.decode(r.value, 'enriched-agent-event')) as EnrichedAgentEventRecord).event.event_id
-      counts.set(id, (counts.get(id) ?? 0) + 1)
-    }
-    expect(events.filter((e) => counts.get(e.event_id) !== 1).map((e) => [e.event_id, counts.get(e.event_id) ?? 0])).toEqual([])
-    expect(records).toHaveLength(events.length)
+    await expectEachEventOnce(kafka, records, events)
   })
 })

@@ -44,6 +44,21 @@ async function start<S>(driver: MemoryDriver, def: ProcessorDefinition<Msg, Msg,
 
 const input = { topic: 'agentEvents' as const, schema: 'agent-event' as const, decode: (v: unknown) => v as Msg }
 
+/** A pass-through processor through the exactly-once Kafka topic sink, holding partition 0 of IN. */
+async function startExactlyOnce(): Promise<{ driver: MemoryDriver; consumer: MemoryConsumer }> {
+  const driver = new MemoryDriver({ [IN]: 1 })
+  const { consumer } = await start(
+    driver,
+    defineProcessor<Msg, Msg>({ name: 'enrichment', inputs: [input], output: { topic: 'enrichedEvents', schema: 'enriched-agent-event', encode: (v) => v }, transform: (m) => emit({ key: 'k', value: m }) }),
+    { delivery: 'exactly-once' },
+  )
+  driver.rebalance(new Map([[consumer, { [IN]: [0] }]]))
+  return { driver, consumer }
+}
+
+/** The values on the output topic, in order. */
+const outputs = (driver: MemoryDriver): Msg[] => driver.all(OUT).map((r) => JSON.parse(r.value!.toString()) as Msg)
+
 /** A sink with `offsets: 'kafka'` whose acknowledgements the test releases by hand. */
 function gatedSink(): AcknowledgingSink<Msg> & { writes: SinkBatch<Msg>[]; release(err?: Error): void } {
   const writes: SinkBatch<Msg>[] = []
@@ -133,13 +148,7 @@ describe('runner: commit discipline', () => {
   })
 
   it('exactly-once: outputs and dead letters go in the transaction that commits the position', async () => {
-    const driver = new MemoryDriver({ [IN]: 1 })
-    const { consumer } = await start(
-      driver,
-      defineProcessor<Msg, Msg>({ name: 'enrichment', inputs: [input], output: { topic: 'enrichedEvents', schema: 'enriched-agent-event', encode: (v) => v }, transform: (m) => emit({ key: 'k', value: m }) }),
-      { delivery: 'exactly-once' },
-    )
-    driver.rebalance(new Map([[consumer, { [IN]: [0] }]]))
+    const { driver, consumer } = await startExactlyOnce()
     put(driver, 0, { n: 1 }, 'not json')
     driver.failNextSend = new Error('transaction aborted')
     await consumer.deliver()
@@ -147,17 +156,12 @@ describe('runner: commit discipline', () => {
     expect(driver.all(OUT)).toHaveLength(0)
     await consumer.deliver()
     expect(driver.committed.get(`${IN}/0`)).toBe(2n)
-    expect(driver.all(OUT).map((r) => JSON.parse(r.value!.toString()))).toEqual([{ n: 1 }])
+    expect(outputs(driver)).toEqual([{ n: 1 }])
     expect(driver.all(T.deadLetter)).toHaveLength(1)
   })
+
   it('exactly-once: a batch whose commit reached the broker though the client saw it fail is skipped on retry, not produced again', async () => {
-    const driver = new MemoryDriver({ [IN]: 1 })
-    const { consumer } = await start(
-      driver,
-      defineProcessor<Msg, Msg>({ name: 'enrichment', inputs: [input], output: { topic: 'enrichedEvents', schema: 'enriched-agent-event', encode: (v) => v }, transform: (m) => emit({ key: 'k', value: m }) }),
-      { delivery: 'exactly-once' },
-    )
-    driver.rebalance(new Map([[consumer, { [IN]: [0] }]]))
+    const { driver, consumer } = await startExactlyOnce()
     put(driver, 0, { n: 1 }, { n: 2 }, 'not json')
     // The broker committed outputs, dead letter and offset, then died before answering EndTxn.
     driver.failAfterNextCommit = Object.assign(new Error('Connection error: read ECONNRESET'), { name: 'KafkaJSConnectionError' })
@@ -165,29 +169,23 @@ describe('runner: commit discipline', () => {
     expect(consumer.errors).toEqual([])
     expect(driver.settled).toBe(1) // the transactional id was settled before the committed offset was read
     expect(driver.committed.get(`${IN}/0`)).toBe(3n)
-    expect(driver.all(OUT).map((r) => JSON.parse(r.value!.toString()))).toEqual([{ n: 1 }, { n: 2 }])
+    expect(outputs(driver)).toEqual([{ n: 1 }, { n: 2 }])
     expect(driver.all(T.deadLetter)).toHaveLength(1)
     put(driver, 0, { n: 3 })
     await consumer.deliver()
-    expect(driver.all(OUT).map((r) => JSON.parse(r.value!.toString()))).toEqual([{ n: 1 }, { n: 2 }, { n: 3 }])
+    expect(outputs(driver)).toEqual([{ n: 1 }, { n: 2 }, { n: 3 }])
     expect(driver.committed.get(`${IN}/0`)).toBe(4n)
   })
 
   it('exactly-once: a batch whose transaction failed before the commit is produced on retry', async () => {
-    const driver = new MemoryDriver({ [IN]: 1 })
-    const { consumer } = await start(
-      driver,
-      defineProcessor<Msg, Msg>({ name: 'enrichment', inputs: [input], output: { topic: 'enrichedEvents', schema: 'enriched-agent-event', encode: (v) => v }, transform: (m) => emit({ key: 'k', value: m }) }),
-      { delivery: 'exactly-once' },
-    )
-    driver.rebalance(new Map([[consumer, { [IN]: [0] }]]))
+    const { driver, consumer } = await startExactlyOnce()
     put(driver, 0, { n: 1 }, { n: 2 })
     driver.failNextSend = Object.assign(new Error('Connection error: connect ECONNREFUSED'), { name: 'KafkaJSConnectionError' })
     await consumer.deliver()
     expect(consumer.errors).toEqual([])
     expect(driver.settled).toBe(1)
     expect(driver.committed.get(`${IN}/0`)).toBe(2n)
-    expect(driver.all(OUT).map((r) => JSON.parse(r.value!.toString()))).toEqual([{ n: 1 }, { n: 2 }])
+    expect(outputs(driver)).toEqual([{ n: 1 }, { n: 2 }])
   })
 })
 
