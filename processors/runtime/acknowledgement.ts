@@ -46,13 +46,8 @@ export function createAcknowledgement<In, Out, S>(ctx: RunnerContext<In, Out, S>
 
   async function reread(topic: string, partition: number): Promise<void> {
     try {
-      const admin = await ctx.deps.driver.admin()
-      try {
-        const committed = (await admin.committedOffsets(groupId, topic)).get(partition)
-        live.consumer?.seek(topic, partition, committed !== undefined && BigInt(committed) >= 0n ? committed : '0')
-      } finally {
-        await admin.disconnect()
-      }
+      const committed = (await ctx.admin.committedOffsets(groupId, topic)).get(partition)
+      live.consumer?.seek(topic, partition, committed !== undefined && BigInt(committed) >= 0n ? committed : '0')
       live.sinkFailure = undefined
     } catch (err) {
       log.error({ err, topic, partition }, 're-read after a sink failure failed')

@@ -13,10 +13,11 @@ import type { RunnerContext } from './runner-context.ts'
 /** Assignment handling of one runner. */
 export interface Assignment<S> {
   /**
-   * Reads the stored offset (`offsets: 'sink'` sinks, and `in-transaction` ones whose last commit is
-   * in doubt) and restores the state of a slot, once per
-   * assignment; no-op when already loaded.
-   * @throws what the sink's `storedOffsets`/`loadState` or the state codec throws (the batch is retried)
+   * Reads the stored offset (`offsets: 'sink'` sinks; for `in-transaction` ones, when a batch was
+   * tried since the assignment, the group's committed offset after the sink settled its
+   * transaction) and restores the state of a slot, once per assignment and again before a failed
+   * batch is retried; no-op when already loaded.
+   * @throws what the sink's `storedOffsets`/`settle`/`loadState`, the admin client or the state codec throws (the batch is retried)
    */
   ensureLoaded(slot: PartitionSlot<S>): Promise<void>
   /** The consumer joined its group with this assignment (full topic name → partitions). */
@@ -28,15 +29,24 @@ export interface Assignment<S> {
 /** Creates the assignment handling over the runner's shared parts. */
 export function createAssignment<In, Out, S>(ctx: RunnerContext<In, Out, S>): Assignment<S> {
   const { def, sink, groupId, live, slots, log } = ctx
+
+  /** The sink's stored offset; for an in-transaction sink, the group's committed one once the sink settled its transaction. */
+  async function storedOffset(topic: string, partition: number): Promise<string | undefined> {
+    if (sink.offsets === 'sink') return (await sink.storedOffsets!(groupId, topic, [partition])).get(partition)
+    await sink.settle?.()
+    return (await ctx.admin.committedOffsets(groupId, topic)).get(partition)
+  }
+
   return {
     async ensureLoaded(slot) {
       if (slot.loaded) return
       const { topic, partition } = slot.ref
-      if (sink.offsets === 'sink' || (slot.commitInDoubt && sink.storedOffsets)) {
-        const stored = (await sink.storedOffsets!(groupId, topic, [partition])).get(partition)
+      // An in-transaction sink's slot loaded again after a batch was tried: that batch's commit may
+      // have landed though the client saw it fail.
+      if (sink.offsets === 'sink' || (sink.offsets === 'in-transaction' && slot.positioned)) {
+        const stored = await storedOffset(topic, partition)
         slot.stored = stored === undefined || BigInt(stored) < 0n ? undefined : BigInt(stored)
       }
-      slot.commitInDoubt = false
       if (def.state) slot.restore(sink.storesState ? await sink.loadState!(groupId, topic, partition) : undefined)
       slot.loaded = true
     },

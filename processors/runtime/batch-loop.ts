@@ -58,7 +58,6 @@ export function createBatchLoop<In, Out, S>(
         if (!isRetriableBatchError(err)) throw err
         retrying.occurred({ err, partition: batch.partition, topic: batch.topic }, (err as Error).message)
         slot.loaded = false // read the sink's offset and state again: another instance may have moved them
-        if (ctx.sink.offsets === 'in-transaction') slot.commitInDoubt = true // the broker may have committed it
         await sleep(backoffMs(attempt))
         if (live.stopping || !control.isRunning() || control.isStale()) return
         await control.heartbeat() // throws when a rebalance is under way: the consumer rejoins

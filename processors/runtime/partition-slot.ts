@@ -13,13 +13,8 @@ export class PartitionSlot<S> {
   readonly generation: number
   /** Loaded: stored offset read and state restored. */
   loaded = false
-  /** Next offset stored in the sink (`offsets: 'sink'` sinks; `in-transaction` ones after a commit in doubt); undefined when none stored. */
+  /** Next offset stored in the sink (`offsets: 'sink'` sinks; the group's committed offset for `in-transaction` ones before a retry); undefined when none stored. */
   stored: bigint | undefined
-  /**
-   * A batch of an `in-transaction` sink failed: its transaction may have committed on the broker
-   * though the client saw an error, so the committed offset is read (into `stored`) before the retry.
-   */
-  commitInDoubt = false
   /** Positioned on the stored offset since the assignment: sought once, or a batch processed (position.ts). */
   positioned = false
   /** Next offset of the last batch handed to the sink (the position of a tick); undefined before any. */

@@ -12,7 +12,7 @@ import type { Registry } from 'prom-client'
 import { topicNames, type TopicNames } from '../../schemas/index.ts'
 import type { InputSpec, ProcessorDefinition } from './define-processor.ts'
 import type { PartitionRef } from './context.ts'
-import type { BatchConsumer, KafkaDriver, RecordProducer } from './kafka/kafka-client.ts'
+import type { BatchConsumer, KafkaDriver, RecordProducer, TopicAdmin } from './kafka/kafka-client.ts'
 import type { Serde } from './kafka/serde.ts'
 import type { RunnerMetrics } from './ops/metrics.ts'
 import type { AcknowledgingSink } from './sinks/sink.ts'
@@ -97,10 +97,46 @@ export interface RunnerContext<In, Out, S> {
   /** Lag monitor per full input topic name. */
   readonly lagMonitors: Map<string, LagMonitor>
   readonly live: RunnerLive
+  /** The runner's one admin client (offset ranges, the group's committed offsets). */
+  readonly admin: SharedAdmin
   /** Child logger bound to one input partition (cached). */
   partitionLog(topic: string, partition: number): Logger
   /** The slot of an input partition in the current generation, created when missing or stale. */
   slotOf(topic: string, partition: number): PartitionSlot<S>
+}
+
+/** An admin client connected on first use and replaced after a failed call. */
+export interface SharedAdmin {
+  /** Runs `work` with the client. @throws what `work` throws (the client is then dropped; the next call connects anew) */
+  use<T>(work: (admin: TopicAdmin) => Promise<T>): Promise<T>
+  /** The group's committed next offsets of `topic`, by partition (negative or absent: none). @throws the client's error */
+  committedOffsets(groupId: string, topic: string): Promise<Map<number, string>>
+  /** Disconnects the client, if connected. */
+  close(): Promise<void>
+}
+
+/** Creates a {@link SharedAdmin} over `driver`. */
+export function createSharedAdmin(driver: KafkaDriver): SharedAdmin {
+  let admin: TopicAdmin | undefined
+  const use = async <T>(work: (a: TopicAdmin) => Promise<T>): Promise<T> => {
+    const a = (admin ??= await driver.admin())
+    try {
+      return await work(a)
+    } catch (err) {
+      if (admin === a) admin = undefined
+      void a.disconnect().catch(() => undefined)
+      throw err
+    }
+  }
+  return {
+    use,
+    committedOffsets: (groupId, topic) => use((a) => a.committedOffsets(groupId, topic)),
+    async close() {
+      const a = admin
+      admin = undefined
+      await a?.disconnect()
+    },
+  }
 }
 
 /** Key of a partition in {@link RunnerContext.slots}. */
@@ -154,6 +190,7 @@ export function createRunnerContext<In, Out, S>(def: ProcessorDefinition<In, Out
     slots,
     lagMonitors: new Map(),
     live,
+    admin: createSharedAdmin(deps.driver),
     partitionLog(topic, partition) {
       const k = slotKey(topic, partition)
       let l = partitionLogs.get(k)

@@ -24,7 +24,6 @@
 import type { TopicNames } from '../../schemas/index.ts'
 import type { LagObservation, ProcessorDefinition } from './define-processor.ts'
 import type { HealthSource } from './ops/http.ts'
-import type { TopicAdmin } from './kafka/kafka-client.ts'
 import { startLagMonitor, type OffsetRange } from './lag-monitor.ts'
 import { createEpisodeLog } from './ops/episode-log.ts'
 import { backoffMs, createRunnerContext, isRetriableBatchError, sleep, type RunnerDeps } from './runner-context.ts'
@@ -77,13 +76,11 @@ export function createRunner<In, Out, S = undefined>(
   const supervisor = createConsumerSupervisor(ctx, { assignment, batches })
 
   let stopPromise: Promise<void> | undefined
-  let admin: TopicAdmin | undefined
   let sinkStarted = false
 
   /** Next offset per partition the processor holds: the sink's stored one, else the group's committed one. */
   async function heldPositions(topic: string, partitions: readonly number[]): Promise<Map<number, string | undefined>> {
-    admin ??= await deps.driver.admin()
-    const committed = await admin.committedOffsets(groupId, topic)
+    const committed = await ctx.admin.committedOffsets(groupId, topic)
     const stored = sink.offsets === 'sink' ? await sink.storedOffsets!(groupId, topic, partitions) : new Map<number, string>()
     const out = new Map<number, string | undefined>()
     for (const p of partitions) {
@@ -94,15 +91,7 @@ export function createRunner<In, Out, S = undefined>(
   }
 
   async function offsetRanges(topic: string): Promise<Map<number, OffsetRange>> {
-    admin ??= await deps.driver.admin()
-    try {
-      return await admin.offsetRanges(topic)
-    } catch (err) {
-      const a = admin
-      admin = undefined
-      void a.disconnect().catch(() => undefined)
-      throw err
-    }
+    return ctx.admin.use((a) => a.offsetRanges(topic))
   }
 
   function readiness(): { ready: boolean; detail: Record<string, unknown> } {
@@ -196,7 +185,7 @@ export function createRunner<In, Out, S = undefined>(
           ['consumer stop', c && (() => c.stop())],
           ['consumer disconnect', c && (() => c.disconnect())],
           ['producer disconnect', producer && (() => producer.disconnect())],
-          ['admin disconnect', admin && (() => admin!.disconnect())],
+          ['admin disconnect', () => ctx.admin.close()],
         ]
         for (const [step, run] of steps) {
           try {

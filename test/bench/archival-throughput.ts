@@ -78,7 +78,7 @@ export async function prepareArchivalThroughput(opts: ArchivalThroughputOptions)
     meanValueBytes,
     async run(round, cpuProfFile, runOpts) {
       const id = randomUUID().replace(/-/g, '').slice(0, 10)
-      const group = `${kafka.prefix}arc${round}.auren.`
+      const group = `${kafka.prefix}arc${round}${runOpts?.eventStore === false ? 'noes' : ''}.auren.`
       opts.trackGroup(`${group}archival`)
       const schema = `arc_bench_${id}`
       const s3 = { ...stackS3Env(), bucket: `auren-bench-${id}` }

@@ -11,13 +11,13 @@
  *   predecessor. kafkajs has no consumer-group-aware fencing (KIP-447): during a rebalance two
  *   instances may briefly both process a partition; consumers stay idempotent by `event_id`.
  *   A commit whose answer is lost (the broker dies during EndTxn) leaves the client in doubt
- *   while the broker may have committed: before retrying such a batch the runner asks
- *   `storedOffsets`, which settles the transactional id (InitProducerId completes the open
- *   transaction first) and then reads the group's committed offset, so records the transaction
- *   covered are skipped instead of produced twice.
+ *   while the broker may have committed: before retrying such a batch the runner calls
+ *   `settle` (the transactional id is initialized again, and InitProducerId completes the open
+ *   transaction first), then reads the group's committed offset and skips the records the
+ *   transaction covered instead of producing them twice.
  */
 import type { RootSchemaName, TopicKey } from '../../../schemas/index.ts'
-import type { KafkaDriver, ProduceRecord, RecordProducer, TopicAdmin } from '../kafka/kafka-client.ts'
+import type { ProduceRecord, RecordProducer } from '../kafka/kafka-client.ts'
 import type { Serde } from '../kafka/serde.ts'
 import type { AcknowledgingSink } from './sink.ts'
 
@@ -43,8 +43,6 @@ export function createKafkaTopicSink<Out>(opts: KafkaTopicSinkOptions<Out>): Ack
   let serde: Serde | undefined
   let schemaId: number | undefined
   let topic: string | undefined
-  let driver: KafkaDriver | undefined
-  let admin: TopicAdmin | undefined
 
   const encode = (value: Out): Buffer => serde!.encode(schemaId!, opts.schema, opts.encode(value))
 
@@ -54,7 +52,6 @@ export function createKafkaTopicSink<Out>(opts: KafkaTopicSinkOptions<Out>): Ack
     takesDeadLetters: true,
     async start(c) {
       serde = c.serde
-      driver = c.driver
       topic = c.topics[opts.topic]
       schemaId = await c.serde.register(topic, opts.schema)
       producer = await c.driver.producer(exactlyOnce ? { transactionalId: opts.transactionalId } : undefined)
@@ -75,26 +72,9 @@ export function createKafkaTopicSink<Out>(opts: KafkaTopicSinkOptions<Out>): Ack
       for (const r of out) produced.set(r.topic, (produced.get(r.topic) ?? 0) + 1)
       return { kind: 'acknowledged', produced }
     },
-    ...(exactlyOnce
-      ? {
-          /** The group's committed offsets of `partitions`, once this instance's transactional id is settled (module doc). */
-          async storedOffsets(groupId: string, inputTopic: string, partitions: readonly number[]): Promise<Map<number, string>> {
-            await producer!.settle()
-            try {
-              admin ??= await driver!.admin()
-              const committed = await admin.committedOffsets(groupId, inputTopic)
-              return new Map([...committed].filter(([p, o]) => partitions.includes(p) && BigInt(o) >= 0n))
-            } catch (err) {
-              void admin?.disconnect().catch(() => undefined)
-              admin = undefined
-              throw err
-            }
-          },
-        }
-      : {}),
+    settle: () => producer!.settle(),
     async close() {
       await producer?.disconnect()
-      await admin?.disconnect()
     },
   }
 }

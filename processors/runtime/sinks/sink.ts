@@ -169,12 +169,8 @@ export interface AcknowledgingSink<Out> {
    */
   write(batch: SinkBatch<Out>): Promise<WriteResult>
   /**
-   * Stored next offsets of these partitions of `topic`; partitions never written are absent (the
-   * runner then starts where the consumer group starts).
-   * - `offsets: 'sink'`: read on each assignment (module doc).
-   * - `offsets: 'in-transaction'` (optional): read before a failed batch is retried, since its
-   *   transaction may have committed on the broker though the client saw an error; the sink
-   *   settles its transactional id first, then answers the group's committed offsets.
+   * `offsets: 'sink'` only: stored next offsets of these partitions of `topic`; partitions never
+   * written are absent (the runner then starts where the consumer group starts).
    * @throws on store errors (the runner retries)
    */
   storedOffsets?(groupId: string, topic: string, partitions: readonly number[]): Promise<Map<number, string>>
@@ -183,6 +179,14 @@ export interface AcknowledgingSink<Out> {
    * @throws on store errors (the runner retries the assignment)
    */
   loadState?(groupId: string, topic: string, partition: number): Promise<string | undefined>
+  /**
+   * `offsets: 'in-transaction'`: settles a transaction whose commit failed on the client, though
+   * the broker may have committed it (the answer lost): resolves once the broker completed or
+   * aborted it, so the group's committed offset, which the runner reads next before retrying the
+   * batch, says which.
+   * @throws when the broker cannot be reached (the runner retries)
+   */
+  settle?(): Promise<void>
   /**
    * The runner lost these partitions (rebalance) or stops: a buffering sink drops what it holds
    * for them without acknowledging (the next owner re-reads it from the last commit).
