@@ -7,8 +7,14 @@
  *   partition, so the same order) is committed exactly once to the outbox and reaches the
  *   Alertmanager — a recording proxy in front of it keeps every alert the Alertmanager accepted
  *   (2xx): each (fingerprint, firing|resolved) is there, duplicates allowed, none missing;
- * - no receiver (webhook, PagerDuty) gets two notifications of one group within the group
- *   interval.
+ * - no receiver (webhook, PagerDuty) gets two flushes of one group within the group interval.
+ *   One exception is Alertmanager's, not ours: Alertmanager 0.25 (the stack's) resets a fresh
+ *   aggregation group's timer to flush at once when an alert that started more than group_wait
+ *   ago arrives, and a second alert of the same burst arriving as that flush begins re-arms the
+ *   timer, so the fresh group is flushed twice within milliseconds (prometheus/alertmanager#1005,
+ *   #3407). A replayed backlog is such a burst; fresh groups here are the first one and the ones
+ *   rebuilt after the Alertmanager restart (it keeps no alerts). So a second notification less
+ *   than {@link IMMEDIATE_REFLUSH_MS} after a fresh group's first is the same flush.
  */
 import { randomUUID } from 'node:crypto'
 import { createServer, type Server } from 'node:http'
@@ -29,6 +35,8 @@ const RULES = join(import.meta.dirname, '..', 'fixtures', 'alerting', 'fault-rul
 const GROUP_INTERVAL_MS = 5_000
 const EVENTS = 1_200
 const COMPONENTS = 12
+/** Gap under which a fresh group's second notification is Alertmanager's immediate re-flush (module doc). */
+const IMMEDIATE_REFLUSH_MS = 1_000
 
 /** An alert the Alertmanager accepted: its fingerprint (annotation) and whether it was sent resolved (endsAt not after the post). */
 interface Accepted { fingerprint: string; resolved: boolean }
@@ -89,10 +97,12 @@ describe('alerting under SIGKILLs and an Alertmanager outage', () => {
     await receiver?.close()
   })
 
-  it('delivers every state change at least once and notifies no group twice within the group interval', async () => {
+  it('delivers every state change at least once and flushes no group twice within the group interval', async () => {
     // History: one event a second of event time, every 7th an unhealthy report of one of 12
     // components; with keep_firing_for 1m the components' alerts fire and resolve over and over.
     const t0 = Date.now() - 3 * 3_600_000
+    const testStartedAt = Date.now()
+    let restartedAt = 0
     const history: EnrichedAgentEvent[] = Array.from({ length: EVENTS }, (_, i) => {
       const unhealthy = i % 7 === 0
       const component = `component-${Math.floor(i / 7) % COMPONENTS}`
@@ -141,6 +151,7 @@ describe('alerting under SIGKILLs and an Alertmanager outage', () => {
         }
         if (p === 2) {
           await pause(Math.max(0, stoppedAt + 30_000 - Date.now())) // … and lasts 30 s
+          restartedAt = Date.now()
           await am.start()
         }
       }
@@ -176,8 +187,14 @@ describe('alerting under SIGKILLs and an Alertmanager outage', () => {
       times.set(`${r.path} ${group}`, [...(times.get(`${r.path} ${group}`) ?? []), r.atMs])
     }
     expect(times.size).toBeGreaterThan(0)
+    expect(restartedAt).toBeGreaterThan(testStartedAt)
     for (const [group, ts] of times) {
-      for (let i = 1; i < ts.length; i += 1) expect(ts[i]! - ts[i - 1]!, `${group}: notifications ${ts[i]! - ts[i - 1]!} ms apart`).toBeGreaterThanOrEqual(GROUP_INTERVAL_MS * 0.9)
+      // A fresh group's first notification: the group's first, and its first after the restart.
+      const fresh = new Set([0, ts.findIndex((t) => t >= restartedAt)])
+      const flushes = ts.filter((t, i) => !(i > 0 && fresh.has(i - 1) && t - ts[i - 1]! < IMMEDIATE_REFLUSH_MS))
+      for (let i = 1; i < flushes.length; i += 1) {
+        expect(flushes[i]! - flushes[i - 1]!, `${group}: flushes ${flushes[i]! - flushes[i - 1]!} ms apart (notifications at ${ts.map((t) => t - testStartedAt).join(', ')} ms)`).toBeGreaterThanOrEqual(GROUP_INTERVAL_MS * 0.9)
+      }
     }
   }, 420_000)
 })
