@@ -36,14 +36,14 @@ export default tseslint.config(
   {
     // Processor apps: pure transforms; I/O only through the runtime. No app imports another app.
     files: ['processors/*/**/*.ts'],
-    ignores: ['processors/runtime/**', 'processors/**/*-sink.ts', 'processors/archival/io/**', 'processors/**/migrate.ts', 'processors/**/database-health.ts', 'processors/**/notifiers/**', 'processors/**/main.ts'],
+    ignores: ['processors/runtime/**', 'processors/**/*-sink.ts', 'processors/archival/io/**', 'processors/event-store/io/**', 'processors/**/migrate.ts', 'processors/**/database-health.ts', 'processors/**/notifiers/**', 'processors/**/main.ts'],
     rules: {
       'no-restricted-imports': [
         'error',
         {
           patterns: [
             { group: IO_LIBRARIES, message: 'Only processors/runtime, sinks and notifiers do I/O.' },
-            { group: ['../enrichment/**', '../aggregation/**', '../alerting/**', '../archival/**'], message: 'Nothing imports from another app folder.' },
+            { group: ['../enrichment/**', '../aggregation/**', '../alerting/**', '../archival/**', '../event-store/**'], message: 'Nothing imports from another app folder.' },
             NO_GATEWAY,
           ],
         },
@@ -53,7 +53,7 @@ export default tseslint.config(
   {
     files: ['processors/runtime/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', { patterns: [{ group: ['../enrichment/**', '../aggregation/**', '../alerting/**', '../archival/**'], message: 'The runtime imports no app folder.' }, NO_GATEWAY] }],
+      'no-restricted-imports': ['error', { patterns: [{ group: ['../enrichment/**', '../aggregation/**', '../alerting/**', '../archival/**', '../event-store/**'], message: 'The runtime imports no app folder.' }, NO_GATEWAY] }],
     },
   },
   {

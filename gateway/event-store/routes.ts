@@ -1,12 +1,12 @@
 /**
  * Event-store read routes (seed 002 Module A), JWT-scoped like the rest of `/api/v2`, over the
- * `es_events` table the archival processor appends to (same database and schema as the rollups):
+ * `es_events` table the event-store app appends to (same database and schema as the rollups):
  *
  * - `GET /api/v2/event-store/streams/:stream_id?from_version&limit`: one stream (a trace) in
  *   version order;
  * - `GET /api/v2/event-store/events?after&limit`: every event after a global sequence number, in
  *   global order (a catch-up subscription: pass back `next_after` until `events` is empty; the
- *   append order is the sequence order, processors/archival/io/event-store.ts).
+ *   append order is the sequence order, processors/event-store/io/event-store.ts).
  *
  * A viewer reads only events whose user_id is its `sub`; operators and admins read all (a viewer
  * asking for another user's events simply does not see them). Every read is recorded in
@@ -64,7 +64,7 @@ async function query<R extends object>(db: Db, text: string, values: unknown[]):
   } catch (err) {
     const code = (err as { code?: string }).code
     const missing = code === '42P01'
-    throw new ApiError('UNAVAILABLE', missing ? 'the event store is not present in this database (run the archival app, which creates es_events)' : 'the event store is unavailable; retry later', { cause: err })
+    throw new ApiError('UNAVAILABLE', missing ? 'the event store is not present in this database (run the event-store app, which creates es_events)' : 'the event store is unavailable; retry later', { cause: err })
   }
 }
 

@@ -52,44 +52,9 @@ export interface ArchiveRow {
   source_offset: bigint
 }
 
-/** An event to append to the event store (processors/archival/io/event-store.ts). */
-export interface NewStreamEvent {
-  /** Unique id (the dedup key). */
-  readonly eventId: string
-  readonly eventType: string
-  /** Event time, UTC epoch microseconds. */
-  readonly eventTimeUs: number
-  readonly userId: string | null
-  readonly tier: string | null
-  /** JSON document stored as jsonb. */
-  readonly data: unknown
-}
-
-/** An event with its stream (the trace). */
-export interface StreamedEvent extends NewStreamEvent {
-  readonly streamId: string
-}
-
-/**
- * What the archival transform emits for one input record: its archive row and, for an enriched
- * event, the event-store entry (stream = trace, data = the enriched event as JSON).
- */
+/** What the archival transform emits for one input record: its archive row. */
 export interface ArchiveOutput {
   readonly row: ArchiveRow
-  readonly stream: StreamedEvent | null
-}
-
-/** The event-store entry of an enriched event. */
-export function streamEvent(e: EnrichedAgentEvent): StreamedEvent {
-  return {
-    streamId: e.event.trace_id,
-    eventId: e.event.event_id,
-    eventType: e.event.event_type,
-    eventTimeUs: e.event.timestamp,
-    userId: e.event.user_id,
-    tier: e.tier,
-    data: e,
-  }
 }
 
 /** Hive partition of a row: UTC date `YYYY-MM-DD`, hour 0–23, tier. */

@@ -1,7 +1,7 @@
 /**
  * Archival's own configuration (STYLE.md principle 4): `AUREN_ARCHIVAL_*`, the S3 store
  * (`AUREN_S3_*`, written by scripts/stack.sh into stack.env for the local store; any
- * S3-compatible store works) and `AUREN_DATABASE_URL` (manifest and event store). Parsed once,
+ * S3-compatible store works) and `AUREN_DATABASE_URL` (the archive manifest). Parsed once,
  * every problem reported at once, frozen; {@link describeArchivalConfig} renders the README table.
  */
 import { z } from 'zod'
@@ -13,7 +13,7 @@ const int = (def: number, min = 0, max = 1e12) => z.coerce.number().int().min(mi
 const bool = (def: boolean) => z.enum(['true', 'false']).default(def ? 'true' : 'false')
 
 const fields = {
-  ...databaseFields('AUREN_ARCHIVAL_', { url: 'PostgreSQL of the archive manifest and the event store (required).', schema: 'Schema of the archive_* and es_* tables; created by the migrations when missing.' }),
+  ...databaseFields('AUREN_ARCHIVAL_', { url: 'PostgreSQL of the archive manifest (required).', schema: 'Schema of the archive_* tables; created by the migrations when missing.' }),
   AUREN_S3_ENDPOINT: z.url().optional().meta({ unit: 'URL', description: 'S3 API endpoint (s3proxy, MinIO, Ceph); unset for AWS S3. Path-style addressing is always used.' }),
   AUREN_S3_REGION: z.string().default('us-east-1').meta({ unit: 'region', description: 'Region the requests are signed for.' }),
   AUREN_S3_BUCKET: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be a valid bucket name').meta({ unit: 'bucket', description: 'Bucket of the archive (required; the local stack creates `auren-archive`).' }),
@@ -24,7 +24,6 @@ const fields = {
   AUREN_ARCHIVAL_FLUSH_MAX_AGE_MS: int(60_000, 10).meta({ unit: 'ms', description: 'Flush a partition buffer whose oldest record was taken this long ago (bounds the archive lag).' }),
   AUREN_ARCHIVAL_ROW_GROUP_ROWS: int(65_536, 1, 10_000_000).meta({ unit: 'rows', description: 'Most rows per Parquet row group.' }),
   AUREN_ARCHIVAL_ALERTS: bool(true).meta({ unit: 'boolean', description: 'Also archive auren.alerts.v1 (record_kind alert).' }),
-  AUREN_ARCHIVAL_EVENT_STORE: bool(true).meta({ unit: 'boolean', description: 'Append every enriched event to the event store (es_events) in the flush transaction.' }),
   AUREN_ARCHIVAL_PARQUET_WORKER: bool(false).meta({ unit: 'boolean', description: 'Encode Parquet on a worker thread (io/parquet-encoder.ts) while the main thread decodes; false (default): on the main thread, which measured faster on 2 cores (processors/archival/README.md).' }),
   AUREN_ARCHIVAL_RETENTION_CRITICAL_MS: int(DEFAULT_RETENTION_MS.critical, 1).meta({ unit: 'ms', description: 'Retention of critical objects (seed 003: 72 h).' }),
   AUREN_ARCHIVAL_RETENTION_OPERATIONAL_MS: int(DEFAULT_RETENTION_MS.operational, 1).meta({ unit: 'ms', description: 'Retention of operational objects (seed 003: 24 h).' }),
@@ -44,7 +43,6 @@ export interface ArchivalConfig {
   readonly flushMaxAgeMs: number
   readonly rowGroupRows: number
   readonly archiveAlerts: boolean
-  readonly eventStore: boolean
   /** Encode Parquet on a worker thread (io/parquet-encoder.ts). */
   readonly parquetWorker: boolean
   readonly retention: RetentionPolicy
@@ -74,7 +72,6 @@ export const ARCHIVAL_CONFIG = defineEnvConfig({
     flushMaxAgeMs: c.AUREN_ARCHIVAL_FLUSH_MAX_AGE_MS,
     rowGroupRows: c.AUREN_ARCHIVAL_ROW_GROUP_ROWS,
     archiveAlerts: c.AUREN_ARCHIVAL_ALERTS === 'true',
-    eventStore: c.AUREN_ARCHIVAL_EVENT_STORE === 'true',
     parquetWorker: c.AUREN_ARCHIVAL_PARQUET_WORKER === 'true',
     retention: { critical: c.AUREN_ARCHIVAL_RETENTION_CRITICAL_MS, operational: c.AUREN_ARCHIVAL_RETENTION_OPERATIONAL_MS, analytical: c.AUREN_ARCHIVAL_RETENTION_ANALYTICAL_MS },
     compactLatenessMs: c.AUREN_ARCHIVAL_COMPACT_LATENESS_MS,

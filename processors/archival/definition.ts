@@ -13,7 +13,7 @@ const ALERTS: InputSpec<ArchivalInput> = { topic: 'alerts', schema: 'alert', dec
 
 /**
  * The archival processor: `auren.agent-events.enriched.v1` (and `auren.alerts.v1` when
- * `alerts`) → Parquet objects and the event store, through the buffered sink whose flush is
+ * `alerts`) → Parquet objects, through the buffered sink whose flush is
  * io/archive-writer.ts (see README.md for the delivery guarantee).
  */
 export function archivalDefinition(sink: AcknowledgingSink<ArchiveOutput>, opts: { alerts: boolean }): ProcessorDefinition<ArchivalInput, ArchiveOutput> {

@@ -1,7 +1,7 @@
 /**
  * Archival app: `node --import tsx processors/archival/main.ts`. Runs the migrations, then
- * consumes the enriched topic (and the alerts topic) into Parquet objects on the S3 store and the
- * PostgreSQL event store through the runtime's buffered sink (flush by records, bytes and age;
+ * consumes the enriched topic (and the alerts topic) into Parquet objects on the S3 store through
+ * the runtime's buffered sink (flush by records, bytes and age;
  * the position is committed only after the flush's uploads were acknowledged and its manifest
  * transaction committed). In the background it compacts closed hours and sweeps retention.
  * Configuration: runtime/ops/config.ts plus ./config.ts (AUREN_ARCHIVAL_*, AUREN_S3_*).
@@ -30,7 +30,7 @@ await runProcessorApp({
     const store = createObjectStore(c.s3)
     // Parquet encoding runs on a worker thread while the main thread decodes the next records.
     const encoder = c.parquetWorker ? createParquetEncoder() : undefined
-    const writer = createArchiveWriter({ pool, store, rowGroupRows: c.rowGroupRows, eventStore: c.eventStore, encode: encoder?.encode })
+    const writer = createArchiveWriter({ pool, store, rowGroupRows: c.rowGroupRows, encode: encoder?.encode })
     const metrics = createArchivalMetrics(registry)
     const sink = createBufferedSink<ArchiveOutput>({
       maxRecords: c.flushMaxRecords,

@@ -22,9 +22,6 @@ export interface ArchivalMetrics {
   readonly retentionDeletedObjects: Counter<'tier'>
   readonly retentionDeletedBytes: Counter<'tier'>
   readonly compactions: Counter
-  readonly eventStoreAppends: Counter
-  /** Appends refused because the stream's version was not the expected one (io/event-store.ts appendToStream). */
-  readonly eventStoreConflicts: Counter
   /** Moves auren_archive_newest_event_timestamp_seconds{topic} (and the lag) forward to `us` (epoch µs). */
   readonly observeNewestEvent: (topic: string, us: number) => void
 }
@@ -39,7 +36,7 @@ export function createArchivalMetrics(registry: Registry): ArchivalMetrics {
     objectsWritten: new Counter({ name: 'auren_archive_objects_written_total', help: 'Parquet objects uploaded and recorded in the manifest', labelNames: ['tier'], registers }),
     bytesWritten: new Counter({ name: 'auren_archive_bytes_written_total', help: 'Bytes of Parquet objects uploaded and recorded in the manifest', labelNames: ['tier'], registers }),
     rowsPerObject: new Histogram({ name: 'auren_archive_rows_per_object', help: 'Rows per Parquet object written by a flush', buckets: ROWS, registers }),
-    flushDuration: new Histogram({ name: 'auren_archive_flush_duration_seconds', help: 'Whole flush: encode, upload, manifest and event-store transaction, seconds', buckets: SECONDS, registers }),
+    flushDuration: new Histogram({ name: 'auren_archive_flush_duration_seconds', help: 'Whole flush: encode, upload and manifest transaction, seconds', buckets: SECONDS, registers }),
     uploadDuration: new Histogram({ name: 'auren_archive_upload_duration_seconds', help: 'Upload of one object until the store acknowledged it, seconds', buckets: SECONDS, registers }),
     redelivered: new Counter({ name: 'auren_archive_redelivered_records_total', help: 'Records dropped from a flush because the manifest holds their offset already (redelivery)', registers }),
     newestArchivedEventSeconds: newest,
@@ -55,8 +52,6 @@ export function createArchivalMetrics(registry: Registry): ArchivalMetrics {
     retentionDeletedObjects: new Counter({ name: 'auren_archive_retention_deleted_objects_total', help: 'Objects deleted by the retention sweeper', labelNames: ['tier'], registers }),
     retentionDeletedBytes: new Counter({ name: 'auren_archive_retention_deleted_bytes_total', help: 'Bytes deleted by the retention sweeper', labelNames: ['tier'], registers }),
     compactions: new Counter({ name: 'auren_archive_compactions_total', help: 'Closed hour partitions whose objects were merged into one', registers }),
-    eventStoreAppends: new Counter({ name: 'auren_event_store_appends_total', help: 'Events appended to the event store', registers }),
-    eventStoreConflicts: new Counter({ name: 'auren_event_store_append_conflicts_total', help: 'Appends refused by optimistic concurrency: the stream was not at the expected version', registers }),
     observeNewestEvent(topic, us) {
       const prev = newestUs.get(topic)
       if (prev !== undefined && prev >= us) return
@@ -75,7 +70,6 @@ export function recordFlush(m: ArchivalMetrics, topic: string, r: FlushResult): 
     m.uploadDuration.observe(o.uploadSeconds)
   }
   if (r.redelivered > 0) m.redelivered.inc(r.redelivered)
-  if (r.appended > 0) m.eventStoreAppends.inc(r.appended)
   m.flushDuration.observe(r.seconds)
   if (r.maxEventUs !== null) m.observeNewestEvent(topic, r.maxEventUs)
 }

@@ -1,11 +1,10 @@
 /**
- * The archival transform (pure): an enriched event or an alert → its archive row and, for an
- * event, its event-store entry. Nothing is filtered: every input is archived once (the writer
- * drops redeliveries by offset, the event store by event_id).
+ * The archival transform (pure): an enriched event or an alert → its archive row. Nothing is
+ * filtered: every input is archived once (the writer drops redeliveries by offset).
  */
 import type { Alert, EnrichedAgentEvent } from '../../schemas/index.ts'
 import { emit, type Outcome } from '../runtime/outcome.ts'
-import { alertRow, eventRow, streamEvent, type ArchiveOutput } from './archive-row.ts'
+import { alertRow, eventRow, type ArchiveOutput } from './archive-row.ts'
 
 /** An input of the archival processor, tagged by its topic. */
 export type ArchivalInput = { readonly kind: 'event'; readonly event: EnrichedAgentEvent } | { readonly kind: 'alert'; readonly alert: Alert }
@@ -13,7 +12,7 @@ export type ArchivalInput = { readonly kind: 'event'; readonly event: EnrichedAg
 /** Maps one input to its archive output (key: trace id or alert fingerprint; unused by the sink). */
 export function archiveTransform(input: ArchivalInput): Outcome<ArchiveOutput> {
   if (input.kind === 'event') {
-    return emit({ key: input.event.event.trace_id, value: { row: eventRow(input.event), stream: streamEvent(input.event) } })
+    return emit({ key: input.event.event.trace_id, value: { row: eventRow(input.event) } })
   }
-  return emit({ key: input.alert.fingerprint, value: { row: alertRow(input.alert), stream: null } })
+  return emit({ key: input.alert.fingerprint, value: { row: alertRow(input.alert) } })
 }

@@ -8,7 +8,7 @@ import type { StateSpec } from './partition-state.ts'
  * Names of the processor apps: consumer group suffix, metric label, logger name. `test-*` names
  * belong to the runtime's own test processors (test/fixtures/apps/).
  */
-export type ProcessorName = 'enrichment' | 'aggregation' | 'alerting' | 'archival' | `test-${string}`
+export type ProcessorName = 'enrichment' | 'aggregation' | 'alerting' | 'archival' | 'event-store' | `test-${string}`
 
 /**
  * One input topic of a processor: its contract topic, the schema family of its values and how

@@ -1,9 +1,9 @@
 /**
- * `auren demo`, the main job: topics and schemas ready, the enrichment, aggregation, archival and
- * alerting apps and the REST gateway running as their own processes (scraped by the local
+ * `auren demo`, the main job: topics and schemas ready, the enrichment, aggregation, archival,
+ * event-store and alerting apps and the REST gateway running as their own processes (scraped by the local
  * Prometheus), the recorded runs replayed, then a summary read back from the enriched and
  * dead-letter topics, plus per-agent latency percentiles, top cost drivers, projections and
- * recommendations read through the REST API, the archive, and the alerts the recorded runs raised
+ * recommendations read through the REST API, the archive, the event store, and the alerts the recorded runs raised
  * with their Alertmanager receivers (./alerts-summary.ts). Then a labelled simulated part
  * (./simulated-part.ts) runs through the same pipeline, reported apart, and the Grafana
  * dashboards are drawn. Each demo uses its own topic prefix and PostgreSQL schema, so runs never
@@ -27,6 +27,7 @@ const KEEP_RUNNING_TOKEN_TTL_S = 12 * 3600
 import { renderDashboards, type RenderedDashboard } from '../lib/render-dashboards.ts'
 import { join } from 'node:path'
 import { archivalDemoEnv, createDemoBucket, readArchiveSummary, renderArchiveSummary } from './archive-summary.ts'
+import { eventStoreDemoEnv, readEventStoreSummary, renderEventStoreSummary } from './event-store-summary.ts'
 import type { AttributionRule } from '../sources/chatdev-attribution.ts'
 import { readAlertsSummary, renderAlertsSummary, waitAlertsDelivered } from './alerts-summary.ts'
 import { DEFAULT_SIMULATED_LOAD, renderSimulatedSummary, runSimulatedPart, summarizeSimulated, type SimulatedLoad } from './simulated-part.ts'
@@ -91,6 +92,7 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
   const enrichmentGroup = `${prefix}auren.enrichment`
   const aggregationGroup = `${prefix}auren.aggregation`
   const archivalGroup = `${prefix}auren.archival`
+  const eventStoreGroup = `${prefix}auren.event-store`
   const alertingGroup = `${prefix}auren.alerting`
   const alertmanagerUrl = stackEnv().alertmanagerUrl
   const bucket = await createDemoBucket(prefix)
@@ -116,7 +118,7 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
   }
   try {
     const started = (p: AppProcess) => (procs.push(p), p)
-    const [enrichment, aggregation, archival, alerting] = await Promise.all([
+    const [enrichment, aggregation, archival, eventStore, alerting] = await Promise.all([
       startApp('enrichment', prefix, { AUREN_GROUP_ID_PREFIX: `${prefix}auren.` }).then(started),
       startApp('aggregation', prefix, {
         AUREN_GROUP_ID_PREFIX: `${prefix}auren.`,
@@ -125,6 +127,7 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
         AUREN_AGGREGATION_EXPECTED_PARTITIONS: String(DEFAULT_PARTITIONS),
       }).then(started),
       startApp('archival', prefix, { AUREN_GROUP_ID_PREFIX: `${prefix}auren.`, ...archivalDemoEnv(bucket.s3, databaseUrl, schema) }).then(started),
+      startApp('event-store', prefix, { AUREN_GROUP_ID_PREFIX: `${prefix}auren.`, ...eventStoreDemoEnv(databaseUrl, schema) }).then(started),
       startApp('alerting', prefix, {
         AUREN_GROUP_ID_PREFIX: `${prefix}auren.`,
         AUREN_DATABASE_URL: databaseUrl,
@@ -139,10 +142,11 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
     removeTargets.push(registerPromTarget(targetName(prefix, 'enrichment'), enrichment.address, { processor: 'enrichment', demo: prefix }))
     removeTargets.push(registerPromTarget(targetName(prefix, 'aggregation'), aggregation.address, { processor: 'aggregation', demo: prefix }))
     removeTargets.push(registerPromTarget(targetName(prefix, 'archival'), archival.address, { processor: 'archival', demo: prefix }))
+    removeTargets.push(registerPromTarget(targetName(prefix, 'event-store'), eventStore.address, { processor: 'event-store', demo: prefix }))
     const removeAlertingTarget = registerPromTarget(targetName(prefix, 'alerting'), alerting.address, { processor: 'alerting', demo: prefix })
     removeTargets.push(removeAlertingTarget) // idempotent: also removed when alerting stops below
-    await Promise.all([enrichment.waitReady(90_000), aggregation.waitReady(90_000), archival.waitReady(90_000), alerting.waitReady(90_000)])
-    say(opts.json, `enrichment, aggregation, archival and alerting ready (${secs()})`)
+    await Promise.all([enrichment.waitReady(90_000), aggregation.waitReady(90_000), archival.waitReady(90_000), eventStore.waitReady(90_000), alerting.waitReady(90_000)])
+    say(opts.json, `enrichment, aggregation, archival, event store and alerting ready (${secs()})`)
 
     // The secret lives only in this process and the gateway's environment: never printed or stored.
     const secret = randomBytes(48).toString('base64')
@@ -170,6 +174,9 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
     await waitForGroupCaughtUp(ctx.admin, archivalGroup, ctx.topics.enrichedEvents)
     const archive = await readArchiveSummary(bucket.s3, schema)
     say(opts.json, `archival caught up, archive read with DuckDB (${secs()})`)
+    await waitForGroupCaughtUp(ctx.admin, eventStoreGroup, ctx.topics.enrichedEvents)
+    const eventStoreSummary = await readEventStoreSummary(databaseUrl, schema)
+    say(opts.json, `event store caught up: ${eventStoreSummary.events} events appended (${secs()})`)
     const inputEnds = await ctx.admin.endOffsets(ctx.topics.agentEvents)
     const eventsIn = [...inputEnds.values()].reduce((n, o) => n + Number(o), 0)
     const enriched = await readEnriched(ctx)
@@ -221,6 +228,7 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
       `enrichment metrics:   http://${enrichment.address}/metrics`,
       `aggregation metrics:  http://${aggregation.address}/metrics`,
       `archival metrics:     http://${archival.address}/metrics`,
+      `event store metrics:  http://${eventStore.address}/metrics`,
       `gateway metrics:      ${gatewayUrl}/metrics`,
       `Alertmanager:         ${alertmanagerUrl}/api/v2/alerts?filter=replay%3D%22true%22  (the recorded runs' alerts still active)`,
       `Prometheus:           ${ctx.env.prometheusUrl}/graph?g0.expr=${encodeURIComponent('sum by (topic) (auren_records_produced_total)')}`,
@@ -253,6 +261,7 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
           recommendations: api.recommendations, unqualified: api.unqualified, range: api.range,
         },
         archive,
+        event_store: eventStoreSummary,
         alerts,
         simulated,
         dashboards: pictures.map((d) => ({ dashboard: d.dashboard, file: d.file, panels: d.panels })),
@@ -262,7 +271,7 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
         const empty = d.panels.filter((p) => p.series === 0).map((p) => `"${p.title}"`)
         return `  ${d.file}  (${d.panels.length - empty.length}/${d.panels.length} panels with data${empty.length > 0 ? `; no data: ${empty.join(', ')}` : ''})`
       })
-      console.log(`${renderSummary(summary, [])}\n${renderApiSummary(api)}\n\n${renderArchiveSummary(archive)}\n\n${renderAlertsSummary(alerts)}\n\n${renderSimulatedSummary(simulated)}\n\nwhere to look:\n${links.map((l) => `  ${l}`).join('\n')}\n\nGrafana dashboards drawn from the running stack:\n${drawn.join('\n')}`)
+      console.log(`${renderSummary(summary, [])}\n${renderApiSummary(api)}\n\n${renderArchiveSummary(archive)}\n${renderEventStoreSummary(eventStoreSummary)}\n\n${renderAlertsSummary(alerts)}\n\n${renderSimulatedSummary(simulated)}\n\nwhere to look:\n${links.map((l) => `  ${l}`).join('\n')}\n\nGrafana dashboards drawn from the running stack:\n${drawn.join('\n')}`)
     }
     say(opts.json, `done in ${secs()}`)
 

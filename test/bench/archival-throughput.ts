@@ -5,8 +5,6 @@
  * is timed from /readyz until the positions its manifest stores (`archive_partitions`, written in
  * the flush transaction after the uploads) reach the log end offset of every partition. Flush by
  * age is set to 1 s so the tail of the backlog is not timed waiting for the 60 s default.
- * A diagnostic run per round (not the archival figure) leaves the event store out
- * (AUREN_ARCHIVAL_EVENT_STORE=false), showing what its append costs.
  * Also reported: bytes per event in Parquet (live objects' bytes / events archived) beside the
  * mean Avro wire size of the same enriched records.
  */
@@ -46,12 +44,8 @@ export interface ArchivalSession {
   readonly events: number
   /** Mean Avro wire size of the enriched input records, bytes. */
   readonly meanValueBytes: number
-  /**
-   * @param cpuProfFile write a CPU profile of the timed window to this file
-   * @param opts.eventStore false: the app appends nothing to the event store
-   *   (AUREN_ARCHIVAL_EVENT_STORE=false), a diagnostic of what the append costs
-   */
-  run(round: number, cpuProfFile?: string, opts?: { eventStore?: boolean }): Promise<ArchivalRun>
+  /** @param cpuProfFile write a CPU profile of the timed window to this file */
+  run(round: number, cpuProfFile?: string): Promise<ArchivalRun>
   close(): Promise<void>
 }
 
@@ -76,9 +70,9 @@ export async function prepareArchivalThroughput(opts: ArchivalThroughputOptions)
   return {
     events,
     meanValueBytes,
-    async run(round, cpuProfFile, runOpts) {
+    async run(round, cpuProfFile) {
       const id = randomUUID().replace(/-/g, '').slice(0, 10)
-      const group = `${kafka.prefix}arc${round}${runOpts?.eventStore === false ? 'noes' : ''}.auren.`
+      const group = `${kafka.prefix}arc${round}.auren.`
       opts.trackGroup(`${group}archival`)
       const schema = `arc_bench_${id}`
       const s3 = { ...stackS3Env(), bucket: `auren-bench-${id}` }
@@ -98,7 +92,7 @@ export async function prepareArchivalThroughput(opts: ArchivalThroughputOptions)
         AUREN_GROUP_ID_PREFIX: group, AUREN_DATABASE_URL: stackEnv().databaseUrl, AUREN_ARCHIVAL_DB_SCHEMA: schema,
         AUREN_S3_ENDPOINT: s3.endpoint, AUREN_S3_REGION: s3.region, AUREN_S3_BUCKET: s3.bucket, AUREN_S3_ACCESS_KEY_ID: s3.accessKeyId,
         AUREN_S3_SECRET_ACCESS_KEY: s3.secretAccessKey, AUREN_ARCHIVAL_MAINTENANCE_INTERVAL_MS: '0', AUREN_ARCHIVAL_FLUSH_MAX_AGE_MS: '1000',
-        AUREN_ARCHIVAL_ALERTS: 'false', AUREN_ARCHIVAL_EVENT_STORE: String(runOpts?.eventStore ?? true),
+        AUREN_ARCHIVAL_ALERTS: 'false',
       })
       const stored = async () => Number((await pool.query<{ n: string | null }>('SELECT sum(next_offset)::text AS n FROM archive_partitions WHERE topic = $1', [topic]).catch(() => ({ rows: [{ n: null }] }))).rows[0]?.n ?? 0)
       try {

@@ -1,5 +1,5 @@
 /**
- * `npm run bench`: enrichment, aggregation and archival throughput, the gateway's OTLP ingest (spans/s,
+ * `npm run bench`: enrichment, aggregation, archival and event-store throughput, the gateway's OTLP ingest (spans/s,
  * request latency at a fixed rate), the broker's own producer/consumer ceiling and
  * produce-to-enriched latency at a fixed offered rate, measured side by side in one run on the
  * same topic settings. Throughput and ceiling are measured in alternating rounds (enrichment
@@ -17,6 +17,7 @@ import { parseArgs } from 'node:util'
 import { prepareEnrichmentThroughput, type ThroughputRun, type ThroughputSession } from './enrichment-throughput.ts'
 import { prepareAggregationThroughput, type AggregationRun, type AggregationSession } from './aggregation-throughput.ts'
 import { prepareArchivalThroughput, type ArchivalRun, type ArchivalSession } from './archival-throughput.ts'
+import { prepareEventStoreThroughput, type EventStoreRun, type EventStoreSession } from './event-store-throughput.ts'
 import { prepareAlertingThroughput, type AlertingRun, type AlertingSession } from './alerting-throughput.ts'
 import { measureAlertingEngine, type AlertingEngineResult } from './alerting-engine-child.ts'
 import { measureLatency, type LatencyResult } from './latency.ts'
@@ -31,7 +32,7 @@ import { measurePartitioner, type PartitionerResult } from './partitioner.ts'
 import { fmt, median, ratio, round, nowMs } from './stats.ts'
 
 const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
-const PHASES = ['throughput', 'aggregation', 'archival', 'alerting', 'ceiling', 'latency', 'gateway', 'ingest', 'partitioner'] as const
+const PHASES = ['throughput', 'aggregation', 'archival', 'event-store', 'alerting', 'ceiling', 'latency', 'gateway', 'ingest', 'partitioner'] as const
 type Phase = (typeof PHASES)[number]
 /**
  * AUREN_MAX_BATCH_BYTES the bench gives the app. With the app's default (1 MiB fetched per
@@ -158,8 +159,7 @@ interface Round {
   enrichment?: ThroughputRun
   aggregation?: AggregationRun
   archival?: ArchivalRun
-  /** Diagnostic: the same archival run without the event store append. */
-  archivalNoEventStore?: ArchivalRun
+  eventStore?: EventStoreRun
   alerting?: AlertingRun
   ceiling?: CeilingResult
 }
@@ -167,7 +167,7 @@ interface Round {
 const enrRate = (r: Round) => r.enrichment?.eventsPerSec ?? Number.NaN
 const aggRate = (r: Round) => r.aggregation?.eventsPerSec ?? Number.NaN
 const arcRate = (r: Round) => r.archival?.eventsPerSec ?? Number.NaN
-const arcNoEsRate = (r: Round) => r.archivalNoEventStore?.eventsPerSec ?? Number.NaN
+const esRate = (r: Round) => r.eventStore?.eventsPerSec ?? Number.NaN
 const alrRate = (r: Round) => r.alerting?.eventsPerSec ?? Number.NaN
 const enrSteady = (r: Round) => r.enrichment?.steadyEventsPerSec ?? Number.NaN
 const alrSteady = (r: Round) => r.alerting?.steadyEventsPerSec ?? Number.NaN
@@ -213,6 +213,7 @@ async function main(): Promise<void> {
   let aggSession: AggregationSession | undefined
   let arcSession: ArchivalSession | undefined
   let arcAvroBytes = Number.NaN
+  let esSession: EventStoreSession | undefined
   let alrSession: AlertingSession | undefined
   let alrEngine: AlertingEngineResult | undefined
   try {
@@ -220,8 +221,9 @@ async function main(): Promise<void> {
     const doAggregation = opts.phases.has('aggregation')
     const doCeiling = opts.phases.has('ceiling')
     const doArchival = opts.phases.has('archival')
+    const doEventStore = opts.phases.has('event-store')
     const doAlerting = opts.phases.has('alerting')
-    const nRounds = doThroughput || doAggregation || doArchival || doAlerting || doCeiling ? opts.rounds : 0
+    const nRounds = doThroughput || doAggregation || doArchival || doEventStore || doAlerting || doCeiling ? opts.rounds : 0
     if (doThroughput) {
       session = await timed('preProduce', () =>
         prepareEnrichmentThroughput({ events: opts.events, partitions: opts.partitions, seed: opts.seed, timeoutMs: opts.timeoutMs, maxBatchBytes: opts.maxBatchBytes, log, trackGroup }),
@@ -238,6 +240,11 @@ async function main(): Promise<void> {
         prepareArchivalThroughput({ events: opts.events, partitions: opts.partitions, seed: opts.seed, timeoutMs: opts.timeoutMs, log, trackGroup }),
       )
       arcAvroBytes = arcSession.meanValueBytes
+    }
+    if (doEventStore) {
+      esSession = await timed('preProduceEventStore', () =>
+        prepareEventStoreThroughput({ events: opts.events, partitions: opts.partitions, seed: opts.seed, timeoutMs: opts.timeoutMs, log, trackGroup }),
+      )
     }
     if (doAlerting) {
       alrSession = await timed('preProduceAlerting', () =>
@@ -266,8 +273,11 @@ async function main(): Promise<void> {
         if (!arcSession) return
         log(`round ${r}/${nRounds}: archival throughput, N=${arcSession.events}`)
         current.archival = await timed('archival', () => arcSession!.run(r))
-        log(`round ${r}/${nRounds}: archival without the event store (diagnostic), N=${arcSession.events}`)
-        current.archivalNoEventStore = await timed('archivalNoEventStore', () => arcSession!.run(r, undefined, { eventStore: false }))
+      }
+      const eventStore = async () => {
+        if (!esSession) return
+        log(`round ${r}/${nRounds}: event-store throughput, N=${esSession.events}`)
+        current.eventStore = await timed('eventStore', () => esSession!.run(r))
       }
       const alerting = async () => {
         if (!alrSession) return
@@ -284,9 +294,11 @@ async function main(): Promise<void> {
         await alerting()
         await aggregation()
         await archival()
+        await eventStore()
         await ceiling()
       } else {
         await ceiling()
+        await eventStore()
         await archival()
         await aggregation()
         await alerting()
@@ -339,6 +351,10 @@ async function main(): Promise<void> {
       await arcSession.close()
       arcSession = undefined
     }
+    if (esSession) {
+      await esSession.close()
+      esSession = undefined
+    }
     if (alrSession) {
       await alrSession.close()
       alrSession = undefined
@@ -346,6 +362,7 @@ async function main(): Promise<void> {
   } finally {
     if (alrSession) await alrSession.close().catch(() => undefined)
     if (arcSession) await arcSession.close().catch(() => undefined)
+    if (esSession) await esSession.close().catch(() => undefined)
     if (session) await session.close().catch(() => undefined)
     if (aggSession) await aggSession.close().catch(() => undefined)
     if (groups.length > 0) {
@@ -364,8 +381,10 @@ async function main(): Promise<void> {
   const arcRuns = rounds.filter((r) => r.archival).sort((a, b) => arcRate(a) - arcRate(b))
   const midArc = arcRuns[Math.floor((arcRuns.length - 1) / 2)]?.archival
   const ratioArc = medianOf(rounds, (r) => ratio(arcRate(r), enrRate(r)))
-  const arcNoEs = medianOf(rounds, arcNoEsRate)
-  const ratioArcNoEs = medianOf(rounds, (r) => ratio(arcNoEsRate(r), enrRate(r)))
+  const es = medianOf(rounds, esRate)
+  const esRuns = rounds.filter((r) => r.eventStore).sort((a, b) => esRate(a) - esRate(b))
+  const midEs = esRuns[Math.floor((esRuns.length - 1) / 2)]?.eventStore
+  const ratioEs = medianOf(rounds, (r) => ratio(esRate(r), enrRate(r)))
   const alr = medianOf(rounds, alrRate)
   const alrRuns = rounds.filter((r) => r.alerting).sort((a, b) => alrRate(a) - alrRate(b))
   const midAlr = alrRuns[Math.floor((alrRuns.length - 1) / 2)]?.alerting
@@ -397,13 +416,16 @@ async function main(): Promise<void> {
   if (midArc) {
     // CPU of the app process, all its threads (the Parquet encoder worker included), over the timed window.
     const arcCpu = midArc.cpu.processCpuSeconds === undefined ? null : `; ${fmt((midArc.cpu.processCpuSeconds / midArc.timedEvents) * 1e6)} µs CPU/event, ${fmt(midArc.cpu.process ?? Number.NaN, 2)} cores`
-    out.push(row('archival throughput', fmt(arc), 'events/s', `${med}N=${midArc.timedEvents} enriched → Parquet on s3proxy + event store, one instance; ${midArc.objects} objects${arcCpu ?? ''}`))
+    out.push(row('archival throughput', fmt(arc), 'events/s', `${med}N=${midArc.timedEvents} enriched → Parquet on s3proxy, one instance; ${midArc.objects} objects${arcCpu ?? ''}`))
     if (n > 1) out.push(row('  archival per round', rounds.map((r) => `${fmt(arcRate(r))}/${fmt(enrRate(r))}`).join(', '), '', 'archival / enrichment events/s, round by round'))
     if (mid) out.push(row('ratio archival / enrichment', fmt(ratioArc, 3), '', 'median of per-round ratios; above 1 = archival keeps up'))
-    if (Number.isFinite(arcNoEs)) {
-      out.push(row('  without the event store', fmt(arcNoEs), 'events/s', `diagnostic, not the archival figure: AUREN_ARCHIVAL_EVENT_STORE=false, same input, same rounds; ratio to enrichment ${fmt(ratioArcNoEs, 3)}`))
-    }
     out.push(row('Parquet bytes per event', fmt(midArc.parquetBytesPerEvent, 1), 'B', `zstd, beside ${fmt(arcAvroBytes, 1)} B of Avro input per event (Schema Registry wire format)`))
+  }
+  if (midEs) {
+    const esCpu = midEs.cpu.processCpuSeconds === undefined ? null : `; app ${fmt((midEs.cpu.processCpuSeconds / midEs.timedEvents) * 1e6)} µs CPU/event, ${fmt(midEs.cpu.process ?? Number.NaN, 2)} cores; machine ${fmt(midEs.cpu.machine ?? Number.NaN, 2)} cores`
+    out.push(row('event-store throughput', fmt(es), 'events/s', `${med}N=${midEs.timedEvents} enriched → es_events in PostgreSQL, one instance${esCpu ?? ''}`))
+    if (n > 1) out.push(row('  event store per round', rounds.map((r) => `${fmt(esRate(r))}/${fmt(enrRate(r))}`).join(', '), '', 'event store / enrichment events/s, round by round'))
+    if (mid) out.push(row('ratio event store / enrichment', fmt(ratioEs, 3), '', 'median of per-round ratios; above 1 = the event store keeps up'))
   }
   if (midAlr) {
     out.push(row('alerting throughput', fmt(alr), 'events/s', `${med}N=${midAlr.timedEvents} enriched, shipped rules + 50 extra, one instance; ${midAlr.stateChanges} state changes; ${fmt(midAlr.appCpuUsPerEvent)} µs CPU/event`))
@@ -535,8 +557,9 @@ async function main(): Promise<void> {
       aggregationEventsPerSec: round(agg, 1),
       archivalEventsPerSec: midArc ? round(arc, 1) : null,
       archivalToEnrichmentRatio: midArc && mid ? round(ratioArc, 4) : null,
-      archivalNoEventStoreEventsPerSec: Number.isFinite(arcNoEs) ? round(arcNoEs, 1) : null,
-      archivalNoEventStoreToEnrichmentRatio: Number.isFinite(ratioArcNoEs) ? round(ratioArcNoEs, 4) : null,
+      eventStoreEventsPerSec: midEs ? round(es, 1) : null,
+      eventStoreToEnrichmentRatio: midEs && mid ? round(ratioEs, 4) : null,
+      eventStoreCpuUsPerEvent: midEs?.cpu.processCpuSeconds === undefined ? null : round((midEs.cpu.processCpuSeconds / midEs.timedEvents) * 1e6, 1),
       alertingEventsPerSec: midAlr ? round(alr, 1) : null,
       alertingToEnrichmentRatio: midAlr && mid ? round(ratioAlr, 4) : null,
       alertingToEnrichmentSteadyRatio: midAlr && mid && Number.isFinite(ratioAlrSteady) ? round(ratioAlrSteady, 4) : null,

@@ -46,6 +46,12 @@ export interface ProcessorUnderTest {
    * gateway on those tables.
    */
   dbSchema?(prefix: string): string
+  /**
+   * True for apps that write their outputs to PostgreSQL without rollup tables the gateway serves
+   * (e.g. the event store): the fault cases stop PostgreSQL mid-stream too, without the gateway
+   * check. Implied by {@link dbSchema}.
+   */
+  readonly database?: boolean
 }
 
 /**
@@ -229,7 +235,7 @@ export function processorConformance(p: ProcessorUnderTest): void {
     faultCases({
       app: p.app,
       exactlyOnce: p.exactlyOnce,
-      database: p.dbSchema !== undefined,
+      database: p.dbSchema !== undefined || p.database === true,
       kafka: () => kafka,
       start,
       makeInputs: (n) => p.makeInputs(n),

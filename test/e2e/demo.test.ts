@@ -42,6 +42,7 @@ interface DemoJson {
     recommendations: Array<{ kind: string; summary: string; evidence: Record<string, unknown>; method: string }>
   }
   archive: { events: number; objects: number; bytes: number; by_tier_agent: Array<{ tier: string; agent_id: string | null; events: number; usd: number | null }> }
+  event_store: { events: number; streams: number; longest_stream: number; first_seq: number | null; last_seq: number | null }
   replay: { events: number }
   alerts: {
     records: number
@@ -178,6 +179,15 @@ describe('auren demo --json', () => {
     expect(summary.archive.bytes).toBeGreaterThan(0)
     expect(summary.archive.by_tier_agent.reduce((n, r) => n + r.events, 0)).toBe(summary.enriched)
     expect(Math.abs(summary.archive.by_tier_agent.reduce((t, r) => t + (r.usd ?? 0), 0) - topicTotal)).toBeLessThan(1e-4)
+
+    // The event store (its own app): every enriched event once, one stream per trace.
+    expect(summary.event_store.events).toBe(summary.enriched)
+    const traces = new Set(loadTraceRuns(TRACES).runs.flatMap((r) => r.events.map((e) => e.trace_id)))
+    const deadLettered = Object.values(summary.dead_lettered).reduce((a, b) => a + b, 0)
+    if (deadLettered === 0) expect(summary.event_store.streams).toBe(traces.size)
+    else expect(summary.event_store.streams).toBeLessThanOrEqual(traces.size)
+    expect(summary.event_store.streams).toBeGreaterThan(0)
+    expect(summary.event_store.longest_stream).toBeGreaterThan(1)
 
     // Alerts of the recorded runs: the rate-limit rule fired for exactly the agents the logs say.
     const expectedRateLimited = rateLimitedAgents(TRACES)

@@ -1,10 +1,10 @@
 /**
- * Must show of issue 11: the archival app SIGKILLed five times while the recorded runs and
- * simulated load flow through the real pipeline (replay → auren.agent-events.v1 → enrichment
- * app → auren.agent-events.enriched.v1 → archival app → Parquet on s3proxy + event store):
- * a DuckDB count over the whole archive equals the number of distinct input event_ids with no
- * event_id twice, the same after compaction, and the event store holds each event_id once, in
- * each stream in input order.
+ * Must show of issue 11: the archival app and the event-store app each SIGKILLed five times
+ * while the recorded runs and simulated load flow through the real pipeline (replay →
+ * auren.agent-events.v1 → enrichment app → auren.agent-events.enriched.v1 → archival app →
+ * Parquet on s3proxy, and event-store app → es_events): a DuckDB count over the whole archive
+ * equals the number of distinct input event_ids with no event_id twice, the same after
+ * compaction, and the event store holds each event_id once, in each stream in input order.
  */
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -19,6 +19,7 @@ import { readTopicToEnd, waitForGroupCaughtUp } from '../../scripts/lib/read-top
 import { createTestKafka, type TestKafka } from '../helpers/kafka.ts'
 import { startApp, type AppProcess } from '../helpers/processes.ts'
 import { archivalEnv, createArchiveTestEnv, metricSum, type ArchiveTestEnv } from '../helpers/archive.ts'
+import { eventStoreEnv } from '../helpers/event-store.ts'
 import { pause, waitUntil } from '../helpers/wait-until.ts'
 import { requireRecordedRuns } from '../helpers/required-data.ts'
 
@@ -59,19 +60,21 @@ afterAll(async () => {
   await kafka?.close()
 })
 
-describe('archival under SIGKILL', () => {
-  it(`archives every input once after ${KILLS} SIGKILLs during a replay plus simulated load, before and after compaction; the event store holds each event once, in order`, async () => {
+describe('archival and the event store under SIGKILL', () => {
+  it(`archives every input once after ${KILLS} SIGKILLs of each app during a replay plus simulated load, before and after compaction; the event store holds each event once, in order`, async () => {
     const events = inputs()
     expect(events.length).toBeGreaterThan(6000)
     const enrichment = await startApp('enrichment', kafka.prefix)
     apps.push(enrichment)
     const archivalSettings = archivalEnv(env, { AUREN_ARCHIVAL_FLUSH_MAX_RECORDS: '300', AUREN_ARCHIVAL_FLUSH_MAX_AGE_MS: '500', AUREN_MAX_BATCH_BYTES: '32768' })
-    const start = async () => {
-      const a = await startApp('archival', kafka.prefix, archivalSettings)
+    const eventStoreSettings = eventStoreEnv(env.schema, { AUREN_EVENT_STORE_FLUSH_MAX_RECORDS: '300', AUREN_EVENT_STORE_FLUSH_MAX_AGE_MS: '500', AUREN_MAX_BATCH_BYTES: '32768' })
+    const start = async (app: 'archival' | 'event-store') => {
+      const a = await startApp(app, kafka.prefix, app === 'archival' ? archivalSettings : eventStoreSettings)
       apps.push(a)
       return a
     }
-    let archival = await start()
+    let archival = await start('archival')
+    let eventStore = await start('event-store')
 
     // Replay and simulated load, paced; the last tenth waits for the kills, so every kill lands
     // while the replay is still being produced.
@@ -88,19 +91,24 @@ describe('archival under SIGKILL', () => {
       }
     })()
 
-    for (let k = 0; k < KILLS; k++) {
-      // Kill once this instance has flushed at least one object (mid-stream, between or during flushes).
-      const current = archival
-      await waitUntil(`archival instance ${k + 1} to flush`, async () => {
-        if (!current.alive()) throw new Error('the archival app exited')
-        return metricSum(await current.metrics().catch(() => ''), 'auren_archive_objects_written_total') > 0
+    /** Waits until `current` has committed some work (`metric` > 0), then SIGKILLs it at a random point between or during flushes. */
+    const killAfterWork = async (app: 'archival' | 'event-store', current: AppProcess, metric: string, k: number) => {
+      await waitUntil(`${app} instance ${k + 1} to flush`, async () => {
+        if (!current.alive()) throw new Error(`the ${app} app exited`)
+        return metricSum(await current.metrics().catch(() => ''), metric) > 0
       }, { timeoutMs: 90_000, everyMs: 100 })
         .catch((err: Error) => { throw new Error(`${err.message}; its output:\n${current.output().slice(-4000)}`) })
-      await pause(Math.floor(Math.random() * 400)) // a random point between or during flushes
+      await pause(Math.floor(Math.random() * 400))
       expect(produced, 'the replay is still being produced').toBeLessThan(events.length)
-      archival.kill('SIGKILL')
-      expect(await archival.exited).toBe('SIGKILL')
-      archival = await start()
+      current.kill('SIGKILL')
+      expect(await current.exited).toBe('SIGKILL')
+      return start(app)
+    }
+    for (let k = 0; k < KILLS; k++) {
+      ;[archival, eventStore] = await Promise.all([
+        killAfterWork('archival', archival, 'auren_archive_objects_written_total', k),
+        killAfterWork('event-store', eventStore, 'auren_event_store_append_duration_seconds_count', k),
+      ])
     }
     killsDone()
     await producing
@@ -108,9 +116,11 @@ describe('archival under SIGKILL', () => {
 
     await waitForGroupCaughtUp(kafka.admin, `${kafka.prefix}auren.enrichment`, kafka.topics.agentEvents)
     await waitForGroupCaughtUp(kafka.admin, `${kafka.prefix}auren.archival`, kafka.topics.enrichedEvents)
+    await waitForGroupCaughtUp(kafka.admin, `${kafka.prefix}auren.event-store`, kafka.topics.enrichedEvents)
     expect(archival.alive()).toBe(true)
+    expect(eventStore.alive()).toBe(true)
 
-    // Inputs of the archival app: the enriched topic (enrichment is at-least-once: duplicates by event_id possible).
+    // Inputs of both apps: the enriched topic (enrichment is at-least-once: duplicates by event_id possible).
     const enriched = await readTopicToEnd(kafka.driver, kafka.admin, kafka.topics.enrichedEvents)
     const order = new Map<string, string[]>() // trace -> event ids in offset order (first occurrence)
     const inputIds = new Set<string>()

@@ -5,7 +5,7 @@
 import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { eventRow, streamEvent } from '../../processors/archival/archive-row.ts'
+import { eventRow } from '../../processors/archival/archive-row.ts'
 import { createArchiveWriter } from '../../processors/archival/io/archive-writer.ts'
 import { archivalEnv, createArchiveTestEnv, enrichedEvent, type ArchiveTestEnv } from '../helpers/archive.ts'
 
@@ -25,7 +25,7 @@ beforeAll(async () => {
     ...Array.from({ length: 4 }, (_, i) => enrichedEvent({ tier: 'critical', agent: 'sleep', cost: 0.25, timestampUs: BASE_US + i })),
     ...Array.from({ length: 6 }, (_, i) => enrichedEvent({ tier: 'analytical', agent: 'recovery', cost: 0.5, timestampUs: BASE_US + i })),
   ]
-  await writer.flush('auren.agent-events.enriched.v1', 0, events.map((e, i) => ({ value: { row: eventRow(e), stream: streamEvent(e) }, offset: String(i) })))
+  await writer.flush('auren.agent-events.enriched.v1', 0, events.map((e, i) => ({ value: { row: eventRow(e) }, offset: String(i) })))
 })
 afterAll(async () => {
   await env?.drop()

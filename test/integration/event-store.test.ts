@@ -6,13 +6,13 @@ import { randomUUID } from 'node:crypto'
 import pg from 'pg'
 import { Registry } from 'prom-client'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { appendIdempotent, appendToStream, StreamConflictError } from '../../processors/archival/io/event-store.ts'
-import { createArchivalMetrics } from '../../processors/archival/metrics.ts'
-import type { NewStreamEvent } from '../../processors/archival/archive-row.ts'
-import { createArchiveTestEnv, type ArchiveTestEnv } from '../helpers/archive.ts'
+import { appendIdempotent, appendToStream, StreamConflictError } from '../../processors/event-store/io/event-store.ts'
+import { createEventStoreMetrics } from '../../processors/event-store/metrics.ts'
+import type { NewStreamEvent } from '../../processors/event-store/stream-event.ts'
+import { createEventStoreTestSchema, type EventStoreTestSchema } from '../helpers/event-store.ts'
 import { waitUntil } from '../helpers/wait-until.ts'
 
-let env: ArchiveTestEnv
+let env: EventStoreTestSchema
 const ev = (eventType = 'agent_decision'): NewStreamEvent => ({ eventId: randomUUID(), eventType, eventTimeUs: Date.now() * 1000, userId: 'u1', tier: 'operational', data: { x: 1 } })
 
 async function inTx<T>(fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
@@ -31,7 +31,7 @@ async function inTx<T>(fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
 }
 
 beforeAll(async () => {
-  env = await createArchiveTestEnv()
+  env = await createEventStoreTestSchema()
 })
 afterAll(async () => {
   await env?.drop()
@@ -49,7 +49,7 @@ describe('event store', () => {
 
   it('lets exactly one of two concurrent appends at the same expected version win; the other gets a conflict, counted', async () => {
     const registry = new Registry()
-    const { eventStoreConflicts: conflicts } = createArchivalMetrics(registry)
+    const { conflicts } = createEventStoreMetrics(registry)
     await inTx((c) => appendToStream(c, 'trace-cc', 0, [ev(), ev()], { conflicts }))
     const results = await Promise.allSettled([inTx((c) => appendToStream(c, 'trace-cc', 2, [ev()], { conflicts })), inTx((c) => appendToStream(c, 'trace-cc', 2, [ev()], { conflicts }))])
     expect(results.filter((r) => r.status === 'fulfilled').map((r) => (r as PromiseFulfilledResult<number>).value)).toEqual([3])

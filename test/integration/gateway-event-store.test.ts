@@ -10,12 +10,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { buildGateway } from '../../gateway/app.ts'
 import { createAuthenticator } from '../../gateway/auth.ts'
 import { DEFAULT_API_CONFIG } from '../../gateway/config.ts'
-import { appendIdempotent } from '../../processors/archival/io/event-store.ts'
-import type { StreamedEvent } from '../../processors/archival/archive-row.ts'
-import { createArchiveTestEnv, type ArchiveTestEnv } from '../helpers/archive.ts'
+import { appendIdempotent } from '../../processors/event-store/io/event-store.ts'
+import type { StreamedEvent } from '../../processors/event-store/stream-event.ts'
+import { createEventStoreTestSchema, type EventStoreTestSchema } from '../helpers/event-store.ts'
 import { hs256Token } from '../helpers/stream-gateway.ts'
 
-let env: ArchiveTestEnv
+let env: EventStoreTestSchema
 let app: FastifyInstance
 const secret = randomBytes(32).toString('hex')
 const ev = (streamId: string, userId: string, i: number): StreamedEvent => ({
@@ -28,7 +28,7 @@ async function get(url: string, sub: string | null, roles: string[] = ['operator
 }
 
 beforeAll(async () => {
-  env = await createArchiveTestEnv()
+  env = await createEventStoreTestSchema()
   const c = await env.pool.connect()
   await c.query('BEGIN')
   await appendIdempotent(c, [ev('trace-a', 'alice', 1), ev('trace-b', 'bob', 2), ev('trace-a', 'alice', 3), ev('trace-a', 'bob', 4), ev('trace-b', 'bob', 5)])

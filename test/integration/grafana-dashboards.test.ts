@@ -1,7 +1,7 @@
 /**
  * Proof of the Grafana dashboards (issue: "every panel proven to return data"): one running
  * pipeline for all dashboards — enrichment, aggregation and the gateway as their own processes,
- * scraped by the real local Prometheus, and archival filling the event store — fed with the recorded runs (replay), a poison record and
+ * scraped by the real local Prometheus, and the event-store app filling the event store — fed with the recorded runs (replay), a poison record and
  * an invalid event, a minute of simulated live load while a WebSocket client listens and the
  * REST API is read, then one more undecodable record, which makes Prometheus fire the
  * AurenRecordsDeadLettered alert (prometheus/rules/, loaded by the stack's Prometheus) for the
@@ -26,9 +26,7 @@ import { runSimulate } from '../../scripts/lib/simulate-command.ts'
 import { readTopicToEnd, waitForGroupCaughtUp } from '../../scripts/lib/read-topic.ts'
 import { summarize } from '../../scripts/demo/summary.ts'
 import { startApp, type AppProcess } from '../../scripts/lib/app-process.ts'
-import { registerPromTarget, stackEnv, stackS3Env } from '../helpers/stack.ts'
-import { CreateBucketCommand, DeleteBucketCommand } from '@aws-sdk/client-s3'
-import { createObjectStore, createS3Client, type S3Settings } from '../../processors/archival/io/s3-store.ts'
+import { registerPromTarget, stackEnv } from '../helpers/stack.ts'
 import { startStreamGateway, hs256Token } from '../helpers/stream-gateway.ts'
 import { llmCallEvent } from '../helpers/events.ts'
 import { DEFAULT_PARTITIONS, fromEnrichedRecord, toAgentEventRecord, type EnrichedAgentEvent, type EnrichedAgentEventRecord } from '../../schemas/index.ts'
@@ -86,7 +84,6 @@ describe('Grafana dashboards: every panel returns data on a running pipeline', (
   let apiBase = ''
   let operatorToken = ''
   let apiSecret = ''
-  let s3: S3Settings | undefined
   const outcomes: Outcome[] = []
 
   beforeAll(async () => {
@@ -103,19 +100,11 @@ describe('Grafana dashboards: every panel returns data on a running pipeline', (
     ])
     procs.push(enrichment, aggregation)
     await Promise.all([enrichment.waitReady(90_000), aggregation.waitReady(90_000)])
-    // Archival appends every enriched event to the event store (es_events) in the rollups'
-    // schema, where the reasoning-chains panel reads it; its Parquet objects go to a bucket of
-    // this test's own.
-    s3 = { ...stackS3Env(), bucket: `auren-t-${randomUUID().replace(/-/g, '').slice(0, 12)}` }
-    const s3Client = createS3Client(s3)
-    await s3Client.send(new CreateBucketCommand({ Bucket: s3.bucket })).finally(() => s3Client.destroy())
-    const archival = await startApp('archival', prefix, {
-      AUREN_DATABASE_URL: databaseUrl, AUREN_ARCHIVAL_DB_SCHEMA: schema, AUREN_ARCHIVAL_ALERTS: 'false', AUREN_ARCHIVAL_MAINTENANCE_INTERVAL_MS: '0',
-      AUREN_ARCHIVAL_FLUSH_MAX_AGE_MS: '1000', AUREN_S3_ENDPOINT: s3.endpoint!, AUREN_S3_REGION: s3.region, AUREN_S3_BUCKET: s3.bucket,
-      AUREN_S3_ACCESS_KEY_ID: s3.accessKeyId, AUREN_S3_SECRET_ACCESS_KEY: s3.secretAccessKey,
-    })
-    procs.push(archival)
-    await archival.waitReady(90_000)
+    // The event-store app appends every enriched event to es_events in the rollups' schema,
+    // where the reasoning-chains panel reads it.
+    const eventStore = await startApp('event-store', prefix, { AUREN_DATABASE_URL: databaseUrl, AUREN_EVENT_STORE_DB_SCHEMA: schema })
+    procs.push(eventStore)
+    await eventStore.waitReady(90_000)
     const secret = randomBytes(48).toString('base64')
     const gateway = await startStreamGateway(prefix, secret, { AUREN_GATEWAY_DB_SCHEMA: schema, AUREN_GATEWAY_MAX_RANGE_MS: String(10 * 365 * 86_400_000) }, 90_000)
     procs.push(gateway)
@@ -167,7 +156,7 @@ describe('Grafana dashboards: every panel returns data on a running pipeline', (
 
     await waitForGroupCaughtUp(ctx.admin, `${prefix}auren.enrichment`, ctx.topics.agentEvents, 300_000)
     await waitForGroupCaughtUp(ctx.admin, `${prefix}auren.aggregation`, ctx.topics.enrichedEvents, 300_000)
-    await waitForGroupCaughtUp(ctx.admin, `${prefix}auren.archival`, ctx.topics.enrichedEvents, 300_000)
+    await waitForGroupCaughtUp(ctx.admin, `${prefix}auren.event-store`, ctx.topics.enrichedEvents, 300_000)
 
     pool = new pg.Pool({ connectionString: databaseUrl, max: 2, options: `-c search_path=${schema} -c default_transaction_read_only=on` })
     // Sentinel: Prometheus has scraped the final counters of both apps (input fully consumed by
@@ -208,14 +197,6 @@ describe('Grafana dashboards: every panel returns data on a running pipeline', (
     const admin = new pg.Client({ connectionString: stackEnv().databaseUrl })
     await admin.connect()
     await admin.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`).finally(() => admin.end())
-    if (s3) {
-      const store = createObjectStore(s3)
-      const keys = (await store.list('')).map((o) => o.key)
-      if (keys.length > 0) await store.delete(keys)
-      store.close()
-      const client = createS3Client(s3)
-      await client.send(new DeleteBucketCommand({ Bucket: s3.bucket })).catch(() => undefined).finally(() => client.destroy())
-    }
     await ctx?.admin.deleteTopics(Object.values(ctx.topics)).catch(() => undefined)
     await ctx?.close()
   })

@@ -1,7 +1,7 @@
 /**
  * The flush of the archival processor: one input partition's buffered records → Parquet objects
- * in the bucket → one PostgreSQL transaction that records them in the manifest, moves the
- * partition's archived position and appends the events to the event store.
+ * in the bucket → one PostgreSQL transaction that records them in the manifest and moves the
+ * partition's archived position.
  *
  * Lossless and idempotent, whatever crashes or rebalances happen:
  * 1. A session advisory lock per (topic, partition) serialises flushes of one partition across
@@ -13,10 +13,10 @@
  *    remaining offset; an attempt that crashed before step 4 left objects under the same keys
  *    (overwritten now) or under keys of hive partitions this attempt does not write (orphans: not
  *    in the manifest, so never read, and deleted by the sweeper after the grace period).
- * 4. Only after every upload is acknowledged (they run concurrently), one transaction inserts the objects (live) and the
- *    batch's offset range, sets next_offset past the last record and appends the events
- *    (unique event_id). The caller (the buffered sink) then lets the runner commit to Kafka.
- * So each input offset is in exactly one live object, and each event_id once in the event store.
+ * 4. Only after every upload is acknowledged (they run concurrently), one transaction inserts
+ *    the objects (live) and the batch's offset range and sets next_offset past the last record.
+ *    The caller (the buffered sink) then lets the runner commit to Kafka.
+ * So each input offset is in exactly one live object.
  */
 import { createHash } from 'node:crypto'
 import type pg from 'pg'
@@ -24,7 +24,6 @@ import { partitionOf, type ArchiveOutput, type ArchivePartition, type ArchiveRow
 import { batchObjectKey } from '../object-key.ts'
 import { writeParquet } from '../parquet-writer.ts'
 import type { ParquetEncode } from './parquet-encoder.ts'
-import { appendIdempotent } from './event-store.ts'
 import type { ObjectStore } from './s3-store.ts'
 
 /** One buffered record: the transform's output and its input offset. */
@@ -50,8 +49,6 @@ export interface FlushResult {
   readonly rows: number
   /** Records dropped because the manifest had their offset already. */
   readonly redelivered: number
-  /** Events appended to the event store (redelivered event_ids append nothing). */
-  readonly appended: number
   /** Newest event time written, epoch µs; null when nothing was written. */
   readonly maxEventUs: number | null
   /** Whole flush, seconds. */
@@ -65,8 +62,6 @@ export interface ArchiveWriterOptions {
   readonly store: ObjectStore
   /** Maximum rows per Parquet row group. */
   readonly rowGroupRows?: number
-  /** Append enriched events to the event store (default true). */
-  readonly eventStore?: boolean
   /**
    * Encodes one object's rows (default: writeParquet on the calling thread; the app passes
    * io/parquet-encoder.ts, a worker thread).
@@ -100,7 +95,6 @@ function flushLockKey(topic: string, partition: number): number {
 /** Creates the writer (module doc). */
 export function createArchiveWriter(opts: ArchiveWriterOptions): ArchiveWriter {
   const { pool, store } = opts
-  const withEventStore = opts.eventStore ?? true
   const encode: ParquetEncode = opts.encode ?? (async (rows, o) => writeParquet(rows, o))
 
   async function upload(key: string, body: Uint8Array): Promise<number> {
@@ -134,7 +128,7 @@ export function createArchiveWriter(opts: ArchiveWriterOptions): ArchiveWriter {
         const fresh = records.filter((r) => BigInt(r.offset) >= next)
         const redelivered = records.length - fresh.length
         if (fresh.length === 0) {
-          return { objects: [], rows: 0, redelivered, appended: 0, maxEventUs: null, seconds: (performance.now() - t0) / 1000 }
+          return { objects: [], rows: 0, redelivered, maxEventUs: null, seconds: (performance.now() - t0) / 1000 }
         }
         const first = fresh[0]!.offset
         const last = fresh.at(-1)!.offset
@@ -162,7 +156,6 @@ export function createArchiveWriter(opts: ArchiveWriterOptions): ArchiveWriter {
           }),
         )
 
-        let appended = 0
         await client.query('BEGIN')
         try {
           await client.query(
@@ -185,10 +178,6 @@ export function createArchiveWriter(opts: ArchiveWriterOptions): ArchiveWriter {
              ON CONFLICT (topic, "partition") DO UPDATE SET next_offset = EXCLUDED.next_offset, updated_at = now()`,
             [topic, partition, last],
           )
-          if (withEventStore) {
-            const streamed = fresh.flatMap((r) => (r.value.stream ? [r.value.stream] : []))
-            appended = await appendIdempotent(client, streamed)
-          }
           await client.query('COMMIT')
         } catch (err) {
           await client.query('ROLLBACK').catch(() => {})
@@ -199,7 +188,6 @@ export function createArchiveWriter(opts: ArchiveWriterOptions): ArchiveWriter {
           objects: objects.map(({ key, tier, rows, bytes, uploadSeconds }) => ({ key, tier, rows, bytes, uploadSeconds })),
           rows: fresh.length,
           redelivered,
-          appended,
           maxEventUs,
           seconds: (performance.now() - t0) / 1000,
         }

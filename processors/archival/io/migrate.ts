@@ -1,5 +1,5 @@
 /**
- * Schema migrations of the archive manifest and the event store, run at start with
+ * Schema migrations of the archive manifest, run at start with
  * the runtime's SQL migration runner (runtime/sinks/sql-migrations.ts: idempotent, one
  * transaction, concurrent instances wait on an advisory lock) from the SQL files in `../migrations/`.
  */

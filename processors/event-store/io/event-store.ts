@@ -10,12 +10,12 @@
  * (appends per second) are far below what one lock allows.
  */
 import type pg from 'pg'
-import type { NewStreamEvent, StreamedEvent } from '../archive-row.ts'
+import type { NewStreamEvent, StreamedEvent } from '../stream-event.ts'
 
 /** Advisory lock serialising appends: the ASCII bytes of 'ESAPND'. */
 export const ES_APPEND_LOCK_ID = 0x45_53_41_50_4e_44
 
-export type { NewStreamEvent, StreamedEvent } from '../archive-row.ts'
+export type { NewStreamEvent, StreamedEvent } from '../stream-event.ts'
 
 /** The stream's version was not the expected one: someone appended first. */
 export class StreamConflictError extends Error {
@@ -82,17 +82,24 @@ export async function appendToStream(
 
 /**
  * Appends events whose `event_id` is not stored yet, each at the end of its stream, in the given
- * order (the archival processor's path: a redelivered event appends nothing). Runs in the
- * caller's transaction. One round trip: the batch goes as one JSON parameter to the SQL function
- * `es_append_idempotent` (migrations/…_event-store-append-outside-lock.sql), which parses the
- * batch and drops repeated event_ids, then takes the append lock, drops known event_ids, numbers
- * the versions and inserts.
+ * order (a redelivered event appends nothing). Runs in the caller's transaction. One round trip:
+ * the batch goes as one JSON parameter to the SQL function `es_append_idempotent`
+ * (migrations/…_event-store-append-outside-lock.sql), which parses the batch and drops repeated
+ * event_ids, then takes the append lock, drops known event_ids, numbers the versions and inserts.
  * @returns how many events were appended
  */
 export async function appendIdempotent(client: pg.ClientBase, events: readonly StreamedEvent[]): Promise<number> {
-  if (events.length === 0) return 0
   // StreamedEvent has exactly the fields the SQL function reads: no copy per event.
-  const body = JSON.stringify(events)
-  const r = await client.query<{ n: number }>('SELECT es_append_idempotent($1::json, $2) AS n', [body, ES_APPEND_LOCK_ID])
+  return appendIdempotentJson(client, events.map((e) => JSON.stringify(e)))
+}
+
+/**
+ * {@link appendIdempotent} of events serialised already, each the JSON of a StreamedEvent (the
+ * event-store app's path: its transform serialises each event once, stream-event.ts).
+ * @returns how many events were appended
+ */
+export async function appendIdempotentJson(client: pg.ClientBase, events: readonly string[]): Promise<number> {
+  if (events.length === 0) return 0
+  const r = await client.query<{ n: number }>('SELECT es_append_idempotent($1::json, $2) AS n', [`[${events.join(',')}]`, ES_APPEND_LOCK_ID])
   return r.rows[0]!.n
 }

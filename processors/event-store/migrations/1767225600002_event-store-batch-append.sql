@@ -1,5 +1,5 @@
 -- Up Migration
--- The archival flush's append to the event store in one round trip (io/event-store.ts
+-- The event-store app's append in one round trip (io/event-store.ts
 -- appendIdempotent): the batch arrives as one JSON array of {eventId, streamId, eventType,
 -- eventTimeUs, userId, tier, data}; events whose event_id is stored already (or repeated in the
 -- batch) append nothing, the others go to the end of their stream in array order.

@@ -1,5 +1,5 @@
 -- Up Migration
--- The event store (seed 002 Module A; processors/archival/README.md "Event store"): every
+-- The event store (seed 002 Module A; processors/event-store/README.md): every
 -- enriched event appended once, in an append-only table with a global sequence and a version
 -- per stream (the trace), optimistic concurrency on append, LISTEN/NOTIFY on append.
 
