@@ -110,7 +110,7 @@ export function createBatchLoop<In, Out, S>(
       }
       if (result.kind === 'pending') {
         control.resolve(nextOffset) // fetch on; the commit waits for the sink's acknowledgement
-        slot.pendingAcks.push({ nextOffset: BigInt(nextOffset), done: committed })
+        slot.pendingAcks.push({ nextOffset: BigInt(nextOffset), done: committed, deadLetters: result.heldDeadLetters })
       } else {
         await ack.commitAcknowledged(slot, nextOffset, control)
         countProduced(m, processor, result.produced)

@@ -4,6 +4,7 @@
  * that runs its batches and ticks one at a time.
  */
 import type { PartitionRef } from './context.ts'
+import type { ProduceRecord } from './kafka/kafka-client.ts'
 import { jsonCodec, type PartitionState, type StateCodec, type StateSpec } from './partition-state.ts'
 
 /** One assigned partition (module doc). */
@@ -23,8 +24,11 @@ export class PartitionSlot<S> {
   lastRecordAtMs: number | null = null
   /** A tick is queued or running. */
   tickQueued = false
-  /** Batches answered `pending` by the sink, waiting for its acknowledgement, in position order. */
-  readonly pendingAcks: { nextOffset: bigint; done: () => void }[] = []
+  /**
+   * Batches answered `pending` by the sink, waiting for its acknowledgement, in position order,
+   * with the dead letters held until then (acknowledgement.ts).
+   */
+  readonly pendingAcks: { nextOffset: bigint; done: () => void; deadLetters?: readonly ProduceRecord[] }[] = []
   private chain: Promise<unknown> = Promise.resolve()
   private value: S
   private savedJson: string | undefined

@@ -147,3 +147,41 @@ describe('buffered sink: a partition revoked while its flush runs', () => {
     expect(A.runner.health.ready().ready).toBe(true)
   })
 })
+
+describe('buffered sink: dead letters of a batch whose flush fails', () => {
+  it('are produced once, when a flush covering them succeeds, and before the commit past them', async () => {
+    const driver = new MemoryDriver({ [IN]: 1 })
+    const store = archive()
+    const gate = gatedFlush(store)
+    const A = await instance(driver, gate.flush)
+    driver.rebalance(new Map([[A.consumer, { [IN]: [0] }]]))
+    const dlq = topicNames('').deadLetter
+    put(driver, 0, 1)
+    driver.append(IN, 0, Buffer.from('not json: a poison record'), { key: 'poison' }) // offset 1
+    put(driver, 2, 4)
+    // Three attempts fail (a database outage): each re-read handles the poison again.
+    for (let attempt = 0; attempt < 3; attempt++) {
+      await A.consumer.deliver()
+      await waitUntil(`flush attempt ${attempt + 1}`, () => gate.gates.length === attempt + 1)
+      gate.gates[attempt]!.settle(new Error('database down'))
+      await gate.gates[attempt]!.settled
+      await waitUntil('the re-read from the last commit', () => A.consumer.positions.get(`${IN}/0`) === 0n)
+      expect(driver.all(dlq), `dead letters after failed attempt ${attempt + 1}`).toHaveLength(0)
+    }
+    // The fourth succeeds: the poison is dead-lettered once, before the commit passes it.
+    let dlqAtCommit = -1
+    const commit = A.consumer.commit.bind(A.consumer)
+    A.consumer.commit = async (topic, partition, next) => {
+      dlqAtCommit = driver.all(dlq).length
+      return commit(topic, partition, next)
+    }
+    await A.consumer.deliver()
+    await waitUntil('flush attempt 4', () => gate.gates.length === 4)
+    gate.gates[3]!.settle()
+    await waitUntil('the commit past the poison', () => driver.committed.get(`${IN}/0`) === 4n)
+    expect(dlqAtCommit).toBe(1)
+    expect(driver.all(dlq)).toHaveLength(1)
+    expect(driver.all(dlq)[0]!.headers).toMatchObject({ 'auren.dlq.source.offset': '1' })
+    expect(offsetsOf(store.rows)).toEqual([0, 2, 3])
+  })
+})
