@@ -76,17 +76,19 @@ describe('archival and the event store under SIGKILL', () => {
     let archival = await start('archival')
     let eventStore = await start('event-store')
 
-    // Replay and simulated load, paced; the last tenth waits for the kills, so every kill lands
-    // while the replay is still being produced.
+    // Replay and simulated load, paced: the first half flows at once, each further tenth only
+    // after one more round of kills, so every kill lands while the replay is still being
+    // produced and every restarted instance has records to work on.
     let produced = 0
-    let killsDone!: () => void
-    const allKilled = new Promise<void>((r) => (killsDone = r))
-    const holdBack = Math.floor(events.length * 0.9)
+    let roundsDone = 0
+    const half = Math.floor(events.length / 2)
+    const step = Math.ceil((events.length - half) / KILLS)
     const producing = (async () => {
       for (let i = 0; i < events.length; i += 150) {
-        if (i + 150 > holdBack) await allKilled
-        await kafka.produceEvents(events.slice(i, i + 150))
-        produced = Math.min(events.length, i + 150)
+        const end = Math.min(events.length, i + 150)
+        while (roundsDone < Math.ceil(Math.max(0, end - half) / step)) await pause(50)
+        await kafka.produceEvents(events.slice(i, end))
+        produced = end
         await pause(250)
       }
     })()
@@ -109,8 +111,8 @@ describe('archival and the event store under SIGKILL', () => {
         killAfterWork('archival', archival, 'auren_archive_objects_written_total', k),
         killAfterWork('event-store', eventStore, 'auren_event_store_append_duration_seconds_count', k),
       ])
+      roundsDone = k + 1
     }
-    killsDone()
     await producing
     expect(produced).toBeGreaterThanOrEqual(events.length)
 
