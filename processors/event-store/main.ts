@@ -27,8 +27,10 @@ await runProcessorApp({
       maxBytes: c.flushMaxBytes,
       maxAgeMs: c.flushMaxAgeMs,
       sizeOf: (json) => json.length,
-      // The next records are decoded and buffered while an append commits.
+      // The next records are decoded and buffered while an append commits; a partition whose
+      // consumer caught up appends at once (catch-up readers trail the log by one append).
       overlap: true,
+      flushWhenCaughtUp: true,
       flush: async ({ topic, partition, records, reason }) => {
         const t0 = performance.now()
         const appended = await inTransaction(pool, 'event store append', (client) => appendIdempotentJson(client, records.map((r) => r.value)))

@@ -84,7 +84,7 @@ export async function appendToStream(
  * Appends events whose `event_id` is not stored yet, each at the end of its stream, in the given
  * order (a redelivered event appends nothing). Runs in the caller's transaction. One round trip:
  * the batch goes as one JSON parameter to the SQL function `es_append_idempotent`
- * (migrations/…_event-store-append-outside-lock.sql), which parses the batch and drops repeated
+ * (migrations/…_event-store-append-jsonb.sql), which parses the batch and drops repeated
  * event_ids, then takes the append lock, drops known event_ids, numbers the versions and inserts.
  * @returns how many events were appended
  */
@@ -100,6 +100,6 @@ export async function appendIdempotent(client: pg.ClientBase, events: readonly S
  */
 export async function appendIdempotentJson(client: pg.ClientBase, events: readonly string[]): Promise<number> {
   if (events.length === 0) return 0
-  const r = await client.query<{ n: number }>('SELECT es_append_idempotent($1::json, $2) AS n', [`[${events.join(',')}]`, ES_APPEND_LOCK_ID])
+  const r = await client.query<{ n: number }>('SELECT es_append_idempotent($1::jsonb, $2) AS n', [`[${events.join(',')}]`, ES_APPEND_LOCK_ID])
   return r.rows[0]!.n
 }

@@ -1,7 +1,8 @@
 /**
  * The buffered sink: accumulates outputs per input partition and hands them to a flush function
  * when the partition's buffer reaches `maxRecords` records or `maxBytes` bytes, or its oldest
- * record is `maxAgeMs` old (whichever first); only after the flush resolves does it acknowledge
+ * record is `maxAgeMs` old (whichever first), or, with `flushWhenCaughtUp`, when a batch reaches
+ * the partition's high watermark; only after the flush resolves does it acknowledge
  * the position of the last batch it holds, so the runner commits only what the flush made durable
  * (`offsets: 'kafka'`, at least once: a crash before the commit flushes those records again).
  *
@@ -34,8 +35,8 @@ export interface FlushRequest<Out> {
   readonly bytes: number
   /** Position acknowledged once the flush resolves. */
   readonly position: PartitionPosition
-  /** Why now: `count`, `bytes`, `age` or `close`. */
-  readonly reason: 'count' | 'bytes' | 'age' | 'close'
+  /** Why now: `count`, `bytes`, `age`, `caught-up` (see {@link BufferedSinkOptions.flushWhenCaughtUp}) or `close`. */
+  readonly reason: 'count' | 'bytes' | 'age' | 'caught-up' | 'close'
 }
 
 /** Options of {@link createBufferedSink}. */
@@ -55,6 +56,13 @@ export interface BufferedSinkOptions<Out> {
   readonly sizeOf?: (value: Out) => number
   /** Run due flushes in the background, one in flight per partition (module doc). Default false. */
   readonly overlap?: boolean
+  /**
+   * Also flush when a batch ends at its partition's high watermark (the consumer has caught up
+   * with the log): the sink's store trails the log by one flush instead of by up to `maxAgeMs`
+   * (a low-latency store such as the event store; an archive of objects wants the age instead,
+   * so that a slow stream does not make one object per batch). Default false.
+   */
+  readonly flushWhenCaughtUp?: boolean
 }
 
 interface PartitionBuffer<Out> {
@@ -202,7 +210,10 @@ export function createBufferedSink<Out>(opts: BufferedSinkOptions<Out>): Acknowl
           b.bytes += sizeOf(r.value)
         }
         b.position = batch.position
-        const reason = b.records.length >= opts.maxRecords ? 'count' : b.bytes >= opts.maxBytes ? 'bytes' : batch.nowMs - b.firstAtMs >= opts.maxAgeMs && b.records.length > 0 ? 'age' : undefined
+        const caughtUp = opts.flushWhenCaughtUp === true && batch.cause === 'records' && b.records.length > 0 &&
+          batch.highWatermark !== undefined && BigInt(batch.position.nextOffset) >= BigInt(batch.highWatermark)
+        const reason = b.records.length >= opts.maxRecords ? 'count' : b.bytes >= opts.maxBytes ? 'bytes'
+          : batch.nowMs - b.firstAtMs >= opts.maxAgeMs && b.records.length > 0 ? 'age' : caughtUp ? 'caught-up' : undefined
         if (!reason) return { kind: 'pending' }
         if (opts.overlap) {
           await flushBehind(b, topic, partition, reason)

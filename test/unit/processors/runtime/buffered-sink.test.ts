@@ -21,7 +21,7 @@ const batch = (partition: number, from: number, values: string[], nowMs: number)
   nowMs,
 })
 
-function harness(opts: { maxRecords?: number; maxBytes?: number; maxAgeMs?: number; fail?: boolean; overlap?: boolean; gate?: () => Promise<void> } = {}) {
+function harness(opts: { maxRecords?: number; maxBytes?: number; maxAgeMs?: number; fail?: boolean; overlap?: boolean; flushWhenCaughtUp?: boolean; gate?: () => Promise<void> } = {}) {
   const flushed: FlushRequest<V>[] = []
   const acked: PartitionPosition[] = []
   const failures: Error[] = []
@@ -32,7 +32,7 @@ function harness(opts: { maxRecords?: number; maxBytes?: number; maxAgeMs?: numb
       if (opts.fail) throw new Error('store down')
       flushed.push(r)
     },
-    maxRecords: opts.maxRecords ?? 1_000, maxBytes: opts.maxBytes ?? 1e9, maxAgeMs: opts.maxAgeMs ?? 60_000, sizeOf: (v) => v.s.length, overlap: opts.overlap,
+    maxRecords: opts.maxRecords ?? 1_000, maxBytes: opts.maxBytes ?? 1e9, maxAgeMs: opts.maxAgeMs ?? 60_000, sizeOf: (v) => v.s.length, overlap: opts.overlap, flushWhenCaughtUp: opts.flushWhenCaughtUp,
   })
   const ctx: SinkContext = {
     topics: topicNames(''), driver: new MemoryDriver({}), serde: jsonSerde(), log: pino({ level: 'silent' }), registry: new Registry(),
@@ -49,6 +49,17 @@ describe('buffered sink', () => {
     expect((await h.sink.write(batch(0, 2, ['ef'], 0))).kind).toBe('acknowledged') // 6 bytes
     expect(h.flushed.map((f) => [f.reason, f.bytes, f.position.nextOffset, f.records.length])).toEqual([['bytes', 6, '3', 3]])
     await h.sink.close()
+  })
+
+  it('with flushWhenCaughtUp, flushes a batch that reaches the high watermark at once, and holds one behind it', async () => {
+    for (const caughtUpOn of [true, false]) {
+      const h = harness({ maxRecords: 100, flushWhenCaughtUp: caughtUpOn })
+      await h.sink.start(h.ctx)
+      expect((await h.sink.write({ ...batch(0, 0, ['a', 'b'], 0), highWatermark: '5' })).kind).toBe('pending') // backlog: 3 more
+      expect((await h.sink.write({ ...batch(0, 2, ['c', 'd', 'e'], 0), highWatermark: '5' })).kind).toBe(caughtUpOn ? 'acknowledged' : 'pending')
+      expect(h.flushed.map((f) => [f.reason, f.records.length, f.position.nextOffset])).toEqual(caughtUpOn ? [['caught-up', 5, '5']] : [])
+      await h.sink.close()
+    }
   })
 
   it('flushes a partition by age on the timer and acknowledges through the context', async () => {
