@@ -64,7 +64,7 @@ describe('auren demo --keep-running', () => {
     const env = stackEnv()
     const targets = () => readdirSync(env.promTargetsDir).filter((f) => f.startsWith(prefix.replace(/[^A-Za-z0-9_.-]/g, '_')))
     const names = targets().map((f) => JSON.parse(readFileSync(join(env.promTargetsDir, f), 'utf8'))[0].labels.processor).sort()
-    expect(names).toEqual(['aggregation', 'archival', 'enrichment', 'gateway'])
+    expect(names).toEqual(['aggregation', 'archival', 'enrichment', 'event-store', 'gateway'])
 
     child.kill('SIGINT')
     expect(await exited).toBe(0)
