@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The benchmark command (`npm run bench`): installs npm packages, starts the local stack if it is
-# not running, measures enrichment, aggregation, archival and alerting throughput, the gateway's OTLP ingest, produce-to-enriched latency and the broker's own
+# not running, measures enrichment, aggregation, archival, event-store and alerting throughput, the gateway's OTLP ingest, produce-to-enriched latency and the broker's own
 # producer/consumer ceiling side by side (test/bench/run.ts), and stops the stack again if it
 # started it (set AUREN_KEEP_STACK=1 to leave it up). Extra arguments go to test/bench/run.ts
 # (`npm run bench -- --help`).
