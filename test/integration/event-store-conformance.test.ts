@@ -12,25 +12,14 @@ import { expect } from 'vitest'
 import { processorConformance } from '../conformance/processor-suite.ts'
 import { llmCallEvents } from '../helpers/events.ts'
 import { eventStoreEnv } from '../helpers/event-store.ts'
-import { stackEnv } from '../helpers/stack.ts'
+import { querySchema, dropSchemaOf } from '../helpers/schema-query.ts'
+import { enriched } from '../helpers/aggregation-events.ts'
 import type { TestKafka } from '../helpers/kafka.ts'
-import { toEnrichedRecord, type AgentEvent, type EnrichedAgentEvent } from '../../schemas/index.ts'
+import { toEnrichedRecord } from '../../schemas/index.ts'
 
 const schemaOf = (prefix: string) => `es_c_${prefix.replace(/[^a-z0-9]/g, '')}`
 
-async function query<R extends pg.QueryResultRow>(kafka: TestKafka, sql: string): Promise<R[]> {
-  const client = new pg.Client({ connectionString: stackEnv().databaseUrl, options: `-c search_path=${schemaOf(kafka.prefix)}` })
-  await client.connect()
-  try {
-    return (await client.query<R>(sql)).rows
-  } finally {
-    await client.end()
-  }
-}
-
-function enrich(e: AgentEvent): EnrichedAgentEvent {
-  return { event: e, tier: 'operational', cost_usd: 0.001, cost_source: 'computed', pricing_ref: 'test', agent_domain: null, tool_category: null, input_complexity: null, ingest_lag_ms: 0, enriched_at: e.timestamp }
-}
+const query = <R extends pg.QueryResultRow>(kafka: TestKafka, sql: string) => querySchema<R>(schemaOf(kafka.prefix), sql)
 
 processorConformance({
   app: 'event-store',
@@ -43,7 +32,7 @@ processorConformance({
     const id = await kafka.serde.register(kafka.topics.enrichedEvents, 'enriched-agent-event')
     for (let i = 0; i < inputs.length; i += 2000) {
       const chunk = inputs.slice(i, i + 2000)
-      await kafka.producer.send(chunk.map((e) => ({ topic: kafka.topics.enrichedEvents, key: e.trace_id, value: kafka.serde.encode(id, 'enriched-agent-event', toEnrichedRecord(enrich(e))) })))
+      await kafka.producer.send(chunk.map((e) => ({ topic: kafka.topics.enrichedEvents, key: e.trace_id, value: kafka.serde.encode(id, 'enriched-agent-event', toEnrichedRecord(enriched(e, { cost_usd: 0.001, cost_source: 'computed', pricing_ref: 'test' }))) })))
     }
   },
   async readEffects(kafka) {
@@ -61,10 +50,5 @@ processorConformance({
     }
     expect(rows.length).toBe(new Set(inputs.map((e) => e.event_id)).size)
   },
-  async cleanup(kafka) {
-    const client = new pg.Client(stackEnv().databaseUrl)
-    await client.connect()
-    await client.query(`DROP SCHEMA IF EXISTS ${schemaOf(kafka.prefix)} CASCADE`)
-    await client.end()
-  },
+  cleanup: (kafka) => dropSchemaOf(schemaOf(kafka.prefix)),
 })
