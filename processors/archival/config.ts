@@ -6,10 +6,9 @@
  */
 import { z } from 'zod'
 import { defineEnvConfig, type ConfigRow } from '../runtime/ops/env-config.ts'
-import { databaseFields } from '../runtime/ops/config-fragments.ts'
+import { databaseFields, intField as int } from '../runtime/ops/config-fragments.ts'
 import { DEFAULT_RETENTION_MS, type RetentionPolicy } from './retention-plan.ts'
 
-const int = (def: number, min = 0, max = 1e12) => z.coerce.number().int().min(min).max(max).default(def)
 const bool = (def: boolean) => z.enum(['true', 'false']).default(def ? 'true' : 'false')
 
 const fields = {

@@ -4,11 +4,9 @@
  * {@link describeEventStoreConfig} renders the README table. The shared base (brokers, group id,
  * registry, HTTP port) is the runtime's (processors/runtime/ops/config.ts).
  */
-import { z } from 'zod'
 import { defineEnvConfig, type ConfigRow } from '../runtime/ops/env-config.ts'
-import { databaseFields, dbPoolSizeField } from '../runtime/ops/config-fragments.ts'
+import { databaseFields, dbPoolSizeField, intField as int } from '../runtime/ops/config-fragments.ts'
 
-const int = (def: number, min = 0, max = 1e12) => z.coerce.number().int().min(min).max(max).default(def)
 
 const fields = {
   ...databaseFields('AUREN_EVENT_STORE_', { url: 'PostgreSQL of the event store (required).', schema: 'Schema of the es_* tables (the gateway reads them in its AUREN_GATEWAY_DB_SCHEMA); created by the migrations when missing.' }),

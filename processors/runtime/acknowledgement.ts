@@ -98,26 +98,29 @@ export function createAcknowledgement<In, Out, S>(ctx: RunnerContext<In, Out, S>
     for (const slot of targets) void reread(slot.ref.topic, slot.ref.partition)
   }
 
+  /** Produces dead letters (and records they went out, for auren_records_produced_total). */
+  async function produceDeadLetters(records: readonly ProduceRecord[]): Promise<void> {
+    if (records.length === 0) return
+    await live.producer!.send([...records])
+    countProduced(m, processor, new Map([[ctx.topics.deadLetter, records.length]]))
+  }
+
   return {
     async hand(slot, batch, deadLetters) {
       const json = slot.changedJson()
       const { topic, partition } = slot.ref
       const state = json === undefined ? undefined : { json, changelogRecord: { topic: ctx.stateTopic, key: `${topic}:${partition}`, value: Buffer.from(json) } }
       // 'kafka' positions: dead letters after the sink's acknowledgement, before the commit (module doc).
-      const afterWrite = !sink.takesDeadLetters && sink.offsets === 'kafka' ? deadLetters : []
+      const holdDeadLetters = !sink.takesDeadLetters && sink.offsets === 'kafka'
       if (!sink.takesDeadLetters) {
-        const early = [...(afterWrite.length > 0 ? [] : deadLetters), ...(state && !sink.storesState ? [state.changelogRecord] : [])]
-        if (early.length > 0) {
-          await live.producer!.send(early) // durable before the position is
-          countProduced(m, processor, new Map([[ctx.topics.deadLetter, afterWrite.length > 0 ? 0 : deadLetters.length]]))
-        }
+        if (!holdDeadLetters) await produceDeadLetters(deadLetters) // durable before the position is
+        if (state && !sink.storesState) await live.producer!.send([state.changelogRecord])
       }
       const result = await sink.write({ ...batch, state, deadLetters: sink.takesDeadLetters ? deadLetters : undefined })
       slot.saved(json)
-      if (afterWrite.length === 0) return result
-      if (result.kind === 'pending') return { ...result, heldDeadLetters: afterWrite }
-      await live.producer!.send(afterWrite)
-      countProduced(m, processor, new Map([[ctx.topics.deadLetter, afterWrite.length]]))
+      if (!holdDeadLetters) return result
+      if (result.kind === 'pending') return { ...result, heldDeadLetters: deadLetters }
+      await produceDeadLetters(deadLetters)
       return result
     },
 
@@ -149,14 +152,11 @@ export function createAcknowledgement<In, Out, S>(ctx: RunnerContext<In, Out, S>
       // One partition's acknowledgements in order: a later commit never passes held dead letters not yet produced.
       const previous = acking.get(slot) ?? Promise.resolve()
       const committing = previous.then(async () => {
-        if (held.length > 0) {
-          try {
-            await live.producer!.send(held)
-          } catch (err) {
-            if (slot.generation === live.generation) fail(err as Error, { topic: position.topic, partition: position.partition })
-            return
-          }
-          countProduced(m, processor, new Map([[ctx.topics.deadLetter, held.length]]))
+        try {
+          await produceDeadLetters(held)
+        } catch (err) {
+          if (slot.generation === live.generation) fail(err as Error, { topic: position.topic, partition: position.partition })
+          return
         }
         await consumer.commit(position.topic, position.partition, position.nextOffset).then(
           () => done.forEach((d) => d.done()),

@@ -2,8 +2,10 @@
  * Event-store throughput: N enriched events (simulator traffic through the real enrichment
  * transform, as for archival) are produced to the enriched topic once; then, per round, one
  * event-store instance with a fresh consumer group and PostgreSQL schema reads them all and is
- * timed from /readyz until `es_events` holds every one of them (rows committed by the append
- * transactions; each input has its own event_id). Append by age is the app's default, 1 s.
+ * timed from /readyz until its group's committed offsets reach the log end (the app commits a
+ * position only after the append that holds it committed; polled on the broker, so the timing
+ * adds no query to the database under test). Then `es_events` must hold every input, each its own
+ * event_id, or the run fails. The flush settings are the app's defaults.
  */
 import { randomUUID } from 'node:crypto'
 import { createTestKafka } from '../helpers/kafka.ts'
@@ -48,6 +50,8 @@ export async function prepareEventStoreThroughput(opts: EventStoreThroughputOpti
     throw err
   }
 
+  const total = [...(await kafka.admin.endOffsets(topic)).values()].reduce((n, o) => n + Number(o), 0)
+
   return {
     events,
     async run(round) {
@@ -60,16 +64,19 @@ export async function prepareEventStoreThroughput(opts: EventStoreThroughputOpti
       const app = await startApp('event-store', kafka.prefix, {
         AUREN_GROUP_ID_PREFIX: group, AUREN_DATABASE_URL: stackEnv().databaseUrl, AUREN_EVENT_STORE_DB_SCHEMA: schema,
       })
-      const stored = async () => Number((await pool.query<{ n: string }>('SELECT count(*)::text AS n FROM es_events').catch(() => ({ rows: [{ n: '0' }] }))).rows[0]?.n ?? 0)
+      const committed = async () => [...(await kafka.admin.committedOffsets(`${group}event-store`, topic)).values()].reduce((n, o) => n + Math.max(0, Number(o)), 0)
+      const rows = async () => Number((await pool.query<{ n: string }>('SELECT count(*)::text AS n FROM es_events')).rows[0]!.n)
       try {
         await app.waitReady(120_000)
         const startMs = nowMs()
         const meter = startCpuMeter(app.child.pid)
-        const atReady = await stored()
-        await waitStoredPositions(app, stored, { total: events, startMs, timeoutMs: opts.timeoutMs, pollMs: 100, what: { app: 'event-store', done: 'appended' }, log: opts.log })
+        const atReady = await committed()
+        await waitStoredPositions(app, committed, { total, startMs, timeoutMs: opts.timeoutMs, pollMs: 100, what: { app: 'event-store', done: 'appended and committed' }, log: opts.log })
         const seconds = (nowMs() - startMs) / 1000
         const cpu = meter()
-        const timedEvents = events - atReady
+        const appended = await rows()
+        if (appended !== total) throw new Error(`es_events holds ${appended} events after the group committed all ${total} inputs`)
+        const timedEvents = total - atReady
         return { timedEvents, seconds, eventsPerSec: timedEvents / seconds, startupMs: startMs - spawnedAt, cpu }
       } finally {
         await stopApp(app)

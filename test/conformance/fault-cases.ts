@@ -117,6 +117,32 @@ async function expectDrained(ctx: FaultCaseContext, instances: readonly AppProce
   )
 }
 
+/**
+ * A REST gateway on the schema of the app's tables (tracked by the case), and its answer to one
+ * authenticated read (`/api/v2/agents/performance` over ±1 day).
+ */
+async function startRestProbe(ctx: FaultCaseContext, schema: string): Promise<{ status(): Promise<number>; waitFor(code: number, what: string, timeoutMs: number): Promise<void> }> {
+  const secret = `fault-case-${ctx.kafka().prefix}-secret-of-at-least-32-bytes`
+  const gateway = await startGateway({ AUREN_GATEWAY_JWT_SECRET: secret, AUREN_GATEWAY_DB_SCHEMA: schema })
+  ctx.track(gateway)
+  await gateway.waitReady()
+  const token = await hs256Token(secret, 'ops-1', ['operator'])
+  const from = new Date(Date.now() - 86_400_000).toISOString()
+  const to = new Date(Date.now() + 86_400_000).toISOString()
+  const status = () => fetch(`http://${gateway.address}/api/v2/agents/performance?from=${from}&to=${to}`, { headers: { authorization: `Bearer ${token}` } }).then((r) => r.status)
+  const seen = new Set<number>()
+  return {
+    status,
+    async waitFor(code, what, timeoutMs) {
+      await waitUntil(what, async () => {
+        const s = await status()
+        seen.add(s)
+        return s === code
+      }, { timeoutMs, everyMs: 200, describe: () => `statuses ${[...seen].join(', ')}` })
+    },
+  }
+}
+
 /** Produces one undecodable record (a poison) to the input topic. */
 async function producePoison(ctx: FaultCaseContext, n: number): Promise<void> {
   await ctx.kafka().producer.send([{ topic: ctx.inputTopic(), key: `poison-${n}`, value: Buffer.from(`definitely not avro ${n}`) }])
@@ -205,38 +231,17 @@ export function faultCases(ctx: FaultCaseContext): void {
     await consumedAtLeast(app, 300)
     // The REST gateway on the same tables (apps whose tables it serves): 200 before, 503 while
     // the database is down, 200 after.
-    let restStatus: (() => Promise<number>) | null = null
-    if (ctx.dbSchema) {
-      const secret = `fault-case-${kafka.prefix}-secret-of-at-least-32-bytes`
-      const gateway = await startGateway({ AUREN_GATEWAY_JWT_SECRET: secret, AUREN_GATEWAY_DB_SCHEMA: ctx.dbSchema(kafka.prefix) })
-      ctx.track(gateway)
-      await gateway.waitReady()
-      const token = await hs256Token(secret, 'ops-1', ['operator'])
-      const from = new Date(Date.now() - 86_400_000).toISOString()
-      const to = new Date(Date.now() + 86_400_000).toISOString()
-      restStatus = () => fetch(`http://${gateway.address}/api/v2/agents/performance?from=${from}&to=${to}`, { headers: { authorization: `Bearer ${token}` } }).then((r) => r.status)
-      expect(await restStatus()).toBe(200)
-    }
+    const rest = ctx.dbSchema ? await startRestProbe(ctx, ctx.dbSchema(kafka.prefix)) : undefined
+    if (rest) expect(await rest.status()).toBe(200)
     ctx.faulted()
-    const rest = new Set<number>()
     await databaseOutage(20_000, async () => {
       await ctx.produce(inputs.slice(1500))
       await producePoison(ctx, 2)
-      if (restStatus) {
-        const status = restStatus
-        await waitUntil('gateway REST 503 while PostgreSQL is down', async () => {
-          const s = await status()
-          rest.add(s)
-          return s === 503
-        }, { timeoutMs: 15_000, everyMs: 200, describe: () => `statuses ${[...rest].join(', ')}` })
-      }
+      await rest?.waitFor(503, 'gateway REST 503 while PostgreSQL is down', 15_000)
     })
     expect(app.alive(), `${ctx.app} exited during a 20 s database outage:\n${app.output().slice(-4000)}`).toBe(true)
     await expectDrained(ctx, [app])
-    if (restStatus) {
-      const status = restStatus
-      await waitUntil('gateway REST 200 again after PostgreSQL came back', async () => (await status()) === 200, { timeoutMs: 30_000, everyMs: 200 })
-    }
+    await rest?.waitFor(200, 'gateway REST 200 again after PostgreSQL came back', 30_000)
     await ctx.expectAllTookEffect(inputs)
     await expectOnlyPoisonDeadLettered(ctx, 2)
   }, FAULT_CASE_TIMEOUT_MS)

@@ -1,43 +1,23 @@
 /**
- * Event-store fixtures for integration tests: a fresh PostgreSQL schema per test with the event
- * store's migrations applied (removed by drop()), and the environment of an event-store app
- * process writing to it.
+ * Event-store fixtures for integration tests: a schema of the test's own (test/helpers/pg-schema.ts)
+ * with the event store's migrations applied, and the environment of an event-store app process
+ * writing to a schema.
  */
-import { randomUUID } from 'node:crypto'
-import pg from 'pg'
 import { runEventStoreMigrations } from '../../processors/event-store/io/migrate.ts'
+import { createTestSchema, type TestSchema } from './pg-schema.ts'
 import { stackEnv } from './stack.ts'
 
 /** A schema of the test's own holding the event store. */
-export interface EventStoreTestSchema {
+export interface EventStoreTestSchema extends TestSchema {
   readonly databaseUrl: string
-  readonly schema: string
-  /** A pool bound to the schema (closed by drop()). */
-  readonly pool: pg.Pool
-  /** Drops the schema. */
-  drop(): Promise<void>
 }
 
-/**
- * Creates schema `<prefix>_<random>` (default `es_t`) and migrates the event store into it; with
- * `schema`, migrates that schema instead (e.g. one another fixture created).
- */
-export async function createEventStoreTestSchema(opts: { prefix?: string; schema?: string } = {}): Promise<EventStoreTestSchema> {
+/** Creates schema `es_t_<random>` (pool of 6) and migrates the event store into it. */
+export async function createEventStoreTestSchema(): Promise<EventStoreTestSchema> {
   const databaseUrl = stackEnv().databaseUrl
-  const schema = opts.schema ?? `${opts.prefix ?? 'es_t'}_${randomUUID().replace(/-/g, '').slice(0, 12)}`
-  await runEventStoreMigrations(databaseUrl, schema)
-  const pool = new pg.Pool({ connectionString: databaseUrl, max: 6, options: `-c search_path=${schema}` })
-  pool.on('error', () => {})
-  return {
-    databaseUrl, schema, pool,
-    async drop() {
-      await pool.end().catch(() => {})
-      const c = new pg.Client(databaseUrl)
-      await c.connect()
-      await c.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`)
-      await c.end()
-    },
-  }
+  const db = await createTestSchema('es_t', 6)
+  await runEventStoreMigrations(databaseUrl, db.schema)
+  return { ...db, databaseUrl }
 }
 
 /** Environment of an event-store app process appending to `schema` of the stack's PostgreSQL. */

@@ -12,14 +12,3 @@ export async function querySchema<R extends pg.QueryResultRow>(schema: string, s
     await client.end()
   }
 }
-
-/** Drops `schema` and everything in it. */
-export async function dropSchemaOf(schema: string): Promise<void> {
-  const client = new pg.Client(stackEnv().databaseUrl)
-  await client.connect()
-  try {
-    await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`)
-  } finally {
-    await client.end()
-  }
-}

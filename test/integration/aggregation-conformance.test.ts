@@ -9,21 +9,14 @@ import { expect } from 'vitest'
 import { processorConformance } from '../conformance/processor-suite.ts'
 import { llmCallEvents } from '../helpers/events.ts'
 import { stackEnv } from '../helpers/stack.ts'
+import { querySchema } from '../helpers/schema-query.ts'
 import { schemaForPrefix } from '../bench/aggregation-workload.ts'
 import type { TestKafka } from '../helpers/kafka.ts'
 import { toEnrichedRecord, type AgentEvent, type EnrichedAgentEvent } from '../../schemas/index.ts'
 
 const schemaOf = (prefix: string) => schemaForPrefix('c', prefix)
 
-async function query<R extends pg.QueryResultRow>(kafka: TestKafka, sql: string): Promise<R[]> {
-  const client = new pg.Client({ connectionString: stackEnv().databaseUrl, options: `-c search_path=${schemaOf(kafka.prefix)}` })
-  await client.connect()
-  try {
-    return (await client.query<R>(sql)).rows
-  } finally {
-    await client.end()
-  }
-}
+const query = <R extends pg.QueryResultRow>(kafka: TestKafka, sql: string) => querySchema<R>(schemaOf(kafka.prefix), sql)
 
 function enrich(e: AgentEvent): EnrichedAgentEvent {
   return { event: e, tier: 'operational', cost_usd: 0.001, cost_source: 'computed', pricing_ref: 'test', agent_domain: null, tool_category: null, input_complexity: null, ingest_lag_ms: 0, enriched_at: e.timestamp }

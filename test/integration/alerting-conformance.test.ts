@@ -13,6 +13,7 @@ import { processorConformance } from '../conformance/processor-suite.ts'
 import { agentEvent, enriched } from '../helpers/aggregation-events.ts'
 import { startReceiver, startTestAlertmanager, type Receiver, type TestAlertmanager } from '../helpers/alertmanager.ts'
 import { stackEnv } from '../helpers/stack.ts'
+import { querySchema } from '../helpers/schema-query.ts'
 import type { TestKafka } from '../helpers/kafka.ts'
 import { toEnrichedRecord, type AgentEvent } from '../../schemas/index.ts'
 
@@ -29,15 +30,7 @@ afterAll(async () => {
   await receiver?.close()
 })
 
-async function query<R extends pg.QueryResultRow>(kafka: TestKafka, sql: string): Promise<R[]> {
-  const client = new pg.Client({ connectionString: stackEnv().databaseUrl, options: `-c search_path=${schemaOf(kafka.prefix)}` })
-  await client.connect()
-  try {
-    return (await client.query<R>(sql)).rows
-  } finally {
-    await client.end()
-  }
-}
+const query = <R extends pg.QueryResultRow>(kafka: TestKafka, sql: string) => querySchema<R>(schemaOf(kafka.prefix), sql)
 
 processorConformance({
   app: 'alerting',

@@ -12,7 +12,8 @@ import { expect } from 'vitest'
 import { processorConformance } from '../conformance/processor-suite.ts'
 import { llmCallEvents } from '../helpers/events.ts'
 import { eventStoreEnv } from '../helpers/event-store.ts'
-import { querySchema, dropSchemaOf } from '../helpers/schema-query.ts'
+import { querySchema } from '../helpers/schema-query.ts'
+import { dropSchema } from '../bench/aggregation-workload.ts'
 import { enriched } from '../helpers/aggregation-events.ts'
 import type { TestKafka } from '../helpers/kafka.ts'
 import { toEnrichedRecord } from '../../schemas/index.ts'
@@ -50,5 +51,5 @@ processorConformance({
     }
     expect(rows.length).toBe(new Set(inputs.map((e) => e.event_id)).size)
   },
-  cleanup: (kafka) => dropSchemaOf(schemaOf(kafka.prefix)),
+  cleanup: (kafka) => dropSchema(schemaOf(kafka.prefix)),
 })

@@ -10,7 +10,7 @@
  * (appends per second) are far below what one lock allows.
  */
 import type pg from 'pg'
-import type { NewStreamEvent, StreamedEvent } from '../stream-event.ts'
+import { serializeStreamEvent, type NewStreamEvent, type StreamedEvent } from '../stream-event.ts'
 
 /** Advisory lock serialising appends: the ASCII bytes of 'ESAPND'. */
 export const ES_APPEND_LOCK_ID = 0x45_53_41_50_4e_44
@@ -83,14 +83,13 @@ export async function appendToStream(
 /**
  * Appends events whose `event_id` is not stored yet, each at the end of its stream, in the given
  * order (a redelivered event appends nothing). Runs in the caller's transaction. One round trip:
- * the batch goes as one JSON parameter to the SQL function `es_append_idempotent`
+ * the batch goes as one jsonb parameter to the SQL function `es_append_idempotent`
  * (migrations/…_event-store-append-jsonb.sql), which parses the batch and drops repeated
  * event_ids, then takes the append lock, drops known event_ids, numbers the versions and inserts.
  * @returns how many events were appended
  */
 export async function appendIdempotent(client: pg.ClientBase, events: readonly StreamedEvent[]): Promise<number> {
-  // StreamedEvent has exactly the fields the SQL function reads: no copy per event.
-  return appendIdempotentJson(client, events.map((e) => JSON.stringify(e)))
+  return appendIdempotentJson(client, events.map(serializeStreamEvent))
 }
 
 /**

@@ -7,8 +7,11 @@
  */
 import { z } from 'zod'
 
-/** A duration in ms, integer, `min`..`max` (default 1e12), with a default. */
-export const msField = (def: number, min = 0, max = 1e12) => z.coerce.number().int().min(min).max(max).default(def)
+/** An integer (a count, a size in bytes, a duration in ms), `min`..`max` (default 1e12), with a default. */
+export const intField = (def: number, min = 0, max = 1e12) => z.coerce.number().int().min(min).max(max).default(def)
+
+/** A duration in ms ({@link intField}). */
+export const msField = intField
 
 /** pino log levels. */
 export const logLevelField = () => z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info')

@@ -157,6 +157,16 @@ export function createBufferedSink<Out>(opts: BufferedSinkOptions<Out>): Acknowl
     return position
   }
 
+  /** Why `b` is due for a flush after taking `batch`, if it is (count, bytes, age, caught up, in that order). */
+  function dueReason(b: PartitionBuffer<Out>, batch: SinkBatch<Out>): FlushRequest<Out>['reason'] | undefined {
+    if (b.records.length >= opts.maxRecords) return 'count'
+    if (b.bytes >= opts.maxBytes) return 'bytes'
+    if (b.records.length === 0) return undefined
+    if (batch.nowMs - b.firstAtMs >= opts.maxAgeMs) return 'age'
+    const caughtUp = batch.cause === 'records' && batch.highWatermark !== undefined && BigInt(batch.position.nextOffset) >= BigInt(batch.highWatermark)
+    return opts.flushWhenCaughtUp && caughtUp ? 'caught-up' : undefined
+  }
+
   function serialised<T>(b: PartitionBuffer<Out>, work: () => Promise<T>): Promise<T> {
     const run = b.chain.then(work, work)
     b.chain = run.catch(() => undefined)
@@ -210,10 +220,7 @@ export function createBufferedSink<Out>(opts: BufferedSinkOptions<Out>): Acknowl
           b.bytes += sizeOf(r.value)
         }
         b.position = batch.position
-        const caughtUp = opts.flushWhenCaughtUp === true && batch.cause === 'records' && b.records.length > 0 &&
-          batch.highWatermark !== undefined && BigInt(batch.position.nextOffset) >= BigInt(batch.highWatermark)
-        const reason = b.records.length >= opts.maxRecords ? 'count' : b.bytes >= opts.maxBytes ? 'bytes'
-          : batch.nowMs - b.firstAtMs >= opts.maxAgeMs && b.records.length > 0 ? 'age' : caughtUp ? 'caught-up' : undefined
+        const reason = dueReason(b, batch)
         if (!reason) return { kind: 'pending' }
         if (opts.overlap) {
           await flushBehind(b, topic, partition, reason)
