@@ -164,9 +164,11 @@ describe('alert delivery through the Alertmanager', () => {
   it('sends replayed history to the non-paging receiver', async () => {
     base = T0 + 40 * 60_000
     await record([failed('Historian', 'rate_limit_exceeded'), failed('Historian', 'rate_limit_exceeded')].flatMap((e) => engine.onEvent(e, true)))
-    await waitUntil('replay webhook', () => webhooks('Historian', '/webhook/replay').length >= 1, { timeoutMs: 20_000, everyMs: 100 })
+    // The Alertmanager sends to the route's receivers (webhook, Slack) in parallel: wait for both.
+    const replaySlack = () => receiver.on('/slack').some((r) => (r.body as unknown as SlackBody).channel === '#auren-replay')
+    await waitUntil('replay webhook and Slack message', () => webhooks('Historian', '/webhook/replay').length >= 1 && replaySlack(), { timeoutMs: 20_000, everyMs: 100 })
     expect(webhooks('Historian', '/webhook/replay')[0]!.commonLabels).toMatchObject({ replay: 'true', severity: 'critical' })
-    expect(receiver.on('/slack').some((r) => (r.body as unknown as SlackBody).channel === '#auren-replay')).toBe(true)
+    expect(replaySlack()).toBe(true)
     expect(receiver.on('/pagerduty').some((r) => JSON.stringify(r.body).includes('Historian'))).toBe(false)
     expect(webhooks('Historian')).toEqual([])
   })
