@@ -24,7 +24,7 @@ import { keepRunningLines, rangeCovering, readApiSummary, renderApiSummary, runT
 
 /** Lifetime of the operator token printed by --keep-running, seconds (the run's working day). */
 const KEEP_RUNNING_TOKEN_TTL_S = 12 * 3600
-import { renderDashboards, type RenderedDashboard } from '../lib/render-dashboards.ts'
+import type { RenderedDashboard } from '../lib/render-dashboards.ts'
 import { join } from 'node:path'
 import { archivalDemoEnv, createDemoBucket, readArchiveSummary, renderArchiveSummary } from './archive-summary.ts'
 import { eventStoreDemoEnv, readEventStoreSummary, renderEventStoreSummary } from './event-store-summary.ts'
@@ -238,6 +238,9 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
       `archive:              s3://${bucket.s3.bucket} (npm run auren -- query --schema ${schema} "SELECT …" with AUREN_S3_BUCKET=${bucket.s3.bucket})`,
     ]
     // The Grafana dashboards drawn from the same queries (no Grafana server here): one PNG each.
+    // Loaded here, not at the top: the renderer's packages (vega, resvg) are development
+    // dependencies, and the CLI's other commands (`auren topics` in the image) run without them.
+    const { renderDashboards } = await import('../lib/render-dashboards.ts')
     const pictures: RenderedDashboard[] = await renderDashboards({
       prometheusUrl: ctx.env.prometheusUrl, databaseUrl, schema, evalS: Date.now() / 1000, promRangeS: Math.ceil((Date.now() - t0) / 1000) + 30,
       outDir: join(import.meta.dirname, '..', '..', '.cache', 'dashboards', prefix.replace(/-+$/, '')),

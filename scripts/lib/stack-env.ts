@@ -79,9 +79,17 @@ export function stackEnv(): StackEnv {
       .map((b) => b.trim())
       .filter((b) => b !== ''),
     schemaRegistryUrl: get('AUREN_SCHEMA_REGISTRY_URL').replace(/\/+$/, ''),
-    databaseUrl: get('AUREN_DATABASE_URL'),
-    prometheusUrl: get('AUREN_PROMETHEUS_URL').replace(/\/+$/, ''),
-    promTargetsDir: get('AUREN_PROM_TARGETS_DIR'),
+    // Read when used: a command that needs only Kafka and the registry (`auren topics`, run
+    // in a cluster by the Helm chart's hook Job) has no database or Prometheus to name.
+    get databaseUrl() {
+      return get('AUREN_DATABASE_URL');
+    },
+    get prometheusUrl() {
+      return get('AUREN_PROMETHEUS_URL').replace(/\/+$/, '');
+    },
+    get promTargetsDir() {
+      return get('AUREN_PROM_TARGETS_DIR');
+    },
     // Read when used: a stack.env written before the Alertmanager joined the stack lacks it.
     get alertmanagerUrl() {
       return get('AUREN_ALERTMANAGER_URL').replace(/\/+$/, '');
