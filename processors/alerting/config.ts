@@ -16,6 +16,7 @@ const fields = {
   AUREN_ALERTING_DELIVERY_POLL_MS: ms(500, 10).meta({ unit: 'ms', description: 'Wait between delivery rounds when nothing is pending or the Alertmanager is down.' }),
   AUREN_ALERTING_REPLAY_LAG_MS: ms(900_000).meta({ unit: 'ms', description: 'An event enriched more than this after its event time is replayed history: its alerts get replay="true".' }),
   AUREN_ALERTING_IDLE_TIMEOUT_MS: ms(10_000).meta({ unit: 'ms', description: 'A partition without records for this long (processing time) is idle: on each tick its event-time clock moves to the watermark of the active partitions of its input, or on by the idle time when every partition is idle, so absences fire and alerts resolve (0: off).' }),
+  AUREN_ALERTING_EXTERNAL_URL: z.url().optional().meta({ unit: 'URL', description: 'Base URL of this app as the Alertmanager\'s readers reach it, for each alert\'s generatorURL (like Prometheus\' --web.external-url; default http://<AUREN_HTTP_HOST>:<AUREN_HTTP_PORT>, which is wrong behind a bind address such as 0.0.0.0).' }),
   AUREN_ALERTING_MAX_GROUPS_PER_RULE: z.coerce.number().int().min(1).max(10_000_000).default(10_000).meta({ unit: 'groups', description: 'Most fingerprints kept per rule and partition; inactive ones are dropped first.' }),
 }
 
@@ -31,6 +32,8 @@ export interface AlertingConfig {
   readonly replayLagMs: number
   readonly idleTimeoutMs: number
   readonly maxGroupsPerRule: number
+  /** Base URL of the alerts' generatorURL, when set (else the app's HTTP address). */
+  readonly externalUrl: string | undefined
 }
 
 /** The alerting configuration ({@link defineEnvConfig}; `AUREN_ALERTING_*` typos are errors). */
@@ -49,6 +52,7 @@ export const ALERTING_CONFIG = defineEnvConfig({
     replayLagMs: c.AUREN_ALERTING_REPLAY_LAG_MS,
     idleTimeoutMs: c.AUREN_ALERTING_IDLE_TIMEOUT_MS,
     maxGroupsPerRule: c.AUREN_ALERTING_MAX_GROUPS_PER_RULE,
+    externalUrl: c.AUREN_ALERTING_EXTERNAL_URL,
   }),
 })
 

@@ -36,7 +36,7 @@ await runProcessorApp({
     log.info({ rulesFile, rules: rules.rules.map((r) => r.id) }, 'stream rules loaded')
     startDelivery = () => startAlertDelivery({
       pool, target: { baseUrl: c.alertmanagerUrl, timeoutMs: 5_000 }, resendIntervalMs: c.resendIntervalMs, pollIntervalMs: c.deliveryPollMs,
-      generatorBaseUrl: `http://${config.httpHost}:${config.httpPort}`, log, registry,
+      generatorBaseUrl: c.externalUrl ?? `http://${config.httpHost}:${config.httpPort}`, log, registry,
     })
     return {
       definition: alertingDefinition(sink, { rules: rules.rules, maxGroupsPerRule: c.maxGroupsPerRule, replayLagMs: c.replayLagMs, idleTimeoutMs: c.idleTimeoutMs, onCommitted }),
