@@ -26,6 +26,8 @@ import { nowMs } from './stats.ts'
 export interface AlertingThroughputOptions extends PhaseContext {
   readonly events: number
   readonly timeoutMs: number
+  /** Extra rules beside the shipped ones (alerting-rules.ts; default EXTRA_RULES, 50). */
+  readonly extraRules?: number
 }
 
 /** One timed catch-up of one alerting instance. */
@@ -74,7 +76,7 @@ export async function prepareAlertingThroughput(opts: AlertingThroughputOptions)
   const topic = kafka.topics.enrichedEvents
   const dir = mkdtempSync(join(tmpdir(), 'auren-bench-alerting-'))
   const rulesFile = join(dir, 'rules.json')
-  const rules = writeBenchRuleFile(rulesFile)
+  const rules = writeBenchRuleFile(rulesFile, opts.extraRules)
   const receiver = await startReceiver()
   const am = await startTestAlertmanager({ receiverBaseUrl: receiver.baseUrl })
   const closeAll = async () => {
