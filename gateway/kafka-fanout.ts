@@ -49,6 +49,8 @@ export async function startKafkaFanout(deps: { config: StreamConfig; log: Logger
     if (e.type === 'joined') joined = true
     if (e.type === 'crashed') log.error({ err: e.error, restarting: e.restarting }, 'stream consumer crashed')
   })
+  // A failed start (broker or registry unreachable) leaves no client behind: the caller retries
+  // with a new one (server.ts).
   await consumer.run({
     topics: [topics.enrichedEvents, topics.agentMetrics, topics.alerts],
     fromBeginning: false,
@@ -65,6 +67,9 @@ export async function startKafkaFanout(deps: { config: StreamConfig; log: Logger
         }
       }
     },
+  }).catch(async (err: unknown) => {
+    await consumer.disconnect().catch(() => undefined)
+    throw err
   })
   log.info({ groupId, topics: Object.values(topics) }, 'stream consumer started')
   return {

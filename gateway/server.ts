@@ -6,7 +6,8 @@
  *
  * With AUREN_KAFKA_BROKERS (and AUREN_SCHEMA_REGISTRY_URL), the WebSocket stream `/v1/stream`
  * runs too (ws-server.ts fed by kafka-fanout.ts), and the ingest API `POST /v1/events`
- * (ingest/ingest-routes.ts); on shutdown the stream's clients are closed (1001), its consumer
+ * (ingest/ingest-routes.ts). The stream's consumer starts once the REST API listens, retried with
+ * backoff while the broker or registry does not answer (/readyz says `starting` meanwhile); on shutdown the stream's clients are closed (1001), its consumer
  * and the ingest producer stopped (each waiting at most 2 s on the broker) before the HTTP
  * server closes.
  *
@@ -14,7 +15,10 @@
  * AUREN_GATEWAY_JWT_SECRET (or AUREN_GATEWAY_JWKS_URL) set (README.md "Configuration").
  */
 import { collectDefaultMetrics, Registry } from 'prom-client'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { createLogger } from '../processors/runtime/ops/logger.ts'
+import { createEpisodeLog } from '../processors/runtime/ops/episode-log.ts'
+import { backoffMs } from '../processors/runtime/ops/backoff.ts'
 import { installShutdown } from '../processors/runtime/ops/lifecycle.ts'
 import { registerMemoryLimitMetric } from '../processors/runtime/ops/metrics.ts'
 import { buildGateway } from './app.ts'
@@ -45,6 +49,8 @@ async function main(): Promise<void> {
   let stream: StreamServer | null = null
   let fanout: KafkaFanout | null = null
   let ingestProducer: EventProducer | null = null
+  let startFanout: (() => Promise<KafkaFanout>) | null = null
+  let stopping = false
   const streamReadiness = config.stream
     ? () => ({ ready: fanout?.joined ?? false, detail: { consumer: fanout === null ? 'starting' : fanout.joined ? 'joined' : 'joining', connections: stream?.size ?? 0 } })
     : undefined
@@ -60,19 +66,43 @@ async function main(): Promise<void> {
     registerIngestRoutes(app, { config: config.stream.ingest, auth, producer: ingestProducer, registry })
     await app.ready()
     streamServer.attach(app.server)
-    fanout = await startKafkaFanout({ config: config.stream, log: log.child({ part: 'fanout' }), metrics, publish: (item) => streamServer.publish(item) })
+    const streamConfig = config.stream
+    startFanout = () => startKafkaFanout({ config: streamConfig, log: log.child({ part: 'fanout' }), metrics, publish: (item) => streamServer.publish(item) })
   } else {
     await app.ready()
     app.server.on('upgrade', (_req, socket) => socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n'))
   }
   const address = await app.listen({ host: config.httpHost, port: config.httpPort })
   log.info({ address, auth: config.auth.mode, schema: config.dbSchema, stream: stream ? STREAM_PATH : 'off (no AUREN_KAFKA_BROKERS)' }, 'gateway listening')
+  // The stream's consumer starts after the REST API listens, and a broker or registry that does
+  // not answer yet is waited out with backoff (not ready meanwhile), as the processors' runner
+  // does: never a reason to exit.
+  const fanoutStarted = startFanout ? keepStartingFanout(startFanout) : Promise.resolve()
+
+  /** Starts the stream's consumer, retrying with backoff until it runs or the gateway stops. */
+  async function keepStartingFanout(start: () => Promise<KafkaFanout>): Promise<void> {
+    const failures = createEpisodeLog(log, 'stream consumer start failed, retrying with backoff')
+    for (let attempt = 0; !stopping; attempt++) {
+      try {
+        const started = await start()
+        failures.ended()
+        if (stopping) await started.stop()
+        else fanout = started
+        return
+      } catch (err) {
+        failures.occurred({ err }, (err as Error).message)
+        await sleep(backoffMs(attempt))
+      }
+    }
+  }
 
   installShutdown({
     log,
     forceMs: config.shutdownForceMs,
     stop: async () => {
+      stopping = true
       await stream?.close()
+      await withTimeout(fanoutStarted, 2_000, () => log.warn('stream consumer still starting after 2 s (broker unreachable); abandoned'))
       await fanout?.stop()
       if (ingestProducer) await withTimeout(ingestProducer.close(), 2_000, () => log.warn('ingest producer not closed in 2 s (broker unreachable); abandoned'))
       await app.close()

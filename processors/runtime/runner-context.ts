@@ -142,8 +142,8 @@ export function createSharedAdmin(driver: KafkaDriver): SharedAdmin {
 /** Key of a partition in {@link RunnerContext.slots}. */
 export const slotKey = (topic: string, partition: number): string => `${topic}\u0000${partition}`
 
-/** Backoff of a retried batch or consumer restart, ms: 250 ms doubling to 10 s. */
-export const backoffMs = (attempt: number): number => Math.min(10_000, 250 * 2 ** Math.min(attempt, 6))
+/** Backoff of a retried batch or consumer restart (ops/backoff.ts). */
+export { backoffMs } from './ops/backoff.ts'
 
 /** Resolves after `ms` milliseconds. */
 export const sleep = (ms: number): Promise<void> => new Promise<void>((resolve) => setTimeout(resolve, ms))
