@@ -7,8 +7,8 @@
  * With AUREN_KAFKA_BROKERS (and AUREN_SCHEMA_REGISTRY_URL), the WebSocket stream `/v1/stream`
  * runs too (ws-server.ts fed by kafka-fanout.ts), and the ingest API `POST /v1/events`
  * (ingest/ingest-routes.ts). The stream's consumer starts once the REST API listens, retried with
- * backoff while the broker or registry does not answer (/readyz says `starting` meanwhile); on shutdown the stream's clients are closed (1001), its consumer
- * and the ingest producer stopped (each waiting at most 2 s on the broker) before the HTTP
+ * backoff while the broker or registry does not answer (/readyz says `starting` meanwhile). On
+ * shutdown the stream's clients are closed (1001), its consumer and the ingest producer stopped (each waiting at most 2 s on the broker) before the HTTP
  * server closes.
  *
  * Run: `node --import tsx gateway/server.ts` with AUREN_DATABASE_URL and

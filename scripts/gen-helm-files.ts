@@ -10,11 +10,11 @@
  * copy that differs from its source, is missing, or has no source (the drift check run by
  * `npm test`).
  */
-import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
-import { dirname, join, relative } from 'node:path'
+import { readFileSync, readdirSync } from 'node:fs'
+import { join } from 'node:path'
+import { syncGeneratedFiles } from './lib/generated-files.ts'
 
 const root = join(import.meta.dirname, '..')
-const check = process.argv.includes('--check')
 const filesDir = 'helm/auren/files'
 
 /** Every file of a folder whose name ends with `ext`, sorted. */
@@ -29,31 +29,11 @@ const copies = new Map<string, string>([
   ...listed('grafana/dashboards', '.json').map((f): [string, string] => [`${filesDir}/dashboards/${f}`, `grafana/dashboards/${f}`]),
 ])
 
-/** Every file under `dir` (absolute), repo-relative. */
-function walk(dir: string): string[] {
-  if (!existsSync(dir)) return []
-  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(join(dir, e.name)) : [relative(root, join(dir, e.name))]))
-}
-
-const drifted: string[] = []
-for (const [copy, source] of copies) {
-  const content = readFileSync(join(root, source))
-  const abs = join(root, copy)
-  const current = existsSync(abs) ? readFileSync(abs) : null
-  if (current !== null && current.equals(content)) continue
-  if (check) drifted.push(`${copy} (${current === null ? 'missing, the copy of' : 'differs from'} ${source})`)
-  else {
-    mkdirSync(dirname(abs), { recursive: true })
-    writeFileSync(abs, content)
-  }
-}
-for (const rel of walk(join(root, filesDir))) {
-  if (copies.has(rel)) continue
-  if (check) drifted.push(`${rel} (no source gives it)`)
-  else rmSync(join(root, rel))
-}
-if (check && drifted.length > 0) {
-  console.error(`the Helm chart's copies are out of date; run \`npx tsx scripts/gen-helm-files.ts\`:\n  ${drifted.join('\n  ')}`)
-  process.exit(1)
-}
-console.log(check ? 'the Helm chart\'s copies are up to date' : `wrote ${copies.size} files under ${filesDir}/`)
+syncGeneratedFiles({
+  root,
+  files: new Map([...copies].map(([copy, source]) => [copy, readFileSync(join(root, source))])),
+  ownedDir: filesDir,
+  check: process.argv.includes('--check'),
+  what: 'the Helm chart\'s copies',
+  regenerate: 'npx tsx scripts/gen-helm-files.ts',
+})

@@ -24,7 +24,8 @@ import type { BatchControl, ProduceRecord } from './kafka/kafka-client.ts'
 import type { PartitionPosition, SinkBatch, WriteResult } from './sinks/sink.ts'
 import type { PartitionSlot } from './partition-slot.ts'
 import { countProduced } from './runner-metrics.ts'
-import { backoffMs, sleep, slotKey, type RunnerContext } from './runner-context.ts'
+import { backoffMs } from './ops/backoff.ts'
+import { sleep, slotKey, type RunnerContext } from './runner-context.ts'
 
 /**
  * What the sink answered, and for a `pending` answer the dead letters held until its

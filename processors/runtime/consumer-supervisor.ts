@@ -10,7 +10,8 @@
 import type { BatchConsumer } from './kafka/kafka-client.ts'
 import { AurenError } from './ops/errors.ts'
 import { createEpisodeLog } from './ops/episode-log.ts'
-import { backoffMs, isRetriableBatchError, sleep, type RunnerContext } from './runner-context.ts'
+import { backoffMs } from './ops/backoff.ts'
+import { isRetriableBatchError, sleep, type RunnerContext } from './runner-context.ts'
 import type { Assignment } from './assignment.ts'
 import type { BatchLoop } from './batch-loop.ts'
 

@@ -142,9 +142,6 @@ export function createSharedAdmin(driver: KafkaDriver): SharedAdmin {
 /** Key of a partition in {@link RunnerContext.slots}. */
 export const slotKey = (topic: string, partition: number): string => `${topic}\u0000${partition}`
 
-/** Backoff of a retried batch or consumer restart (ops/backoff.ts). */
-export { backoffMs } from './ops/backoff.ts'
-
 /** Resolves after `ms` milliseconds. */
 export const sleep = (ms: number): Promise<void> => new Promise<void>((resolve) => setTimeout(resolve, ms))
 

@@ -5,7 +5,7 @@
  * PrometheusRule, custom resources, are checked here); every app has a Deployment running its
  * entry file with probes on its port, resources, the restricted security context and its secrets
  * from secretKeyRef only, and the environment each pod gets is a valid configuration of its app
- * (parsed by the app's own config parser, secrets stood in by placeholders); the PrometheusRule,
+ * (parsed by the app's own config parser, secrets given test values); the PrometheusRule,
  * the dashboard ConfigMaps and the stream-rule ConfigMap hold exactly the repository's files;
  * missing required settings fail the render with their message; a disabled app leaves no object.
  *
@@ -44,11 +44,11 @@ const APPS: Record<string, { script: string; kind: 'processor' | 'gateway'; pars
 
 /** Variables that carry a secret: only ever from a Secret (secretKeyRef), never a literal value. */
 const SECRET_ENV = /DATABASE_URL|SECRET|ACCESS_KEY|API_KEY|JWKS_URL|PASSWORD|TOKEN|CREDENTIAL/
-/** Stand-ins for the secrets when the pod environment is parsed by the app's own parser. */
-const PLACEHOLDERS: Record<string, string> = {
-  AUREN_DATABASE_URL: 'postgres://auren:placeholder@postgres:5432/auren',
-  AUREN_S3_ACCESS_KEY_ID: 'placeholder-access-key-id',
-  AUREN_S3_SECRET_ACCESS_KEY: 'placeholder-secret-access-key',
+/** Test values of the secrets when the pod environment is parsed by the app's own parser. */
+const SECRET_TEST_VALUES: Record<string, string> = {
+  AUREN_DATABASE_URL: 'postgres://auren:test-password@postgres:5432/auren',
+  AUREN_S3_ACCESS_KEY_ID: 'test-access-key-id',
+  AUREN_S3_SECRET_ACCESS_KEY: 'test-secret-access-key',
   AUREN_GATEWAY_JWT_SECRET: 'p'.repeat(48),
   AUREN_GATEWAY_JWKS_URL: 'https://issuer.example/.well-known/jwks.json',
   AUREN_GATEWAY_INGEST_API_KEYS: 'k'.repeat(40),
@@ -343,7 +343,7 @@ describe('Helm chart helm/auren', () => {
       }
     })
 
-    it('gets a valid configuration of the app from the ConfigMap and its env (secrets as placeholders)', () => {
+    it('gets a valid configuration of the app from the ConfigMap and its env (secrets given test values)', () => {
       const c = container()
       const configMaps = c.envFrom.map((f) => all().find((o) => o.kind === 'ConfigMap' && o.metadata.name === f.configMapRef?.name))
       expect(configMaps.every((m) => m !== undefined), 'envFrom names rendered ConfigMaps').toBe(true)
@@ -352,8 +352,8 @@ describe('Helm chart helm/auren', () => {
       for (const e of c.env) {
         if (e.value !== undefined) podEnv[e.name] = e.value
         else if (e.valueFrom?.secretKeyRef) {
-          expect(PLACEHOLDERS[e.name], `a placeholder for ${e.name}`).toBeDefined()
-          podEnv[e.name] = PLACEHOLDERS[e.name]!
+          expect(SECRET_TEST_VALUES[e.name], `a test value for ${e.name}`).toBeDefined()
+          podEnv[e.name] = SECRET_TEST_VALUES[e.name]!
         }
       }
       if (spec.kind === 'processor') expect(() => parseBaseConfig(podEnv)).not.toThrow()
