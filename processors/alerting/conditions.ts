@@ -86,7 +86,69 @@ export interface Evaluation {
   window: { start: number; end: number } | null
 }
 
-const QUANTILE = { p50: 0.5, p95: 0.95, p99: 0.99 } as const
+/** The quantile of each percentile statistic of a latency condition. */
+export const QUANTILE = { p50: 0.5, p95: 0.95, p99: 0.99 } as const
+
+/** A latency statistic of a latency condition. */
+export type LatencyStatistic = 'p50' | 'p95' | 'p99' | 'mean'
+
+/**
+ * Whether a sliding-window condition holds, read from its group's running totals without
+ * building an {@link Evaluation} (no allocation: the engine asks this of every rule an event
+ * reaches, and most rules are inactive and stay so). It is exactly {@link evaluateWindowed}'s
+ * `active` for sliding `count`, `ratio`, `latency`, `budget` and `window_sum` conditions, under
+ * the same precondition (buckets pruned at the clock, `totals` their running sum), and for
+ * `baseline` (its current window and the bucket in progress summed from the last buckets, no
+ * allocation); undefined for what it does not answer (tumbling windows, `event`, `absence`),
+ * which the caller evaluates in full.
+ * @param latencyOf the group's latency statistic in ms (null without observations): a percentile
+ *   of the totals' histogram or the mean, computed by the caller once per statistic and group
+ */
+export function slidingHolds(c: CompiledCondition, buckets: readonly Bucket[], totals: Readonly<Totals>, nowMs: number, latencyOf: (statistic: LatencyStatistic) => number | null): boolean | undefined {
+  switch (c.kind) {
+    case 'baseline': {
+      // As evaluateWindowed: closed buckets of the current window, the bucket in progress, the rest is the baseline.
+      const step = stepMs(c)
+      const end = Math.floor(nowMs / step) * step
+      const from = end - c.windowMs
+      let cur = 0
+      let inProgress = 0
+      for (let i = buckets.length - 1; i >= 0; i -= 1) {
+        const b = buckets[i]!
+        if (b.start >= end) inProgress += b.n
+        else if (b.start + step > from) cur += b.n
+        else break
+      }
+      const baseN = totals.n - cur - inProgress
+      if (baseN < c.minBaselineEvents) return false
+      const baseRate = baseN / (c.baselineWindowMs / 1000)
+      const curRate = cur / (c.windowMs / 1000)
+      return curRate < (1 - c.drop) * baseRate
+    }
+    case 'count':
+      return c.tumbling ? undefined : totals.n >= c.threshold
+    case 'window_sum':
+      return c.tumbling ? undefined : totals.sum >= c.threshold
+    case 'budget':
+      return c.tumbling ? undefined : totals.n > 0 && totals.sum >= c.budget * c.warnAt
+    case 'ratio':
+      return c.tumbling ? undefined : totals.n >= c.minSample && totals.k / totals.n > c.threshold
+    case 'latency': {
+      if (c.tumbling) return undefined
+      if (totals.n < c.minSample) return false
+      const value = latencyOf(c.statistic)
+      return value !== null && value > c.thresholdMs
+    }
+    default:
+      return undefined
+  }
+}
+
+/** The latency statistic (ms) of a sliding group's totals, as {@link evaluateWindowed} reads it; null without observations. */
+export function slidingLatency(totals: Readonly<Totals>, statistic: LatencyStatistic): number | null {
+  if (totals.n === 0) return null
+  return statistic === 'mean' ? totals.sum / totals.n : percentileOfRecord(totals.hist, QUANTILE[statistic], totals.n)
+}
 
 /**
  * Evaluates a bucketed condition at `nowMs` (the event-time clock). Sliding windows cover

@@ -1,22 +1,36 @@
 /**
  * The stream rule engine: evaluates the compiled rules (rule-schema.ts) over enriched events and
- * metrics windows in event time, and keeps one state per rule and fingerprint:
+ * metrics windows in event time, and keeps one alert state per rule and fingerprint:
  * inactive → pending → firing → resolved (inactive again), with `for` and `keep_firing_for`.
  * Each transition to firing or to resolved returns an `Alert` record (schemas/avro/alert.avsc).
  *
+ * Shared aggregations: rules that aggregate the same events the same way and differ only in
+ * what they compare (thresholds, statistic, minimum sample, `for`, …) share one aggregation
+ * (rule-index.ts `aggregationId`). Per aggregation and group (grouping label values) the engine
+ * keeps one window (buckets and running totals, window-buckets.ts) or, for absence rules, the
+ * last event time; an event updates each aggregation it reaches once, then every rule of that
+ * aggregation reads it. A rule's alert state is kept in its group only while it is pending or
+ * firing; an inactive rule whose condition does not hold is checked from the running totals
+ * without building anything (conditions.ts `slidingHolds`). Rule evaluations per event are as
+ * before; what they cost, and the state saved per batch, no longer grow with the rules that share
+ * a window.
+ *
  * Time: the engine's clock is the highest event time it has seen (events and window ends), or a
  * later time given to {@link RuleEngine.advanceTo} (punctuation: absence and resolution when
- * traffic stops). Events are evaluated in the order given, so a replay of the same records fires
- * the same alerts at the same event times, every time. Time-driven changes (a pending alert
- * reaching `for`, a window sliding past its events, an absence, `keep_firing_for` running out)
- * are kept in a timer queue and evaluated when the clock passes them, before the event that
- * moved the clock is applied.
+ * traffic stops). Events are evaluated in the order given, and each event's rules in rule order,
+ * so a replay of the same records fires the same alerts at the same event times, every time.
+ * Time-driven changes (a pending alert reaching `for`, a window sliding past its events, an
+ * absence, `keep_firing_for` running out) are kept in a timer queue, one due time per group (the
+ * earliest of its rules'), and evaluated when the clock passes them, before the event that moved
+ * the clock is applied; a group's timer evaluates every rule of its aggregation (a rule whose
+ * figures did not change stays as it was).
  *
- * Memory: per rule at most `maxGroupsPerRule` groups (default 10,000); when full, the
- * least recently touched group that is neither pending nor firing is dropped (its window data
- * is lost, counted in `stats().evictedGroups`); when none can be dropped the new group is not
- * created (`stats().refusedGroups`). Each group holds at most retention / step + 1 buckets.
- * A group that is inactive with no data left in its window is deleted at once.
+ * Memory: per aggregation at most `maxGroupsPerRule` groups (default 10,000; every rule of the
+ * aggregation has at most that many fingerprints); when full, the least recently touched group
+ * with no pending or firing alert is dropped (its window data is lost, counted in
+ * `stats().evictedGroups`); when none can be dropped the new group is not created
+ * (`stats().refusedGroups`). Each group holds at most retention / step + 1 buckets. A group with
+ * no data left in its window and no pending or firing alert is deleted at once.
  *
  * Fingerprint: the first 16 hex digits of SHA-256 over the rule id and the sorted
  * `label=value` pairs of the grouping labels (CONTRACTS.md section 3b): the same rule and label
@@ -24,29 +38,22 @@
  */
 import { createHash } from 'node:crypto'
 import type { Alert, AgentMetricsWindow, EnrichedAgentEvent } from '../../schemas/index.ts'
-import { eventContribution, evaluateWindowed, keepFromMs, stepMs, windowContribution, type Evaluation, type WindowFigures } from './conditions.ts'
+import { eventContribution, evaluateWindowed, keepFromMs, slidingHolds, slidingLatency, stepMs, windowContribution, type Evaluation, type LatencyStatistic, type WindowFigures } from './conditions.ts'
 import { formatDurationMs } from './duration.ts'
 import { eventFacts, type EventFacts } from './event-facts.ts'
 import { RuleIndex } from './rule-index.ts'
-import type { Rule } from './rule-schema.ts'
+import type { CompiledCondition, Rule } from './rule-schema.ts'
 import { TimerQueue } from './timer-queue.ts'
 import { addToBuckets, emptyTotals, pruneBuckets, totalsOf, type Bucket, type Totals } from './window-buckets.ts'
 
-/** Default cap of groups (fingerprints) per rule. */
+/** Default cap of groups (fingerprints) per aggregation, so per rule. */
 export const DEFAULT_MAX_GROUPS_PER_RULE = 10_000
 
-/** State of one rule and fingerprint (JSON-serialisable; part of the per-partition state). */
-export interface GroupState {
-  /** Grouping label values (labels the event did not have are left out). */
-  labels: Record<string, string>
-  buckets: Bucket[]
-  /**
-   * Running sum of `buckets` (window-buckets.ts): a sliding window read in O(1). Absent in
-   * states saved before it was kept; rebuilt from the buckets on restore.
-   */
-  totals?: Totals
-  /** Last matching event time, ms (absence and event rules). */
-  lastSeenMs: number | null
+/** The alert of one rule in one group while it is pending or firing (JSON-serialisable; an inactive alert has no state). */
+export interface RuleAlertState {
+  /** The alert's fingerprint (module doc). */
+  fingerprint: string
+  /** `inactive` only in passing: the state is deleted when it gets there. */
   phase: 'inactive' | 'pending' | 'firing'
   /** When the condition started to hold (pending since), ms. */
   activeSinceMs: number | null
@@ -54,32 +61,70 @@ export interface GroupState {
   firingSinceMs: number | null
   /** When the condition stopped holding while firing, ms. */
   clearedAtMs: number | null
-  /** Last evaluation's figures. */
+  /** Last evaluation's figures (the value is kept when an evaluation has too little data). */
   value: number | null
   threshold: number
   window: { start: number; end: number } | null
+}
+
+/** One group of an aggregation (JSON-serialisable; part of the per-partition state). */
+export interface AggregationGroup {
+  /** Grouping label values (labels the event did not have are left out). */
+  labels: Record<string, string>
+  /** The window of the windowed kinds (empty for event and absence rules). */
+  buckets: Bucket[]
+  /** Running sum of `buckets` (window-buckets.ts): a sliding window read in O(1). */
+  totals: Totals
+  /** Last matching event time, ms (absence rules; null otherwise). */
+  lastSeenMs: number | null
   /** Whether the events behind this group come from replayed history. */
   replay: boolean
-  /** Next event time at which the state may change without new input, ms. */
+  /** Next event time at which a rule of the group may change without new input, ms. */
   dueMs: number | null
-  /**
-   * Engine tick of the last touch and of the (re)insertion into the rule's map (least recently
-   * used order kept lazily: see evictOne). Absent in older saved states (read as 0).
-   */
-  touchedAt?: number
-  insertedAt?: number
+  /** Engine tick of the last touch and of the (re)insertion into the aggregation's map (least recently used order kept lazily: see evictOne). */
+  touchedAt: number
+  insertedAt: number
+  /** Rule id → its alert, for the rules of the aggregation that are pending or firing in this group (undefined when none). */
+  alerts?: Record<string, RuleAlertState>
 }
 
 /** The engine's state, as saved with the partition's offsets. */
 export interface EngineState {
+  version: 2
+  clockMs: number | null
+  /** Aggregation id (rule-index.ts `aggregationId`) → group key (RuleIndex.groupKey) → group. */
+  aggregations: Record<string, Record<string, AggregationGroup>>
+}
+
+/** One rule's group as engines before shared aggregations saved it. */
+export interface LegacyGroupState {
+  labels: Record<string, string>
+  buckets: Bucket[]
+  totals?: Totals
+  lastSeenMs: number | null
+  phase: 'inactive' | 'pending' | 'firing'
+  activeSinceMs: number | null
+  firingSinceMs: number | null
+  clearedAtMs: number | null
+  value: number | null
+  threshold: number
+  window: { start: number; end: number } | null
+  replay: boolean
+  dueMs: number | null
+  touchedAt?: number
+  insertedAt?: number
+}
+
+/** The state engines before shared aggregations saved (one window per rule and fingerprint); read on restore, converted. */
+export interface LegacyEngineState {
   clockMs: number | null
   /** rule id → fingerprint → state. */
-  groups: Record<string, Record<string, GroupState>>
+  groups: Record<string, Record<string, LegacyGroupState>>
 }
 
 /** Options of the engine. */
 export interface EngineOptions {
-  /** Cap of groups per rule (default {@link DEFAULT_MAX_GROUPS_PER_RULE}). */
+  /** Cap of groups per aggregation, so of fingerprints per rule (default {@link DEFAULT_MAX_GROUPS_PER_RULE}). */
   maxGroupsPerRule?: number
 }
 
@@ -120,36 +165,62 @@ function earliestAfter(now: number, next: number, t: number): number {
   return t > now && t < next ? t : next
 }
 
-/** Grouping label values of a group: the event's values of the rule's group_by (absent ones left out), or a window's agent. */
-function groupLabels(rule: Rule, source: EventFacts | string): Record<string, string> {
-  if (typeof source === 'string') return { agent: source }
-  const labels: Record<string, string> = {}
-  for (const l of rule.group_by) {
-    const v = source.labels[l]
-    if (v !== null) labels[l] = v
-  }
-  return labels
-}
-
 function windowLength(rule: Rule): number | null {
   const c = rule.condition
   if (c.kind === 'absence') return c.afterMs
   return 'windowMs' in c ? c.windowMs : null
 }
 
+/** Whether a condition kind keeps a window (buckets). */
+function isWindowed(c: CompiledCondition): boolean {
+  return c.kind !== 'event' && c.kind !== 'absence'
+}
+
+/** Drops a rule's alert state from a group (the map goes when it empties, so a group without alerts carries none). */
+function dropAlert(g: AggregationGroup, ruleId: string): void {
+  const alerts = g.alerts!
+  delete alerts[ruleId]
+  for (const _ in alerts) return
+  g.alerts = undefined
+}
+
 /** The stream rule engine of one partition (see the module doc). */
 export class RuleEngine {
   private readonly rules: readonly Rule[]
   private readonly byId: Map<string, number>
-  private readonly groups: Map<string, GroupState>[]
-  private readonly fpCache: Map<string, string>[]
   private readonly index: RuleIndex
-  /** Group keys of the event being applied, by key slot (built on first use per event). */
+  /** Per aggregation slot: group key → group. */
+  private readonly groups: Map<string, AggregationGroup>[]
+  /** Per aggregation slot: the condition of its first rule (every rule of the slot has the same window geometry and contribution). */
+  private readonly slotCondition: readonly CompiledCondition[]
+  /** Per aggregation slot: its group_by labels. */
+  private readonly slotGroupBy: readonly (readonly string[])[]
+  /** The window_sum rules, in rule order. */
+  private readonly windowRules: readonly number[]
+  /** Group keys of the input being applied, by key slot (built on first use per input). */
   private readonly eventKeys: (string | undefined)[]
+  /** Per aggregation slot, for the input being applied: the input's stamp when the slot was updated, its group (null: nothing to evaluate) and key. */
+  private readonly slotStamp: number[]
+  private readonly slotGroup: (AggregationGroup | null)[]
+  private readonly slotKey: string[]
+  /** Slots the input being applied updated (to settle afterwards). */
+  private readonly touched: number[] = []
+  private stamp = 0
+  /** Counter of window changes (the latency memo is valid for one group and one count). */
+  private mutations = 0
+  private readonly latencyMemo: { group: AggregationGroup | null; at: number; values: Map<LatencyStatistic, number | null> } = { group: null, at: -1, values: new Map() }
+  /** Latency statistic of the group in {@link latencyMemo} (memoised per group and window change). */
+  private readonly latencyOf = (statistic: LatencyStatistic): number | null => {
+    const memo = this.latencyMemo
+    let v = memo.values.get(statistic)
+    if (v === undefined) {
+      v = slidingLatency(memo.group!.totals, statistic)
+      memo.values.set(statistic, v)
+    }
+    return v
+  }
   /** Condition evaluations per rule index (stats()). */
   private readonly evaluationCounts: number[]
-  /** Fingerprint of the group the last {@link group} call returned. */
-  private groupFp = ''
   private readonly timers = new TimerQueue()
   private readonly maxGroups: number
   private clockMs: number | null = null
@@ -159,54 +230,95 @@ export class RuleEngine {
 
   /**
    * @param rules compiled rules (validateRuleFile)
-   * @param state a saved state to resume from (groups of rules no longer present are dropped)
+   * @param state a saved state to resume from (aggregations and alerts of rules no longer
+   *   present are dropped); a state saved before shared aggregations ({@link LegacyEngineState})
+   *   is converted
    */
-  constructor(rules: readonly Rule[], options: EngineOptions = {}, state?: EngineState) {
+  constructor(rules: readonly Rule[], options: EngineOptions = {}, state?: EngineState | LegacyEngineState) {
     this.rules = rules
     this.maxGroups = options.maxGroupsPerRule ?? DEFAULT_MAX_GROUPS_PER_RULE
     this.byId = new Map(rules.map((r, i) => [r.id, i]))
-    this.groups = rules.map(() => new Map())
-    this.fpCache = rules.map(() => new Map())
     this.index = new RuleIndex(rules)
+    const slots = this.index.aggregationIds.length
+    this.groups = Array.from({ length: slots }, () => new Map())
+    this.slotCondition = this.index.aggregationRules.map((list) => rules[list[0]!]!.condition)
+    this.slotGroupBy = this.index.aggregationRules.map((list) => rules[list[0]!]!.group_by)
+    this.windowRules = rules.flatMap((r, i) => (r.condition.kind === 'window_sum' ? [i] : []))
     this.eventKeys = this.index.keyLabels.map(() => undefined)
+    this.slotStamp = new Array<number>(slots).fill(0)
+    this.slotGroup = new Array<AggregationGroup | null>(slots).fill(null)
+    this.slotKey = new Array<string>(slots).fill('')
     this.evaluationCounts = rules.map(() => 0)
-    if (state) {
-      this.clockMs = state.clockMs
-      for (const [ruleId, groups] of Object.entries(state.groups)) {
-        const i = this.byId.get(ruleId)
-        if (i === undefined) continue
-        for (const [fp, saved] of Object.entries(groups)) {
-          const g = structuredClone(saved)
-          g.totals ??= totalsOf(g.buckets)
-          this.tick = Math.max(this.tick, g.touchedAt ?? 0, g.insertedAt ?? 0)
-          this.groups[i]!.set(fp, g)
-          if (g.dueMs !== null) this.timers.push(g.dueMs, i, fp)
-        }
+    if (state && 'version' in state && state.version === 2) this.restore(state)
+    else if (state) this.restoreLegacy(state as LegacyEngineState)
+  }
+
+  private restore(state: EngineState): void {
+    this.clockMs = state.clockMs
+    const slotOf = new Map(this.index.aggregationIds.map((id, slot) => [id, slot]))
+    for (const [id, groups] of Object.entries(state.aggregations)) {
+      const slot = slotOf.get(id)
+      if (slot === undefined) continue
+      const ruleIds = new Set(this.index.aggregationRules[slot]!.map((i) => this.rules[i]!.id))
+      for (const [key, saved] of Object.entries(groups)) {
+        const g = structuredClone(saved)
+        for (const rid of Object.keys(g.alerts ?? {})) if (!ruleIds.has(rid)) dropAlert(g, rid)
+        this.tick = Math.max(this.tick, g.touchedAt, g.insertedAt)
+        this.groups[slot]!.set(key, g)
+        if (g.dueMs !== null) this.timers.push(g.dueMs, slot, key)
       }
     }
   }
 
+  /** Converts a state saved with one window per rule: rules that now share an aggregation keep the first rule's window (the same data). */
+  private restoreLegacy(state: LegacyEngineState): void {
+    this.clockMs = state.clockMs
+    for (const [ruleId, groups] of Object.entries(state.groups)) {
+      const i = this.byId.get(ruleId)
+      if (i === undefined) continue
+      const rule = this.rules[i]!
+      const slot = this.index.aggregationSlot[i]!
+      const m = this.groups[slot]!
+      for (const [fp, old] of Object.entries(groups)) {
+        const key = RuleIndex.labelsKey(rule.group_by, old.labels)
+        let g = m.get(key)
+        if (!g) {
+          const buckets = structuredClone(old.buckets)
+          g = { labels: { ...old.labels }, buckets, totals: old.totals ? structuredClone(old.totals) : totalsOf(buckets), lastSeenMs: rule.condition.kind === 'absence' ? old.lastSeenMs : null, replay: old.replay, dueMs: null, touchedAt: old.touchedAt ?? 0, insertedAt: old.insertedAt ?? 0 }
+          m.set(key, g)
+        } else if (rule.condition.kind === 'absence' && old.lastSeenMs !== null) {
+          g.lastSeenMs = Math.max(g.lastSeenMs ?? old.lastSeenMs, old.lastSeenMs)
+        }
+        this.tick = Math.max(this.tick, g.touchedAt, g.insertedAt)
+        if (old.phase !== 'inactive') {
+          ;(g.alerts ??= {})[ruleId] = { fingerprint: fp, phase: old.phase, activeSinceMs: old.activeSinceMs, firingSinceMs: old.firingSinceMs, clearedAtMs: old.clearedAtMs, value: old.value, threshold: old.threshold, window: old.window }
+        }
+      }
+    }
+    this.groups.forEach((m, slot) => {
+      for (const [key, g] of m) this.settle(slot, key, g)
+    })
+  }
+
   /** The state to save (a deep copy). */
   snapshot(): EngineState {
-    const groups: EngineState['groups'] = {}
-    this.rules.forEach((r, i) => {
-      const m = this.groups[i]!
-      if (m.size > 0) groups[r.id] = Object.fromEntries([...m].map(([fp, g]) => [fp, structuredClone(g)]))
+    const aggregations: EngineState['aggregations'] = {}
+    this.groups.forEach((m, slot) => {
+      if (m.size > 0) aggregations[this.index.aggregationIds[slot]!] = Object.fromEntries([...m].map(([key, g]) => [key, structuredClone(g)]))
     })
-    return { clockMs: this.clockMs, groups }
+    return { version: 2, clockMs: this.clockMs, aggregations }
   }
 
   /** The state to save as JSON: `JSON.stringify(snapshot())` without the intermediate copy. */
   serialize(): string {
     const parts: string[] = []
-    this.rules.forEach((r, i) => {
-      const m = this.groups[i]!
+    this.groups.forEach((m, slot) => {
       if (m.size === 0) return
       const entries: string[] = []
-      for (const [fp, g] of m) entries.push(`${JSON.stringify(fp)}:${JSON.stringify(g)}`)
-      parts.push(`${JSON.stringify(r.id)}:{${entries.join(',')}}`)
+      for (const [key, g] of m) entries.push(`${JSON.stringify(key)}:${JSON.stringify(g)}`)
+      parts.push(`${JSON.stringify(this.index.aggregationIds[slot])}:{${entries.join(',')}}`)
     })
-    return `{"clockMs":${JSON.stringify(this.clockMs)},"groups":{${parts.join(',')}}}`
+    return `{"version":2,"clockMs":${JSON.stringify(this.clockMs)},"aggregations":{${parts.join(',')}}}`
   }
 
   /** The event-time clock, ms (null before any input). */
@@ -223,7 +335,7 @@ export class RuleEngine {
     return { evaluations, evictedGroups: this.statsData.evictedGroups, refusedGroups: this.statsData.refusedGroups }
   }
 
-  /** Number of groups (fingerprints) held, over all rules. */
+  /** Number of groups held, over all aggregations (each holds the window of every rule sharing it). */
   groupCount(): number {
     return this.groups.reduce((n, m) => n + m.size, 0)
   }
@@ -231,17 +343,18 @@ export class RuleEngine {
   /** Firing alerts per rule id (for `auren_alerts_firing{rule,severity}`). */
   firingByRule(): Map<string, { severity: string; firing: number }> {
     const out = new Map<string, { severity: string; firing: number }>()
-    this.rules.forEach((r, i) => {
-      let n = 0
-      for (const g of this.groups[i]!.values()) if (g.phase === 'firing') n += 1
-      out.set(r.id, { severity: r.severity, firing: n })
-    })
+    for (const r of this.rules) out.set(r.id, { severity: r.severity, firing: 0 })
+    for (const m of this.groups) {
+      for (const g of m.values()) {
+        if (g.alerts) for (const rid in g.alerts) if (g.alerts[rid]!.phase === 'firing') out.get(rid)!.firing += 1
+      }
+    }
     return out
   }
 
   /**
    * Applies an enriched event: first the time-driven changes up to its event time, then the
-   * event to every rule whose selector it matches.
+   * event to every rule whose selector it matches, in rule order.
    * @param replay whether the event is replayed history (its alerts get `replay="true"`)
    * @returns the Alert records of the state changes, in order
    */
@@ -252,12 +365,28 @@ export class RuleEngine {
     const candidates = this.index.rulesFor(enriched.event.event_type)
     const keys = this.eventKeys
     keys.fill(undefined)
+    const stamp = ++this.stamp
+    this.touched.length = 0
     for (const i of candidates) {
-      if (!this.index.selectors[i]!(f)) continue
-      const slot = this.index.keySlot[i]!
-      const key = (keys[slot] ??= RuleIndex.groupKey(this.index.keyLabels[slot]!, f))
-      this.applyEvent(this.rules[i]!, i, f, key, replay, out)
+      const slot = this.index.aggregationSlot[i]!
+      let g: AggregationGroup | null
+      if (this.slotStamp[slot] === stamp) {
+        g = this.slotGroup[slot]! // the rules of one aggregation share its selector: checked once per event
+      } else {
+        this.slotStamp[slot] = stamp
+        g = null
+        if (this.index.selectors[i]!(f)) {
+          const ks = this.index.keySlot[i]!
+          const key = (keys[ks] ??= RuleIndex.groupKey(this.index.keyLabels[ks]!, f))
+          g = this.addEvent(slot, key, f, replay)
+        }
+        this.slotGroup[slot] = g
+      }
+      if (!g) continue
+      if (this.rules[i]!.condition.kind === 'event') this.applyEventRule(i, g, f.timeMs, out)
+      else this.evaluateRule(i, g, out)
     }
+    for (const slot of this.touched) this.settle(slot, this.slotKey[slot]!, this.slotGroup[slot]!)
     return out
   }
 
@@ -274,17 +403,32 @@ export class RuleEngine {
       output_tokens: w.output_tokens,
       tool_calls: w.tool_calls,
     }
-    this.rules.forEach((rule, i) => {
-      if (rule.condition.kind !== 'window_sum') return
-      if (rule.selector.agents && !rule.selector.agents.includes(w.agent_id)) return
-      const state = this.group(rule, i, `agent\u0001${w.agent_id}\u0002`, w.agent_id, replay)
-      if (!state) return
-      const fp = this.groupFp
-      const c = windowContribution(rule.condition, figures)
-      // A window is counted at its last millisecond: it lies wholly inside any window ending after it.
-      if (c) addToBuckets(state.buckets, stepMs(rule.condition), endMs - 1, c, (state.totals ??= emptyTotals()))
-      this.evaluate(rule, i, fp, state, out)
-    })
+    const stamp = ++this.stamp
+    this.touched.length = 0
+    const key = `agent\u0001${w.agent_id}\u0002`
+    for (const i of this.windowRules) {
+      const rule = this.rules[i]!
+      if (rule.selector.agents && !rule.selector.agents.includes(w.agent_id)) continue
+      const slot = this.index.aggregationSlot[i]!
+      let g: AggregationGroup | null
+      if (this.slotStamp[slot] === stamp) {
+        g = this.slotGroup[slot]!
+      } else {
+        this.slotStamp[slot] = stamp
+        g = this.touch(slot, key, { agent: w.agent_id }, replay)
+        if (g) {
+          const c = this.slotCondition[slot]!
+          const add = windowContribution(c, figures)
+          // A window is counted at its last millisecond: it lies wholly inside any window ending after it.
+          if (add) addToBuckets(g.buckets, stepMs(c), endMs - 1, add, g.totals)
+          pruneBuckets(g.buckets, stepMs(c), keepFromMs(c, this.clockMs ?? 0), g.totals)
+          this.mutations += 1
+        }
+        this.slotGroup[slot] = g
+      }
+      if (g) this.evaluateRule(i, g, out)
+    }
+    for (const slot of this.touched) this.settle(slot, this.slotKey[slot]!, this.slotGroup[slot]!)
     return out
   }
 
@@ -299,69 +443,106 @@ export class RuleEngine {
       const next = this.timers.peek()
       if (!next || next.dueMs > timeMs) break
       this.timers.pop()
-      const g = this.groups[next.rule]!.get(next.fp)
+      const g = this.groups[next.slot]!.get(next.key)
       if (!g || g.dueMs !== next.dueMs) continue // stale entry
       this.clockMs = Math.max(this.clockMs ?? next.dueMs, next.dueMs)
-      this.evaluate(this.rules[next.rule]!, next.rule, next.fp, g, out)
+      const c = this.slotCondition[next.slot]!
+      if (isWindowed(c)) {
+        pruneBuckets(g.buckets, stepMs(c), keepFromMs(c, this.clockMs), g.totals)
+        this.mutations += 1
+      }
+      for (const i of this.index.aggregationRules[next.slot]!) this.evaluateRule(i, g, out)
+      this.settle(next.slot, next.key, g)
     }
     this.clockMs = timeMs
     return out
   }
 
   /**
-   * The group of `rule` for an event's or a metrics window's label values, created when missing
-   * (null when the cap refuses it); touching it makes it the most recent. Its fingerprint is left
-   * in {@link groupFp} (no result object per call: this runs for every rule an event matches).
-   * @param key the label values joined unambiguously (the fingerprint cache's key)
-   * @param source the event's facts (labels of the rule's group_by), or a window's agent id
+   * The group of an aggregation for an input, created when missing (null when the cap refuses
+   * it); touching it makes it the most recent and records it for {@link settle}.
+   * @param key the group key (RuleIndex.groupKey)
+   * @param labels the group's label values, or a function giving them (called only to create the group)
    */
-  private group(rule: Rule, i: number, key: string, source: EventFacts | string, replay: boolean): GroupState | null {
-    // The map is keyed by the fingerprint; a cache of label key → fingerprint spares a SHA-256 per
-    // event (bounded: cleared when it outgrows the cap).
-    const cache = this.fpCache[i]!
-    let fp = cache.get(key)
-    let built: Record<string, string> | undefined
-    if (fp === undefined) {
-      built = groupLabels(rule, source)
-      fp = fingerprint(rule.id, built)
-      if (cache.size >= 2 * this.maxGroups) cache.clear()
-      cache.set(key, fp)
+  private touch(slot: number, key: string, labels: Record<string, string> | (() => Record<string, string>), replay: boolean): AggregationGroup | null {
+    const m = this.groups[slot]!
+    let g = m.get(key)
+    if (!g) {
+      if (m.size >= this.maxGroups && !this.evictOne(m)) {
+        this.statsData.refusedGroups += 1
+        return null
+      }
+      g = { labels: typeof labels === 'function' ? labels() : labels, buckets: [], totals: emptyTotals(), lastSeenMs: null, replay, dueMs: null, touchedAt: 0, insertedAt: 0 }
+      g.insertedAt = g.touchedAt = ++this.tick
+      m.set(key, g)
+    } else {
+      g.touchedAt = ++this.tick // the map's order is brought up to date when evicting
     }
-    this.groupFp = fp
-    const m = this.groups[i]!
-    let state = m.get(fp)
-    if (state) {
-      state.touchedAt = ++this.tick // the map's order is brought up to date when evicting
-      state.replay = replay
-      return state
-    }
-    if (m.size >= this.maxGroups && !this.evictOne(m)) {
-      this.statsData.refusedGroups += 1
-      return null
-    }
-    state = { labels: built ?? groupLabels(rule, source), buckets: [], totals: emptyTotals(), lastSeenMs: null, phase: 'inactive', activeSinceMs: null, firingSinceMs: null, clearedAtMs: null, value: null, threshold: 0, window: null, replay, dueMs: null, touchedAt: ++this.tick }
-    state.insertedAt = state.touchedAt
-    m.set(fp, state)
-    return state
+    g.replay = replay
+    this.slotKey[slot] = key
+    this.touched.push(slot)
+    return g
   }
 
   /**
-   * Drops the least recently touched inactive group. The map is in (re)insertion order; a group
-   * touched since its insertion is moved to the end when met at the front, so the first
-   * untouched one is the least recently used (at most 256 entries looked at per eviction).
+   * Adds an event to an aggregation's group (once per event, whatever number of its rules the
+   * event reaches). Null when there is nothing to evaluate: the event adds nothing to the window
+   * (a latency rule and an event without latency; a budget rule and an unpriced event), or the
+   * cap refused the group.
    */
-  private evictOne(m: Map<string, GroupState>): boolean {
+  private addEvent(slot: number, key: string, f: EventFacts, replay: boolean): AggregationGroup | null {
+    const c = this.slotCondition[slot]!
+    if (c.kind === 'event' || c.kind === 'absence') {
+      const g = this.touch(slot, key, () => this.labelsOf(slot, f), replay)
+      if (g && c.kind === 'absence') g.lastSeenMs = Math.max(g.lastSeenMs ?? f.timeMs, f.timeMs)
+      return g
+    }
+    const add = eventContribution(c, f)
+    if (!add) {
+      const g = this.groups[slot]!.get(key)
+      if (g) {
+        g.touchedAt = ++this.tick
+        g.replay = replay
+      }
+      return null
+    }
+    const g = this.touch(slot, key, () => this.labelsOf(slot, f), replay)
+    if (!g) return null
+    const step = stepMs(c)
+    addToBuckets(g.buckets, step, f.timeMs, add, g.totals)
+    pruneBuckets(g.buckets, step, keepFromMs(c, this.clockMs ?? 0), g.totals)
+    this.mutations += 1
+    return g
+  }
+
+  /** Grouping label values of an event for an aggregation's group_by (absent ones left out). */
+  private labelsOf(slot: number, f: EventFacts): Record<string, string> {
+    const labels: Record<string, string> = {}
+    for (const l of this.slotGroupBy[slot]!) {
+      const v = f.labels[l as keyof EventFacts['labels']]
+      if (v !== null) labels[l] = v
+    }
+    return labels
+  }
+
+  /**
+   * Drops the least recently touched group with no pending or firing alert. The map is in
+   * (re)insertion order; a group touched since its insertion is moved to the end when met at the
+   * front, so the first untouched one is the least recently used (at most 256 entries looked at
+   * per eviction).
+   */
+  private evictOne(m: Map<string, AggregationGroup>): boolean {
     let scanned = 0
-    for (const [fp, g] of m) {
+    for (const [key, g] of m) {
       if (++scanned > 256) break
-      if ((g.touchedAt ?? 0) > (g.insertedAt ?? 0)) {
-        m.delete(fp)
+      if (g.touchedAt > g.insertedAt) {
+        m.delete(key)
         g.insertedAt = g.touchedAt
-        m.set(fp, g)
+        m.set(key, g)
         continue
       }
-      if (g.phase === 'inactive') {
-        m.delete(fp)
+      if (g.alerts === undefined) {
+        m.delete(key)
         this.statsData.evictedGroups += 1
         return true
       }
@@ -369,59 +550,65 @@ export class RuleEngine {
     return false
   }
 
-
-  /** @param key the event's group key for the rule (RuleIndex.groupKey) */
-  private applyEvent(rule: Rule, i: number, f: EventFacts, key: string, replay: boolean, out: Alert[]): void {
-    const s = this.group(rule, i, key, f, replay)
-    if (!s) return
-    const fp = this.groupFp
-    const c = rule.condition
-    if (c.kind === 'event') {
-      s.lastSeenMs = Math.max(s.lastSeenMs ?? f.timeMs, f.timeMs)
-      this.transition(rule, fp, s, { active: true, value: 1, threshold: 1, window: null }, f.timeMs, out)
-      // The match is an instant: the condition clears right after it, keep_firing_for runs from there.
-      this.transition(rule, fp, s, { active: false, value: 1, threshold: 1, window: null }, f.timeMs, out)
-      this.schedule(rule, i, fp, s)
-      return
-    }
-    if (c.kind === 'absence') {
-      s.lastSeenMs = Math.max(s.lastSeenMs ?? f.timeMs, f.timeMs)
-    } else {
-      const add = eventContribution(c, f)
-      if (!add) {
-        if (s.buckets.length === 0 && s.phase === 'inactive') this.groups[i]!.delete(fp)
-        return
-      }
-      addToBuckets(s.buckets, stepMs(c), f.timeMs, add, (s.totals ??= emptyTotals()))
-    }
-    this.evaluate(rule, i, fp, s, out)
+  /** An event rule's match: the condition holds at the event's time and clears right after it (keep_firing_for runs from there). */
+  private applyEventRule(i: number, g: AggregationGroup, timeMs: number, out: Alert[]): void {
+    const rule = this.rules[i]!
+    this.evaluationCounts[i] = this.evaluationCounts[i]! + 1
+    const rs = ((g.alerts ??= {})[rule.id] ??= this.newAlert(rule, g))
+    this.transition(rule, g, rs, { active: true, value: 1, threshold: 1, window: null }, timeMs, out)
+    this.transition(rule, g, rs, { active: false, value: 1, threshold: 1, window: null }, timeMs, out)
+    if (rs.phase === 'inactive') dropAlert(g, rule.id)
   }
 
-  /** Evaluates a group at the clock, applies the transition, prunes, schedules or deletes it. */
-  private evaluate(rule: Rule, i: number, fp: string, s: GroupState, out: Alert[]): void {
-    const now = this.clockMs ?? 0
+  /**
+   * Evaluates one rule on its aggregation's group at the clock (the group's window pruned at the
+   * clock) and applies the transition. An inactive rule whose condition does not hold is settled
+   * from the running totals alone (conditions.ts `slidingHolds`); only a rule that is pending,
+   * firing or about to be builds its evaluation.
+   */
+  private evaluateRule(i: number, g: AggregationGroup, out: Alert[]): void {
+    const rule = this.rules[i]!
     const c = rule.condition
+    const now = this.clockMs ?? 0
     this.evaluationCounts[i] = this.evaluationCounts[i]! + 1
+    let rs = g.alerts?.[rule.id]
+    if (rs === undefined) {
+      let holds: boolean | undefined
+      if (c.kind === 'event') holds = false
+      else if (c.kind === 'absence') holds = g.lastSeenMs !== null && now - g.lastSeenMs >= c.afterMs
+      else {
+        const memo = this.latencyMemo
+        if (memo.group !== g || memo.at !== this.mutations) {
+          memo.group = g
+          memo.at = this.mutations
+          memo.values.clear()
+        }
+        holds = slidingHolds(c, g.buckets, g.totals, now, this.latencyOf)
+      }
+      if (holds === false) return
+    }
     let ev: Evaluation
     if (c.kind === 'event') {
-      ev = { active: false, value: s.value, threshold: 1, window: null }
+      ev = { active: false, value: rs?.value ?? null, threshold: 1, window: null }
     } else if (c.kind === 'absence') {
-      const silent = s.lastSeenMs === null ? 0 : now - s.lastSeenMs
-      ev = { active: s.lastSeenMs !== null && silent >= c.afterMs, value: silent / 1000, threshold: c.afterMs / 1000, window: s.lastSeenMs === null ? null : { start: s.lastSeenMs, end: now } }
+      const silent = g.lastSeenMs === null ? 0 : now - g.lastSeenMs
+      ev = { active: g.lastSeenMs !== null && silent >= c.afterMs, value: silent / 1000, threshold: c.afterMs / 1000, window: g.lastSeenMs === null ? null : { start: g.lastSeenMs, end: now } }
     } else {
-      const totals = (s.totals ??= totalsOf(s.buckets))
-      pruneBuckets(s.buckets, stepMs(c), keepFromMs(c, now), totals)
-      ev = evaluateWindowed(c, s.buckets, totals, now)
+      ev = evaluateWindowed(c, g.buckets, g.totals, now)
     }
-    this.transition(rule, fp, s, ev, now, out)
-    if (s.phase === 'inactive' && s.buckets.length === 0 && c.kind !== 'absence') {
-      this.groups[i]!.delete(fp)
-      return
+    if (rs === undefined) {
+      if (!ev.active) return
+      rs = (g.alerts ??= {})[rule.id] = this.newAlert(rule, g)
     }
-    this.schedule(rule, i, fp, s)
+    this.transition(rule, g, rs, ev, now, out)
+    if (rs.phase === 'inactive') dropAlert(g, rule.id)
   }
 
-  private transition(rule: Rule, fp: string, s: GroupState, ev: Evaluation, now: number, out: Alert[]): void {
+  private newAlert(rule: Rule, g: AggregationGroup): RuleAlertState {
+    return { fingerprint: fingerprint(rule.id, g.labels), phase: 'inactive', activeSinceMs: null, firingSinceMs: null, clearedAtMs: null, value: null, threshold: 0, window: null }
+  }
+
+  private transition(rule: Rule, g: AggregationGroup, s: RuleAlertState, ev: Evaluation, now: number, out: Alert[]): void {
     if (ev.value !== null) s.value = ev.value
     s.threshold = ev.threshold
     if (ev.window) s.window = ev.window
@@ -434,7 +621,7 @@ export class RuleEngine {
       if (s.phase === 'pending' && now - s.activeSinceMs! >= rule.forMs) {
         s.phase = 'firing'
         s.firingSinceMs = now
-        out.push(this.record(rule, fp, s, 'firing', now))
+        out.push(this.record(rule, g, s, 'firing', now))
       }
       return
     }
@@ -444,7 +631,7 @@ export class RuleEngine {
     } else if (s.phase === 'firing') {
       s.clearedAtMs ??= now
       if (now - s.clearedAtMs >= rule.keepFiringForMs) {
-        out.push(this.record(rule, fp, s, 'resolved', now))
+        out.push(this.record(rule, g, s, 'resolved', now))
         s.phase = 'inactive'
         s.activeSinceMs = null
         s.firingSinceMs = null
@@ -453,33 +640,53 @@ export class RuleEngine {
     }
   }
 
-  /** Next time the group's state may change with no new input. */
-  private schedule(rule: Rule, i: number, fp: string, s: GroupState): void {
-    const c = rule.condition
+  /**
+   * After a group was updated or evaluated: deletes it when it holds nothing (no window data, no
+   * pending or firing alert, not an absence group), else sets its next due time (the earliest at
+   * which any of its rules may change without new input) and queues a timer when that changed.
+   */
+  private settle(slot: number, key: string, g: AggregationGroup): void {
+    const c = this.slotCondition[slot]!
+    const alerts = g.alerts
+    if (c.kind !== 'absence' && g.buckets.length === 0 && alerts === undefined) {
+      this.groups[slot]!.delete(key)
+      return
+    }
     const now = this.clockMs ?? 0
     let next = Infinity
-    if (s.phase === 'pending') next = earliestAfter(now, next, s.activeSinceMs! + rule.forMs)
-    if (s.phase === 'firing' && s.clearedAtMs !== null) next = earliestAfter(now, next, s.clearedAtMs + rule.keepFiringForMs)
+    if (alerts) {
+      for (const rid in alerts) {
+        const s = alerts[rid]!
+        const rule = this.rules[this.byId.get(rid)!]!
+        if (s.phase === 'pending') next = earliestAfter(now, next, s.activeSinceMs! + rule.forMs)
+        if (s.phase === 'firing' && s.clearedAtMs !== null) next = earliestAfter(now, next, s.clearedAtMs + rule.keepFiringForMs)
+      }
+    }
     if (c.kind === 'absence') {
-      if (s.lastSeenMs !== null && s.phase === 'inactive') next = earliestAfter(now, next, s.lastSeenMs + c.afterMs)
-    } else if (c.kind !== 'event' && s.buckets.length > 0) {
+      if (g.lastSeenMs !== null) {
+        for (const i of this.index.aggregationRules[slot]!) {
+          const rule = this.rules[i]!
+          if (rule.condition.kind === 'absence' && alerts?.[rule.id] === undefined) next = earliestAfter(now, next, g.lastSeenMs + rule.condition.afterMs)
+        }
+      }
+    } else if (c.kind !== 'event' && g.buckets.length > 0) {
       const step = stepMs(c)
       if (c.kind === 'baseline') next = earliestAfter(now, next, Math.floor(now / step) * step + step)
       else if (c.tumbling) next = earliestAfter(now, next, (Math.floor(now / c.windowMs) + 1) * c.windowMs)
-      else next = earliestAfter(now, next, s.buckets[0]!.start + step + c.windowMs - 1)
+      else next = earliestAfter(now, next, g.buckets[0]!.start + step + c.windowMs - 1)
     }
-    const previous = s.dueMs
-    s.dueMs = next === Infinity ? null : next
+    const previous = g.dueMs
+    g.dueMs = next === Infinity ? null : next
     // One timer entry per due time: an unchanged due time keeps its entry (no stale duplicates).
-    if (s.dueMs !== null && s.dueMs !== previous) this.timers.push(s.dueMs, i, fp)
+    if (g.dueMs !== null && g.dueMs !== previous) this.timers.push(g.dueMs, slot, key)
   }
 
-  private record(rule: Rule, fp: string, s: GroupState, status: 'firing' | 'resolved', now: number): Alert {
-    const labels: Record<string, string> = { ...rule.labels, ...s.labels, alertname: rule.id, severity: rule.severity }
-    if (s.replay) labels.replay = 'true'
+  private record(rule: Rule, g: AggregationGroup, s: RuleAlertState, status: 'firing' | 'resolved', now: number): Alert {
+    const labels: Record<string, string> = { ...rule.labels, ...g.labels, alertname: rule.id, severity: rule.severity }
+    if (g.replay) labels.replay = 'true'
     const vars = { labels, value: s.value, threshold: s.threshold, windowMs: windowLength(rule) }
     return {
-      fingerprint: fp,
+      fingerprint: s.fingerprint,
       rule: rule.id,
       severity: rule.severity,
       status,

@@ -8,7 +8,12 @@
  *   index) as Sets, checked only for the fields the rule gives;
  * - grouping keys: rules that group by the same labels share one key slot, so an event's group
  *   key (label values joined unambiguously) is built once per distinct `group_by` list, not once
- *   per rule.
+ *   per rule;
+ * - shared aggregations: rules that count the same events into the same windows and differ only
+ *   in what they compare the result with (threshold, minimum sample, statistic, `for`,
+ *   `keep_firing_for`, severity, labels, annotations) share one aggregation
+ *   ({@link aggregationId}): the engine keeps one window per aggregation and group, updated once
+ *   per event, and each rule reads it.
  */
 import { AGENT_EVENT_TYPES } from '../../schemas/index.ts'
 import type { EventFacts } from './event-facts.ts'
@@ -61,6 +66,55 @@ export function compileSelector(selector: Selector): CompiledSelector {
   }
 }
 
+/**
+ * What a rule aggregates, as a stable string: two rules with the same id aggregate the same events
+ * (selector and `group_by`) into the same buckets (contribution, bucket width and retention), so
+ * they can share one window per group. The saved engine state is keyed by it, so a rule whose
+ * aggregation changes starts afresh while unchanged rules keep their windows.
+ *
+ * What goes in, per kind: `event` and `absence` keep no window (an absence reads the group's last
+ * event time); `count` counts events; `ratio` also counts its numerator; `latency` keeps the
+ * latency sum and histogram (every statistic reads it); `budget` sums USD or tokens;
+ * `window_sum` sums one field of the metrics windows; `baseline` counts events in buckets of its
+ * own width and retention. Windowed kinds add the window length and type.
+ */
+export function aggregationId(rule: Rule): string {
+  const c = rule.condition
+  let what: unknown[]
+  switch (c.kind) {
+    case 'event':
+    case 'absence':
+      what = [c.kind]
+      break
+    case 'count':
+      what = [c.kind, c.windowMs, c.tumbling]
+      break
+    case 'ratio':
+      what = [c.kind, c.windowMs, c.tumbling, c.numerator]
+      break
+    case 'latency':
+      what = [c.kind, c.windowMs, c.tumbling]
+      break
+    case 'budget':
+      what = [c.kind, c.windowMs, c.tumbling, c.measure]
+      break
+    case 'window_sum':
+      what = [c.kind, c.windowMs, c.tumbling, c.field]
+      break
+    case 'baseline':
+      what = [c.kind, c.windowMs, c.baselineWindowMs]
+      break
+  }
+  return JSON.stringify([what, rule.group_by, sortedKeys(rule.selector)])
+}
+
+/** A copy of a JSON value with every object's keys sorted (a stable string of a selector). */
+function sortedKeys(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(sortedKeys)
+  if (v === null || typeof v !== 'object') return v
+  return Object.fromEntries(Object.keys(v).sort().map((k) => [k, sortedKeys((v as Record<string, unknown>)[k])]))
+}
+
 /** The rule index (module doc). */
 export class RuleIndex {
   /** Compiled selector (without event_types) per rule index. */
@@ -69,6 +123,12 @@ export class RuleIndex {
   readonly keySlot: readonly number[]
   /** The distinct group_by lists, by key slot. */
   readonly keyLabels: readonly (readonly GroupLabel[])[]
+  /** Aggregation slot per rule index (rules with the same {@link aggregationId} share one). */
+  readonly aggregationSlot: readonly number[]
+  /** {@link aggregationId} per aggregation slot. */
+  readonly aggregationIds: readonly string[]
+  /** Rule indices per aggregation slot, in rule order. */
+  readonly aggregationRules: readonly (readonly number[])[]
   private readonly byType: ReadonlyMap<string, readonly number[]>
   private readonly anyType: readonly number[]
 
@@ -88,6 +148,21 @@ export class RuleIndex {
       return slot
     })
     this.keyLabels = keyLabels
+    const aggregations = new Map<string, number>()
+    const aggregationRules: number[][] = []
+    this.aggregationSlot = rules.map((r, i) => {
+      const id = aggregationId(r)
+      let slot = aggregations.get(id)
+      if (slot === undefined) {
+        slot = aggregationRules.length
+        aggregations.set(id, slot)
+        aggregationRules.push([])
+      }
+      aggregationRules[slot]!.push(i)
+      return slot
+    })
+    this.aggregationIds = [...aggregations.keys()]
+    this.aggregationRules = aggregationRules
     const eventRules = rules.flatMap((r, i) => (r.condition.kind === 'window_sum' ? [] : [i]))
     this.anyType = eventRules.filter((i) => rules[i]!.selector.event_types === undefined)
     const byType = new Map<string, number[]>()
@@ -114,6 +189,16 @@ export class RuleIndex {
     for (const l of labels) {
       const v = f.labels[l]
       if (v !== null) key += `${l}\u0001${v}\u0002`
+    }
+    return key
+  }
+
+  /** {@link groupKey} of a group's label values (labels absent from `values` left out, as groupKey leaves out an event's null ones). */
+  static labelsKey(labels: readonly GroupLabel[], values: Readonly<Record<string, string>>): string {
+    let key = ''
+    for (const l of labels) {
+      const v = values[l]
+      if (v !== undefined) key += `${l}\u0001${v}\u0002`
     }
     return key
   }
