@@ -208,19 +208,18 @@ export class RuleEngine {
   private stamp = 0
   /** Counter of window changes (the latency memo is valid for one group and one count). */
   private mutations = 0
-  private readonly latencyMemo: { group: AggregationGroup | null; at: number; values: Map<LatencyStatistic, number | null> } = { group: null, at: -1, values: new Map() }
+  private readonly latencyMemo: { group: AggregationGroup | null; at: number; values: Record<LatencyStatistic, number | null | undefined> } = { group: null, at: -1, values: { p50: undefined, p95: undefined, p99: undefined, mean: undefined } }
   /** Latency statistic of the group in {@link latencyMemo} (memoised per group and window change). */
   private readonly latencyOf = (statistic: LatencyStatistic): number | null => {
-    const memo = this.latencyMemo
-    let v = memo.values.get(statistic)
-    if (v === undefined) {
-      v = slidingLatency(memo.group!.totals, statistic)
-      memo.values.set(statistic, v)
-    }
+    const values = this.latencyMemo.values
+    let v = values[statistic]
+    if (v === undefined) v = values[statistic] = slidingLatency(this.latencyMemo.group!.totals, statistic)
     return v
   }
   /** Condition evaluations per rule index (stats()). */
   private readonly evaluationCounts: number[]
+  /** Per rule index: group key → fingerprint, sparing a SHA-256 each time an alert of a known group becomes pending (cleared when it outgrows twice the cap). */
+  private readonly fingerprints: Map<string, string>[]
   private readonly timers = new TimerQueue()
   private readonly maxGroups: number
   private clockMs: number | null = null
@@ -249,6 +248,7 @@ export class RuleEngine {
     this.slotGroup = new Array<AggregationGroup | null>(slots).fill(null)
     this.slotKey = new Array<string>(slots).fill('')
     this.evaluationCounts = rules.map(() => 0)
+    this.fingerprints = rules.map(() => new Map())
     if (state && 'version' in state && state.version === 2) this.restore(state)
     else if (state) this.restoreLegacy(state as LegacyEngineState)
   }
@@ -383,8 +383,8 @@ export class RuleEngine {
         this.slotGroup[slot] = g
       }
       if (!g) continue
-      if (this.rules[i]!.condition.kind === 'event') this.applyEventRule(i, g, f.timeMs, out)
-      else this.evaluateRule(i, g, out)
+      if (this.rules[i]!.condition.kind === 'event') this.applyEventRule(i, g, this.slotKey[slot]!, f.timeMs, out)
+      else this.evaluateRule(i, g, this.slotKey[slot]!, out)
     }
     for (const slot of this.touched) this.settle(slot, this.slotKey[slot]!, this.slotGroup[slot]!)
     return out
@@ -426,7 +426,7 @@ export class RuleEngine {
         }
         this.slotGroup[slot] = g
       }
-      if (g) this.evaluateRule(i, g, out)
+      if (g) this.evaluateRule(i, g, key, out)
     }
     for (const slot of this.touched) this.settle(slot, this.slotKey[slot]!, this.slotGroup[slot]!)
     return out
@@ -451,7 +451,7 @@ export class RuleEngine {
         pruneBuckets(g.buckets, stepMs(c), keepFromMs(c, this.clockMs), g.totals)
         this.mutations += 1
       }
-      for (const i of this.index.aggregationRules[next.slot]!) this.evaluateRule(i, g, out)
+      for (const i of this.index.aggregationRules[next.slot]!) this.evaluateRule(i, g, next.key, out)
       this.settle(next.slot, next.key, g)
     }
     this.clockMs = timeMs
@@ -551,10 +551,10 @@ export class RuleEngine {
   }
 
   /** An event rule's match: the condition holds at the event's time and clears right after it (keep_firing_for runs from there). */
-  private applyEventRule(i: number, g: AggregationGroup, timeMs: number, out: Alert[]): void {
+  private applyEventRule(i: number, g: AggregationGroup, key: string, timeMs: number, out: Alert[]): void {
     const rule = this.rules[i]!
     this.evaluationCounts[i] = this.evaluationCounts[i]! + 1
-    const rs = ((g.alerts ??= {})[rule.id] ??= this.newAlert(rule, g))
+    const rs = ((g.alerts ??= {})[rule.id] ??= this.newAlert(i, g, key))
     this.transition(rule, g, rs, { active: true, value: 1, threshold: 1, window: null }, timeMs, out)
     this.transition(rule, g, rs, { active: false, value: 1, threshold: 1, window: null }, timeMs, out)
     if (rs.phase === 'inactive') dropAlert(g, rule.id)
@@ -566,7 +566,7 @@ export class RuleEngine {
    * from the running totals alone (conditions.ts `slidingHolds`); only a rule that is pending,
    * firing or about to be builds its evaluation.
    */
-  private evaluateRule(i: number, g: AggregationGroup, out: Alert[]): void {
+  private evaluateRule(i: number, g: AggregationGroup, key: string, out: Alert[]): void {
     const rule = this.rules[i]!
     const c = rule.condition
     const now = this.clockMs ?? 0
@@ -576,16 +576,17 @@ export class RuleEngine {
       let holds: boolean | undefined
       if (c.kind === 'event') holds = false
       else if (c.kind === 'absence') holds = g.lastSeenMs !== null && now - g.lastSeenMs >= c.afterMs
-      else {
-        const memo = this.latencyMemo
-        if (memo.group !== g || memo.at !== this.mutations) {
-          memo.group = g
-          memo.at = this.mutations
-          memo.values.clear()
-        }
-        holds = slidingHolds(c, g.buckets, g.totals, now, this.latencyOf)
-      }
+      else holds = this.holds(c, g, now)
       if (holds === false) return
+    } else if (rs.phase === 'firing' && rs.clearedAtMs === null && (c.kind === 'count' || c.kind === 'budget' || c.kind === 'window_sum' || c.kind === 'ratio' || c.kind === 'latency')) {
+      // Firing and still holding: nothing changes but the value a later resolution falls back to
+      // when it has too little data (ratio, latency). The other figures of a record (value,
+      // window) are those of the evaluation that creates it, which is a full one.
+      if (this.holds(c, g, now) === true) {
+        if (c.kind === 'ratio') rs.value = g.totals.k / g.totals.n
+        else if (c.kind === 'latency') rs.value = this.latencyOf(c.statistic)
+        return
+      }
     }
     let ev: Evaluation
     if (c.kind === 'event') {
@@ -598,14 +599,33 @@ export class RuleEngine {
     }
     if (rs === undefined) {
       if (!ev.active) return
-      rs = (g.alerts ??= {})[rule.id] = this.newAlert(rule, g)
+      rs = (g.alerts ??= {})[rule.id] = this.newAlert(i, g, key)
     }
     this.transition(rule, g, rs, ev, now, out)
     if (rs.phase === 'inactive') dropAlert(g, rule.id)
   }
 
-  private newAlert(rule: Rule, g: AggregationGroup): RuleAlertState {
-    return { fingerprint: fingerprint(rule.id, g.labels), phase: 'inactive', activeSinceMs: null, firingSinceMs: null, clearedAtMs: null, value: null, threshold: 0, window: null }
+  /** {@link slidingHolds} on a group at the clock, with the group's latency statistics memoised until its window changes. */
+  private holds(c: CompiledCondition, g: AggregationGroup, now: number): boolean | undefined {
+    const memo = this.latencyMemo
+    if (memo.group !== g || memo.at !== this.mutations) {
+      memo.group = g
+      memo.at = this.mutations
+      const v = memo.values
+      v.p50 = v.p95 = v.p99 = v.mean = undefined
+    }
+    return slidingHolds(c, g.buckets, g.totals, now, this.latencyOf)
+  }
+
+  private newAlert(i: number, g: AggregationGroup, key: string): RuleAlertState {
+    const cache = this.fingerprints[i]!
+    let fp = cache.get(key)
+    if (fp === undefined) {
+      fp = fingerprint(this.rules[i]!.id, g.labels)
+      if (cache.size >= 2 * this.maxGroups) cache.clear()
+      cache.set(key, fp)
+    }
+    return { fingerprint: fp, phase: 'inactive', activeSinceMs: null, firingSinceMs: null, clearedAtMs: null, value: null, threshold: 0, window: null }
   }
 
   private transition(rule: Rule, g: AggregationGroup, s: RuleAlertState, ev: Evaluation, now: number, out: Alert[]): void {
@@ -676,9 +696,14 @@ export class RuleEngine {
       else next = earliestAfter(now, next, g.buckets[0]!.start + step + c.windowMs - 1)
     }
     const previous = g.dueMs
-    g.dueMs = next === Infinity ? null : next
-    // One timer entry per due time: an unchanged due time keeps its entry (no stale duplicates).
-    if (g.dueMs !== null && g.dueMs !== previous) this.timers.push(g.dueMs, slot, key)
+    const due = next === Infinity ? null : next
+    // A timer already queued for an earlier time stays, and the group is evaluated then (early:
+    // its rules' figures change only at the times computed here, so that evaluation changes
+    // nothing) and queued again for its due time. Without this, a group whose due time moves on
+    // with every event (an absence group: last event + `after`) would queue an entry per event.
+    if (previous !== null && previous > now && (due === null || due >= previous)) return
+    g.dueMs = due
+    if (due !== null && due !== previous) this.timers.push(due, slot, key)
   }
 
   private record(rule: Rule, g: AggregationGroup, s: RuleAlertState, status: 'firing' | 'resolved', now: number): Alert {
