@@ -17,7 +17,7 @@ const fields = {
   AUREN_ALERTING_REPLAY_LAG_MS: ms(900_000).meta({ unit: 'ms', description: 'An event enriched more than this after its event time is replayed history: its alerts get replay="true".' }),
   AUREN_ALERTING_IDLE_TIMEOUT_MS: ms(10_000).meta({ unit: 'ms', description: 'A partition without records for this long (processing time) is idle: on each tick its event-time clock moves to the watermark of the active partitions of its input, or on by the idle time when every partition is idle, so absences fire and alerts resolve (0: off).' }),
   AUREN_ALERTING_EXTERNAL_URL: z.url().optional().meta({ unit: 'URL', description: 'Base URL of this app as the Alertmanager\'s readers reach it, for each alert\'s generatorURL (like Prometheus\' --web.external-url; default http://<AUREN_HTTP_HOST>:<AUREN_HTTP_PORT>, which is wrong behind a bind address such as 0.0.0.0).' }),
-  AUREN_ALERTING_MAX_GROUPS_PER_RULE: z.coerce.number().int().min(1).max(10_000_000).default(10_000).meta({ unit: 'groups', description: 'Most fingerprints kept per rule and partition; inactive ones are dropped first.' }),
+  AUREN_ALERTING_MAX_GROUPS_PER_RULE: z.coerce.number().int().min(1).max(10_000_000).default(10_000).meta({ unit: 'groups', description: 'Most fingerprints kept per rule and partition (groups per shared aggregation); groups with no pending or firing alert are dropped first.' }),
 }
 
 /** Alerting configuration, compiled and frozen. */
