@@ -96,19 +96,12 @@ export interface EngineState {
   aggregations: Record<string, Record<string, AggregationGroup>>
 }
 
-/** One rule's group as engines before shared aggregations saved it. */
-export interface LegacyGroupState {
+/** One rule's group as engines before shared aggregations saved it: its window and its alert phase in one record. */
+export interface LegacyGroupState extends Omit<RuleAlertState, 'fingerprint'> {
   labels: Record<string, string>
   buckets: Bucket[]
   totals?: Totals
   lastSeenMs: number | null
-  phase: 'inactive' | 'pending' | 'firing'
-  activeSinceMs: number | null
-  firingSinceMs: number | null
-  clearedAtMs: number | null
-  value: number | null
-  threshold: number
-  window: { start: number; end: number } | null
   replay: boolean
   dueMs: number | null
   touchedAt?: number

@@ -81,29 +81,12 @@ export function compileSelector(selector: Selector): CompiledSelector {
 export function aggregationId(rule: Rule): string {
   const c = rule.condition
   let what: unknown[]
-  switch (c.kind) {
-    case 'event':
-    case 'absence':
-      what = [c.kind]
-      break
-    case 'count':
-      what = [c.kind, c.windowMs, c.tumbling]
-      break
-    case 'ratio':
-      what = [c.kind, c.windowMs, c.tumbling, c.numerator]
-      break
-    case 'latency':
-      what = [c.kind, c.windowMs, c.tumbling]
-      break
-    case 'budget':
-      what = [c.kind, c.windowMs, c.tumbling, c.measure]
-      break
-    case 'window_sum':
-      what = [c.kind, c.windowMs, c.tumbling, c.field]
-      break
-    case 'baseline':
-      what = [c.kind, c.windowMs, c.baselineWindowMs]
-      break
+  if (c.kind === 'event' || c.kind === 'absence') what = [c.kind]
+  else if (c.kind === 'baseline') what = [c.kind, c.windowMs, c.baselineWindowMs]
+  else {
+    // What else decides a windowed kind's contribution: a ratio's numerator, a budget's measure, a window_sum's field.
+    const contribution = c.kind === 'ratio' ? c.numerator : c.kind === 'budget' ? c.measure : c.kind === 'window_sum' ? c.field : null
+    what = [c.kind, c.windowMs, c.tumbling, contribution]
   }
   return JSON.stringify([what, rule.group_by, sortedKeys(rule.selector)])
 }
