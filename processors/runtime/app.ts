@@ -19,7 +19,6 @@ import { reportFatal } from './ops/fatal.ts'
 import { startOutboxPublisher, type OutboxPublisher, type OutboxSpec } from './sinks/outbox.ts'
 import type { Registry } from 'prom-client'
 import type { TopicNames } from '../../schemas/index.ts'
-import { hostname } from 'node:os'
 
 /**
  * A readiness condition of an app besides its runner (e.g. aggregation's database): `ready`
@@ -146,10 +145,10 @@ async function startProcessorApp<In, Out, AppConfig, S>(opts: Parameters<typeof 
       shutdownGraceMs: config.shutdownGraceMs,
       delivery: config.delivery,
       punctuationIntervalMs: config.punctuationIntervalMs,
-      // Unique per process by default; set AUREN_TRANSACTIONAL_ID to a stable per-instance id (e.g. a
-      // StatefulSet pod name) so a restart fences its predecessor at once instead of waiting for
-      // the open transaction to time out (30 s).
-      transactionalId: config.transactionalId ?? `${config.groupIdPrefix}${definition.name}-${hostname()}-${process.pid}`,
+      // The prefix of the per-partition transactional ids (kafka-topic-sink.ts "Fencing"): the
+      // consumer group id, the same on every instance, so whichever instance takes a partition
+      // fences its previous owner.
+      transactionalId: config.transactionalId ?? `${config.groupIdPrefix}${definition.name}`,
       lagIntervalMs: config.lagIntervalMs,
       giveUpMs: config.giveUpMs,
       onFatal: (err) => {

@@ -13,9 +13,8 @@ import type { RunnerContext } from './runner-context.ts'
 /** Assignment handling of one runner. */
 export interface Assignment<S> {
   /**
-   * Reads the stored offset (`offsets: 'sink'` sinks; for `in-transaction` ones, when a batch was
-   * tried since the assignment, the group's committed offset after the sink settled its
-   * transaction) and restores the state of a slot, once per assignment and again before a failed
+   * Reads the stored offset (`offsets: 'sink'` sinks; for `in-transaction` ones, the group's
+   * committed offset after the sink settled the partition's transactions) and restores the state of a slot, once per assignment and again before a failed
    * batch is retried; no-op when already loaded.
    * @throws what the sink's `storedOffsets`/`settle`/`loadState`, the admin client or the state codec throws (the batch is retried)
    */
@@ -30,10 +29,10 @@ export interface Assignment<S> {
 export function createAssignment<In, Out, S>(ctx: RunnerContext<In, Out, S>): Assignment<S> {
   const { def, sink, groupId, live, slots, log } = ctx
 
-  /** The sink's stored offset; for an in-transaction sink, the group's committed one once the sink settled its transaction. */
+  /** The sink's stored offset; for an in-transaction sink, the group's committed one once the sink settled the partition's transactions. */
   async function storedOffset(topic: string, partition: number): Promise<string | undefined> {
     if (sink.offsets === 'sink') return (await sink.storedOffsets!(groupId, topic, [partition])).get(partition)
-    await sink.settle?.()
+    await sink.settle?.({ topic, partition })
     return (await ctx.admin.committedOffsets(groupId, topic)).get(partition)
   }
 
@@ -41,9 +40,10 @@ export function createAssignment<In, Out, S>(ctx: RunnerContext<In, Out, S>): As
     async ensureLoaded(slot) {
       if (slot.loaded) return
       const { topic, partition } = slot.ref
-      // An in-transaction sink's slot loaded again after a batch was tried: that batch's commit may
-      // have landed though the client saw it fail.
-      if (sink.offsets === 'sink' || (sink.offsets === 'in-transaction' && slot.positioned)) {
+      // An in-transaction sink settles the partition's transactions on every load (kafka-topic-sink.ts
+      // "Fencing"): its previous owner may have left one open, and a batch tried since the
+      // assignment may have committed though the client saw it fail.
+      if (sink.offsets === 'sink' || sink.offsets === 'in-transaction') {
         const stored = await storedOffset(topic, partition)
         slot.stored = stored === undefined || BigInt(stored) < 0n ? undefined : BigInt(stored)
       }

@@ -14,7 +14,7 @@ export class PartitionSlot<S> {
   readonly generation: number
   /** Loaded: stored offset read and state restored. */
   loaded = false
-  /** Next offset stored in the sink (`offsets: 'sink'` sinks; the group's committed offset for `in-transaction` ones before a retry); undefined when none stored. */
+  /** Next offset stored in the sink (`offsets: 'sink'` sinks; the group's committed offset, read after the sink settled the partition's transactions, for `in-transaction` ones); undefined when none stored. */
   stored: bigint | undefined
   /** Positioned on the stored offset since the assignment: sought once, or a batch processed (position.ts). */
   positioned = false

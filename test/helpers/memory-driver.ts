@@ -92,6 +92,10 @@ export class MemoryDriver implements KafkaDriver {
   failAfterNextCommit: Error | undefined
   /** Calls of `settle()` on transactional producers. */
   settled = 0
+  /** Transactional id of each `settle()` call, in order. */
+  readonly settledIds: string[] = []
+  /** Transactional ids of the producers created, in order. */
+  readonly transactionalIds: string[] = []
 
   constructor(partitionsByTopic: Record<string, number>) {
     for (const [t, n] of Object.entries(partitionsByTopic)) this.topics.set(t, Array.from({ length: n }, () => []))
@@ -132,6 +136,7 @@ export class MemoryDriver implements KafkaDriver {
   }
 
   async producer(opts?: { transactionalId?: string }): Promise<RecordProducer> {
+    if (opts?.transactionalId !== undefined) this.transactionalIds.push(opts.transactionalId)
     const send = async (records: readonly ProduceRecord[]) => {
       if (this.failNextSend) {
         const err = this.failNextSend
@@ -154,7 +159,10 @@ export class MemoryDriver implements KafkaDriver {
         if (lost) throw lost
       },
       settle: async () => {
-        if (opts?.transactionalId !== undefined) this.settled++
+        if (opts?.transactionalId !== undefined) {
+          this.settled++
+          this.settledIds.push(opts.transactionalId)
+        }
       },
       disconnect: async () => {},
     }

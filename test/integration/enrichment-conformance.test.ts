@@ -24,7 +24,7 @@ processorConformance({
   app: 'enrichment',
   // A stable transactional id per instance, as deployments should set it: a restarted instance
   // fences its predecessor and aborts its open transaction at once.
-  env: (prefix, instance) => ({ AUREN_DELIVERY: 'exactly-once', AUREN_TRANSACTIONAL_ID: `${prefix}enrichment-${instance}` }),
+  env: () => ({ AUREN_DELIVERY: 'exactly-once' }), // transactional ids per partition, from the group id (kafka-topic-sink.ts "Fencing")
   makeInputs: (n) => llmCallEvents(n, Math.max(6, Math.floor(n / 100))),
   readEffects: enrichedEffects,
   exactlyOnce: true,

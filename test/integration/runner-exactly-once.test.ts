@@ -2,8 +2,10 @@
  * Exactly-once delivery (AUREN_DELIVERY=exactly-once): outputs and offset commits go in one
  * Kafka transaction per batch. An enrichment process killed with SIGKILL mid-stream and
  * restarted with the same transactional id leaves every event_id exactly once in the enriched
- * topic, as a read_committed consumer sees it. A batch whose transaction the broker committed
- * while the client saw the commit fail (its answer lost) is not produced again on retry.
+ * topic, as a read_committed consumer sees it. An instance paused mid-stream while another takes
+ * its partitions cannot commit after it resumes (per-partition transactional ids fence it). A
+ * batch whose transaction the broker committed while the client saw the commit fail (its answer
+ * lost) is not produced again on retry.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { createTestKafka, type TestKafka } from '../helpers/kafka.ts'
@@ -12,6 +14,7 @@ import { llmCallEvents } from '../helpers/events.ts'
 import { readTopicToEnd, waitForGroupCaughtUp } from '../../scripts/lib/read-topic.ts'
 import { fromEnrichedRecord, type AgentEvent, type EnrichedAgentEventRecord } from '../../schemas/index.ts'
 import { waitForMetrics } from '../helpers/metrics-wait.ts'
+import { waitUntil } from '../helpers/wait-until.ts'
 import { createRunner } from '../../processors/runtime/runner.ts'
 import { createRunnerRegistry } from '../../processors/runtime/ops/metrics.ts'
 import { createLogger } from '../../processors/runtime/ops/logger.ts'
@@ -59,6 +62,38 @@ describe('exactly-once delivery with Kafka transactions', () => {
     second.kill('SIGTERM')
     expect(await second.exited).toBe(0)
 
+    await expectEachEventOnce(kafka, records, events)
+  })
+
+  it('fences an instance paused while another took its partitions: what it tries to commit after resuming is refused, every event once', async () => {
+    // Default transactional ids: one per input partition, from the group id, the same in both processes.
+    const env = { AUREN_DELIVERY: 'exactly-once', AUREN_MAX_BATCH_BYTES: '16384' }
+    const events = llmCallEvents(9000, 60)
+    await kafka.produceEvents(events.slice(0, 6000))
+    const a = await startApp('enrichment', kafka.prefix, env)
+    const b = await startApp('enrichment', kafka.prefix, env)
+    try {
+      await Promise.all([a.waitReady(), b.waitReady()])
+      const produced = (text: string) => Number(/auren_records_produced_total\{[^}]*enriched[^}]*\} (\d+)/.exec(text)?.[1] ?? 0)
+      await waitForMetrics(a, [{ name: 'instance a producing', test: (text) => produced(text) > 300 }], 60_000)
+      // A zombie: paused in the middle of its backlog (a long GC pause, a frozen VM). After the
+      // session timeout (10 s) the group gives its partitions to b, which initializes their
+      // transactional ids before reading their committed offsets.
+      a.kill('SIGSTOP')
+      await waitForGroupCaughtUp(kafka.admin, `${kafka.prefix}auren.enrichment`, kafka.topics.agentEvents, 120_000)
+      a.kill('SIGCONT')
+      // a resumes where it was: its batch in flight tries to commit with a producer b fenced.
+      await waitUntil('the paused instance logs its refused commit', () => /fenced|epoch/i.test(a.output()), { timeoutMs: 30_000 })
+      // Both go on: a rejoins the group and the rest of the input is processed.
+      await kafka.produceEvents(events.slice(6000))
+      await waitForGroupCaughtUp(kafka.admin, `${kafka.prefix}auren.enrichment`, kafka.topics.agentEvents, 120_000)
+    } finally {
+      a.kill('SIGCONT')
+      a.kill('SIGTERM')
+      b.kill('SIGTERM')
+      await Promise.all([a.exited, b.exited])
+    }
+    const records = await readTopicToEnd(kafka.driver, kafka.admin, kafka.topics.enrichedEvents)
     await expectEachEventOnce(kafka, records, events)
   })
 

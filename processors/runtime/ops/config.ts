@@ -22,7 +22,7 @@ const fields = {
     unit: 'mode', description: 'at-least-once (idempotent producer, commit after ack) or exactly-once (Kafka transactions).',
   }),
   AUREN_TRANSACTIONAL_ID: z.string().min(1).optional().meta({
-    unit: 'text', description: "Exactly-once only; unique per instance and stable across its restarts (default '<group id>-<hostname>-<pid>').",
+    unit: 'text', description: "Exactly-once only: prefix of the transactional ids, one per input partition ('<prefix>-<topic>-<partition>'); the same on every instance of the group (default: the group id).",
   }),
   AUREN_PUNCTUATION_INTERVAL_MS: z.coerce.number().int().min(10).max(3_600_000).default(1_000).meta({ unit: 'ms', description: 'Processing-time tick of processors that punctuate.' }),
   AUREN_LAG_INTERVAL_MS: msField(5_000, 100).meta({ unit: 'ms', description: 'Period of the auren_consumer_lag_records update of every assigned partition.' }),

@@ -7,17 +7,24 @@
  * - exactly-once (`offsets: 'in-transaction'`): outputs, dead letters and the position go in one
  *   Kafka transaction (kafkajs transactions, KIP-98; `sendOffsets` commits the consumer offset),
  *   so read_committed consumers see each input's outputs once, or not at all if the process dies
- *   before the commit. A restarted instance with the same transactional id fences its
- *   predecessor. kafkajs has no consumer-group-aware fencing (KIP-447): during a rebalance two
- *   instances may briefly both process a partition; consumers stay idempotent by `event_id`.
- *   A commit whose answer is lost (the broker dies during EndTxn) leaves the client in doubt
- *   while the broker may have committed: before retrying such a batch the runner calls
- *   `settle` (the transactional id is initialized again, and InitProducerId completes the open
- *   transaction first), then reads the group's committed offset and skips the records the
- *   transaction covered instead of producing them twice.
+ *   before the commit.
+ *
+ * Fencing (exactly-once): one transactional producer per input partition, with the id
+ * `<transactionalId>-<input topic>-<partition>` (`transactionalId` is the same for every
+ * instance of the consumer group), as Kafka Streams' exactly-once did before consumer-group
+ * fencing (KIP-447, which kafkajs lacks). Whichever instance takes a partition — a replaced pod,
+ * the other side of a rebalance — initializes that partition's id before it reads the committed
+ * offset (`settle`, called by the runner on every assignment): the broker then aborts, or
+ * completes when its commit was sent, the transaction the partition's previous owner left open,
+ * and refuses any later commit from it (ProducerFenced), so a paused or cut-off instance cannot
+ * commit a batch its successor processes too, and readers are not held up by an abandoned
+ * transaction until its timeout. A commit whose answer is lost (the broker dies during EndTxn)
+ * leaves the client in doubt while the broker may have committed: before retrying such a batch
+ * the runner settles again, then reads the group's committed offset and skips the records the
+ * transaction covered instead of producing them twice.
  */
 import type { RootSchemaName, TopicKey } from '../../../schemas/index.ts'
-import type { ProduceRecord, RecordProducer } from '../kafka/kafka-client.ts'
+import type { KafkaDriver, ProduceRecord, RecordProducer } from '../kafka/kafka-client.ts'
 import type { Serde } from '../kafka/serde.ts'
 import type { AcknowledgingSink } from './sink.ts'
 
@@ -31,7 +38,11 @@ export interface KafkaTopicSinkOptions<Out> {
   readonly encode: (value: Out) => unknown
   /** `at-least-once` (default) or `exactly-once`. */
   readonly delivery?: 'at-least-once' | 'exactly-once'
-  /** exactly-once: transactional id of this instance, unique per instance and stable across its restarts. */
+  /**
+   * exactly-once: the prefix of the transactional ids, one per input partition
+   * (`<prefix>-<topic>-<partition>`); the same for every instance of the consumer group (the app
+   * gives the group id), so the instance that takes a partition fences its previous owner.
+   */
   readonly transactionalId?: string
 }
 
@@ -39,10 +50,27 @@ export interface KafkaTopicSinkOptions<Out> {
 export function createKafkaTopicSink<Out>(opts: KafkaTopicSinkOptions<Out>): AcknowledgingSink<Out> {
   const exactlyOnce = opts.delivery === 'exactly-once'
   if (exactlyOnce && !opts.transactionalId) throw new Error('exactly-once delivery needs a transactionalId')
+  /** at-least-once: the instance's idempotent producer. */
   let producer: RecordProducer | undefined
+  /** exactly-once: the transactional producer of each input partition (`topic\u0000partition`), connected on first use. */
+  const transactional = new Map<string, Promise<RecordProducer>>()
+  let driver: KafkaDriver | undefined
   let serde: Serde | undefined
   let schemaId: number | undefined
   let topic: string | undefined
+
+  const partitionKey = (t: string, partition: number) => `${t}\u0000${partition}`
+  /** The transactional producer of an input partition, connected (not initialized: its first transaction or `settle` does that). */
+  const producerOf = (t: string, partition: number): Promise<RecordProducer> => {
+    const k = partitionKey(t, partition)
+    let p = transactional.get(k)
+    if (!p) {
+      p = driver!.producer({ transactionalId: `${opts.transactionalId}-${t}-${partition}` })
+      p.catch(() => transactional.delete(k)) // a failed connect is tried again on next use
+      transactional.set(k, p)
+    }
+    return p
+  }
 
   const encode = (value: Out): Buffer => serde!.encode(schemaId!, opts.schema, opts.encode(value))
 
@@ -51,10 +79,11 @@ export function createKafkaTopicSink<Out>(opts: KafkaTopicSinkOptions<Out>): Ack
     offsets: exactlyOnce ? 'in-transaction' : 'kafka',
     takesDeadLetters: true,
     async start(c) {
+      driver = c.driver
       serde = c.serde
       topic = c.topics[opts.topic]
       schemaId = await c.serde.register(topic, opts.schema)
-      producer = await c.driver.producer(exactlyOnce ? { transactionalId: opts.transactionalId } : undefined)
+      if (!exactlyOnce) producer = await c.driver.producer()
     },
     prepare: ({ value }) => encode(value),
     async write(batch) {
@@ -64,7 +93,7 @@ export function createKafkaTopicSink<Out>(opts: KafkaTopicSinkOptions<Out>): Ack
       if (exactlyOnce) {
         if (out.length === 0 && batch.cause === 'punctuation') return { kind: 'acknowledged' } // position unchanged: nothing to commit
         const p = batch.position
-        await producer!.sendAndCommit(out, { groupId: p.groupId, topic: p.topic, partition: p.partition, offset: p.nextOffset })
+        await (await producerOf(p.topic, p.partition)).sendAndCommit(out, { groupId: p.groupId, topic: p.topic, partition: p.partition, offset: p.nextOffset })
       } else if (out.length > 0) {
         await producer!.send(out)
       }
@@ -72,9 +101,22 @@ export function createKafkaTopicSink<Out>(opts: KafkaTopicSinkOptions<Out>): Ack
       for (const r of out) produced.set(r.topic, (produced.get(r.topic) ?? 0) + 1)
       return { kind: 'acknowledged', produced }
     },
-    settle: () => producer!.settle(),
+    async settle(ref) {
+      if (!exactlyOnce) return
+      // A new producer for the partition's id: its InitProducerId fences whoever held the id before
+      // (another instance, or this one's own producer of an earlier assignment) and completes or
+      // aborts the transaction it left open.
+      const k = partitionKey(ref.topic, ref.partition)
+      const old = transactional.get(k)
+      transactional.delete(k)
+      if (old) await old.then((p) => p.disconnect()).catch(() => undefined)
+      await (await producerOf(ref.topic, ref.partition)).settle()
+    },
     async close() {
       await producer?.disconnect()
+      const all = [...transactional.values()]
+      transactional.clear()
+      await Promise.all(all.map((p) => p.then((x) => x.disconnect()).catch(() => undefined)))
     },
   }
 }

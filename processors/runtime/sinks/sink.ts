@@ -180,13 +180,14 @@ export interface AcknowledgingSink<Out> {
    */
   loadState?(groupId: string, topic: string, partition: number): Promise<string | undefined>
   /**
-   * `offsets: 'in-transaction'`: settles a transaction whose commit failed on the client, though
-   * the broker may have committed it (the answer lost): resolves once the broker completed or
-   * aborted it, so the group's committed offset, which the runner reads next before retrying the
-   * batch, says which.
+   * `offsets: 'in-transaction'`: settles the transactions of one input partition, on each
+   * assignment of it and before a failed batch is retried: resolves once the broker completed or
+   * aborted any transaction left open for it (by a previous owner, or a commit whose answer was
+   * lost) and fenced the producer that left it, so the group's committed offset, which the runner
+   * reads next, says where processing resumes.
    * @throws when the broker cannot be reached (the runner retries)
    */
-  settle?(): Promise<void>
+  settle?(partition: { topic: string; partition: number }): Promise<void>
   /**
    * The runner lost these partitions (rebalance) or stops: a buffering sink drops what it holds
    * for them without acknowledging (the next owner re-reads it from the last commit).

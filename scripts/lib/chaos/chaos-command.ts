@@ -103,11 +103,11 @@ export async function runChaos(opts: ChaosOptions): Promise<{ observations: Chao
   const pool = new InstancePool(
     prefix,
     [
-      { app: 'enrichment', count: 2, env: (i) => ({ AUREN_DELIVERY: opts.delivery, AUREN_TRANSACTIONAL_ID: `${prefix}enrichment-${i}`, AUREN_LOG_LEVEL: 'warn', AUREN_LAG_INTERVAL_MS: LAG_INTERVAL_MS }) },
+      { app: 'enrichment', count: 2, env: () => ({ AUREN_DELIVERY: opts.delivery, AUREN_LOG_LEVEL: 'warn', AUREN_LAG_INTERVAL_MS: LAG_INTERVAL_MS }) },
       {
         app: 'aggregation',
         count: 2,
-        env: (i) => ({ AUREN_DELIVERY: opts.delivery, AUREN_TRANSACTIONAL_ID: `${prefix}aggregation-${i}`, AUREN_DATABASE_URL: databaseUrl, AUREN_AGGREGATION_DB_SCHEMA: schema, AUREN_AGGREGATION_EXPECTED_PARTITIONS: String(DEFAULT_PARTITIONS), AUREN_LOG_LEVEL: 'warn', AUREN_LAG_INTERVAL_MS: LAG_INTERVAL_MS }),
+        env: () => ({ AUREN_DELIVERY: opts.delivery, AUREN_DATABASE_URL: databaseUrl, AUREN_AGGREGATION_DB_SCHEMA: schema, AUREN_AGGREGATION_EXPECTED_PARTITIONS: String(DEFAULT_PARTITIONS), AUREN_LOG_LEVEL: 'warn', AUREN_LAG_INTERVAL_MS: LAG_INTERVAL_MS }),
       },
     ],
     say,

@@ -167,7 +167,8 @@ describe('runner: commit discipline', () => {
     driver.failAfterNextCommit = Object.assign(new Error('Connection error: read ECONNRESET'), { name: 'KafkaJSConnectionError' })
     await consumer.deliver()
     expect(consumer.errors).toEqual([])
-    expect(driver.settled).toBe(1) // the transactional id was settled before the committed offset was read
+    // The partition's transactional id was settled at the assignment and again before the committed offset was read for the retry.
+    expect(driver.settledIds).toEqual([`tx-1-${IN}-0`, `tx-1-${IN}-0`])
     expect(driver.committed.get(`${IN}/0`)).toBe(3n)
     expect(outputs(driver)).toEqual([{ n: 1 }, { n: 2 }])
     expect(driver.all(T.deadLetter)).toHaveLength(1)
@@ -183,9 +184,33 @@ describe('runner: commit discipline', () => {
     driver.failNextSend = Object.assign(new Error('Connection error: connect ECONNREFUSED'), { name: 'KafkaJSConnectionError' })
     await consumer.deliver()
     expect(consumer.errors).toEqual([])
-    expect(driver.settled).toBe(1)
+    expect(driver.settled).toBe(2) // at the assignment, and before the retry
     expect(driver.committed.get(`${IN}/0`)).toBe(2n)
     expect(outputs(driver)).toEqual([{ n: 1 }, { n: 2 }])
+  })
+
+  it('exactly-once: one transactional producer per input partition, settled at each assignment before the committed offset is read', async () => {
+    const driver = new MemoryDriver({ [IN]: 2 })
+    const { consumer } = await start(
+      driver,
+      defineProcessor<Msg, Msg>({ name: 'enrichment', inputs: [input], output: { topic: 'enrichedEvents', schema: 'enriched-agent-event', encode: (v) => v }, transform: (m) => emit({ key: 'k', value: m }) }),
+      { delivery: 'exactly-once' },
+    )
+    driver.rebalance(new Map([[consumer, { [IN]: [0, 1] }]]))
+    put(driver, 0, { n: 1 })
+    put(driver, 1, { n: 2 })
+    await consumer.deliver()
+    expect([...driver.settledIds].sort()).toEqual([`tx-1-${IN}-0`, `tx-1-${IN}-1`])
+    expect(driver.committed.get(`${IN}/0`)).toBe(1n)
+    expect(driver.committed.get(`${IN}/1`)).toBe(1n)
+    // Another assignment (a rebalance): each partition's id is settled again, on a new producer.
+    driver.rebalance(new Map([[consumer, { [IN]: [0, 1] }]]))
+    put(driver, 0, { n: 3 })
+    put(driver, 1, { n: 4 })
+    await consumer.deliver()
+    expect(driver.settledIds).toHaveLength(4)
+    expect(driver.transactionalIds.filter((id) => id === `tx-1-${IN}-0`)).toHaveLength(2)
+    expect(outputs(driver).map((m) => m.n).sort()).toEqual([1, 2, 3, 4])
   })
 })
 
