@@ -223,7 +223,9 @@ export class RuleEngine {
   /**
    * @param rules compiled rules (validateRuleFile)
    * @param state a saved state to resume from (aggregations and alerts of rules no longer
-   *   present are dropped); a state saved before shared aggregations ({@link LegacyEngineState})
+   *   present are dropped; so is an aggregation whose id changed — a rule's selector, grouping or
+   *   window edited — and the Alertmanager lets its firing alerts expire at their `endsAt`, since
+   *   nothing re-sends them); a state saved before shared aggregations ({@link LegacyEngineState})
    *   is converted
    */
   constructor(rules: readonly Rule[], options: EngineOptions = {}, state?: EngineState | LegacyEngineState) {
