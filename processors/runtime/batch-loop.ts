@@ -99,8 +99,13 @@ export function createBatchLoop<In, Out, S>(
         return
       }
       slot.lastRecordAtMs = now()
-      // When every record was handled, move past trailing transaction markers too.
-      const nextOffset = (BigInt(handled === batch.records.length ? batch.lastOffset : lastOffset) + 1n).toString()
+      // When every record was handled, move past trailing transaction markers too. Never behind the
+      // stored offset: a batch wholly below it was applied before (fetched before another instance
+      // took the partition on and committed further), and committing its end would move the
+      // partition back and have its records processed again.
+      let next = BigInt(handled === batch.records.length ? batch.lastOffset : lastOffset) + 1n
+      if (stored !== undefined && next < stored) next = stored
+      const nextOffset = next.toString()
       const position: PartitionPosition = { groupId, topic: batch.topic, partition: batch.partition, nextOffset }
       const commitTimer = m.commitDuration.startTimer({ processor })
       const result = await ack.hand(slot, { records: work.records, position, cause: 'records', nowMs: now(), highWatermark: batch.highWatermark }, work.deadLetters)

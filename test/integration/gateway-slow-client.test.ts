@@ -192,18 +192,20 @@ describe('gateway slow-client policy on the real pipeline', () => {
     for (const t of TIERS) expect(normal.delays[t].length, t).toBe(sent[t])
     // The other client is not slowed by the stalled one: its median per tier stays within 20 ms of
     // the baseline phase's and its p95 within 50 ms (the batched tiers' delays are set by their
-    // flush deadlines), critical events still arrive at once (p95 under 50 ms) and analytical
-    // batches within 550 ms. A fan-out held up by the stalled client would add seconds (its queue
-    // grows to the 512 KiB close threshold first); the p95 margin is scheduling noise on this
+    // flush deadlines), critical events still arrive at once (p95 under 50 ms) and no analytical
+    // batch takes a second. A fan-out held up by the stalled client would add seconds (its queue
+    // grows to the 512 KiB close threshold first); the margins are scheduling noise on this
     // 2-core machine: a fresh-clone run saw critical p95 43 ms against a baseline of 18 ms, inside
-    // the 50 ms budget, with every event delivered.
+    // the 50 ms budget, with every event delivered, and another a single analytical delivery of
+    // 631 ms of 400 (p95 455 ms, as in its baseline phase, whose slowest was 504 ms); the 550 ms
+    // analytical budget is gateway-budgets.test.ts's.
     // The p99 budgets are gateway-budgets.test.ts's: here, with 16 KiB events, the p99 of 100
     // critical events is the second-slowest delivery, which reached 62 ms in a fresh-clone run (and
     // 90 ms in a baseline phase, where no client stalls) on this 2-core machine running other
     // suites; likewise single operational deliveries of 120-140 ms occur in either phase.
     const sorted = (t: Tier) => sortedDelays(normal, t)
     expect(percentile(sorted('critical'), 95)).toBeLessThan(50)
-    expect(sorted('analytical').at(-1)).toBeLessThan(550)
+    expect(sorted('analytical').at(-1)).toBeLessThan(1000)
     const base = (t: Tier) => [...baseline[t]].sort((a, b) => a - b)
     for (const t of TIERS) {
       expect(percentile(sorted(t), 50), `${t} p50 vs baseline`).toBeLessThan(percentile(base(t), 50) + 20)

@@ -189,6 +189,19 @@ describe('runner: commit discipline', () => {
     expect(outputs(driver)).toEqual([{ n: 1 }, { n: 2 }])
   })
 
+  it('exactly-once: a batch wholly below the committed offset (another instance went further) commits no position behind it', async () => {
+    const { driver, consumer } = await startExactlyOnce()
+    put(driver, 0, { n: 1 }, { n: 2 }, { n: 3 }, { n: 4 })
+    // Another instance took the partition, processed all four and committed 4, while this one
+    // still fetches from 0 (a zombie that resumed, or a fetch made before the rebalance).
+    driver.committed.set(`${IN}/0`, 4n)
+    consumer.positions.set(`${IN}/0`, 0n)
+    await consumer.deliver(2)
+    expect(consumer.errors).toEqual([])
+    expect(driver.committed.get(`${IN}/0`)).toBe(4n)
+    expect(driver.all(OUT)).toHaveLength(0)
+  })
+
   it('exactly-once: one transactional producer per input partition, settled at each assignment before the committed offset is read', async () => {
     const driver = new MemoryDriver({ [IN]: 2 })
     const { consumer } = await start(
