@@ -86,11 +86,10 @@ export interface Evaluation {
   window: { start: number; end: number } | null
 }
 
-/** The quantile of each percentile statistic of a latency condition. */
-export const QUANTILE = { p50: 0.5, p95: 0.95, p99: 0.99 } as const
+const QUANTILE = { p50: 0.5, p95: 0.95, p99: 0.99 } as const
 
-/** A latency statistic of a latency condition. */
-export type LatencyStatistic = 'p50' | 'p95' | 'p99' | 'mean'
+/** A latency statistic of a latency condition (rule-schema.ts). */
+export type LatencyStatistic = Extract<CompiledCondition, { kind: 'latency' }>['statistic']
 
 /**
  * Whether a sliding-window condition holds, read from its group's running totals without
@@ -209,7 +208,7 @@ export function evaluateWindowed(c: CompiledCondition, buckets: readonly Bucket[
     case 'latency': {
       // Every latency observation adds n = 1 and one histogram count: n is the histogram's total.
       if (t.n < c.minSample) return { active: false, value: null, threshold: c.thresholdMs, window }
-      const value = c.statistic === 'mean' ? t.sum / t.n : (tumblingHist ? percentile(tumblingHist, QUANTILE[c.statistic]) : percentileOfRecord(totals.hist, QUANTILE[c.statistic], totals.n))!
+      const value = tumblingHist ? (c.statistic === 'mean' ? t.sum / t.n : percentile(tumblingHist, QUANTILE[c.statistic])!) : slidingLatency(totals, c.statistic)!
       return { active: value > c.thresholdMs, value, threshold: c.thresholdMs, window }
     }
   }
