@@ -82,10 +82,11 @@ describe('exactly-once delivery with Kafka transactions', () => {
       a.kill('SIGSTOP')
       await waitForGroupCaughtUp(kafka.admin, `${kafka.prefix}auren.enrichment`, kafka.topics.agentEvents, 120_000)
       a.kill('SIGCONT')
-      // a resumes where it was: its batch in flight tries to commit with a producer b fenced.
+      // a resumes where it was: its batch in flight, or the next one it fetches from the input
+      // that goes on arriving before it hears of the rebalance, tries to commit with a producer b fenced.
+      await kafka.produceEvents(events.slice(6000))
       await waitUntil('the paused instance logs its refused commit', () => /fenced|epoch/i.test(a.output()), { timeoutMs: 30_000 })
       // Both go on: a rejoins the group and the rest of the input is processed.
-      await kafka.produceEvents(events.slice(6000))
       await waitForGroupCaughtUp(kafka.admin, `${kafka.prefix}auren.enrichment`, kafka.topics.agentEvents, 120_000)
     } finally {
       a.kill('SIGCONT')
