@@ -6,8 +6,8 @@
  * transaction committed). In the background it compacts closed hours and sweeps retention.
  * Configuration: runtime/ops/config.ts plus ./config.ts (AUREN_ARCHIVAL_*, AUREN_S3_*).
  */
-import pg from 'pg'
 import { runProcessorApp } from '../runtime/app.ts'
+import { createPgPool } from '../runtime/sinks/postgres.ts'
 import { createBufferedSink } from '../runtime/sinks/buffered-sink.ts'
 import { rowBytes, type ArchiveOutput } from './archive-row.ts'
 import { parseArchivalConfig } from './config.ts'
@@ -25,8 +25,8 @@ await runProcessorApp({
   parseAppConfig: parseArchivalConfig,
   build: async ({ appConfig: c, registry, log }) => {
     log.info({ applied: await runArchiveMigrations(c.databaseUrl, c.dbSchema), schema: c.dbSchema }, 'migrations up to date')
-    const pool = new pg.Pool({ connectionString: c.databaseUrl, max: 8, options: `-c search_path=${c.dbSchema}` })
-    pool.on('error', (err) => log.warn({ err }, 'idle PostgreSQL connection failed'))
+    // The runtime's pool: every client keeps an 'error' listener, checked out or idle (postgres.ts).
+    const pool = createPgPool({ url: c.databaseUrl, max: 8, schema: c.dbSchema, log })
     const store = createObjectStore(c.s3)
     // Parquet encoding runs on a worker thread while the main thread decodes the next records.
     const encoder = c.parquetWorker ? createParquetEncoder() : undefined

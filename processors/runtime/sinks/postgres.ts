@@ -39,13 +39,32 @@ export function sqlError(err: unknown, stage: string): AurenError {
 }
 
 /**
- * A pool whose idle clients may lose their connection (database restart, 57P01) without
- * crashing the process: the error is logged and the pool replaces the client.
+ * A pool whose clients may lose their connection at any moment (database restart or fast
+ * shutdown, `pg_terminate_backend`: 57P01) without crashing the process: the error is logged and
+ * the client discarded, and whoever uses it sees its pending or next query fail (retriable).
+ *
+ * Every client gets an 'error' listener of its own as it connects (the pool's 'connect' event),
+ * kept for its whole life. pg-pool's own listener is there only while the client is idle: it is
+ * removed when the client is handed out (pg-pool `_acquireClient`), and a caller can add one only
+ * once its promise continuation runs. A new client's first ReadyForQuery resolves that promise
+ * while pg is still reading the socket, so a FATAL in the same read (a backend terminated right
+ * after it accepted the connection, e.g. at a fast shutdown) reached a client with no listener:
+ * an unhandled 'error' event that ended the process (test/integration/postgres-pool-faults.test.ts).
+ * A client checked out with `pool.connect()` and held between queries is covered too.
  * @param schema search_path of every connection (a migration's schema); default 'public'
  */
 export function createPgPool(opts: { url: string; max?: number; schema?: string; log?: Logger }): pg.Pool {
   const pool = new pg.Pool({ connectionString: opts.url, max: opts.max ?? 4, options: `-c search_path=${opts.schema ?? 'public'}` })
-  pool.on('error', (err) => opts.log?.warn({ err, sqlstate: (err as { code?: string }).code }, 'idle PostgreSQL client lost its connection; discarded'))
+  pool.on('connect', (client) => {
+    let lost = false
+    client.on('error', (err) => {
+      // The first error of a client is news; what follows ("Connection terminated unexpectedly") is its echo.
+      opts.log?.[lost ? 'debug' : 'warn']({ err, sqlstate: (err as { code?: string }).code }, 'PostgreSQL connection lost; its client is discarded')
+      lost = true
+    })
+  })
+  // Required as well: pg-pool re-emits an idle client's error on the pool (logged above already).
+  pool.on('error', (err) => opts.log?.debug({ err }, 'idle PostgreSQL client discarded'))
   return pool
 }
 
@@ -58,7 +77,9 @@ export async function inTransaction<T>(pool: pg.Pool, stage: string, work: (c: p
   const client = await pool.connect().catch((err: unknown) => {
     throw sqlError(err, `${stage} (connect)`)
   })
-  const onError = () => {} // a connection lost mid-transaction fails the pending query instead
+  // A connection lost mid-transaction fails the pending or next query instead (createPgPool's
+  // clients have a listener of their own; this one covers any other pool).
+  const onError = () => {}
   client.on('error', onError)
   let broken: Error | undefined
   try {
