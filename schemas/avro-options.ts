@@ -45,6 +45,7 @@ export const ROOT_SCHEMAS = {
   'enriched-agent-event': 'auren.events.EnrichedAgentEvent',
   'agent-metrics-window': 'auren.metrics.AgentMetricsWindow',
   alert: 'auren.alerts.Alert',
+  'alert-partial': 'auren.alerts.AlertPartial',
 } as const
 
 /** Stem of a generated root schema file. */

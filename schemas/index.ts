@@ -28,5 +28,7 @@ export type {
   AgentMetricsWindow,
   LatencySummary,
   Alert,
+  AlertPartial,
+  PartialBucket,
 } from './generated/types.ts'
 export { TIER_SYMBOLS, COST_SOURCE_SYMBOLS, MEMORY_TIER_SYMBOLS } from './generated/types.ts'

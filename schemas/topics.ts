@@ -8,6 +8,8 @@ export const TOPIC_SUFFIXES = {
   deadLetter: 'auren.agent-events.dlq.v1',
   agentMetrics: 'auren.agent-metrics.v1',
   alerts: 'auren.alerts.v1',
+  /** Internal: the alerting processor's repartition topic (processors/alerting/README.md "Co-location and scaling"). */
+  alertPartials: 'auren.alert-partials.v1',
 } as const
 
 /** Logical topic name, e.g. `agentEvents`. */

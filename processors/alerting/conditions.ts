@@ -26,6 +26,16 @@ export function stepMs(c: CompiledCondition): number {
   }
 }
 
+/**
+ * Bucket width of a rule's partial aggregates on the repartition topic, ms (partial-buckets.ts):
+ * the window step of the windowed kinds; for an absence, a tenth of its silence (the group's
+ * last event time is sent once per such bucket, so an absence fires at most that much later).
+ * 0 for the `event` kind (never repartitioned).
+ */
+export function partialStepMs(c: CompiledCondition): number {
+  return c.kind === 'absence' ? Math.max(1, Math.floor(c.afterMs / STEPS_PER_WINDOW)) : stepMs(c)
+}
+
 /** Buckets ending at or before this time can no longer count at clock `nowMs`: they may be dropped. */
 export function keepFromMs(c: CompiledCondition, nowMs: number): number {
   switch (c.kind) {

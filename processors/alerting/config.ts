@@ -17,6 +17,8 @@ const fields = {
   AUREN_ALERTING_REPLAY_LAG_MS: ms(900_000).meta({ unit: 'ms', description: 'An event enriched more than this after its event time is replayed history: its alerts get replay="true".' }),
   AUREN_ALERTING_IDLE_TIMEOUT_MS: ms(10_000).meta({ unit: 'ms', description: 'A partition without records for this long (processing time) is idle: on each tick its event-time clock moves to the watermark of the active partitions of its input, or on by the idle time when every partition is idle, so absences fire and alerts resolve (0: off).' }),
   AUREN_ALERTING_EXTERNAL_URL: z.url().optional().meta({ unit: 'URL', description: 'Base URL of this app as the Alertmanager\'s readers reach it, for each alert\'s generatorURL (like Prometheus\' --web.external-url; default http://<AUREN_HTTP_HOST>:<AUREN_HTTP_PORT>, which is wrong behind a bind address such as 0.0.0.0).' }),
+  AUREN_ALERTING_ALLOWED_LATENESS_MS: ms(5_000).meta({ unit: 'ms', description: 'How far out of order (event time) an event may reach its enriched partition and still count as in order in the rules that gather a group from every partition; those alerts come that much later.' }),
+  AUREN_ALERTING_PARTIALS_PUBLISH_MS: ms(200, 10).meta({ unit: 'ms', description: 'Wait between publication rounds of the repartition outbox (closed buckets and watermarks for auren.alert-partials.v1) when it is empty: part of the delay of the co-located rules\' alerts.' }),
   AUREN_ALERTING_MAX_GROUPS_PER_RULE: z.coerce.number().int().min(1).max(10_000_000).default(10_000).meta({ unit: 'groups', description: 'Most fingerprints kept per rule and partition (groups per shared aggregation); groups with no pending or firing alert are dropped first.' }),
 }
 
@@ -32,6 +34,10 @@ export interface AlertingConfig {
   readonly replayLagMs: number
   readonly idleTimeoutMs: number
   readonly maxGroupsPerRule: number
+  /** Allowed lateness of the repartitioned rules, ms (event time). */
+  readonly allowedLatenessMs: number
+  /** Wait between rounds of the repartition outbox when empty, ms. */
+  readonly partialsPublishIntervalMs: number
   /** Base URL of the alerts' generatorURL, when set (else the app's HTTP address). */
   readonly externalUrl: string | undefined
 }
@@ -52,6 +58,8 @@ export const ALERTING_CONFIG = defineEnvConfig({
     replayLagMs: c.AUREN_ALERTING_REPLAY_LAG_MS,
     idleTimeoutMs: c.AUREN_ALERTING_IDLE_TIMEOUT_MS,
     maxGroupsPerRule: c.AUREN_ALERTING_MAX_GROUPS_PER_RULE,
+    partialsPublishIntervalMs: c.AUREN_ALERTING_PARTIALS_PUBLISH_MS,
+    allowedLatenessMs: c.AUREN_ALERTING_ALLOWED_LATENESS_MS,
     externalUrl: c.AUREN_ALERTING_EXTERNAL_URL,
   }),
 })

@@ -12,28 +12,46 @@
  * times the history implies; when every partition is idle (traffic stopped) its clock goes on by
  * the processing time it has been idle.
  *
- * Co-location: rules are evaluated per input partition. The enriched topic is keyed by
- * `trace_id` and the metrics topic by `agent_id`; a group's figures are exact when its events
- * share a partition (a run's agents; every window of an agent). An agent active in traces on
- * several partitions is evaluated per partition under one fingerprint: each partition's engine
- * sends its own state changes of that fingerprint, and the order in which they reach the alerts
- * topic depends on the interleaving of the partitions (see README "Alerting" for the limitation).
+ * Co-location (README "Co-location and scaling"): the enriched topic is keyed by trace, so the
+ * rules whose figures gather a group's events from every trace (every kind but `event` and
+ * `window_sum`, partial-buckets.ts `needsColocation`) are evaluated in two stages, as a
+ * repartition: each enriched-event partition sends its closed buckets per aggregation and group
+ * (keyed by both) and its event-time watermark (to every partition) to the internal topic
+ * `auren.alert-partials.v1` through an outbox written in the batch's transaction; the partitions
+ * of that topic, a third input of the same consumer group, add every source's buckets up and
+ * evaluate those rules once the lowest source watermark passed them (partial-merge.ts). The
+ * `event` rules fire at once on the enriched partition that read the event; the `window_sum`
+ * rules read the metrics windows, keyed by agent like the rules' groups.
  */
-import { fromEnrichedRecord, type Alert, type AgentMetricsWindow, type EnrichedAgentEvent, type EnrichedAgentEventRecord } from '../../schemas/index.ts'
+import { fromEnrichedRecord, type Alert, type AgentMetricsWindow, type AlertPartial, type EnrichedAgentEvent, type EnrichedAgentEventRecord } from '../../schemas/index.ts'
+import type { PartitionRef } from '../runtime/context.ts'
 import { defineProcessor, type ProcessorDefinition } from '../runtime/define-processor.ts'
 import type { AcknowledgingSink } from '../runtime/sinks/sink.ts'
 import { emit } from '../runtime/outcome.ts'
 import { RuleEngine, type EngineState } from './engine.ts'
+import { eventFacts } from './event-facts.ts'
 import { IdleWatermark } from './idle-watermark.ts'
+import { needsColocation, PartialBuckets, type PartialBucketsState, type PartialRecord, type PartialSource } from './partial-buckets.ts'
+import { PartialMerge, type PartialMergeState } from './partial-merge.ts'
 import type { Rule } from './rule-schema.ts'
 
 /** An input of the alerting processor, tagged by topic. */
-export type AlertingInput = { kind: 'event'; value: EnrichedAgentEvent } | { kind: 'window'; value: AgentMetricsWindow }
+export type AlertingInput = { kind: 'event'; value: EnrichedAgentEvent } | { kind: 'window'; value: AgentMetricsWindow } | { kind: 'partial'; value: AlertPartial }
 
-/** Per-partition state: the engine and the event-time clock at the partition's last input. */
+/** An output: a state change of an alert, or a record for the repartition topic. */
+export type AlertingOutput = { kind: 'alert'; alert: Alert } | { kind: 'partial'; record: PartialRecord }
+
+/**
+ * Per-partition state. Enriched-event partitions: the engine of the rules read where the event
+ * is (`event` rules), the partial buckets of the others (stage 1) and the clock at the last
+ * input. Metrics partitions: the engine (`window_sum` rules). Repartition partitions: the merge
+ * (stage 2). The parts a partition does not use stay empty.
+ */
 export interface AlertingState {
   engine: RuleEngine
   clockAtLastInputMs: number | null
+  partials: PartialBuckets | null
+  merge: PartialMerge | null
 }
 
 /** Settings of the definition. */
@@ -52,56 +70,108 @@ export interface AlertingDefinitionOptions {
   punctuationIntervalMs?: number
   /** Called after each committed batch or tick with its alerts (metrics). */
   onCommitted?: (alerts: readonly Alert[]) => void
+  /**
+   * How far out of order (event time, ms) an event may arrive in its enriched partition and still
+   * count in its bucket as if in order (partial-buckets.ts): the repartitioned rules' alerts come
+   * that much later in event time.
+   */
+  allowedLatenessMs: number
+  /** Partitions of the enriched topic and of the repartition topic (read from the cluster at start). */
+  partitions: { enriched: number; partials: number }
 }
 
 /** The alerting processor definition (module doc). */
-export function alertingDefinition(sink: AcknowledgingSink<Alert>, o: AlertingDefinitionOptions): ProcessorDefinition<AlertingInput, Alert, AlertingState> {
+export function alertingDefinition(sink: AcknowledgingSink<AlertingOutput>, o: AlertingDefinitionOptions): ProcessorDefinition<AlertingInput, AlertingOutput, AlertingState> {
   const engineOptions = { maxGroupsPerRule: o.maxGroupsPerRule }
   const watermark = o.idleTimeoutMs > 0 ? new IdleWatermark(o.idleTimeoutMs) : null
-  return defineProcessor<AlertingInput, Alert, AlertingState>({
+  const localRules = o.rules.filter((r) => !needsColocation(r))
+  const mergedRules = o.rules.filter(needsColocation)
+  const sourceOf = (p: PartitionRef): PartialSource => ({ id: `${p.topic}:${p.partition}`, sourcePartitions: o.partitions.enriched, mergePartitions: o.partitions.partials })
+  const alertOut = (alerts: readonly Alert[]) => alerts.map((a) => ({ key: a.fingerprint, value: { kind: 'alert', alert: a } as AlertingOutput }))
+  const partialOut = (records: readonly PartialRecord[]) => records.map((r) => ({ key: r.key, value: { kind: 'partial', record: r } as AlertingOutput }))
+  return defineProcessor<AlertingInput, AlertingOutput, AlertingState>({
     name: 'alerting',
     inputs: [
       { topic: 'enrichedEvents', schema: 'enriched-agent-event', decode: (v) => ({ kind: 'event', value: fromEnrichedRecord(v as EnrichedAgentEventRecord) }) },
       { topic: 'agentMetrics', schema: 'agent-metrics-window', decode: (v) => ({ kind: 'window', value: v as AgentMetricsWindow }) },
+      { topic: 'alertPartials', schema: 'alert-partial', decode: (v) => ({ kind: 'partial', value: v as AlertPartial }) },
     ],
     sink,
     state: {
-      initial: () => ({ engine: new RuleEngine(o.rules, engineOptions), clockAtLastInputMs: null }),
+      initial: () => ({ engine: new RuleEngine(localRules, engineOptions), clockAtLastInputMs: null, partials: null, merge: null }),
       codec: {
-        encode: (s) => `{"engine":${s.engine.serialize()},"clockAtLastInputMs":${JSON.stringify(s.clockAtLastInputMs)}}`,
+        encode: (s) => `{"engine":${s.engine.serialize()},"clockAtLastInputMs":${JSON.stringify(s.clockAtLastInputMs)},"partials":${s.partials ? s.partials.serialize() : 'null'},"merge":${s.merge ? s.merge.serialize() : 'null'}}`,
         decode: (json) => {
-          const saved = JSON.parse(json) as { engine: EngineState; clockAtLastInputMs: number | null }
-          return { engine: new RuleEngine(o.rules, engineOptions, saved.engine), clockAtLastInputMs: saved.clockAtLastInputMs }
+          const saved = JSON.parse(json) as { engine: EngineState; clockAtLastInputMs: number | null; partials?: PartialBucketsState | null; merge?: PartialMergeState | null }
+          return {
+            engine: new RuleEngine(localRules, engineOptions, saved.engine),
+            clockAtLastInputMs: saved.clockAtLastInputMs,
+            partials: saved.partials ? new PartialBuckets(mergedRules, o.allowedLatenessMs, saved.partials) : null,
+            merge: saved.merge ? new PartialMerge(mergedRules, engineOptions, o.idleTimeoutMs, saved.merge) : null,
+          }
         },
       },
     },
     transform: (input, ctx) => {
       const s = ctx.state.get()
-      const alerts = input.kind === 'event'
-        ? s.engine.onEvent(input.value, input.value.ingest_lag_ms > o.replayLagMs)
-        : s.engine.onMetricsWindow(input.value, ctx.now() - input.value.window_end / 1000 > o.replayLagMs)
+      if (input.kind === 'partial') {
+        const alerts = (s.merge ??= new PartialMerge(mergedRules, engineOptions, o.idleTimeoutMs)).onRecord(input.value, ctx.now())
+        ctx.state.set(s)
+        return emit(...alertOut(alerts))
+      }
+      if (input.kind === 'window') {
+        const alerts = s.engine.onMetricsWindow(input.value, ctx.now() - input.value.window_end / 1000 > o.replayLagMs)
+        s.clockAtLastInputMs = s.engine.clock
+        ctx.state.set(s)
+        return emit(...alertOut(alerts))
+      }
+      const ev = input.value
+      const replay = ev.ingest_lag_ms > o.replayLagMs
+      const f = eventFacts(ev)
+      const alerts = s.engine.onFacts(f, ev.event.event_type, replay)
+      const partials = mergedRules.length > 0 ? (s.partials ??= new PartialBuckets(mergedRules, o.allowedLatenessMs)).add(f, ev.event.event_type, replay, sourceOf(ctx.partition)) : []
       s.clockAtLastInputMs = s.engine.clock
       ctx.state.set(s)
-      return emit(...alerts.map((a) => ({ key: a.fingerprint, value: a })))
+      return emit(...alertOut(alerts), ...partialOut(partials))
     },
     punctuation: o.punctuationIntervalMs ? { intervalMs: o.punctuationIntervalMs } : {},
     punctuate: (nowMs, partition, ctx) => {
+      if (partition.input === 'alertPartials') return []
       const s = ctx.state.get()
-      if (!watermark) return []
-      watermark.observe(partition, s.engine.clock, ctx.lastRecordAtMs)
-      if (ctx.lastRecordAtMs === null || s.clockAtLastInputMs === null || !watermark.isIdle(ctx.lastRecordAtMs, nowMs)) return []
-      // Idle: follow the event time of the partitions still receiving records; by processing time only when all are idle.
-      const target = watermark.activeWatermark(partition.input, nowMs) ?? s.clockAtLastInputMs + (nowMs - ctx.lastRecordAtMs)
-      if (s.engine.clock !== null && target <= s.engine.clock) return []
-      const alerts = s.engine.advanceTo(target)
-      ctx.state.set(s)
-      return alerts.map((a) => ({ key: a.fingerprint, value: a }))
+      const out: { key: string; value: AlertingOutput }[] = []
+      let changed = false
+      let idle = false
+      if (watermark) {
+        watermark.observe(partition, s.engine.clock, ctx.lastRecordAtMs)
+        idle = watermark.isIdle(ctx.lastRecordAtMs, nowMs)
+        if (idle && ctx.lastRecordAtMs !== null && s.clockAtLastInputMs !== null) {
+          // Idle: follow the event time of the partitions still receiving records; by processing time only when all are idle.
+          const target = watermark.activeWatermark(partition.input, nowMs) ?? s.clockAtLastInputMs + (nowMs - ctx.lastRecordAtMs)
+          if (s.engine.clock === null || target > s.engine.clock) {
+            out.push(...alertOut(s.engine.advanceTo(target)))
+            if (s.partials) out.push(...partialOut(s.partials.advanceTo(target, sourceOf(partition))))
+            changed = true
+          }
+        }
+      }
+      if (partition.input === 'enrichedEvents' && mergedRules.length > 0) {
+        // An idle source sends every bucket it holds, then its watermark (marked idle) to every
+        // partition of the repartition topic, after the buckets it closed (partial-buckets.ts).
+        const partials = (s.partials ??= new PartialBuckets(mergedRules, o.allowedLatenessMs))
+        const marks = [...(idle ? partials.closeAll(sourceOf(partition)) : []), ...partials.watermarks(sourceOf(partition), idle)]
+        if (marks.length > 0) {
+          out.push(...partialOut(marks))
+          changed = true
+        }
+      }
+      if (changed) ctx.state.set(s)
+      return out
     },
     afterCommit: (batch) => {
       if (!o.onCommitted) return
       const alerts: Alert[] = []
-      for (const r of batch.results) if (r.outcome.kind === 'emit') for (const rec of r.outcome.records) alerts.push(rec.value)
-      for (const rec of batch.punctuated) alerts.push(rec.value)
+      for (const r of batch.results) if (r.outcome.kind === 'emit') for (const rec of r.outcome.records) if (rec.value.kind === 'alert') alerts.push(rec.value.alert)
+      for (const rec of batch.punctuated) if (rec.value.kind === 'alert') alerts.push(rec.value.alert)
       if (alerts.length > 0) o.onCommitted(alerts)
     },
     observe: (input) => (input.kind === 'event' ? { eventTimeMs: input.value.event.timestamp / 1000, tier: input.value.tier } : undefined),

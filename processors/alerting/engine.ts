@@ -38,13 +38,13 @@
  */
 import { createHash } from 'node:crypto'
 import type { Alert, AgentMetricsWindow, EnrichedAgentEvent } from '../../schemas/index.ts'
-import { eventContribution, evaluateWindowed, keepFromMs, slidingHolds, slidingLatency, stepMs, windowContribution, type Evaluation, type LatencyStatistic, type WindowFigures } from './conditions.ts'
+import { eventContribution, evaluateWindowed, keepFromMs, partialStepMs, slidingHolds, slidingLatency, stepMs, windowContribution, type Evaluation, type LatencyStatistic, type WindowFigures } from './conditions.ts'
 import { formatDurationMs } from './duration.ts'
 import { eventFacts, type EventFacts } from './event-facts.ts'
 import { RuleIndex } from './rule-index.ts'
 import type { CompiledCondition, Rule } from './rule-schema.ts'
 import { TimerQueue } from './timer-queue.ts'
-import { addToBuckets, emptyTotals, pruneBuckets, totalsOf, type Bucket, type Totals } from './window-buckets.ts'
+import { addToBuckets, emptyTotals, mergeIntoBuckets, pruneBuckets, totalsOf, type Bucket, type Totals } from './window-buckets.ts'
 
 /** Default cap of groups (fingerprints) per aggregation, so per rule. */
 export const DEFAULT_MAX_GROUPS_PER_RULE = 10_000
@@ -119,6 +119,35 @@ export interface LegacyEngineState {
 export interface EngineOptions {
   /** Cap of groups per aggregation, so of fingerprints per rule (default {@link DEFAULT_MAX_GROUPS_PER_RULE}). */
   maxGroupsPerRule?: number
+  /**
+   * The merging stage of repartitioned rules (partial-merge.ts): every time-driven change is
+   * due at the end of a partial bucket (conditions.ts `partialStepMs`), the only times at which
+   * the merged figures are complete (a source's bucket reaches the merge once it closed).
+   */
+  alignToPartialSteps?: boolean
+}
+
+/**
+ * One source partition's aggregates of one aggregation and group in one bucket, as the merging
+ * stage applies them (the `bucket` of an AlertPartial record, with its histogram as a record).
+ */
+export interface PartialInput {
+  /** Aggregation id (rule-index.ts `aggregationId`). */
+  aggregation: string
+  /** Group key (RuleIndex.groupKey). */
+  groupKey: string
+  labels: Record<string, string>
+  /** Bucket start and width, ms. */
+  start: number
+  stepMs: number
+  n: number
+  k: number
+  sum: number
+  /** Latency histogram, bucket index → count (latency rules), else undefined. */
+  hist?: Record<number, number>
+  /** Latest event time in the bucket, ms (absence rules), else null. */
+  lastSeenMs: number | null
+  replay: boolean
 }
 
 /** Counters of what the engine did (for metrics). */
@@ -215,6 +244,9 @@ export class RuleEngine {
   private readonly fingerprints: Map<string, string>[]
   private readonly timers = new TimerQueue()
   private readonly maxGroups: number
+  private readonly alignToPartialSteps: boolean
+  /** Aggregation id → slot. */
+  private readonly slotOf: ReadonlyMap<string, number>
   private clockMs: number | null = null
   /** Counter behind touchedAt / insertedAt. */
   private tick = 0
@@ -231,9 +263,11 @@ export class RuleEngine {
   constructor(rules: readonly Rule[], options: EngineOptions = {}, state?: EngineState | LegacyEngineState) {
     this.rules = rules
     this.maxGroups = options.maxGroupsPerRule ?? DEFAULT_MAX_GROUPS_PER_RULE
+    this.alignToPartialSteps = options.alignToPartialSteps ?? false
     this.byId = new Map(rules.map((r, i) => [r.id, i]))
     this.index = new RuleIndex(rules)
     const slots = this.index.aggregationIds.length
+    this.slotOf = new Map(this.index.aggregationIds.map((id, slot) => [id, slot]))
     this.groups = Array.from({ length: slots }, () => new Map())
     this.slotCondition = this.index.aggregationRules.map((list) => rules[list[0]!]!.condition)
     this.slotGroupBy = this.index.aggregationRules.map((list) => rules[list[0]!]!.group_by)
@@ -250,9 +284,8 @@ export class RuleEngine {
 
   private restore(state: EngineState): void {
     this.clockMs = state.clockMs
-    const slotOf = new Map(this.index.aggregationIds.map((id, slot) => [id, slot]))
     for (const [id, groups] of Object.entries(state.aggregations)) {
-      const slot = slotOf.get(id)
+      const slot = this.slotOf.get(id)
       if (slot === undefined) continue
       const ruleIds = new Set(this.index.aggregationRules[slot]!.map((i) => this.rules[i]!.id))
       for (const [key, saved] of Object.entries(groups)) {
@@ -354,10 +387,14 @@ export class RuleEngine {
    * @returns the Alert records of the state changes, in order
    */
   onEvent(enriched: EnrichedAgentEvent, replay = false): Alert[] {
-    const f = eventFacts(enriched)
+    return this.onFacts(eventFacts(enriched), enriched.event.event_type, replay)
+  }
+
+  /** {@link onEvent} on an event's facts (event-facts.ts) already read, with its event type. */
+  onFacts(f: EventFacts, eventType: string, replay = false): Alert[] {
     const out = this.advanceTo(f.timeMs)
     // Only the rules whose event types include this one (rule-index.ts), in rule order.
-    const candidates = this.index.rulesFor(enriched.event.event_type)
+    const candidates = this.index.rulesFor(eventType)
     const keys = this.eventKeys
     keys.fill(undefined)
     const stamp = ++this.stamp
@@ -424,6 +461,36 @@ export class RuleEngine {
       if (g) this.evaluateRule(i, g, key, out)
     }
     for (const slot of this.touched) this.settle(slot, this.slotKey[slot]!, this.slotGroup[slot]!)
+    return out
+  }
+
+  /**
+   * Applies one source partition's partial bucket (merging stage, partial-merge.ts): first the
+   * time-driven changes up to the bucket's end, then its aggregates added to the group's window
+   * (or its last event time to an absence group), then every rule of the aggregation evaluated
+   * at the clock (the bucket's end; the clock when it is already later: a late bucket). A bucket
+   * of an aggregation this engine does not have (a rule removed or changed since it was sent) or
+   * of another width is ignored.
+   * @returns the Alert records of the state changes, in order
+   */
+  applyPartial(p: PartialInput): Alert[] {
+    const slot = this.slotOf.get(p.aggregation)
+    if (slot === undefined) return []
+    const c = this.slotCondition[slot]!
+    if (partialStepMs(c) !== p.stepMs) return []
+    const out = this.advanceTo(p.start + p.stepMs)
+    this.touched.length = 0
+    const g = this.touch(slot, p.groupKey, () => ({ ...p.labels }), p.replay)
+    if (!g) return out
+    if (c.kind === 'absence') {
+      if (p.lastSeenMs !== null) g.lastSeenMs = Math.max(g.lastSeenMs ?? p.lastSeenMs, p.lastSeenMs)
+    } else if (c.kind !== 'event') {
+      mergeIntoBuckets(g.buckets, p.start, p, g.totals)
+      pruneBuckets(g.buckets, stepMs(c), keepFromMs(c, this.clockMs ?? 0), g.totals)
+      this.mutations += 1
+    }
+    for (const i of this.index.aggregationRules[slot]!) this.evaluateRule(i, g, p.groupKey, out)
+    this.settle(slot, p.groupKey, g)
     return out
   }
 
@@ -689,6 +756,10 @@ export class RuleEngine {
       if (c.kind === 'baseline') next = earliestAfter(now, next, Math.floor(now / step) * step + step)
       else if (c.tumbling) next = earliestAfter(now, next, (Math.floor(now / c.windowMs) + 1) * c.windowMs)
       else next = earliestAfter(now, next, g.buckets[0]!.start + step + c.windowMs - 1)
+    }
+    if (this.alignToPartialSteps && next !== Infinity) {
+      const step = partialStepMs(c)
+      if (step > 0) next = Math.ceil(next / step) * step
     }
     const previous = g.dueMs
     const due = next === Infinity ? null : next

@@ -7,12 +7,14 @@
  * Configuration: runtime/ops/config.ts plus ./config.ts.
  */
 import { runProcessorApp } from '../runtime/app.ts'
-import { createPgPool, createPostgresSink } from '../runtime/sinks/postgres.ts'
-import type { Alert } from '../../schemas/index.ts'
+import { createPgPool } from '../runtime/sinks/postgres.ts'
+import { topicNames } from '../../schemas/index.ts'
+import { createAlertingSink, ensurePartialsTables, partialsOutboxTable } from './alerting-sink.ts'
 import { parseAlertingConfig } from './config.ts'
 import { alertingDefinition } from './definition.ts'
+import { readPartitionCounts } from './partition-counts.ts'
 import { createAlertingMetrics } from './metrics.ts'
-import { alertOutboxTable, ensureAlertTables, firingCounts, recordAlertChanges, startAlertDelivery, type AlertDelivery } from './notifiers/alert-delivery.ts'
+import { alertOutboxTable, ensureAlertTables, firingCounts, startAlertDelivery, type AlertDelivery } from './notifiers/alert-delivery.ts'
 import { DEFAULT_RULE_FILE, loadRuleFile } from './rule-file.ts'
 
 const rulesFile = process.env.AUREN_ALERTING_RULES_FILE || DEFAULT_RULE_FILE
@@ -31,16 +33,21 @@ await runProcessorApp({
     const pool = createPgPool({ url: c.databaseUrl, max: c.dbPoolSize, schema: c.dbSchema, log })
     await pool.query(`CREATE SCHEMA IF NOT EXISTS ${c.dbSchema}`)
     await ensureAlertTables(pool)
+    await ensurePartialsTables(pool)
     const onCommitted = createAlertingMetrics(registry, () => firingCounts(pool), rules.rules)
-    const sink = createPostgresSink<Alert>({ pool, apply: (client, batch) => recordAlertChanges(client, batch.records.map((r) => r.value)) })
+    const sink = createAlertingSink(pool)
+    const partitions = await readPartitionCounts({ brokers: config.kafkaBrokers, topics: topicNames(config.topicPrefix), log })
     log.info({ rulesFile, rules: rules.rules.map((r) => r.id) }, 'stream rules loaded')
     startDelivery = () => startAlertDelivery({
       pool, target: { baseUrl: c.alertmanagerUrl, timeoutMs: 5_000 }, resendIntervalMs: c.resendIntervalMs, pollIntervalMs: c.deliveryPollMs,
       generatorBaseUrl: c.externalUrl ?? `http://${config.httpHost}:${config.httpPort}`, log, registry,
     })
     return {
-      definition: alertingDefinition(sink, { rules: rules.rules, maxGroupsPerRule: c.maxGroupsPerRule, replayLagMs: c.replayLagMs, idleTimeoutMs: c.idleTimeoutMs, onCommitted }),
-      outboxes: [{ from: alertOutboxTable(pool), topic: 'alerts', schema: 'alert' }],
+      definition: alertingDefinition(sink, { rules: rules.rules, maxGroupsPerRule: c.maxGroupsPerRule, replayLagMs: c.replayLagMs, idleTimeoutMs: c.idleTimeoutMs, allowedLatenessMs: c.allowedLatenessMs, onCommitted, partitions }),
+      outboxes: [
+        { from: alertOutboxTable(pool), topic: 'alerts', schema: 'alert' },
+        { from: partialsOutboxTable(pool), topic: 'alertPartials', schema: 'alert-partial', intervalMs: c.partialsPublishIntervalMs },
+      ],
     }
   },
   // The Alertmanager delivery runs beside the runner and stops before it.

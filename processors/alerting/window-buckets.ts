@@ -103,6 +103,41 @@ export function addToBuckets(buckets: Bucket[], stepMs: number, timeMs: number, 
 }
 
 /**
+ * Merges the aggregates of another bucket list's bucket (a source partition's partial bucket,
+ * partial-buckets.ts) into the bucket of the same start, creating it, and into the running totals
+ * when given: the same result as adding each of its observations with {@link addToBuckets}.
+ * @param hist latency histogram counts of the partial (bucket index → count), when it has any
+ */
+export function mergeIntoBuckets(buckets: Bucket[], start: number, part: { n: number; k: number; sum: number; hist?: Readonly<Record<number, number>> }, totals?: Totals): void {
+  let i = buckets.length - 1
+  while (i >= 0 && buckets[i]!.start > start) i -= 1
+  let b = buckets[i]
+  if (!b || b.start !== start) {
+    b = { start, n: 0, k: 0, sum: 0 }
+    buckets.splice(i + 1, 0, b)
+  }
+  b.n += part.n
+  b.k += part.k
+  b.sum += part.sum
+  if (totals) {
+    totals.n += part.n
+    totals.k += part.k
+    totals.sum += part.sum
+  }
+  if (part.hist) {
+    for (const idx in part.hist) {
+      const count = part.hist[idx]!
+      b.hist ??= {}
+      b.hist[idx] = (b.hist[idx] ?? 0) + count
+      if (totals) {
+        totals.hist ??= {}
+        totals.hist[idx] = (totals.hist[idx] ?? 0) + count
+      }
+    }
+  }
+}
+
+/**
  * Drops buckets that end at or before `beforeMs`, subtracting them from the running totals when
  * given (an emptied list resets the totals to exactly zero, so no rounding residue survives).
  */

@@ -37,10 +37,60 @@ export interface AlertAnnotations {
   runbook: null | string
 }
 
+/** The alerting processor's repartition record, on its internal topic auren.alert-partials.v1 (processors/alerting/README.md "Co-location and scaling"). An enriched-event partition (the source) sends the closed bucket of one aggregation and group (key: aggregation and group key, so a group's buckets from every source meet on one partition), or its event-time watermark alone (sent to every partition of the topic). */
+export interface AlertPartial {
+  /** The source input partition, `<topic>:<partition>`. */
+  source: string
+  /** Partitions of the source topic: a merging partition waits until it heard from every one. */
+  source_partitions: number
+  /** Per-source sequence number, increasing by one per record the source sends (to any partition): a record at or below the last one read from the source is a duplicate of the outbox's at-least-once publication. */
+  seq: number
+  /** The source's watermark (event-time clock minus the allowed lateness) when it sent the record, UTC milliseconds; null while it has seen no event. */
+  watermark: null | number
+  /** The source has had no record for the idle timeout and has sent every bucket it held: it does not hold the merge's watermark back. */
+  idle: boolean
+  /** The closed bucket; null on a watermark-only record. */
+  bucket: null | PartialBucket
+}
+
 /** Alert state. */
 export type AlertStatus = 'firing' | 'resolved'
 /** Every symbol of AlertStatus, in schema order. */
 export const ALERT_STATUS_SYMBOLS = ['firing', 'resolved'] as const
+
+/** One latency histogram bucket (schemas/latency-histogram.ts layout). */
+export interface HistogramCount {
+  /** Histogram bucket index. */
+  index: number
+  /** Observations in it. */
+  count: number
+}
+
+/** One source's aggregates of one aggregation and group in one event-time bucket. */
+export interface PartialBucket {
+  /** Aggregation id (processors/alerting/rule-index.ts aggregationId). */
+  aggregation: string
+  /** Group key of the aggregation's grouping labels (rule-index.ts groupKey). */
+  group_key: string
+  /** Grouping label values of the group. */
+  labels: Record<string, string>
+  /** Bucket start, UTC milliseconds (a multiple of step_ms). */
+  start: number
+  /** Bucket width, ms. */
+  step_ms: number
+  /** Events counted. */
+  n: number
+  /** Events that also matched a ratio rule's numerator. */
+  k: number
+  /** Sum of the measured quantity (latency ms, USD or tokens). */
+  sum: number
+  /** Latency histogram counts (latency rules only). */
+  histogram: Array<HistogramCount>
+  /** Latest event time in the bucket, UTC milliseconds (absence rules). */
+  last_seen: null | number
+  /** Whether every event of the bucket is replayed history. */
+  replay: boolean
+}
 
 /** Alert severity. */
 export type Severity = 'critical' | 'warning' | 'info'

@@ -12,7 +12,7 @@ import { promisify } from 'node:util'
 import pg from 'pg'
 import type { Alert } from '../../schemas/index.ts'
 import type { CliContext } from '../lib/cli-context.ts'
-import { readTopicToEnd } from '../lib/read-topic.ts'
+import { readTopicToEnd, waitForGroupCaughtUp } from '../lib/read-topic.ts'
 
 const run = promisify(execFile)
 
@@ -96,6 +96,35 @@ export function alertsByRule(alerts: readonly Pick<RaisedAlert, 'rule' | 'severi
   }
   for (const r of Object.values(out)) r.groups.sort()
   return out
+}
+
+/**
+ * Waits until the alerting app's repartition has merged all that the input implies
+ * (processors/alerting/README.md "Co-location and scaling"): once the app has read its inputs,
+ * each enriched partition goes idle after `idleTimeoutMs` without records and sends every bucket
+ * it holds with an idle watermark, so the merge applies them; then the outbox of those records is
+ * empty and `groupId` has read the repartition topic to its end. Call after the group caught up
+ * on its inputs.
+ * @param tickMs the app's punctuation interval, ms (AUREN_PUNCTUATION_INTERVAL_MS)
+ * @throws Error after timeoutMs (ms)
+ */
+export async function waitRepartitionSettled(ctx: CliContext, databaseUrl: string, schema: string, groupId: string, idleTimeoutMs: number, tickMs = 1_000, timeoutMs = 120_000): Promise<void> {
+  // The idle timeout runs from the last record; two ticks later every partition has flushed.
+  await new Promise((r) => setTimeout(r, idleTimeoutMs + 2 * tickMs))
+  const client = new pg.Client({ connectionString: databaseUrl, options: `-c search_path=${schema}` })
+  await client.connect()
+  try {
+    const deadline = Date.now() + timeoutMs
+    for (;;) {
+      const pending = (await client.query<{ n: string }>('SELECT count(*)::text AS n FROM alert_partials_outbox')).rows[0]!.n
+      if (pending === '0') break
+      if (Date.now() > deadline) throw new Error(`the repartition outbox still holds ${pending} records after ${timeoutMs} ms`)
+      await new Promise((r) => setTimeout(r, 250))
+    }
+  } finally {
+    await client.end()
+  }
+  await waitForGroupCaughtUp(ctx.admin, groupId, ctx.topics.alertPartials, timeoutMs)
 }
 
 /**

@@ -24,12 +24,14 @@ import { keepRunningLines, rangeCovering, readApiSummary, renderApiSummary, runT
 
 /** Lifetime of the operator token printed by --keep-running, seconds (the run's working day). */
 const KEEP_RUNNING_TOKEN_TTL_S = 12 * 3600
+/** Processing time after which an alerting partition without records is idle, ms (AUREN_ALERTING_IDLE_TIMEOUT_MS). */
+const ALERTING_IDLE_MS = 5_000
 import type { RenderedDashboard } from '../lib/render-dashboards.ts'
 import { join } from 'node:path'
 import { archivalDemoEnv, createDemoBucket, readArchiveSummary, renderArchiveSummary } from './archive-summary.ts'
 import { eventStoreDemoEnv, readEventStoreSummary, renderEventStoreSummary } from './event-store-summary.ts'
 import type { AttributionRule } from '../sources/chatdev-attribution.ts'
-import { readAlertsSummary, renderAlertsSummary, waitAlertsDelivered } from './alerts-summary.ts'
+import { readAlertsSummary, renderAlertsSummary, waitAlertsDelivered, waitRepartitionSettled } from './alerts-summary.ts'
 import { DEFAULT_SIMULATED_LOAD, renderSimulatedSummary, runSimulatedPart, summarizeSimulated, type SimulatedLoad } from './simulated-part.ts'
 import { resolveSeed } from '../lib/simulate-command.ts'
 
@@ -133,8 +135,11 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
         AUREN_DATABASE_URL: databaseUrl,
         AUREN_ALERTING_DB_SCHEMA: schema,
         AUREN_ALERTMANAGER_URL: alertmanagerUrl,
-        // event time alone moves the rule clocks: a replay gives the same alerts every run
-        AUREN_ALERTING_IDLE_TIMEOUT_MS: '0',
+        // The recorded runs end at different event times on different partitions: a partition
+        // idle this long sends every bucket it holds, so the repartitioned rules see every run
+        // (processors/alerting/README.md "Co-location and scaling"); which alerts fire, at which
+        // event times, does not depend on when.
+        AUREN_ALERTING_IDLE_TIMEOUT_MS: String(ALERTING_IDLE_MS),
         AUREN_ALERTING_DELIVERY_POLL_MS: '100',
       }).then(started),
     ])
@@ -187,6 +192,7 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
     // The alerts the recorded runs raised: alerting caught up on both inputs, its outboxes drained.
     await waitForGroupCaughtUp(ctx.admin, alertingGroup, ctx.topics.enrichedEvents)
     await waitForGroupCaughtUp(ctx.admin, alertingGroup, ctx.topics.agentMetrics)
+    await waitRepartitionSettled(ctx, databaseUrl, schema, alertingGroup, ALERTING_IDLE_MS)
     await waitAlertsDelivered(databaseUrl, schema)
     const alerts = await readAlertsSummary(ctx, alertmanagerUrl)
     say(opts.json, `alerting caught up, ${alerts.alerts.length} alerts read from ${ctx.topics.alerts} and the Alertmanager (${secs()})`)

@@ -23,6 +23,7 @@ export const TOPIC_SCHEMAS: Partial<Record<TopicKey, RootSchemaName>> = {
   enrichedEvents: 'enriched-agent-event',
   agentMetrics: 'agent-metrics-window',
   alerts: 'alert',
+  alertPartials: 'alert-partial',
 }
 
 /** Connects an admin and a producer. @throws when the broker is unreachable (kafkajs retries first). */

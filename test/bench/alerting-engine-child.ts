@@ -11,11 +11,15 @@ export interface AlertingEngineResult {
   rules: number
   events: number
   events_per_s: number
+  /** The single-stage engine (every rule in one RuleEngine) over the same events. */
+  single_stage_events_per_s: number
+  /** Records the first stage sent to the merge (closed buckets and watermarks). */
+  repartition_records: number
   alerts: number
   groups: number
   snapshot_ms: number
   snapshot_bytes: number
-  memory: { fingerprints: number; heap_mib_10k: number; state_json_bytes_10k: number; after_60k_users_groups: number; engine_heap_mib_after_60k: number; evicted: number; gc: boolean }
+  memory: { fingerprints: number; heap_mib_10k: number; state_json_bytes_10k: number; open_buckets_10k: number; open_heap_mib_10k: number; open_json_bytes_10k: number; after_60k_users_groups: number; engine_heap_mib_after_60k: number; evicted: number; gc: boolean }
 }
 
 const SCRIPT = join(dirname(fileURLToPath(import.meta.url)), 'alerting-engine.ts')

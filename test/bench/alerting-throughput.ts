@@ -6,7 +6,10 @@
  * (test/bench/alerting-rules.ts), with a fresh consumer group and PostgreSQL schema, reads them
  * all and is timed from /readyz until the input offsets it stores in PostgreSQL (in the same
  * transactions as the rule states and the alert outboxes) reach the log end offset of every
- * partition. Alerts go to an Alertmanager of the bench's own (test/helpers/alertmanager.ts),
+ * partition, and then until its repartition (processors/alerting/README.md "Co-location and
+ * scaling") has caught up too: the outbox of closed buckets is empty and the offsets stored for
+ * the repartition topic reach its log end offsets, so every bucket the input closed was merged
+ * and evaluated. Alerts go to an Alertmanager of the bench's own (test/helpers/alertmanager.ts),
  * never to the stack's. Start-up is not timed.
  */
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
@@ -22,6 +25,7 @@ import { dropSchema, preProduceSimulatedEnriched, schemaPool } from './aggregati
 import { writeBenchRuleFile } from './alerting-rules.ts'
 import { startCpuMeter, type CoreUsage } from './cpu.ts'
 import { nowMs } from './stats.ts'
+import { pause } from '../helpers/wait-until.ts'
 
 export interface AlertingThroughputOptions extends PhaseContext {
   readonly events: number
@@ -37,6 +41,10 @@ export interface AlertingRun {
   readonly eventsPerSec: number
   /** Alert state changes written to the outbox. */
   readonly stateChanges: number
+  /** Records the enriched partitions sent to the repartition topic (closed buckets and watermarks). */
+  readonly repartitionRecords: number
+  /** Of the timed seconds, those after the enriched input was done, until the repartition caught up, ms. */
+  readonly repartitionTailMs: number
   readonly startupMs: number
   readonly cpu: CoreUsage
   readonly appCpuUsPerEvent: number
@@ -111,6 +119,7 @@ export async function prepareAlertingThroughput(opts: AlertingThroughputOptions)
         AUREN_ALERTMANAGER_URL: am.url, AUREN_ALERTING_RULES_FILE: rulesFile, AUREN_ALERTING_IDLE_TIMEOUT_MS: '0',
         ...(cpuProfFile ? { NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --import ${PRELOAD}`.trim(), AUREN_BENCH_CPU_PROF_FILE: cpuProfFile } : {}),
       })
+      const partialsAtStart = [...(await kafka.admin.endOffsets(kafka.topics.alertPartials)).values()].reduce((n, o) => n + Number(o), 0)
       const stored = async () => Number((await pool.query<{ n: string | null }>(`SELECT sum(greatest(next_offset, 0))::text AS n FROM ${POSITIONS_TABLE} WHERE topic = $1`, [topic]).catch(() => ({ rows: [{ n: null }] }))).rows[0]?.n ?? 0)
       try {
         await app.waitReady(120_000)
@@ -125,6 +134,22 @@ export async function prepareAlertingThroughput(opts: AlertingThroughputOptions)
           return done
         }
         await waitStoredPositions(app, sampled, { total, startMs, timeoutMs: opts.timeoutMs, pollMs: 50, what: { app: 'alerting', done: 'evaluated' }, log: opts.log })
+        const inputDoneMs = nowMs()
+        // The repartition's tail: the buckets closed by the input published and merged.
+        const partialsTopic = kafka.topics.alertPartials
+        const pendingPartials = async () => Number((await pool.query<{ n: string }>('SELECT count(*)::text AS n FROM alert_partials_outbox')).rows[0]!.n)
+        for (;;) {
+          if ((await pendingPartials()) === 0) break
+          if (!app.alive()) throw new Error(`alerting exited: ${app.output().slice(-2000)}`)
+          if (nowMs() - startMs > opts.timeoutMs) throw new Error('the repartition outbox did not drain')
+          await pause(50)
+        }
+        const partialEnds = await kafka.admin.endOffsets(partialsTopic)
+        const repartitionRecords = [...partialEnds.values()].reduce((n, o) => n + Number(o), 0) - partialsAtStart
+        const storedPartials = async () => Number((await pool.query<{ n: string | null }>(`SELECT sum(greatest(next_offset, 0))::text AS n FROM ${POSITIONS_TABLE} WHERE topic = $1`, [partialsTopic]).catch(() => ({ rows: [{ n: null }] }))).rows[0]?.n ?? 0)
+        const partialsTotal = [...partialEnds.values()].reduce((n, o) => n + Number(o), 0)
+        await waitStoredPositions(app, storedPartials, { total: partialsTotal, startMs, timeoutMs: opts.timeoutMs, pollMs: 50, what: { app: 'alerting', done: 'repartition records merged' }, log: opts.log })
+        const repartitionTailMs = nowMs() - inputDoneMs
         const seconds = (nowMs() - startMs) / 1000
         const cpu = meter()
         const cpuProfile = cpuProfFile ? await stopCpuProfile(app, 'alerting', cpuProfFile, opts.log) : undefined
@@ -139,9 +164,9 @@ export async function prepareAlertingThroughput(opts: AlertingThroughputOptions)
         const s90 = at(0.9)
         const steady = s10 && s90 && s90.t > s10.t ? (s90.done - s10.done) / ((s90.t - s10.t) / 1000) : Number.NaN
         const firstStoredMs = (samples.find((x) => x.done > atReady)?.t ?? Number.NaN) - startMs
-        opts.log(`  alerting: ${Math.round(timedEvents / seconds)} events/s overall, steady 10-90% ${Math.round(steady)}/s, first stored position after ${Math.round(firstStoredMs)} ms, ${Math.round(meanBatchRecords)} records and ${meanCommitMs.toFixed(1)} ms per batch transaction`)
+        opts.log(`  alerting: ${Math.round(timedEvents / seconds)} events/s overall, steady 10-90% ${Math.round(steady)}/s, first stored position after ${Math.round(firstStoredMs)} ms, ${Math.round(meanBatchRecords)} records and ${meanCommitMs.toFixed(1)} ms per batch transaction, ${repartitionRecords} repartition records (${((repartitionRecords / timedEvents) * 1000).toFixed(1)} per 1,000 events), repartition tail ${repartitionTailMs} ms`)
         return {
-          steadyEventsPerSec: steady, firstStoredMs,
+          steadyEventsPerSec: steady, firstStoredMs, repartitionRecords, repartitionTailMs,
           timedEvents, seconds, eventsPerSec: timedEvents / seconds, stateChanges: changes, startupMs: startMs - spawnedAt, cpu,
           appCpuUsPerEvent: cpu.processCpuSeconds !== undefined ? (cpu.processCpuSeconds / timedEvents) * 1e6 : Number.NaN,
           meanBatchRecords, meanCommitMs, cpuProfile,

@@ -436,14 +436,14 @@ async function main(): Promise<void> {
     if (mid) out.push(row('ratio event store / enrichment', fmt(ratioEs, 3), '', 'median of per-round ratios; above 1 = the event store keeps up'))
   }
   if (midAlr) {
-    out.push(row('alerting throughput', fmt(alr), 'events/s', `${med}N=${midAlr.timedEvents} enriched, shipped rules + ${opts.alertingExtraRules} extra (${alrRuleCount ?? 'n/a'} rules), one instance; ${midAlr.stateChanges} state changes; ${fmt(midAlr.appCpuUsPerEvent)} µs CPU/event`))
+    out.push(row('alerting throughput', fmt(alr), 'events/s', `${med}N=${midAlr.timedEvents} enriched, shipped rules + ${opts.alertingExtraRules} extra (${alrRuleCount ?? 'n/a'} rules), one instance; ${midAlr.stateChanges} state changes; ${fmt(midAlr.appCpuUsPerEvent)} µs CPU/event; timed until the repartition merged every bucket: ${midAlr.repartitionRecords} repartition records (${fmt((midAlr.repartitionRecords / midAlr.timedEvents) * 1000, 1)} per 1,000 events), ${fmt(midAlr.repartitionTailMs)} ms after the input`))
     if (mid) out.push(row('ratio alerting / enrichment', fmt(ratioAlr, 3), '', 'median of per-round ratios; at or above 1 = alerting is not the bottleneck'))
     if (mid) out.push(row('  steady 10-90%', fmt(ratioAlrSteady, 3), '', `median of per-round ratios of the steady rates (alerting ${fmt(medianOf(rounds, alrSteady))}/s, enrichment ${fmt(medianOf(rounds, enrSteady))}/s): no start-up, no tail`))
   }
   if (alrEngine) {
     const m = alrEngine.memory
-    out.push(row('alerting engine alone', fmt(alrEngine.events_per_s), 'events/s', `${alrEngine.rules} rules, ${alrEngine.events} events, one thread, no I/O; ${alrEngine.groups} groups, state ${fmt(alrEngine.snapshot_bytes / 1024)} KiB`))
-    out.push(row('rule memory, 10,000 fingerprints', fmt(m.heap_mib_10k, 1), 'MiB heap', `one rule grouped by user; state JSON ${fmt(m.state_json_bytes_10k / 2 ** 20, 1)} MiB; after 60,000 users: ${m.after_60k_users_groups} groups kept (cap), ${m.evicted} evicted, engine heap ${fmt(m.engine_heap_mib_after_60k, 1)} MiB`))
+    out.push(row('alerting engine alone', fmt(alrEngine.events_per_s), 'events/s', `${alrEngine.rules} rules, ${alrEngine.events} events, one thread, no I/O, both stages (partial buckets, merge of their ${alrEngine.repartition_records} records); ${alrEngine.groups} groups, state ${fmt(alrEngine.snapshot_bytes / 1024)} KiB; single-stage engine over the same events ${fmt(alrEngine.single_stage_events_per_s)} events/s`))
+    out.push(row('rule memory, 10,000 fingerprints', fmt(m.heap_mib_10k, 1), 'MiB heap', `one rule grouped by user, the merge's engine; state JSON ${fmt(m.state_json_bytes_10k / 2 ** 20, 1)} MiB; the first stage's 10,000 open buckets before they close: ${fmt(m.open_heap_mib_10k, 1)} MiB heap, ${fmt(m.open_json_bytes_10k / 2 ** 20, 1)} MiB JSON; after 60,000 users: ${m.after_60k_users_groups} groups kept (cap), ${m.evicted} evicted, engine heap ${fmt(m.engine_heap_mib_after_60k, 1)} MiB`))
   }
   if (midCeil) {
     out.push(row('broker producer ceiling', fmt(prodCeil), 'records/s', `${med}ProducerPerformance, acks=all, idempotent, ${midCeil.records} x ${midCeil.recordSize} B`))

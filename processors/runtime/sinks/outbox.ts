@@ -29,6 +29,8 @@ export interface OutboxRow {
   readonly key: string
   /** Value before Avro encoding (the table's jsonb payload). */
   readonly value: unknown
+  /** Explicit Kafka partition (tables with a partition column; null: by key). */
+  readonly partition?: number | null
 }
 
 /** Where the publisher reads pending rows: an outbox table in PostgreSQL. */
@@ -40,6 +42,13 @@ export interface OutboxTable {
   readonly keyColumn: string
   /** Advisory lock id unique to this table (64-bit safe integer). */
   readonly lockId: number
+  /** Column holding an explicit Kafka partition (integer, null: by key), when the table has one. */
+  readonly partitionColumn?: string
+  /**
+   * Delete rows once published instead of marking them (an internal topic's outbox, whose rows
+   * nobody reads as history; default false: `published_at` is set and the rows stay).
+   */
+  readonly deletePublished?: boolean
 }
 
 /** An outbox definition an app hands to the runtime (`runProcessorApp({ outboxes })`). */
@@ -69,17 +78,22 @@ const IDENT = /^[a-z_][a-z0-9_]{0,62}$/
  * @throws on database or produce errors (nothing is marked; the rows are sent again next round)
  */
 export async function publishPending(from: OutboxTable, limit: number, produce: (rows: readonly OutboxRow[]) => Promise<void>): Promise<number> {
-  if (!IDENT.test(from.table) || !IDENT.test(from.keyColumn)) throw new Error(`outbox: invalid identifier ${from.table}.${from.keyColumn}`)
+  if (!IDENT.test(from.table) || !IDENT.test(from.keyColumn) || (from.partitionColumn !== undefined && !IDENT.test(from.partitionColumn))) {
+    throw new Error(`outbox: invalid identifier ${from.table}.${from.keyColumn}`)
+  }
+  const partition = from.partitionColumn ? `, ${from.partitionColumn} AS partition` : ''
   return inTransaction(from.pool, 'outbox publish', async (c) => {
     const locked = await c.query<{ ok: boolean }>('SELECT pg_try_advisory_xact_lock($1) AS ok', [from.lockId])
     if (!locked.rows[0]?.ok) return 0
-    const res = await c.query<{ id: string; key: string; payload: unknown }>(
-      `SELECT id, ${from.keyColumn} AS key, payload FROM ${from.table} WHERE published_at IS NULL ORDER BY id LIMIT $1`,
+    const res = await c.query<{ id: string; key: string; payload: unknown; partition?: number | null }>(
+      `SELECT id, ${from.keyColumn} AS key, payload${partition} FROM ${from.table} WHERE published_at IS NULL ORDER BY id LIMIT $1`,
       [limit],
     )
     if (res.rows.length === 0) return 0
-    await produce(res.rows.map((r) => ({ id: r.id, key: r.key, value: r.payload })))
-    await c.query(`UPDATE ${from.table} SET published_at = now() WHERE id = ANY($1::bigint[])`, [res.rows.map((r) => r.id)])
+    await produce(res.rows.map((r) => ({ id: r.id, key: r.key, value: r.payload, partition: r.partition ?? null })))
+    const ids = res.rows.map((r) => r.id)
+    if (from.deletePublished) await c.query(`DELETE FROM ${from.table} WHERE id = ANY($1::bigint[])`, [ids])
+    else await c.query(`UPDATE ${from.table} SET published_at = now() WHERE id = ANY($1::bigint[])`, [ids])
     return res.rows.length
   })
 }
@@ -157,7 +171,7 @@ export async function startOutboxPublisher(
       try {
         const id = (schemaId ??= await deps.serde.register(topic, spec.schema))
         const n = await publishPending(spec.from, limit, (rows) =>
-          producer.send(rows.map((r) => ({ topic, key: r.key, value: deps.serde.encode(id, spec.schema, r.value) }))),
+          producer.send(rows.map((r) => ({ topic, key: r.key, value: deps.serde.encode(id, spec.schema, r.value), ...(r.partition != null ? { partition: r.partition } : {}) }))),
         )
         if (n > 0) m.published.inc(labels, n)
         if (n < limit) await pause()

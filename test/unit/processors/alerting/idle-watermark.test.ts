@@ -7,13 +7,9 @@
  * punctuate per partition and tick) with one state per partition.
  */
 import { describe, expect, it } from 'vitest'
-import { pino } from 'pino'
-import { Registry } from 'prom-client'
-import type { Alert, EnrichedAgentEvent } from '../../../../schemas/index.ts'
-import { alertingDefinition, type AlertingInput, type AlertingState } from '../../../../processors/alerting/definition.ts'
+import type { EnrichedAgentEvent } from '../../../../schemas/index.ts'
 import { validateRuleFile, type Rule } from '../../../../processors/alerting/rule-schema.ts'
-import type { PartitionRef } from '../../../../processors/runtime/context.ts'
-import type { AcknowledgingSink } from '../../../../processors/runtime/sinks/sink.ts'
+import { alertingHarness } from '../../../helpers/alerting-definition-harness.ts'
 import { agentEvent, enriched, llmPayload } from '../../../helpers/aggregation-events.ts'
 
 const S = 1000
@@ -53,32 +49,16 @@ const RUN_A = [llm(T0, 'Programmer', 'a'), llm(T0 + M, 'Programmer', 'a', true),
 /** Run B on partition 1: events every minute for 20 minutes, weeks later. */
 const RUN_B = Array.from({ length: 21 }, (_, i) => llm(T1 + i * M, i % 2 === 0 ? 'Programmer' : 'Reviewer', 'b'))
 
-const ref = (partition: number): PartitionRef => ({ input: 'enrichedEvents', topic: 't.enriched', partition })
-
-/** The runner's side: one definition, a state and last-record time per partition, the outputs per partition. */
+/** The runner's side: two enriched partitions and two repartition partitions (test/helpers/alerting-definition-harness.ts). */
 function harness(partitions: number) {
-  const def = alertingDefinition({} as AcknowledgingSink<Alert>, { rules: RULES, maxGroupsPerRule: 100, replayLagMs: 3_600_000, idleTimeoutMs: IDLE_MS })
-  const log = pino({ level: 'silent' })
-  const registry = new Registry()
-  const parts = Array.from({ length: partitions }, (_, p) => {
-    let value: AlertingState = def.state!.initial()
-    return { ref: ref(p), state: { get: () => value, set: (next: AlertingState) => (value = next) }, lastRecordAtMs: null as number | null, out: [] as string[] }
-  })
-  const show = (a: Alert) => `${a.rule} ${a.labels.agent} ${a.status} starts=${new Date(a.starts_at / 1000).toISOString()} ends=${a.ends_at === null ? '-' : new Date(a.ends_at / 1000).toISOString()}`
+  const h = alertingHarness({ rules: RULES, sources: partitions, merges: 2, idleTimeoutMs: IDLE_MS })
   return {
-    parts,
-    record(p: number, e: EnrichedAgentEvent, nowMs: number) {
-      const part = parts[p]!
-      part.lastRecordAtMs = nowMs
-      const input: AlertingInput = { kind: 'event', value: e }
-      const outcome = def.transform(input, { log, now: () => nowMs, source: { topic: part.ref.topic, partition: p, offset: '0' }, partition: part.ref, state: part.state, registry })
-      if (outcome.kind === 'emit') part.out.push(...outcome.records.map((r) => show(r.value)))
-    },
+    ...h,
+    record: h.record,
+    /** A tick of the enriched partitions in `order`, then the repartition records delivered. */
     tick(nowMs: number, order: number[]) {
-      for (const p of order) {
-        const part = parts[p]!
-        part.out.push(...def.punctuate!(nowMs, part.ref, { log, state: part.state, lastRecordAtMs: part.lastRecordAtMs }).map((r) => show(r.value)))
-      }
+      h.tick(nowMs, order)
+      h.deliver(nowMs)
     },
   }
 }
@@ -86,7 +66,7 @@ function harness(partitions: number) {
 const iso = (ms: number) => new Date(ms).toISOString()
 
 describe('alerting event time over partitions', () => {
-  it('an idle partition follows the active partitions\' event time: its absences fire and its alerts resolve at the times its history implies', () => {
+  it('an idle partition follows the active partitions\' event time: absences fire and alerts resolve at the times the history implies', () => {
     const h = harness(2)
     let now = 0
     for (const e of RUN_A) h.record(0, e, (now += S))
@@ -94,17 +74,25 @@ describe('alerting event time over partitions', () => {
       h.record(1, e, (now += S))
       h.tick(now, [0, 1])
     }
-    expect(h.parts[0]!.out).toEqual([
-      `agent-rate-limited Programmer firing starts=${iso(T0 + 3 * M)} ends=-`,
-      // the first rate limit leaves the 5m window (10 buckets of 30 s) at T0 + 6m30s - 1 ms, then keep_firing_for 1m
-      `agent-rate-limited Programmer resolved starts=${iso(T0 + 3 * M)} ends=${iso(T0 + 6 * M + 30 * S - 1 + M)}`,
-      `agent-silent Programmer firing starts=${iso(T0 + 3 * M + 15 * M)} ends=-`,
-      `agent-silent Reviewer firing starts=${iso(T0 + 5 * M + 15 * M)} ends=-`,
-    ])
-    expect(h.parts[1]!.out).toEqual([]) // run B: nobody silent 15 minutes, no rate limit
+    // The rule groups by agent, so each agent's events meet on one repartition partition, from
+    // both enriched partitions; times fall on bucket ends (30 s for the 5m count, 90 s for the
+    // 15m absence).
+    expect([...h.mergedAlerts()].sort()).toEqual([
+      // the third rate limit (T0 + 3m) counts when its bucket closes, at T0 + 3m30s
+      `agent-rate-limited Programmer firing starts=${iso(T0 + 3 * M + 30 * S)} ends=-`,
+      // the first rate limit's bucket leaves the 5m window at T0 + 6m30s, then keep_firing_for 1m
+      `agent-rate-limited Programmer resolved starts=${iso(T0 + 3 * M + 30 * S)} ends=${iso(T0 + 7 * M + 30 * S)}`,
+      // Programmer's last event of run A at T0 + 3m, Reviewer's at T0 + 5m: 15 minutes later, on a 90 s bucket end
+      `agent-silent Programmer firing starts=${iso(T0 + 18 * M)} ends=-`,
+      // both agents are back in run B (T1, T1 + 1m): the absences resolve when that bucket closes
+      `agent-silent Programmer resolved starts=${iso(T0 + 18 * M)} ends=${iso(T1 + 90 * S)}`,
+      `agent-silent Reviewer firing starts=${iso(T0 + 21 * M)} ends=-`,
+      `agent-silent Reviewer resolved starts=${iso(T0 + 21 * M)} ends=${iso(T1 + 90 * S)}`,
+    ].sort())
+    expect(h.sources.flatMap((p) => p.alerts)).toEqual([]) // no event rule: the enriched partitions raise nothing themselves
   })
 
-  it('gives every partition the same alerts whatever the interleaving of records and ticks', () => {
+  it('gives the same alerts whatever the interleaving of records and ticks', () => {
     const inOrder = harness(2)
     let now = 0
     for (const e of RUN_A) inOrder.record(0, e, (now += S))
@@ -128,9 +116,8 @@ describe('alerting event time over partitions', () => {
     }
     interleaved.tick(now + 5 * S, [1, 0])
 
-    expect(interleaved.parts[0]!.out).toEqual(inOrder.parts[0]!.out)
-    expect(interleaved.parts[1]!.out).toEqual(inOrder.parts[1]!.out)
-    expect(inOrder.parts[0]!.out.filter((l) => l.startsWith('agent-silent'))).toHaveLength(2) // the ticks did run the timers
+    expect(interleaved.merges.map((m) => m.alerts)).toEqual(inOrder.merges.map((m) => m.alerts))
+    expect(inOrder.mergedAlerts().filter((l) => l.startsWith('agent-silent') && l.includes('firing'))).toHaveLength(2) // the ticks did run the timers
   })
 
   it('moves an idle partition to the active partitions\' event time, not past it', () => {
@@ -139,16 +126,22 @@ describe('alerting event time over partitions', () => {
     h.record(1, llm(T0 + 10 * M, 'Reviewer', 'b'), 2 * S)
     h.tick(2 * S, [0, 1]) // both active: nothing moves
     h.tick(1 * S + IDLE_MS + 1, [0, 1]) // partition 0 idle, partition 1 active at T0 + 10m
-    expect(h.parts[0]!.out).toEqual([])
-    expect(h.parts[0]!.state.get().engine.clock).toBe(T0 + 10 * M)
+    expect(h.mergedAlerts()).toEqual([])
+    expect(h.sources[0]!.state.get().engine.clock).toBe(T0 + 10 * M)
+    expect(h.sources[0]!.state.get().partials!.clock).toBe(T0 + 10 * M)
   })
 
   it('moves the clocks on by processing time once every partition is idle (the traffic stopped)', () => {
     const h = harness(2)
     h.record(0, llm(T0, 'Programmer', 'a'), 0)
     h.record(1, llm(T0 + M, 'Reviewer', 'b'), 0)
+    // Partition 0 moves to T0 + 16m, partition 1 to T0 + 17m. Both are idle and have sent every
+    // bucket they held, so the merge's watermark is the highest of theirs, T0 + 17m.
     h.tick(16 * M, [0, 1])
-    expect(h.parts[0]!.out).toEqual([`agent-silent Programmer firing starts=${iso(T0 + 15 * M)} ends=-`])
-    expect(h.parts[1]!.out).toEqual([`agent-silent Reviewer firing starts=${iso(T0 + 16 * M)} ends=-`])
+    expect([...h.mergedAlerts()].sort()).toEqual([
+      `agent-silent Programmer firing starts=${iso(T0 + 15 * M)} ends=-`,
+      // Reviewer's silence reaches 15 minutes at T0 + 16m, due on the next 90 s bucket end
+      `agent-silent Reviewer firing starts=${iso(T0 + 16 * M + 30 * S)} ends=-`,
+    ])
   })
 })

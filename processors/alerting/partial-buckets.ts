@@ -1,0 +1,315 @@
+/**
+ * Stage 1 of the repartitioned rules (README "Co-location and scaling"): what one enriched-event
+ * partition (the source) sends to the repartition topic `auren.alert-partials.v1`. Pure.
+ *
+ * A rule whose figures gather a group's events from every trace (every kind but `event`; the
+ * enriched topic is keyed by trace) is not evaluated here. For each of its aggregations
+ * (rule-index.ts `aggregationId`) and groups the source adds its events to open buckets of the
+ * aggregation's partial step (conditions.ts `partialStepMs`): count, numerator count, sum,
+ * latency histogram, last event time. A bucket closes when the source's watermark reaches its
+ * end: its event-time clock (the highest event time it has read, or the idle watermark it
+ * follows) minus the allowed lateness (events that much out of order in their partition still
+ * count in their bucket, wherever the partition's other events put its clock); it is then
+ * sent as one AlertPartial record keyed by aggregation and group key, so every source's buckets
+ * of one group meet on one partition of the repartition topic, where partial-merge.ts adds them
+ * up and evaluates the rules. An event older than an already closed bucket (out of order in its
+ * partition) opens that bucket again and is sent as a further partial of it at once (buckets
+ * add up). The records are a few per group and bucket step, not one per event.
+ *
+ * Watermark: {@link PartialBuckets.watermarks} gives the source's watermark as one record per
+ * partition of the repartition topic, after every bucket that closed before it. A merging
+ * partition evaluates a bucket only once every active source's watermark passed its end, so the
+ * result does not depend on how the sources interleave. Idleness: a source without records for
+ * the idle timeout sends every bucket it still holds ({@link PartialBuckets.closeAll}) and marks
+ * its watermarks idle, so it no longer holds the merge back (a replay whose partitions end at
+ * different event times still completes); its next record makes it active again.
+ *
+ * Sequence: every record carries the source's next sequence number (kept in the state, saved
+ * with the records in one transaction), so the merge drops the duplicates of the outbox's
+ * at-least-once publication.
+ */
+import type { AlertPartial } from '../../schemas/index.ts'
+import { eventContribution, partialStepMs } from './conditions.ts'
+import type { EventFacts } from './event-facts.ts'
+import { RuleIndex } from './rule-index.ts'
+import type { CompiledCondition, Rule } from './rule-schema.ts'
+import { bucketOf } from '../../schemas/index.ts'
+
+/**
+ * Whether a rule needs a group's events from every partition: every kind but `event` (a match
+ * fires at once, wherever it is read) and `window_sum` (its metrics windows are keyed by agent,
+ * and the kind groups by agent only, so an agent's windows share a partition).
+ */
+export function needsColocation(rule: Rule): boolean {
+  return rule.condition.kind !== 'event' && rule.condition.kind !== 'window_sum'
+}
+
+/** One open bucket of one aggregation and group (JSON-serialisable: part of the partition's state). */
+export interface OpenBucket {
+  start: number
+  n: number
+  k: number
+  sum: number
+  /** Latency histogram, bucket index → count. */
+  hist?: Record<number, number>
+  /** Latest event time in the bucket, ms. */
+  lastSeenMs: number | null
+  /** Whether every event in it is replayed history. */
+  replay: boolean
+}
+
+/** The open buckets of one group. */
+export interface OpenGroup {
+  labels: Record<string, string>
+  buckets: OpenBucket[]
+}
+
+/** The source's state, saved with its offsets. */
+export interface PartialBucketsState {
+  /** Sequence number of the next record. */
+  seq: number
+  /** The event-time clock, ms (null before any event). */
+  clockMs: number | null
+  /** Clock of the last watermark sent, ms (null: the null watermark of a source without events, or none sent). */
+  sentWatermarkMs: number | null
+  /** Whether a watermark was sent since the state began. */
+  watermarkSent: boolean
+  /** Whether the last watermark sent was marked idle. */
+  sentIdle?: boolean
+  /** Aggregation id → group key → open group. */
+  open: Record<string, Record<string, OpenGroup>>
+}
+
+/** A record for the repartition topic: its Kafka key, the explicit partition of a watermark, the value. */
+export interface PartialRecord {
+  key: string
+  /** Explicit partition (watermarks, sent to every partition); null: by key. */
+  partition: number | null
+  value: AlertPartial
+}
+
+/** Where the source is: its id, the partitions of its topic and of the repartition topic. */
+export interface PartialSource {
+  /** `<topic>:<partition>` of the enriched input partition. */
+  id: string
+  /** Partitions of the enriched topic. */
+  sourcePartitions: number
+  /** Partitions of the repartition topic. */
+  mergePartitions: number
+}
+
+/** Stage 1 of one source partition (module doc). */
+export class PartialBuckets {
+  private readonly index: RuleIndex
+  private readonly slotCondition: readonly CompiledCondition[]
+  private readonly slotStep: readonly number[]
+  private readonly slotGroupBy: readonly (readonly string[])[]
+  /** Per aggregation slot: group key → open group. */
+  private readonly open: Map<string, OpenGroup>[]
+  private seq: number
+  private clockMs: number | null
+  private sentWatermarkMs: number | null
+  private watermarkSent: boolean
+  private sentIdle: boolean
+  /** Earliest end of an open bucket, ms (Infinity: none). */
+  private nextCloseMs = Infinity
+  private readonly slotStamp: number[]
+  private stamp = 0
+
+  /**
+   * @param rules the rules that need co-location ({@link needsColocation}), in rule-file order
+   * @param allowedLatenessMs how far behind the clock the watermark stays, ms (≥ 0)
+   * @param state a saved state (groups of aggregations no longer present are dropped)
+   */
+  constructor(rules: readonly Rule[], private readonly allowedLatenessMs: number, state?: PartialBucketsState) {
+    this.index = new RuleIndex(rules)
+    this.slotCondition = this.index.aggregationRules.map((list) => rules[list[0]!]!.condition)
+    this.slotStep = this.slotCondition.map(partialStepMs)
+    this.slotGroupBy = this.index.aggregationRules.map((list) => rules[list[0]!]!.group_by)
+    this.open = this.index.aggregationIds.map(() => new Map())
+    this.slotStamp = this.index.aggregationIds.map(() => 0)
+    this.seq = state?.seq ?? 0
+    this.clockMs = state?.clockMs ?? null
+    this.sentWatermarkMs = state?.sentWatermarkMs ?? null
+    this.watermarkSent = state?.watermarkSent ?? false
+    this.sentIdle = state?.sentIdle ?? false
+    if (state) {
+      this.index.aggregationIds.forEach((id, slot) => {
+        for (const [key, g] of Object.entries(state.open[id] ?? {})) {
+          this.open[slot]!.set(key, structuredClone(g))
+          for (const b of g.buckets) this.nextCloseMs = Math.min(this.nextCloseMs, b.start + this.slotStep[slot]!)
+        }
+      })
+    }
+  }
+
+  /** The event-time clock, ms (null before any event). */
+  get clock(): number | null {
+    return this.clockMs
+  }
+
+  /** The state to save. */
+  serialize(): string {
+    const open: string[] = []
+    this.open.forEach((m, slot) => {
+      if (m.size === 0) return
+      const entries: string[] = []
+      for (const [key, g] of m) entries.push(`${JSON.stringify(key)}:${JSON.stringify(g)}`)
+      open.push(`${JSON.stringify(this.index.aggregationIds[slot])}:{${entries.join(',')}}`)
+    })
+    return `{"seq":${this.seq},"clockMs":${JSON.stringify(this.clockMs)},"sentWatermarkMs":${JSON.stringify(this.sentWatermarkMs)},"watermarkSent":${this.watermarkSent},"sentIdle":${this.sentIdle},"open":{${open.join(',')}}}`
+  }
+
+  /** Open buckets held, over all groups (for tests and metrics). */
+  openBuckets(): number {
+    let n = 0
+    for (const m of this.open) for (const g of m.values()) n += g.buckets.length
+    return n
+  }
+
+  /**
+   * Adds an event to the open buckets of every aggregation whose rules it matches, then closes
+   * the buckets its time (when it moves the clock on) ended.
+   * @param f the event's facts; `eventType` its type; `replay` whether it is replayed history
+   * @returns the closed buckets as records, in (bucket end, aggregation, group) order
+   */
+  add(f: EventFacts, eventType: string, replay: boolean, source: PartialSource): PartialRecord[] {
+    const stamp = ++this.stamp
+    for (const i of this.index.rulesFor(eventType)) {
+      const slot = this.index.aggregationSlot[i]!
+      if (this.slotStamp[slot] === stamp) continue // the rules of one aggregation share its selector
+      this.slotStamp[slot] = stamp
+      if (!this.index.selectors[i]!(f)) continue
+      const c = this.slotCondition[slot]!
+      const add = c.kind === 'absence' ? null : eventContribution(c, f)
+      if (c.kind !== 'absence' && !add) continue
+      const key = RuleIndex.groupKey(this.index.keyLabels[this.index.keySlot[i]!]!, f)
+      let g = this.open[slot]!.get(key)
+      if (!g) {
+        const labels: Record<string, string> = {}
+        for (const l of this.slotGroupBy[slot]!) {
+          const v = f.labels[l as keyof EventFacts['labels']]
+          if (v !== null) labels[l] = v
+        }
+        g = { labels, buckets: [] }
+        this.open[slot]!.set(key, g)
+      }
+      const step = this.slotStep[slot]!
+      const start = Math.floor(f.timeMs / step) * step
+      let b = g.buckets.find((x) => x.start === start)
+      if (!b) {
+        b = { start, n: 0, k: 0, sum: 0, lastSeenMs: null, replay: true }
+        g.buckets.push(b)
+        this.nextCloseMs = Math.min(this.nextCloseMs, start + step)
+      }
+      b.replay &&= replay
+      b.lastSeenMs = Math.max(b.lastSeenMs ?? f.timeMs, f.timeMs)
+      if (add) {
+        b.n += add.n ?? 0
+        b.k += add.k ?? 0
+        b.sum += add.sum ?? 0
+        if (add.latencyMs !== undefined) {
+          const idx = bucketOf(add.latencyMs)
+          b.hist ??= {}
+          b.hist[idx] = (b.hist[idx] ?? 0) + 1
+        }
+      } else {
+        b.n += 1
+      }
+    }
+    if (this.clockMs === null || f.timeMs > this.clockMs) this.clockMs = f.timeMs
+    return this.nextCloseMs <= this.watermark()! ? this.close(source) : []
+  }
+
+  /**
+   * Moves the clock on to `timeMs` (never back: the idle watermark a quiet partition follows)
+   * and closes the buckets that ended by then.
+   */
+  advanceTo(timeMs: number, source: PartialSource): PartialRecord[] {
+    if (this.clockMs !== null && timeMs <= this.clockMs) return []
+    this.clockMs = timeMs
+    return this.nextCloseMs <= this.watermark()! ? this.close(source) : []
+  }
+
+  /** The watermark, ms: the clock minus the allowed lateness (null before any event). */
+  watermark(): number | null {
+    return this.clockMs === null ? null : this.clockMs - this.allowedLatenessMs
+  }
+
+  /**
+   * The source's {@link watermark} as one record per partition of the repartition topic, when
+   * it or the idle mark changed since the last ones or none were sent yet (a source without
+   * events sends a null watermark once, so the merge knows it heard from every source); empty
+   * else. Every bucket that ended by the watermark was sent before (add and advanceTo close
+   * them), every bucket at all when `idle` ({@link closeAll} first).
+   * @param idle the source has had no record for the idle timeout (idle-watermark.ts)
+   */
+  watermarks(source: PartialSource, idle: boolean): PartialRecord[] {
+    const watermark = this.watermark()
+    if (this.watermarkSent && watermark === this.sentWatermarkMs && idle === this.sentIdle) return []
+    this.watermarkSent = true
+    this.sentWatermarkMs = watermark
+    this.sentIdle = idle
+    const out: PartialRecord[] = []
+    for (let p = 0; p < source.mergePartitions; p += 1) {
+      out.push({ key: `watermark|${source.id}`, partition: p, value: { source: source.id, source_partitions: source.sourcePartitions, seq: this.seq++, watermark, idle, bucket: null } })
+    }
+    return out
+  }
+
+  /**
+   * Sends every open bucket, ended or not (an idle source: nothing more is expected for them; an
+   * event that comes for one later is sent as a further partial of it).
+   */
+  closeAll(source: PartialSource): PartialRecord[] {
+    return this.nextCloseMs === Infinity ? [] : this.close(source, Infinity)
+  }
+
+  /** Closes every open bucket that ended by `untilMs` (default the watermark), in (end, aggregation slot, group key) order. */
+  private close(source: PartialSource, untilMs = this.watermark()!): PartialRecord[] {
+    const clock = untilMs
+    const closed: { end: number; slot: number; key: string; labels: Record<string, string>; b: OpenBucket }[] = []
+    let next = Infinity
+    this.open.forEach((m, slot) => {
+      const step = this.slotStep[slot]!
+      for (const [key, g] of m) {
+        let kept = 0
+        for (const b of g.buckets) {
+          const end = b.start + step
+          if (end <= clock) closed.push({ end, slot, key, labels: g.labels, b })
+          else {
+            g.buckets[kept++] = b
+            if (end < next) next = end
+          }
+        }
+        g.buckets.length = kept
+        if (kept === 0) m.delete(key)
+      }
+    })
+    this.nextCloseMs = next
+    closed.sort((x, y) => x.end - y.end || x.slot - y.slot || (x.key < y.key ? -1 : x.key > y.key ? 1 : 0))
+    const watermark = this.sentWatermarkMs
+    return closed.map(({ slot, key, labels, b }) => {
+      const aggregation = this.index.aggregationIds[slot]!
+      const histogram: { index: number; count: number }[] = []
+      if (b.hist) for (const idx in b.hist) histogram.push({ index: Number(idx), count: b.hist[idx]! })
+      return {
+        key: `${aggregation}|${key}`,
+        partition: null,
+        value: {
+          source: source.id,
+          source_partitions: source.sourcePartitions,
+          seq: this.seq++,
+          idle: false,
+          // The watermark already sent: the merge learns of the clock only from the watermark
+          // records, which follow every bucket that closed before them.
+          watermark,
+          bucket: {
+            aggregation, group_key: key, labels, start: b.start, step_ms: this.slotStep[slot]!, n: b.n, k: b.k, sum: b.sum,
+            histogram, last_seen: b.lastSeenMs, replay: b.replay,
+          },
+        },
+      }
+    })
+  }
+}
