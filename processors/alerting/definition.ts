@@ -129,10 +129,10 @@ export function alertingDefinition(sink: AcknowledgingSink<AlertingOutput>, o: A
       const replay = ev.ingest_lag_ms > o.replayLagMs
       const f = eventFacts(ev)
       const alerts = s.engine.onFacts(f, ev.event.event_type, replay)
-      const partials = mergedRules.length > 0 ? (s.partials ??= new PartialBuckets(mergedRules, o.allowedLatenessMs)).add(f, ev.event.event_type, replay, sourceOf(ctx.partition)) : []
+      if (mergedRules.length > 0) (s.partials ??= new PartialBuckets(mergedRules, o.allowedLatenessMs)).add(f, ev.event.event_type, replay)
       s.clockAtLastInputMs = s.engine.clock
       ctx.state.set(s)
-      return emit(...alertOut(alerts), ...partialOut(partials))
+      return emit(...alertOut(alerts))
     },
     punctuation: o.punctuationIntervalMs ? { intervalMs: o.punctuationIntervalMs } : {},
     punctuate: (nowMs, partition, ctx) => {
@@ -149,18 +149,17 @@ export function alertingDefinition(sink: AcknowledgingSink<AlertingOutput>, o: A
           const target = watermark.activeWatermark(partition.input, nowMs) ?? s.clockAtLastInputMs + (nowMs - ctx.lastRecordAtMs)
           if (s.engine.clock === null || target > s.engine.clock) {
             out.push(...alertOut(s.engine.advanceTo(target)))
-            if (s.partials) out.push(...partialOut(s.partials.advanceTo(target, sourceOf(partition))))
+            s.partials?.advanceTo(target)
             changed = true
           }
         }
       }
       if (partition.input === 'enrichedEvents' && mergedRules.length > 0) {
-        // An idle source sends every bucket it holds, then its watermark (marked idle) to every
-        // partition of the repartition topic, after the buckets it closed (partial-buckets.ts).
-        const partials = (s.partials ??= new PartialBuckets(mergedRules, o.allowedLatenessMs))
-        const marks = [...(idle ? partials.closeAll(sourceOf(partition)) : []), ...partials.watermarks(sourceOf(partition), idle)]
-        if (marks.length > 0) {
-          out.push(...partialOut(marks))
+        // The buckets the watermark passed (every bucket when idle) and the watermark, one record
+        // per partition of the repartition topic (partial-buckets.ts).
+        const records = (s.partials ??= new PartialBuckets(mergedRules, o.allowedLatenessMs)).flush(sourceOf(partition), idle)
+        if (records.length > 0) {
+          out.push(...partialOut(records))
           changed = true
         }
       }

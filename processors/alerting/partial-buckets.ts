@@ -6,29 +6,30 @@
  * enriched topic is keyed by trace) is not evaluated here. For each of its aggregations
  * (rule-index.ts `aggregationId`) and groups the source adds its events to open buckets of the
  * aggregation's partial step (conditions.ts `partialStepMs`): count, numerator count, sum,
- * latency histogram, last event time. A bucket closes when the source's watermark reaches its
- * end: its event-time clock (the highest event time it has read, or the idle watermark it
- * follows) minus the allowed lateness (events that much out of order in their partition still
- * count in their bucket, wherever the partition's other events put its clock); it is then
- * sent as one AlertPartial record keyed by aggregation and group key, so every source's buckets
- * of one group meet on one partition of the repartition topic, where partial-merge.ts adds them
- * up and evaluates the rules. An event older than an already closed bucket (out of order in its
- * partition) opens that bucket again and is sent as a further partial of it at once (buckets
- * add up). The records are a few per group and bucket step, not one per event.
+ * latency histogram, last event time. On each punctuation tick ({@link PartialBuckets.flush})
+ * the buckets that the source's watermark passed close: its event-time clock (the highest event
+ * time it has read, or the idle watermark it follows) minus the allowed lateness (events that
+ * much out of order in their partition still count in their bucket, wherever the partition's
+ * other events put its clock). The source then sends every partition of the repartition topic
+ * one AlertPartial record: the closed buckets whose aggregation and group key hash to that
+ * partition (murmur2, as the producer partitions by key), so every source's buckets of one group
+ * meet on one partition, where partial-merge.ts adds them up and evaluates the rules; and the
+ * watermark, after those buckets. An event older than an already closed bucket (out of order in
+ * its partition) opens that bucket again and is sent as a further partial of it (buckets add up).
+ * The records are one per partition and tick, whatever the number of events or groups.
  *
- * Watermark: {@link PartialBuckets.watermarks} gives the source's watermark as one record per
- * partition of the repartition topic, after every bucket that closed before it. A merging
- * partition evaluates a bucket only once every active source's watermark passed its end, so the
- * result does not depend on how the sources interleave. Idleness: a source without records for
- * the idle timeout sends every bucket it still holds ({@link PartialBuckets.closeAll}) and marks
- * its watermarks idle, so it no longer holds the merge back (a replay whose partitions end at
- * different event times still completes); its next record makes it active again.
+ * A merging partition evaluates a bucket only once every active source's watermark passed its
+ * end, so the result does not depend on how the sources interleave. Idleness: a source without
+ * records for the idle timeout sends every bucket it still holds and marks its watermark idle,
+ * so it no longer holds the merge back (a replay whose partitions end at different event times
+ * still completes); its next record makes it active again.
  *
  * Sequence: every record carries the source's next sequence number (kept in the state, saved
  * with the records in one transaction), so the merge drops the duplicates of the outbox's
  * at-least-once publication.
  */
-import type { AlertPartial } from '../../schemas/index.ts'
+import type { AlertPartial, PartialBucket } from '../../schemas/index.ts'
+import { partitionForKey } from '../runtime/kafka/murmur2-partitioner.ts'
 import { eventContribution, partialStepMs } from './conditions.ts'
 import type { EventFacts } from './event-facts.ts'
 import { RuleIndex } from './rule-index.ts'
@@ -70,7 +71,7 @@ export interface PartialBucketsState {
   seq: number
   /** The event-time clock, ms (null before any event). */
   clockMs: number | null
-  /** Clock of the last watermark sent, ms (null: the null watermark of a source without events, or none sent). */
+  /** Watermark last sent, ms (null: the null watermark of a source without events, or none sent). */
   sentWatermarkMs: number | null
   /** Whether a watermark was sent since the state began. */
   watermarkSent: boolean
@@ -80,11 +81,11 @@ export interface PartialBucketsState {
   open: Record<string, Record<string, OpenGroup>>
 }
 
-/** A record for the repartition topic: its Kafka key, the explicit partition of a watermark, the value. */
+/** A record for the repartition topic: its Kafka key (`<source>|<partition>`), its partition, the value. */
 export interface PartialRecord {
   key: string
-  /** Explicit partition (watermarks, sent to every partition); null: by key. */
-  partition: number | null
+  /** Explicit partition of the repartition topic. */
+  partition: number
   value: AlertPartial
 }
 
@@ -168,12 +169,11 @@ export class PartialBuckets {
   }
 
   /**
-   * Adds an event to the open buckets of every aggregation whose rules it matches, then closes
-   * the buckets its time (when it moves the clock on) ended.
+   * Adds an event to the open buckets of every aggregation whose rules it matches, and moves the
+   * clock on to its time (never back). Nothing is sent until {@link flush}.
    * @param f the event's facts; `eventType` its type; `replay` whether it is replayed history
-   * @returns the closed buckets as records, in (bucket end, aggregation, group) order
    */
-  add(f: EventFacts, eventType: string, replay: boolean, source: PartialSource): PartialRecord[] {
+  add(f: EventFacts, eventType: string, replay: boolean): void {
     const stamp = ++this.stamp
     for (const i of this.index.rulesFor(eventType)) {
       const slot = this.index.aggregationSlot[i]!
@@ -196,14 +196,15 @@ export class PartialBuckets {
       }
       const step = this.slotStep[slot]!
       const start = Math.floor(f.timeMs / step) * step
-      let b = g.buckets.find((x) => x.start === start)
+      let b: OpenBucket | undefined
+      for (const x of g.buckets) if (x.start === start) b = x
       if (!b) {
         b = { start, n: 0, k: 0, sum: 0, lastSeenMs: null, replay: true }
         g.buckets.push(b)
-        this.nextCloseMs = Math.min(this.nextCloseMs, start + step)
+        if (start + step < this.nextCloseMs) this.nextCloseMs = start + step
       }
       b.replay &&= replay
-      b.lastSeenMs = Math.max(b.lastSeenMs ?? f.timeMs, f.timeMs)
+      b.lastSeenMs = b.lastSeenMs === null || f.timeMs > b.lastSeenMs ? f.timeMs : b.lastSeenMs
       if (add) {
         b.n += add.n ?? 0
         b.k += add.k ?? 0
@@ -218,17 +219,11 @@ export class PartialBuckets {
       }
     }
     if (this.clockMs === null || f.timeMs > this.clockMs) this.clockMs = f.timeMs
-    return this.nextCloseMs <= this.watermark()! ? this.close(source) : []
   }
 
-  /**
-   * Moves the clock on to `timeMs` (never back: the idle watermark a quiet partition follows)
-   * and closes the buckets that ended by then.
-   */
-  advanceTo(timeMs: number, source: PartialSource): PartialRecord[] {
-    if (this.clockMs !== null && timeMs <= this.clockMs) return []
-    this.clockMs = timeMs
-    return this.nextCloseMs <= this.watermark()! ? this.close(source) : []
+  /** Moves the clock on to `timeMs` (never back: the idle watermark a quiet partition follows). */
+  advanceTo(timeMs: number): void {
+    if (this.clockMs === null || timeMs > this.clockMs) this.clockMs = timeMs
   }
 
   /** The watermark, ms: the clock minus the allowed lateness (null before any event). */
@@ -237,37 +232,43 @@ export class PartialBuckets {
   }
 
   /**
-   * The source's {@link watermark} as one record per partition of the repartition topic, when
-   * it or the idle mark changed since the last ones or none were sent yet (a source without
-   * events sends a null watermark once, so the merge knows it heard from every source); empty
-   * else. Every bucket that ended by the watermark was sent before (add and advanceTo close
-   * them), every bucket at all when `idle` ({@link closeAll} first).
+   * Closes the buckets that ended by the watermark (every open bucket when `idle`: nothing more
+   * is expected for them; an event that comes for one later is sent as a further partial of
+   * it) and sends them with the watermark: one record per partition of the repartition topic
+   * holding the closed buckets whose aggregation and group key hash to it (murmur2, the
+   * producer's partitioner), when any bucket closed or the watermark or the idle mark changed
+   * since the last records, or none were sent yet (a source without events sends a null
+   * watermark once, so the merge knows it heard from every source); empty else.
    * @param idle the source has had no record for the idle timeout (idle-watermark.ts)
+   * @returns one record per partition (explicit partition), buckets in (end, aggregation, group) order
    */
-  watermarks(source: PartialSource, idle: boolean): PartialRecord[] {
+  flush(source: PartialSource, idle: boolean): PartialRecord[] {
     const watermark = this.watermark()
-    if (this.watermarkSent && watermark === this.sentWatermarkMs && idle === this.sentIdle) return []
+    const until = idle ? Infinity : (watermark ?? -Infinity)
+    const closed = this.nextCloseMs <= until ? this.close(until) : []
+    if (closed.length === 0 && this.watermarkSent && watermark === this.sentWatermarkMs && idle === this.sentIdle) return []
     this.watermarkSent = true
     this.sentWatermarkMs = watermark
     this.sentIdle = idle
-    const out: PartialRecord[] = []
-    for (let p = 0; p < source.mergePartitions; p += 1) {
-      out.push({ key: `watermark|${source.id}`, partition: p, value: { source: source.id, source_partitions: source.sourcePartitions, seq: this.seq++, watermark, idle, bucket: null } })
+    const byPartition: PartialBucket[][] = Array.from({ length: source.mergePartitions }, () => [])
+    for (const { slot, key, labels, b } of closed) {
+      const aggregation = this.index.aggregationIds[slot]!
+      const histogram: { index: number; count: number }[] = []
+      if (b.hist) for (const idx in b.hist) histogram.push({ index: Number(idx), count: b.hist[idx]! })
+      byPartition[partitionForKey(`${aggregation}|${key}`, source.mergePartitions)]!.push({
+        aggregation, group_key: key, labels, start: b.start, step_ms: this.slotStep[slot]!, n: b.n, k: b.k, sum: b.sum,
+        histogram, last_seen: b.lastSeenMs, replay: b.replay,
+      })
     }
-    return out
+    return byPartition.map((buckets, p) => ({
+      key: `${source.id}|${p}`,
+      partition: p,
+      value: { source: source.id, source_partitions: source.sourcePartitions, seq: this.seq++, watermark, idle, buckets },
+    }))
   }
 
-  /**
-   * Sends every open bucket, ended or not (an idle source: nothing more is expected for them; an
-   * event that comes for one later is sent as a further partial of it).
-   */
-  closeAll(source: PartialSource): PartialRecord[] {
-    return this.nextCloseMs === Infinity ? [] : this.close(source, Infinity)
-  }
-
-  /** Closes every open bucket that ended by `untilMs` (default the watermark), in (end, aggregation slot, group key) order. */
-  private close(source: PartialSource, untilMs = this.watermark()!): PartialRecord[] {
-    const clock = untilMs
+  /** Takes out every open bucket that ended by `untilMs`, in (end, aggregation slot, group key) order. */
+  private close(untilMs: number): { end: number; slot: number; key: string; labels: Record<string, string>; b: OpenBucket }[] {
     const closed: { end: number; slot: number; key: string; labels: Record<string, string>; b: OpenBucket }[] = []
     let next = Infinity
     this.open.forEach((m, slot) => {
@@ -276,7 +277,7 @@ export class PartialBuckets {
         let kept = 0
         for (const b of g.buckets) {
           const end = b.start + step
-          if (end <= clock) closed.push({ end, slot, key, labels: g.labels, b })
+          if (end <= untilMs) closed.push({ end, slot, key, labels: g.labels, b })
           else {
             g.buckets[kept++] = b
             if (end < next) next = end
@@ -288,28 +289,6 @@ export class PartialBuckets {
     })
     this.nextCloseMs = next
     closed.sort((x, y) => x.end - y.end || x.slot - y.slot || (x.key < y.key ? -1 : x.key > y.key ? 1 : 0))
-    const watermark = this.sentWatermarkMs
-    return closed.map(({ slot, key, labels, b }) => {
-      const aggregation = this.index.aggregationIds[slot]!
-      const histogram: { index: number; count: number }[] = []
-      if (b.hist) for (const idx in b.hist) histogram.push({ index: Number(idx), count: b.hist[idx]! })
-      return {
-        key: `${aggregation}|${key}`,
-        partition: null,
-        value: {
-          source: source.id,
-          source_partitions: source.sourcePartitions,
-          seq: this.seq++,
-          idle: false,
-          // The watermark already sent: the merge learns of the clock only from the watermark
-          // records, which follow every bucket that closed before them.
-          watermark,
-          bucket: {
-            aggregation, group_key: key, labels, start: b.start, step_ms: this.slotStep[slot]!, n: b.n, k: b.k, sum: b.sum,
-            histogram, last_seen: b.lastSeenMs, replay: b.replay,
-          },
-        },
-      }
-    })
+    return closed
   }
 }

@@ -139,14 +139,14 @@ export class PartialMerge {
     }
     this.sources.set(r.source, progress)
     this.expectedSources = r.source_partitions
-    if (r.bucket) this.pending.push({ source: r.source, bucket: r.bucket })
+    for (const bucket of r.buckets) this.pending.push({ source: r.source, bucket })
     return this.release(nowMs)
   }
 
   /** Applies the buckets that ended by the watermark (module doc). */
   private release(nowMs: number): Alert[] {
     const progress = this.progress(nowMs)
-    if (progress === null) return []
+    if (progress === null || this.pending.length === 0 && this.engine.clock !== null && progress.watermarkMs <= this.engine.clock) return []
     let wm = progress.watermarkMs
     const clock = this.engine.clock
     const ready: SourcedBucket[] = []

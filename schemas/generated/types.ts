@@ -37,7 +37,7 @@ export interface AlertAnnotations {
   runbook: null | string
 }
 
-/** The alerting processor's repartition record, on its internal topic auren.alert-partials.v1 (processors/alerting/README.md "Co-location and scaling"). An enriched-event partition (the source) sends the closed bucket of one aggregation and group (key: aggregation and group key, so a group's buckets from every source meet on one partition), or its event-time watermark alone (sent to every partition of the topic). */
+/** The alerting processor's repartition record, on its internal topic auren.alert-partials.v1 (processors/alerting/README.md "Co-location and scaling"). On each punctuation tick an enriched-event partition (the source) sends every partition of the topic one record: its watermark and the buckets it closed since its last record whose aggregation and group key hash (murmur2) to that partition, so a group's buckets from every source meet on one partition. */
 export interface AlertPartial {
   /** The source input partition, `<topic>:<partition>`. */
   source: string
@@ -49,8 +49,8 @@ export interface AlertPartial {
   watermark: null | number
   /** The source has had no record for the idle timeout and has sent every bucket it held: it does not hold the merge's watermark back. */
   idle: boolean
-  /** The closed bucket; null on a watermark-only record. */
-  bucket: null | PartialBucket
+  /** The closed buckets for this partition, in (end, aggregation, group) order; empty when only the watermark moved. */
+  buckets: Array<PartialBucket>
 }
 
 /** Alert state. */

@@ -1,8 +1,7 @@
 /**
  * The alerting definition (processors/alerting/definition.ts) driven as the runner drives it,
  * without Kafka: one state per partition, transform per record, punctuate per partition and
- * tick; the records for the repartition topic go into that topic's partitions (by key with the
- * producer's murmur2 partitioner, or the watermarks' explicit partition), and `deliver` feeds
+ * tick; the records for the repartition topic go into the partition each names, and `deliver` feeds
  * each repartition partition its records in order, as its consumer would. For unit tests of the
  * two-stage evaluation; the real topic, outbox and runner are in the integration tests.
  */
@@ -12,7 +11,6 @@ import type { Alert, AlertPartial, EnrichedAgentEvent } from '../../schemas/inde
 import { alertingDefinition, type AlertingOutput, type AlertingState } from '../../processors/alerting/definition.ts'
 import type { Rule } from '../../processors/alerting/rule-schema.ts'
 import type { PartitionRef } from '../../processors/runtime/context.ts'
-import { partitionForKey } from '../../processors/runtime/kafka/murmur2-partitioner.ts'
 import type { AcknowledgingSink } from '../../processors/runtime/sinks/sink.ts'
 
 /** One partition of the harness: its ref, its state holder, the last record's processing time, its alerts as text. */
@@ -57,7 +55,7 @@ export function alertingHarness(o: { rules: readonly Rule[]; sources: number; me
       } else {
         const rec = r.value.record
         sent.push(rec.value)
-        merges[rec.partition ?? partitionForKey(rec.key, o.merges)]!.log.push(rec.value)
+        merges[rec.partition]!.log.push(rec.value)
       }
     }
   }

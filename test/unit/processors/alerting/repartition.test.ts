@@ -93,7 +93,7 @@ describe('repartitioned rules', () => {
     // The third rate limit's bucket [T0 + 2m, T0 + 2m30s) closes on partition 0 at T0 + 2m30s.
     expect(h.mergedAlerts()).toEqual([`agent-rate-limited Programmer firing starts=${new Date(T0 + 2 * M + 30 * S).toISOString()} ends=-`])
     // Neither partition alone reached 3.
-    expect(h.sent.filter((r) => r.bucket).map((r) => `${r.source} ${(r.bucket!.start - T0) / S}s n=${r.bucket!.n}`).sort()).toEqual(['t.enriched:0 0s n=1', 't.enriched:0 120s n=1', 't.enriched:1 60s n=1'])
+    expect(h.sent.flatMap((r) => r.buckets.map((b) => `${r.source} ${(b.start - T0) / S}s n=${b.n}`)).sort()).toEqual(['t.enriched:0 0s n=1', 't.enriched:0 120s n=1', 't.enriched:1 60s n=1'])
   })
 
   it('completes a replay whose partitions end at different event times once they are idle', () => {
@@ -122,10 +122,11 @@ describe('repartitioned rules', () => {
     const h = alertingHarness({ rules: RATE_LIMITED, sources: 1, merges: 1, idleTimeoutMs: IDLE_MS, allowedLatenessMs: LATENESS_MS })
     h.record(0, rateLimit(T0, 'Programmer', 'a'), 1)
     h.record(0, rateLimit(T0 + 2 * M, 'Programmer', 'a'), 2)
-    h.record(0, rateLimit(T0 + 10 * S, 'Programmer', 'a'), 3) // 110 s late: its bucket [T0, T0 + 30s) was sent
-    h.tick(4)
-    h.deliver(4)
-    const sent = h.sent.filter((r) => r.bucket).map((r) => [r.bucket!.start - T0, r.bucket!.n])
+    h.tick(3) // the watermark (T0 + 1m55s) closes [T0, T0 + 30s)
+    h.record(0, rateLimit(T0 + 10 * S, 'Programmer', 'a'), 4) // 110 s late: its bucket was sent
+    h.tick(5)
+    h.deliver(5)
+    const sent = h.sent.flatMap((r) => r.buckets.map((b) => [b.start - T0, b.n]))
     expect(sent).toEqual([[0, 1], [0, 1]])
     // 3 rate limits in 5 minutes once the T0 + 2m bucket closes
     h.tick(100 * S)
@@ -170,7 +171,7 @@ describe('repartitioned rules', () => {
 
     it('sends each bucket of each group once per source, and leaves none waiting at the end', () => {
       const h = run({ rules: all, events, sources: 3, merges: 2 })
-      const buckets = h.sent.flatMap((r) => (r.bucket ? [`${r.source} ${r.bucket.aggregation} ${r.bucket.group_key} ${r.bucket.start}`] : []))
+      const buckets = h.sent.flatMap((r) => r.buckets.map((b) => `${r.source} ${b.aggregation} ${b.group_key} ${b.start}`))
       expect(buckets.length).toBeGreaterThan(1000)
       expect(new Set(buckets).size).toBe(buckets.length)
       expect(h.merges.every((m) => m.state.get().merge!.pendingBuckets() === 0)).toBe(true)
