@@ -41,6 +41,7 @@ import type { Alert, AgentMetricsWindow, EnrichedAgentEvent } from '../../schema
 import { eventContribution, evaluateWindowed, keepFromMs, partialStepMs, slidingHolds, slidingLatency, stepMs, windowContribution, type Evaluation, type LatencyStatistic, type WindowFigures } from './conditions.ts'
 import { formatDurationMs } from './duration.ts'
 import { eventFacts, type EventFacts } from './event-facts.ts'
+import type { OpenBucket } from './partial-buckets.ts'
 import { RuleIndex } from './rule-index.ts'
 import type { CompiledCondition, Rule } from './rule-schema.ts'
 import { TimerQueue } from './timer-queue.ts'
@@ -131,23 +132,14 @@ export interface EngineOptions {
  * One source partition's aggregates of one aggregation and group in one bucket, as the merging
  * stage applies them (the `bucket` of an AlertPartial record, with its histogram as a record).
  */
-export interface PartialInput {
+export interface PartialInput extends OpenBucket {
   /** Aggregation id (rule-index.ts `aggregationId`). */
   aggregation: string
   /** Group key (RuleIndex.groupKey). */
   groupKey: string
   labels: Record<string, string>
-  /** Bucket start and width, ms. */
-  start: number
+  /** Bucket width, ms. */
   stepMs: number
-  n: number
-  k: number
-  sum: number
-  /** Latency histogram, bucket index → count (latency rules), else undefined. */
-  hist?: Record<number, number>
-  /** Latest event time in the bucket, ms (absence rules), else null. */
-  lastSeenMs: number | null
-  replay: boolean
 }
 
 /** Counters of what the engine did (for metrics). */

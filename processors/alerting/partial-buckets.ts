@@ -34,6 +34,7 @@ import { eventContribution, partialStepMs } from './conditions.ts'
 import type { EventFacts } from './event-facts.ts'
 import { RuleIndex } from './rule-index.ts'
 import type { CompiledCondition, Rule } from './rule-schema.ts'
+import type { Bucket } from './window-buckets.ts'
 import { bucketOf } from '../../schemas/index.ts'
 
 /**
@@ -45,15 +46,9 @@ export function needsColocation(rule: Rule): boolean {
   return rule.condition.kind !== 'event' && rule.condition.kind !== 'window_sum'
 }
 
-/** One open bucket of one aggregation and group (JSON-serialisable: part of the partition's state). */
-export interface OpenBucket {
-  start: number
-  n: number
-  k: number
-  sum: number
-  /** Latency histogram, bucket index → count. */
-  hist?: Record<number, number>
-  /** Latest event time in the bucket, ms. */
+/** One open bucket of one aggregation and group: a window bucket with its last event time and replay mark (JSON-serialisable: part of the partition's state). */
+export interface OpenBucket extends Bucket {
+  /** Latest event time in the bucket, ms (absence rules read it). */
   lastSeenMs: number | null
   /** Whether every event in it is replayed history. */
   replay: boolean

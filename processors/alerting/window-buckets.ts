@@ -67,12 +67,8 @@ export function totalsOf(buckets: readonly Bucket[]): Totals {
   return t
 }
 
-/**
- * Adds an observation at `timeMs` to the bucket list (sorted by start), creating its bucket, and
- * to the group's running totals when given.
- */
-export function addToBuckets(buckets: Bucket[], stepMs: number, timeMs: number, c: Contribution, totals?: Totals): void {
-  const start = Math.floor(timeMs / stepMs) * stepMs
+/** The bucket of a list (sorted by start) that starts at `start`, inserted empty in its place when missing. */
+function bucketAt(buckets: Bucket[], start: number): Bucket {
   let i = buckets.length - 1
   while (i >= 0 && buckets[i]!.start > start) i -= 1
   let b = buckets[i]
@@ -80,6 +76,15 @@ export function addToBuckets(buckets: Bucket[], stepMs: number, timeMs: number, 
     b = { start, n: 0, k: 0, sum: 0 }
     buckets.splice(i + 1, 0, b)
   }
+  return b
+}
+
+/**
+ * Adds an observation at `timeMs` to the bucket list (sorted by start), creating its bucket, and
+ * to the group's running totals when given.
+ */
+export function addToBuckets(buckets: Bucket[], stepMs: number, timeMs: number, c: Contribution, totals?: Totals): void {
+  const b = bucketAt(buckets, Math.floor(timeMs / stepMs) * stepMs)
   const n = c.n ?? 0
   const k = c.k ?? 0
   const sum = c.sum ?? 0
@@ -106,16 +111,10 @@ export function addToBuckets(buckets: Bucket[], stepMs: number, timeMs: number, 
  * Merges the aggregates of another bucket list's bucket (a source partition's partial bucket,
  * partial-buckets.ts) into the bucket of the same start, creating it, and into the running totals
  * when given: the same result as adding each of its observations with {@link addToBuckets}.
- * @param hist latency histogram counts of the partial (bucket index → count), when it has any
+ * @param part the partial's aggregates (its histogram: bucket index → count, when it has one)
  */
-export function mergeIntoBuckets(buckets: Bucket[], start: number, part: { n: number; k: number; sum: number; hist?: Readonly<Record<number, number>> }, totals?: Totals): void {
-  let i = buckets.length - 1
-  while (i >= 0 && buckets[i]!.start > start) i -= 1
-  let b = buckets[i]
-  if (!b || b.start !== start) {
-    b = { start, n: 0, k: 0, sum: 0 }
-    buckets.splice(i + 1, 0, b)
-  }
+export function mergeIntoBuckets(buckets: Bucket[], start: number, part: Readonly<Totals>, totals?: Totals): void {
+  const b = bucketAt(buckets, start)
   b.n += part.n
   b.k += part.k
   b.sum += part.sum
