@@ -27,10 +27,10 @@ describe('SubscriptionSet', () => {
     subscribed(s, ['events'])
     expect(s.offer(item({ tier: 'operational' }), 1000)).toEqual([])
     expect(s.offer(item({ tier: 'analytical' }), 1010)).toEqual([])
-    // Written 10 % ahead of the budget (TIER_BUDGETS.flushAfterMs), leaving room for the write.
-    expect(s.nextDeadline()).toBe(1090)
-    expect(s.due(1089)).toEqual([])
-    const op = s.due(1090)
+    // Written ahead of the budget (TIER_BUDGETS.flushAfterMs), leaving room for timer lateness and the write.
+    expect(s.nextDeadline()).toBe(1060)
+    expect(s.due(1059)).toEqual([])
+    const op = s.due(1060)
     expect(op).toHaveLength(1)
     expect(op[0]!.message).toMatchObject({ type: 'batch', tier: 'operational', events: [expect.any(Object)] })
     expect(s.nextDeadline()).toBe(1460)
@@ -46,10 +46,10 @@ describe('SubscriptionSet', () => {
     const s = new SubscriptionSet(operator)
     subscribed(s, ['events'])
     const enrichedAt = (ms: number) => ({ enriched_at: new Date(ms).toISOString() })
-    // 30 ms in Kafka: written 90 ms after enrichment, 60 ms after it arrived.
+    // 30 ms in Kafka: written 60 ms after enrichment, 30 ms after it arrived.
     expect(s.offer(item({ tier: 'operational', json: enrichedAt(10_000) }), 10_030)).toEqual([])
-    expect(s.nextDeadline()).toBe(10_090)
-    expect(s.due(10_090)).toHaveLength(1)
+    expect(s.nextDeadline()).toBe(10_060)
+    expect(s.due(10_060)).toHaveLength(1)
     // Arrived 150 ms after enrichment (a lagging fetch of three): none is written inline, all are due now.
     for (let i = 0; i < 3; i++) expect(s.offer(item({ tier: 'operational', json: enrichedAt(20_000 + i) }), 20_150)).toEqual([])
     expect(s.nextDeadline()).toBe(20_150)
