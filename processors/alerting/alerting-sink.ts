@@ -6,8 +6,8 @@
  * The outbox of the repartition topic `auren.alert-partials.v1` (README "Co-location and
  * scaling"): the closed buckets and watermarks an enriched-event partition sends
  * (partial-buckets.ts) are written by {@link recordPartials} in the transaction that stores its
- * state and offsets, and the runtime's outbox publisher produces them in id order (explicit
- * partition for the watermarks, else by key) and deletes them once the broker acknowledged them.
+ * state and offsets, and the runtime's outbox publisher produces them in id order to the
+ * partition each names and deletes them once the broker acknowledged them.
  * At least once: a crash between the produce and the delete sends them again, and the merge
  * drops them by their per-source sequence number (partial-merge.ts).
  */

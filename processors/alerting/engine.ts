@@ -42,7 +42,7 @@ import { eventContribution, evaluateWindowed, keepFromMs, partialStepMs, sliding
 import { formatDurationMs } from './duration.ts'
 import { eventFacts, type EventFacts } from './event-facts.ts'
 import type { OpenBucket } from './partial-buckets.ts'
-import { RuleIndex } from './rule-index.ts'
+import { aggregationMapsJson, RuleIndex } from './rule-index.ts'
 import type { CompiledCondition, Rule } from './rule-schema.ts'
 import { TimerQueue } from './timer-queue.ts'
 import { addToBuckets, emptyTotals, mergeIntoBuckets, pruneBuckets, totalsOf, type Bucket, type Totals } from './window-buckets.ts'
@@ -331,14 +331,7 @@ export class RuleEngine {
 
   /** The state to save as JSON: `JSON.stringify(snapshot())` without the intermediate copy. */
   serialize(): string {
-    const parts: string[] = []
-    this.groups.forEach((m, slot) => {
-      if (m.size === 0) return
-      const entries: string[] = []
-      for (const [key, g] of m) entries.push(`${JSON.stringify(key)}:${JSON.stringify(g)}`)
-      parts.push(`${JSON.stringify(this.index.aggregationIds[slot])}:{${entries.join(',')}}`)
-    })
-    return `{"version":2,"clockMs":${JSON.stringify(this.clockMs)},"aggregations":{${parts.join(',')}}}`
+    return `{"version":2,"clockMs":${JSON.stringify(this.clockMs)},"aggregations":${aggregationMapsJson(this.index.aggregationIds, this.groups)}}`
   }
 
   /** The event-time clock, ms (null before any input). */
@@ -469,14 +462,14 @@ export class RuleEngine {
     const slot = this.slotOf.get(p.aggregation)
     if (slot === undefined) return []
     const c = this.slotCondition[slot]!
-    if (partialStepMs(c) !== p.stepMs) return []
+    if (c.kind === 'event' || partialStepMs(c) !== p.stepMs) return []
     const out = this.advanceTo(p.start + p.stepMs)
     this.touched.length = 0
     const g = this.touch(slot, p.groupKey, () => ({ ...p.labels }), p.replay)
     if (!g) return out
     if (c.kind === 'absence') {
       if (p.lastSeenMs !== null) g.lastSeenMs = Math.max(g.lastSeenMs ?? p.lastSeenMs, p.lastSeenMs)
-    } else if (c.kind !== 'event') {
+    } else {
       mergeIntoBuckets(g.buckets, p.start, p, g.totals)
       pruneBuckets(g.buckets, stepMs(c), keepFromMs(c, this.clockMs ?? 0), g.totals)
       this.mutations += 1

@@ -32,7 +32,7 @@ import type { AlertPartial, PartialBucket } from '../../schemas/index.ts'
 import { partitionForKey } from '../runtime/kafka/murmur2-partitioner.ts'
 import { eventContribution, partialStepMs } from './conditions.ts'
 import type { EventFacts } from './event-facts.ts'
-import { RuleIndex } from './rule-index.ts'
+import { aggregationMapsJson, RuleIndex } from './rule-index.ts'
 import type { CompiledCondition, Rule } from './rule-schema.ts'
 import type { Bucket } from './window-buckets.ts'
 import { bucketOf } from '../../schemas/index.ts'
@@ -66,12 +66,8 @@ export interface PartialBucketsState {
   seq: number
   /** The event-time clock, ms (null before any event). */
   clockMs: number | null
-  /** Watermark last sent, ms (null: the null watermark of a source without events, or none sent). */
-  sentWatermarkMs: number | null
-  /** Whether a watermark was sent since the state began. */
-  watermarkSent: boolean
-  /** Whether the last watermark sent was marked idle. */
-  sentIdle?: boolean
+  /** The watermark (ms; null: a source without events) and idle mark last sent; null: none sent since the state began. */
+  lastSent: { watermarkMs: number | null; idle: boolean } | null
   /** Aggregation id → group key → open group. */
   open: Record<string, Record<string, OpenGroup>>
 }
@@ -104,9 +100,7 @@ export class PartialBuckets {
   private readonly open: Map<string, OpenGroup>[]
   private seq: number
   private clockMs: number | null
-  private sentWatermarkMs: number | null
-  private watermarkSent: boolean
-  private sentIdle: boolean
+  private lastSent: PartialBucketsState['lastSent']
   /** Earliest end of an open bucket, ms (Infinity: none). */
   private nextCloseMs = Infinity
   private readonly slotStamp: number[]
@@ -126,9 +120,7 @@ export class PartialBuckets {
     this.slotStamp = this.index.aggregationIds.map(() => 0)
     this.seq = state?.seq ?? 0
     this.clockMs = state?.clockMs ?? null
-    this.sentWatermarkMs = state?.sentWatermarkMs ?? null
-    this.watermarkSent = state?.watermarkSent ?? false
-    this.sentIdle = state?.sentIdle ?? false
+    this.lastSent = state?.lastSent ?? null
     if (state) {
       this.index.aggregationIds.forEach((id, slot) => {
         for (const [key, g] of Object.entries(state.open[id] ?? {})) {
@@ -146,14 +138,7 @@ export class PartialBuckets {
 
   /** The state to save. */
   serialize(): string {
-    const open: string[] = []
-    this.open.forEach((m, slot) => {
-      if (m.size === 0) return
-      const entries: string[] = []
-      for (const [key, g] of m) entries.push(`${JSON.stringify(key)}:${JSON.stringify(g)}`)
-      open.push(`${JSON.stringify(this.index.aggregationIds[slot])}:{${entries.join(',')}}`)
-    })
-    return `{"seq":${this.seq},"clockMs":${JSON.stringify(this.clockMs)},"sentWatermarkMs":${JSON.stringify(this.sentWatermarkMs)},"watermarkSent":${this.watermarkSent},"sentIdle":${this.sentIdle},"open":{${open.join(',')}}}`
+    return `{"seq":${this.seq},"clockMs":${JSON.stringify(this.clockMs)},"lastSent":${JSON.stringify(this.lastSent)},"open":${aggregationMapsJson(this.index.aggregationIds, this.open)}}`
   }
 
   /** Open buckets held, over all groups (for tests and metrics). */
@@ -241,10 +226,8 @@ export class PartialBuckets {
     const watermark = this.watermark()
     const until = idle ? Infinity : (watermark ?? -Infinity)
     const closed = this.nextCloseMs <= until ? this.close(until) : []
-    if (closed.length === 0 && this.watermarkSent && watermark === this.sentWatermarkMs && idle === this.sentIdle) return []
-    this.watermarkSent = true
-    this.sentWatermarkMs = watermark
-    this.sentIdle = idle
+    if (closed.length === 0 && this.lastSent?.watermarkMs === watermark && this.lastSent.idle === idle) return []
+    this.lastSent = { watermarkMs: watermark, idle }
     const byPartition: PartialBucket[][] = Array.from({ length: source.mergePartitions }, () => [])
     for (const { slot, key, labels, b } of closed) {
       const aggregation = this.index.aggregationIds[slot]!

@@ -88,14 +88,9 @@ export class PartialMerge {
 
   /**
    * The merge's watermark at processing time `nowMs`, ms (module doc): the lowest watermark of
-   * the active sources, or the highest of all when every source is idle, once every source was
-   * heard from and no source without events holds it back; null before.
+   * the active sources, or the highest of all when every source is idle (`allIdle`), once every
+   * source was heard from and no source without events holds it back; null before.
    */
-  watermark(nowMs: number): number | null {
-    return this.progress(nowMs)?.watermarkMs ?? null
-  }
-
-  /** The watermark and whether every source with a clock is idle (module doc); null while it is held back. */
   private progress(nowMs: number): { watermarkMs: number; allIdle: boolean } | null {
     if (this.expectedSources === 0 || this.sources.size < this.expectedSources) return null
     let minActive: number | null = null

@@ -98,6 +98,23 @@ function sortedKeys(v: unknown): unknown {
   return Object.fromEntries(Object.keys(v).sort().map((k) => [k, sortedKeys((v as Record<string, unknown>)[k])]))
 }
 
+/**
+ * The JSON object `{ aggregation id: { group key: value } }` of per-aggregation-slot maps (slots
+ * with no entry left out), written without an intermediate copy: the saved state of the engine
+ * and of the partial buckets.
+ * @param ids aggregation id per slot ({@link RuleIndex.aggregationIds})
+ */
+export function aggregationMapsJson(ids: readonly string[], maps: readonly ReadonlyMap<string, unknown>[]): string {
+  const parts: string[] = []
+  maps.forEach((m, slot) => {
+    if (m.size === 0) return
+    const entries: string[] = []
+    for (const [key, v] of m) entries.push(`${JSON.stringify(key)}:${JSON.stringify(v)}`)
+    parts.push(`${JSON.stringify(ids[slot])}:{${entries.join(',')}}`)
+  })
+  return `{${parts.join(',')}}`
+}
+
 /** The rule index (module doc). */
 export class RuleIndex {
   /** Compiled selector (without event_types) per rule index. */

@@ -99,6 +99,27 @@ export function alertsByRule(alerts: readonly Pick<RaisedAlert, 'rule' | 'severi
 }
 
 /**
+ * Polls `query` (one row of counts, as text) in `schema` every 250 ms until every count is '0'.
+ * @param what names each count in the timeout's message, by column
+ * @throws Error after timeoutMs (ms) with the counts still pending
+ */
+async function waitCountsZero(databaseUrl: string, schema: string, query: string, what: Record<string, string>, timeoutMs: number): Promise<void> {
+  const client = new pg.Client({ connectionString: databaseUrl, options: `-c search_path=${schema}` })
+  await client.connect()
+  try {
+    const deadline = Date.now() + timeoutMs
+    for (;;) {
+      const row = (await client.query<Record<string, string>>(query)).rows[0]!
+      if (Object.values(row).every((n) => n === '0')) return
+      if (Date.now() > deadline) throw new Error(`alerting outboxes not drained after ${timeoutMs} ms: ${Object.entries(row).map(([k, n]) => `${n} ${what[k] ?? k}`).join(', ')}`)
+      await new Promise((r) => setTimeout(r, 250))
+    }
+  } finally {
+    await client.end()
+  }
+}
+
+/**
  * Waits until the alerting app's repartition has merged all that the input implies
  * (processors/alerting/README.md "Co-location and scaling"): once the app has read its inputs,
  * each enriched partition goes idle after `idleTimeoutMs` without records and sends every bucket
@@ -111,19 +132,7 @@ export function alertsByRule(alerts: readonly Pick<RaisedAlert, 'rule' | 'severi
 export async function waitRepartitionSettled(ctx: CliContext, databaseUrl: string, schema: string, groupId: string, idleTimeoutMs: number, tickMs = 1_000, timeoutMs = 120_000): Promise<void> {
   // The idle timeout runs from the last record; two ticks later every partition has flushed.
   await new Promise((r) => setTimeout(r, idleTimeoutMs + 2 * tickMs))
-  const client = new pg.Client({ connectionString: databaseUrl, options: `-c search_path=${schema}` })
-  await client.connect()
-  try {
-    const deadline = Date.now() + timeoutMs
-    for (;;) {
-      const pending = (await client.query<{ n: string }>('SELECT count(*)::text AS n FROM alert_partials_outbox')).rows[0]!.n
-      if (pending === '0') break
-      if (Date.now() > deadline) throw new Error(`the repartition outbox still holds ${pending} records after ${timeoutMs} ms`)
-      await new Promise((r) => setTimeout(r, 250))
-    }
-  } finally {
-    await client.end()
-  }
+  await waitCountsZero(databaseUrl, schema, 'SELECT count(*)::text AS partials FROM alert_partials_outbox', { partials: 'records in the repartition outbox' }, timeoutMs)
   await waitForGroupCaughtUp(ctx.admin, groupId, ctx.topics.alertPartials, timeoutMs)
 }
 
@@ -133,22 +142,11 @@ export async function waitRepartitionSettled(ctx: CliContext, databaseUrl: strin
  * @throws Error after timeoutMs (ms) with the counts still pending
  */
 export async function waitAlertsDelivered(databaseUrl: string, schema: string, timeoutMs = 120_000): Promise<void> {
-  const client = new pg.Client({ connectionString: databaseUrl, options: `-c search_path=${schema}` })
-  await client.connect()
-  try {
-    const deadline = Date.now() + timeoutMs
-    for (;;) {
-      const res = await client.query<{ topic: string; am: string }>(
-        'SELECT (SELECT count(*) FROM alert_outbox WHERE published_at IS NULL)::text AS topic, (SELECT count(*) FROM alert_notifications WHERE published_at IS NULL)::text AS am',
-      )
-      const { topic, am } = res.rows[0]!
-      if (topic === '0' && am === '0') return
-      if (Date.now() > deadline) throw new Error(`alerting outboxes not drained after ${timeoutMs} ms: ${topic} for the alerts topic, ${am} for the Alertmanager`)
-      await new Promise((r) => setTimeout(r, 250))
-    }
-  } finally {
-    await client.end()
-  }
+  await waitCountsZero(
+    databaseUrl, schema,
+    'SELECT (SELECT count(*) FROM alert_outbox WHERE published_at IS NULL)::text AS topic, (SELECT count(*) FROM alert_notifications WHERE published_at IS NULL)::text AS am',
+    { topic: 'for the alerts topic', am: 'for the Alertmanager' }, timeoutMs,
+  )
 }
 
 interface AmAlert { labels: Record<string, string>; receivers: Array<{ name: string }> }
