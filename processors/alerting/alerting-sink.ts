@@ -41,13 +41,15 @@ export function partialsOutboxTable(pool: pg.Pool): OutboxTable {
 
 /**
  * Writes records for the repartition topic in one statement, in their order (the publisher keeps
- * it); call inside the transaction that stores the partition's state and offsets.
+ * it); call inside the transaction that stores the partition's state and offsets. The records go
+ * as one JSON array parameter: a record holds every bucket a tick closed for its partition (tens
+ * of kB), and a `jsonb[]` parameter would have pg escape every quote of it into an array literal.
  */
 export async function recordPartials(client: pg.PoolClient, records: readonly PartialRecord[]): Promise<void> {
   if (records.length === 0) return
   await client.query(
-    'INSERT INTO alert_partials_outbox (key, kafka_partition, payload) SELECT key, kafka_partition, payload FROM unnest($1::text[], $2::int[], $3::jsonb[]) WITH ORDINALITY AS t(key, kafka_partition, payload, n) ORDER BY n',
-    [records.map((r) => r.key), records.map((r) => r.partition), records.map((r) => JSON.stringify(r.value))],
+    "INSERT INTO alert_partials_outbox (key, kafka_partition, payload) SELECT r->>'key', (r->>'partition')::int, r->'value' FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS t(r, n) ORDER BY n",
+    [JSON.stringify(records)],
   )
 }
 

@@ -26,6 +26,7 @@
 import { fromEnrichedRecord, type Alert, type AgentMetricsWindow, type AlertPartial, type EnrichedAgentEvent, type EnrichedAgentEventRecord } from '../../schemas/index.ts'
 import type { PartitionRef } from '../runtime/context.ts'
 import { defineProcessor, type ProcessorDefinition } from '../runtime/define-processor.ts'
+import type { OutboxSignal } from '../runtime/sinks/outbox.ts'
 import type { AcknowledgingSink } from '../runtime/sinks/sink.ts'
 import { emit } from '../runtime/outcome.ts'
 import { RuleEngine, type EngineState } from './engine.ts'
@@ -70,6 +71,8 @@ export interface AlertingDefinitionOptions {
   punctuationIntervalMs?: number
   /** Called after each committed batch or tick with its alerts (metrics). */
   onCommitted?: (alerts: readonly Alert[]) => void
+  /** Rung after a committed batch or tick that wrote alert state changes, or repartition records, to their outbox (wakes its publisher). */
+  committed?: { alerts?: OutboxSignal; partials?: OutboxSignal }
   /**
    * How far out of order (event time, ms) an event may arrive in its enriched partition and still
    * count in its bucket as if in order (partial-buckets.ts): the repartitioned rules' alerts come
@@ -167,11 +170,17 @@ export function alertingDefinition(sink: AcknowledgingSink<AlertingOutput>, o: A
       return out
     },
     afterCommit: (batch) => {
-      if (!o.onCommitted) return
       const alerts: Alert[] = []
+      let partials = false
       for (const r of batch.results) if (r.outcome.kind === 'emit') for (const rec of r.outcome.records) if (rec.value.kind === 'alert') alerts.push(rec.value.alert)
-      for (const rec of batch.punctuated) if (rec.value.kind === 'alert') alerts.push(rec.value.alert)
-      if (alerts.length > 0) o.onCommitted(alerts)
+      for (const rec of batch.punctuated) {
+        if (rec.value.kind === 'alert') alerts.push(rec.value.alert)
+        else partials = true
+      }
+      if (partials) o.committed?.partials?.ring()
+      if (alerts.length === 0) return
+      o.committed?.alerts?.ring()
+      o.onCommitted?.(alerts)
     },
     observe: (input) => (input.kind === 'event' ? { eventTimeMs: input.value.event.timestamp / 1000, tier: input.value.tier } : undefined),
   })

@@ -7,6 +7,7 @@
  * Configuration: runtime/ops/config.ts plus ./config.ts.
  */
 import { runProcessorApp } from '../runtime/app.ts'
+import { OutboxSignal } from '../runtime/sinks/outbox.ts'
 import { createPgPool } from '../runtime/sinks/postgres.ts'
 import { topicNames } from '../../schemas/index.ts'
 import { createAlertingSink, ensurePartialsTables, partialsOutboxTable } from './alerting-sink.ts'
@@ -42,11 +43,13 @@ await runProcessorApp({
       pool, target: { baseUrl: c.alertmanagerUrl, timeoutMs: 5_000 }, resendIntervalMs: c.resendIntervalMs, pollIntervalMs: c.deliveryPollMs,
       generatorBaseUrl: c.externalUrl ?? `http://${config.httpHost}:${config.httpPort}`, log, registry,
     })
+    // Each publisher is woken by the commits that wrote its rows; its interval is the fallback.
+    const committed = { alerts: new OutboxSignal(), partials: new OutboxSignal() }
     return {
-      definition: alertingDefinition(sink, { rules: rules.rules, maxGroupsPerRule: c.maxGroupsPerRule, replayLagMs: c.replayLagMs, idleTimeoutMs: c.idleTimeoutMs, allowedLatenessMs: c.allowedLatenessMs, onCommitted, partitions }),
+      definition: alertingDefinition(sink, { rules: rules.rules, maxGroupsPerRule: c.maxGroupsPerRule, replayLagMs: c.replayLagMs, idleTimeoutMs: c.idleTimeoutMs, allowedLatenessMs: c.allowedLatenessMs, onCommitted, committed, partitions }),
       outboxes: [
-        { from: alertOutboxTable(pool), topic: 'alerts', schema: 'alert' },
-        { from: partialsOutboxTable(pool), topic: 'alertPartials', schema: 'alert-partial', intervalMs: c.partialsPublishIntervalMs },
+        { from: alertOutboxTable(pool), topic: 'alerts', schema: 'alert', committed: committed.alerts },
+        { from: partialsOutboxTable(pool), topic: 'alertPartials', schema: 'alert-partial', intervalMs: c.partialsPublishIntervalMs, committed: committed.partials },
       ],
     }
   },

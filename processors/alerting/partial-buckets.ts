@@ -32,10 +32,10 @@ import type { AlertPartial, PartialBucket } from '../../schemas/index.ts'
 import { partitionForKey } from '../runtime/kafka/murmur2-partitioner.ts'
 import { eventContribution, partialStepMs } from './conditions.ts'
 import type { EventFacts } from './event-facts.ts'
-import { aggregationMapsJson, RuleIndex } from './rule-index.ts'
+import { aggregationMapsJson, RuleIndex, type CompiledSelector } from './rule-index.ts'
 import type { CompiledCondition, Rule } from './rule-schema.ts'
 import type { Bucket } from './window-buckets.ts'
-import { bucketOf } from '../../schemas/index.ts'
+import { AGENT_EVENT_TYPES, bucketOf } from '../../schemas/index.ts'
 
 /**
  * Whether a rule needs a group's events from every partition: every kind but `event` (a match
@@ -103,7 +103,14 @@ export class PartialBuckets {
   private lastSent: PartialBucketsState['lastSent']
   /** Earliest end of an open bucket, ms (Infinity: none). */
   private nextCloseMs = Infinity
-  private readonly slotStamp: number[]
+  /** Per event type: the aggregation slots whose rules can match it (each once; the rules of one aggregation share its selector). */
+  private readonly slotsByType: ReadonlyMap<string, readonly number[]>
+  private readonly slotsAnyType: readonly number[]
+  private readonly slotSelector: readonly CompiledSelector[]
+  private readonly slotKeySlot: readonly number[]
+  /** The current event's group key per key slot, valid where keyStamp equals stamp (built once per event and grouping). */
+  private readonly keyCache: string[]
+  private readonly keyStamp: number[]
   private stamp = 0
 
   /**
@@ -117,7 +124,14 @@ export class PartialBuckets {
     this.slotStep = this.slotCondition.map(partialStepMs)
     this.slotGroupBy = this.index.aggregationRules.map((list) => rules[list[0]!]!.group_by)
     this.open = this.index.aggregationIds.map(() => new Map())
-    this.slotStamp = this.index.aggregationIds.map(() => 0)
+    const first = this.index.aggregationRules.map((list) => list[0]!)
+    this.slotSelector = first.map((i) => this.index.selectors[i]!)
+    this.slotKeySlot = first.map((i) => this.index.keySlot[i]!)
+    const slotsOf = (ruleIndices: readonly number[]) => [...new Set(ruleIndices.map((i) => this.index.aggregationSlot[i]!))]
+    this.slotsByType = new Map(AGENT_EVENT_TYPES.map((type) => [type, slotsOf(this.index.rulesFor(type))]))
+    this.slotsAnyType = slotsOf(this.index.rulesFor(''))
+    this.keyCache = this.index.keyLabels.map(() => '')
+    this.keyStamp = this.index.keyLabels.map(() => 0)
     this.seq = state?.seq ?? 0
     this.clockMs = state?.clockMs ?? null
     this.lastSent = state?.lastSent ?? null
@@ -155,15 +169,17 @@ export class PartialBuckets {
    */
   add(f: EventFacts, eventType: string, replay: boolean): void {
     const stamp = ++this.stamp
-    for (const i of this.index.rulesFor(eventType)) {
-      const slot = this.index.aggregationSlot[i]!
-      if (this.slotStamp[slot] === stamp) continue // the rules of one aggregation share its selector
-      this.slotStamp[slot] = stamp
-      if (!this.index.selectors[i]!(f)) continue
+    for (const slot of this.slotsByType.get(eventType) ?? this.slotsAnyType) {
+      if (!this.slotSelector[slot]!(f)) continue
       const c = this.slotCondition[slot]!
       const add = c.kind === 'absence' ? null : eventContribution(c, f)
       if (c.kind !== 'absence' && !add) continue
-      const key = RuleIndex.groupKey(this.index.keyLabels[this.index.keySlot[i]!]!, f)
+      const keySlot = this.slotKeySlot[slot]!
+      if (this.keyStamp[keySlot] !== stamp) {
+        this.keyCache[keySlot] = RuleIndex.groupKey(this.index.keyLabels[keySlot]!, f)
+        this.keyStamp[keySlot] = stamp
+      }
+      const key = this.keyCache[keySlot]!
       let g = this.open[slot]!.get(key)
       if (!g) {
         const labels: Record<string, string> = {}
@@ -176,8 +192,14 @@ export class PartialBuckets {
       }
       const step = this.slotStep[slot]!
       const start = Math.floor(f.timeMs / step) * step
+      // Newest first: an event in order falls in the last bucket opened.
       let b: OpenBucket | undefined
-      for (const x of g.buckets) if (x.start === start) b = x
+      for (let j = g.buckets.length - 1; j >= 0; j--) {
+        if (g.buckets[j]!.start === start) {
+          b = g.buckets[j]
+          break
+        }
+      }
       if (!b) {
         b = { start, n: 0, k: 0, sum: 0, lastSeenMs: null, replay: true }
         g.buckets.push(b)

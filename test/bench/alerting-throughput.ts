@@ -7,10 +7,12 @@
  * all and is timed from /readyz until the input offsets it stores in PostgreSQL (in the same
  * transactions as the rule states and the alert outboxes) reach the log end offset of every
  * partition, and then until its repartition (processors/alerting/README.md "Co-location and
- * scaling") has caught up too: the outbox of closed buckets is empty and the offsets stored for
+ * scaling") has caught up too: every enriched partition has sent the watermark of its last event
+ * (its saved state says so), the outbox of closed buckets is empty and the offsets stored for
  * the repartition topic reach its log end offsets, so every bucket the input closed was merged
- * and evaluated. Alerts go to an Alertmanager of the bench's own (test/helpers/alertmanager.ts),
- * never to the stack's. Start-up is not timed.
+ * and evaluated. Each round gets an empty repartition topic, so the rounds are independent. The
+ * app runs with its default idle timeout and allowed lateness. Alerts go to an Alertmanager of
+ * the bench's own (test/helpers/alertmanager.ts), never to the stack's. Start-up is not timed.
  */
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -25,7 +27,7 @@ import { dropSchema, preProduceSimulatedEnriched, schemaPool } from './aggregati
 import { writeBenchRuleFile } from './alerting-rules.ts'
 import { startCpuMeter, type CoreUsage } from './cpu.ts'
 import { nowMs } from './stats.ts'
-import { pause } from '../helpers/wait-until.ts'
+import { pause, waitUntil } from '../helpers/wait-until.ts'
 
 export interface AlertingThroughputOptions extends PhaseContext {
   readonly events: number
@@ -78,6 +80,9 @@ export interface AlertingSession {
 /** Event time between consecutive events of the workload, ms. */
 const EVENT_STEP_MS = 20
 
+/** The repartition's allowed lateness the app runs with, ms (the app's default, set explicitly so the bench can tell when every source has sent its last watermark). */
+const ALLOWED_LATENESS_MS = 5_000
+
 /** Creates the topics, the rule file and the bench's Alertmanager; pre-produces the enriched input. */
 export async function prepareAlertingThroughput(opts: AlertingThroughputOptions): Promise<AlertingSession> {
   const kafka = await createTestKafka(opts.partitions)
@@ -103,6 +108,20 @@ export async function prepareAlertingThroughput(opts: AlertingThroughputOptions)
   }
   const ends = await kafka.admin.endOffsets(topic)
   const total = [...ends.values()].reduce((n, o) => n + Number(o), 0)
+  /**
+   * An empty repartition topic for a round: the rounds share the enriched input, and a round's
+   * merge (a fresh group and schema, so reading from the start) must read only its own
+   * repartition records, as a first run does, not the earlier rounds' as well.
+   */
+  const freshPartialsTopic = async () => {
+    const partials = kafka.topics.alertPartials
+    await kafka.admin.deleteTopics([partials]).catch(() => undefined)
+    await waitUntil('an empty repartition topic', async () => {
+      await kafka.admin.ensureTopics([{ topic: partials, partitions: opts.partitions }])
+      const ranges = await kafka.admin.offsetRanges(partials)
+      return ranges.size === opts.partitions && [...ranges.values()].every((r) => r.high === '0')
+    }, { timeoutMs: 60_000, everyMs: 250 })
+  }
 
   return {
     events,
@@ -110,16 +129,16 @@ export async function prepareAlertingThroughput(opts: AlertingThroughputOptions)
     async run(round, cpuProfFile) {
       const group = `${kafka.prefix}alr${round}.auren.`
       opts.trackGroup(`${group}alerting`)
+      await freshPartialsTopic()
       const schema = `alert_bench_${kafka.prefix.replace(/[^a-z0-9]/gi, '').toLowerCase()}_r${round}`
       const pool = schemaPool(schema, 1)
       if (cpuProfFile) mkdirSync(dirname(cpuProfFile), { recursive: true })
       const spawnedAt = nowMs()
       const app = await startApp('alerting', kafka.prefix, {
         AUREN_LOG_LEVEL: 'warn', AUREN_GROUP_ID_PREFIX: group, AUREN_DATABASE_URL: stackEnv().databaseUrl, AUREN_ALERTING_DB_SCHEMA: schema,
-        AUREN_ALERTMANAGER_URL: am.url, AUREN_ALERTING_RULES_FILE: rulesFile, AUREN_ALERTING_IDLE_TIMEOUT_MS: '0',
+        AUREN_ALERTMANAGER_URL: am.url, AUREN_ALERTING_RULES_FILE: rulesFile, AUREN_ALERTING_ALLOWED_LATENESS_MS: String(ALLOWED_LATENESS_MS),
         ...(cpuProfFile ? { NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --import ${PRELOAD}`.trim(), AUREN_BENCH_CPU_PROF_FILE: cpuProfFile } : {}),
       })
-      const partialsAtStart = [...(await kafka.admin.endOffsets(kafka.topics.alertPartials)).values()].reduce((n, o) => n + Number(o), 0)
       const stored = async () => Number((await pool.query<{ n: string | null }>(`SELECT sum(greatest(next_offset, 0))::text AS n FROM ${POSITIONS_TABLE} WHERE topic = $1`, [topic]).catch(() => ({ rows: [{ n: null }] }))).rows[0]?.n ?? 0)
       try {
         await app.waitReady(120_000)
@@ -137,15 +156,22 @@ export async function prepareAlertingThroughput(opts: AlertingThroughputOptions)
         const inputDoneMs = nowMs()
         // The repartition's tail: the buckets closed by the input published and merged.
         const partialsTopic = kafka.topics.alertPartials
-        const pendingPartials = async () => Number((await pool.query<{ n: string }>('SELECT count(*)::text AS n FROM alert_partials_outbox')).rows[0]!.n)
+        // Every source has sent the watermark of its last event (the first tick after its last
+        // batch; saved with its state in the transaction that wrote the records) and the outbox
+        // has published them all.
+        const pendingPartials = async () => (await pool.query<{ settled: boolean | null; pending: string }>(
+          `SELECT (SELECT count(*) = $2 AND bool_and((state->'partials'->'lastSent'->>'watermarkMs')::float8 = (state->'partials'->>'clockMs')::float8 - $3) FROM ${POSITIONS_TABLE} WHERE topic = $1) AS settled, (SELECT count(*)::text FROM alert_partials_outbox) AS pending`,
+          [topic, opts.partitions, ALLOWED_LATENESS_MS],
+        )).rows[0]!
         for (;;) {
-          if ((await pendingPartials()) === 0) break
+          const p = await pendingPartials()
+          if (p.settled === true && p.pending === '0') break
           if (!app.alive()) throw new Error(`alerting exited: ${app.output().slice(-2000)}`)
           if (nowMs() - startMs > opts.timeoutMs) throw new Error('the repartition outbox did not drain')
           await pause(50)
         }
         const partialEnds = await kafka.admin.endOffsets(partialsTopic)
-        const repartitionRecords = [...partialEnds.values()].reduce((n, o) => n + Number(o), 0) - partialsAtStart
+        const repartitionRecords = [...partialEnds.values()].reduce((n, o) => n + Number(o), 0)
         const storedPartials = async () => Number((await pool.query<{ n: string | null }>(`SELECT sum(greatest(next_offset, 0))::text AS n FROM ${POSITIONS_TABLE} WHERE topic = $1`, [partialsTopic]).catch(() => ({ rows: [{ n: null }] }))).rows[0]?.n ?? 0)
         const partialsTotal = [...partialEnds.values()].reduce((n, o) => n + Number(o), 0)
         await waitStoredPositions(app, storedPartials, { total: partialsTotal, startMs, timeoutMs: opts.timeoutMs, pollMs: 50, what: { app: 'alerting', done: 'repartition records merged' }, log: opts.log })

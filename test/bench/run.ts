@@ -177,6 +177,8 @@ const esRate = (r: Round) => r.eventStore?.eventsPerSec ?? Number.NaN
 const alrRate = (r: Round) => r.alerting?.eventsPerSec ?? Number.NaN
 const enrSteady = (r: Round) => r.enrichment?.steadyEventsPerSec ?? Number.NaN
 const alrSteady = (r: Round) => r.alerting?.steadyEventsPerSec ?? Number.NaN
+/** Alerting's rate until its input was evaluated (stage 1 stored every offset), without the repartition's tail after it. */
+const alrInputRate = (r: Round) => (r.alerting ? r.alerting.timedEvents / (r.alerting.seconds - r.alerting.repartitionTailMs / 1000) : Number.NaN)
 const prodRate = (r: Round) => r.ceiling?.producer.recordsPerSec ?? Number.NaN
 const consRate = (r: Round) => r.ceiling?.consumer.fetchRecordsPerSec ?? Number.NaN
 const finite = (xs: number[]) => xs.filter((x) => Number.isFinite(x))
@@ -439,6 +441,8 @@ async function main(): Promise<void> {
     out.push(row('alerting throughput', fmt(alr), 'events/s', `${med}N=${midAlr.timedEvents} enriched, shipped rules + ${opts.alertingExtraRules} extra (${alrRuleCount ?? 'n/a'} rules), one instance; ${midAlr.stateChanges} state changes; ${fmt(midAlr.appCpuUsPerEvent)} µs CPU/event; timed until the repartition merged every bucket: ${midAlr.repartitionRecords} repartition records (${fmt((midAlr.repartitionRecords / midAlr.timedEvents) * 1000, 1)} per 1,000 events), ${fmt(midAlr.repartitionTailMs)} ms after the input`))
     if (mid) out.push(row('ratio alerting / enrichment', fmt(ratioAlr, 3), '', 'median of per-round ratios; at or above 1 = alerting is not the bottleneck'))
     if (mid) out.push(row('  steady 10-90%', fmt(ratioAlrSteady, 3), '', `median of per-round ratios of the steady rates (alerting ${fmt(medianOf(rounds, alrSteady))}/s, enrichment ${fmt(medianOf(rounds, enrSteady))}/s): no start-up, no tail`))
+    if (mid) out.push(row('  input evaluated', fmt(medianOf(rounds, (r) => ratio(alrInputRate(r), enrRate(r))), 3), '', `median of per-round ratios, alerting timed until its input was evaluated, without the repartition's tail after it (median ${fmt(medianOf(rounds, (r) => r.alerting?.repartitionTailMs ?? Number.NaN))} ms: a delay of up to a punctuation tick and a round trip, at any N)`))
+    if (n > 1) out.push(row('  alerting per round', rounds.map((r) => `${fmt(alrRate(r))}/${fmt(enrRate(r))}`).join(', '), '', 'alerting / enrichment events/s, round by round'))
   }
   if (alrEngine) {
     const m = alrEngine.memory
@@ -571,6 +575,7 @@ async function main(): Promise<void> {
       alertingEventsPerSec: midAlr ? round(alr, 1) : null,
       alertingToEnrichmentRatio: midAlr && mid ? round(ratioAlr, 4) : null,
       alertingToEnrichmentSteadyRatio: midAlr && mid && Number.isFinite(ratioAlrSteady) ? round(ratioAlrSteady, 4) : null,
+      alertingToEnrichmentInputRatio: midAlr && mid ? round(medianOf(rounds, (r) => ratio(alrInputRate(r), enrRate(r))), 4) : null,
       alertingEngine: alrEngine ?? null,
       archivalParquetBytesPerEvent: midArc ? round(midArc.parquetBytesPerEvent, 1) : null,
       archivalCpuUsPerEvent: midArc?.cpu.processCpuSeconds === undefined ? null : round((midArc.cpu.processCpuSeconds / midArc.timedEvents) * 1e6, 1),

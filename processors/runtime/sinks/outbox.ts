@@ -62,6 +62,30 @@ export interface OutboxSpec {
   readonly batchSize?: number
   /** Wait between rounds when nothing is pending or a round failed, ms (default 1000). */
   readonly intervalMs?: number
+  /**
+   * Rung by the writer after a transaction that wrote rows committed: the publisher starts a
+   * round at once instead of at the end of its wait (the interval stays the fallback, e.g. for
+   * rows another instance wrote).
+   */
+  readonly committed?: OutboxSignal
+}
+
+/**
+ * A wake-up from the writer of an outbox to its publisher in the same process (OutboxSpec
+ * `committed`). Ringing it with no publisher listening does nothing.
+ */
+export class OutboxSignal {
+  private listener: (() => void) | undefined
+
+  /** Rows were committed: wake the publisher. */
+  ring(): void {
+    this.listener?.()
+  }
+
+  /** Sets the one listener (the publisher); null removes it. */
+  listen(listener: (() => void) | null): void {
+    this.listener = listener ?? undefined
+  }
 }
 
 /** A running publisher. */
@@ -162,29 +186,42 @@ export async function startOutboxPublisher(
   const limit = spec.batchSize ?? 500
   let running = true
   let wake: (() => void) | undefined
-  const pause = () => new Promise<void>((resolve) => {
+  /** Rows were committed since the current round read the table: no wait before the next round. */
+  let rung = false
+  /** Waiting because nothing was pending (a ring ends the wait), not after a failure (the interval is the backoff). */
+  let idle = false
+  const pause = (afterFailure: boolean) => new Promise<void>((resolve) => {
+    idle = !afterFailure
     const t = setTimeout(resolve, intervalMs)
     wake = () => (clearTimeout(t), resolve())
+  }).finally(() => {
+    idle = false
+  })
+  spec.committed?.listen(() => {
+    rung = true
+    if (idle) wake?.()
   })
   const loop = (async () => {
     while (running) {
       try {
         const id = (schemaId ??= await deps.serde.register(topic, spec.schema))
+        rung = false
         const n = await publishPending(spec.from, limit, (rows) =>
           producer.send(rows.map((r) => ({ topic, key: r.key, value: deps.serde.encode(id, spec.schema, r.value), ...(r.partition != null ? { partition: r.partition } : {}) }))),
         )
         if (n > 0) m.published.inc(labels, n)
-        if (n < limit) await pause()
+        if (n < limit && !rung) await pause(false)
       } catch (err) {
         m.failures.inc(labels)
         log.warn({ err }, 'outbox publish failed; retrying')
-        await pause()
+        await pause(true)
       }
     }
   })()
   return {
     async stop() {
       running = false
+      spec.committed?.listen(null)
       wake?.()
       await loop
       await producer.disconnect()
