@@ -10,8 +10,8 @@
  * - At most once per subscription: the last `dedupCapacity` keys (event_id) are remembered.
  * - Tiers (CONTRACTS.md section 3): `critical` → an `event` frame at once; `operational` →
  *   `batch` within 100 ms or 50 events; `analytical` → within 500 ms or 200 events. A batch is
- *   written 90 % of its budget after the first event's `enriched_at` (the time it spent in Kafka
- *   counts), or on the next timer turn when it arrived later than that (so the events of one
+ *   written `flushAfterMs` (60 ms, 450 ms) after the first event's `enriched_at` (the time it spent
+ *   in Kafka counts), or on the next timer turn when it arrived later than that (so the events of one
  *   Kafka fetch still share a frame). With a client update interval, a tier is flushed at most
  *   once per interval (frames still hold at most the tier's batch size).
  */

@@ -1,7 +1,7 @@
 /**
  * The gateway's live stream under load (`npm run bench -- --phases gateway`): one enrichment
  * app and one gateway (processes, fresh topics), and the clients spread over `clientProcesses`
- * forked processes (gateway-client-worker.ts), so that parsing frames for hundreds of
+ * forked processes (test/helpers/gateway-client-worker.ts), so that parsing frames for hundreds of
  * subscribers is not one event loop's delay counted as the gateway's.
  *
  * 1. Connections held: `connections` WebSocket clients (Bearer token on the upgrade) are opened
@@ -11,13 +11,12 @@
  *    seeded simulator events (every tier) are produced at `rate` events/s for `durationSeconds`
  *    (after a 2 s unmeasured warm-up). Each client counts the events it receives and records
  *    receive time − `enriched_at` (both clocks are this machine's), so the latency includes
- *    the Kafka hop from enrichment and batching (operational frames are written 90 ms and
- *    analytical 450 ms after enrichment), reported per tier.
+ *    the Kafka hop from enrichment and batching (operational frames are written 60 ms and
+ *    analytical 450 ms after enrichment, gateway/subscriptions.ts TIER_BUDGETS), reported per tier.
  */
-import { fork, type ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { fileURLToPath } from 'node:url'
 import { SignJWT } from 'jose'
+import { ClientProcess } from '../helpers/gateway-client-process.ts'
 import { createTestKafka } from '../helpers/kafka.ts'
 import { startGateway, type AppProcess } from '../helpers/processes.ts'
 import { stackEnv } from '../helpers/stack.ts'
@@ -92,44 +91,6 @@ function budgetCounts(text: string): Record<string, [number, number]> {
 
 const SECRET = randomBytes(32).toString('base64')
 const TICK_MS = 10
-
-/** One forked client process, answering one request at a time (gateway-client-worker.ts). */
-class ClientProcess {
-  private readonly child: ChildProcess
-  private chain: Promise<unknown> = Promise.resolve()
-  private readonly exited: Promise<void>
-
-  constructor() {
-    this.child = fork(fileURLToPath(new URL('./gateway-client-worker.ts', import.meta.url)), [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
-    this.exited = new Promise((resolve) => this.child.once('exit', () => resolve()))
-  }
-
-  /** Sends a request and resolves with its answer; rejects on a failure answer or an exit. */
-  request<T = Record<string, unknown>>(msg: Record<string, unknown>): Promise<T> {
-    const next = this.chain.then(() => new Promise<T>((resolve, reject) => {
-      const onMessage = (m: { type: string; message?: string }) => {
-        this.child.off('exit', onExit)
-        if (m.type === 'done') resolve(m as T)
-        else reject(new Error(`client process: ${msg.type as string} failed: ${m.message}`))
-      }
-      const onExit = (code: number | null) => {
-        this.child.off('message', onMessage)
-        reject(new Error(`client process exited (${code}) during ${msg.type as string}`))
-      }
-      this.child.once('message', onMessage)
-      this.child.once('exit', onExit)
-      this.child.send(msg)
-    }))
-    this.chain = next.catch(() => undefined)
-    return next
-  }
-
-  async close(): Promise<void> {
-    if (this.child.exitCode !== null || this.child.signalCode !== null) return
-    await this.request({ type: 'close' }).catch(() => undefined)
-    await withTimeout(this.exited, 10_000, 'client process did not exit').catch(() => this.child.kill('SIGKILL'))
-  }
-}
 
 /** Splits `n` into `parts` near-equal non-negative integers. */
 const split = (n: number, parts: number) => Array.from({ length: parts }, (_, i) => Math.floor(n / parts) + (i < n % parts ? 1 : 0))

@@ -21,6 +21,7 @@ import { prepareEventStoreThroughput, type EventStoreRun, type EventStoreSession
 import { prepareAlertingThroughput, type AlertingRun, type AlertingSession } from './alerting-throughput.ts'
 import { EXTRA_RULES } from './alerting-rules.ts'
 import { measureAlertingEngine, type AlertingEngineResult } from './alerting-engine-child.ts'
+import { TIER_BUDGETS } from '../../gateway/subscriptions.ts'
 import { measureLatency, type LatencyResult } from './latency.ts'
 import { measureGateway, type GatewayBenchResult } from './gateway-stream.ts'
 import { measureIngest, type IngestBenchResult } from './ingest-throughput.ts'
@@ -471,7 +472,7 @@ async function main(): Promise<void> {
     out.push(row('gateway connections held', String(g.connectionsHeld), 'conns', `of ${g.connectionsAttempted} opened in ${fmt(g.connectSeconds, 1)} s, one instance; gauge ${fmt(g.gatewayGauge)}; gateway RSS ${fmt(g.gatewayRssMiBHeld)} MiB`))
     out.push(row('gateway delivered', fmt(g.deliveredPerSec), 'events/s', `${g.subscribers} subscribers of 'events' at ${fmt(g.offeredRate)} ev/s offered; ${fmt(g.framesPerSec)} frames/s; ${fmt(g.deliveredShare * 100, 2)}% of sent × subscribers`))
     out.push(`gateway delivery latency @ ${g.subscribers} subscribers (enriched_at → frame received, batching included): p50 ${fmt(l.p50, 1)} ms  p99 ${fmt(l.p99, 1)} ms  max ${fmt(l.max, 1)} ms`)
-    for (const [tier, budget] of [['critical', 'at once'], ['operational', 'batched, written 90 ms after enrichment'], ['analytical', 'batched, written 450 ms after enrichment']] as const) {
+    for (const [tier, budget] of [['critical', 'at once'], ['operational', `batched, written ${TIER_BUDGETS.operational.flushAfterMs} ms after enrichment`], ['analytical', `batched, written ${TIER_BUDGETS.analytical.flushAfterMs} ms after enrichment`]] as const) {
       const t = g.latencyByTierMs[tier]
       const within = g.writtenWithinBudget[tier]
       if (t) out.push(`  ${tier.padEnd(11)} (${budget}): p50 ${fmt(t.p50, 1)} ms  p99 ${fmt(t.p99, 1)} ms  max ${fmt(t.max, 1)} ms  (${t.n} deliveries; gateway histogram: ${fmt((within ?? Number.NaN) * 100, 2)}% written within ${tier === 'critical' ? 50 : tier === 'operational' ? 100 : 500} ms of event time)`)

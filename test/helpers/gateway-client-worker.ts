@@ -1,7 +1,9 @@
 /**
- * A benchmark client process of the gateway phase (gateway-stream.ts forks several, so that
- * parsing frames for hundreds of subscribers does not run on one event loop and inflate the
- * latency the bench attributes to the gateway).
+ * A WebSocket client process of the gateway (gateway-client-process.ts forks it): the gateway
+ * bench (test/bench/gateway-stream.ts) forks several, so that parsing frames for hundreds of
+ * subscribers does not run on one event loop and inflate the latency it attributes to the
+ * gateway; the tier budget test forks one, so that its frames are not timed on the test's own
+ * event loop.
  *
  * Driven over the fork IPC channel, one request at a time, each answered with `{ type: 'done', … }`:
  * - `{ type: 'open', url, token, count }`: opens `count` WebSocket connections (Bearer token on the
@@ -79,6 +81,7 @@ async function open(url: string, token: string, count: number): Promise<number> 
           resolve()
         })
         ws.once('close', () => resolve())
+        // eslint-disable-next-line no-restricted-syntax -- a guard, not a sleep: a connection with no answer in 30 s counts as not welcomed
         setTimeout(resolve, 30_000).unref()
       }))
     }
