@@ -11,6 +11,7 @@ import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
 import pg from 'pg'
 import type { Alert } from '../../schemas/index.ts'
+import { POSITIONS_TABLE } from '../../processors/runtime/sinks/postgres.ts'
 import type { CliContext } from '../lib/cli-context.ts'
 import { readTopicToEnd, waitForGroupCaughtUp } from '../lib/read-topic.ts'
 
@@ -99,17 +100,18 @@ export function alertsByRule(alerts: readonly Pick<RaisedAlert, 'rule' | 'severi
 }
 
 /**
- * Polls `query` (one row of counts, as text) in `schema` every 250 ms until every count is '0'.
+ * Polls `query` (one row of counts, as text; `params` its parameters) in `schema` every 250 ms
+ * until every count is '0'.
  * @param what names each count in the timeout's message, by column
  * @throws Error after timeoutMs (ms) with the counts still pending
  */
-async function waitCountsZero(databaseUrl: string, schema: string, query: string, what: Record<string, string>, timeoutMs: number): Promise<void> {
+async function waitCountsZero(databaseUrl: string, schema: string, query: string, what: Record<string, string>, timeoutMs: number, params: unknown[] = []): Promise<void> {
   const client = new pg.Client({ connectionString: databaseUrl, options: `-c search_path=${schema}` })
   await client.connect()
   try {
     const deadline = Date.now() + timeoutMs
     for (;;) {
-      const row = (await client.query<Record<string, string>>(query)).rows[0]!
+      const row = (await client.query<Record<string, string>>(query, params)).rows[0]!
       if (Object.values(row).every((n) => n === '0')) return
       if (Date.now() > deadline) throw new Error(`alerting outboxes not drained after ${timeoutMs} ms: ${Object.entries(row).map(([k, n]) => `${n} ${what[k] ?? k}`).join(', ')}`)
       await new Promise((r) => setTimeout(r, 250))
@@ -122,17 +124,22 @@ async function waitCountsZero(databaseUrl: string, schema: string, query: string
 /**
  * Waits until the alerting app's repartition has merged all that the input implies
  * (processors/alerting/README.md "Co-location and scaling"): once the app has read its inputs,
- * each enriched partition goes idle after `idleTimeoutMs` without records and sends every bucket
- * it holds with an idle watermark, so the merge applies them; then the outbox of those records is
- * empty and `groupId` has read the repartition topic to its end. Call after the group caught up
- * on its inputs.
- * @param tickMs the app's punctuation interval, ms (AUREN_PUNCTUATION_INTERVAL_MS)
+ * each enriched partition goes idle after the idle timeout without records and sends every
+ * bucket it holds with an idle mark, saved in its state in the transaction that writes them to
+ * the outbox; so this waits until every enriched partition's saved state says it sent its idle
+ * mark, the outbox of those records is empty and `groupId` has read the repartition topic to its
+ * end. Call after the group caught up on its inputs.
  * @throws Error after timeoutMs (ms)
  */
-export async function waitRepartitionSettled(ctx: CliContext, databaseUrl: string, schema: string, groupId: string, idleTimeoutMs: number, tickMs = 1_000, timeoutMs = 120_000): Promise<void> {
-  // The idle timeout runs from the last record; two ticks later every partition has flushed.
-  await new Promise((r) => setTimeout(r, idleTimeoutMs + 2 * tickMs))
-  await waitCountsZero(databaseUrl, schema, 'SELECT count(*)::text AS partials FROM alert_partials_outbox', { partials: 'records in the repartition outbox' }, timeoutMs)
+export async function waitRepartitionSettled(ctx: CliContext, databaseUrl: string, schema: string, groupId: string, timeoutMs = 120_000): Promise<void> {
+  const partitions = (await ctx.admin.offsetRanges(ctx.topics.enrichedEvents)).size
+  await waitCountsZero(
+    databaseUrl, schema,
+    `SELECT ($3::int - (SELECT count(*) FROM ${POSITIONS_TABLE} WHERE group_id = $1 AND topic = $2 AND (state->'partials'->'lastSent'->>'idle')::boolean))::text AS sources, ` +
+      '(SELECT count(*) FROM alert_partials_outbox)::text AS partials',
+    { sources: 'enriched partitions that have not sent their idle mark', partials: 'records in the repartition outbox' }, timeoutMs,
+    [groupId, ctx.topics.enrichedEvents, partitions],
+  )
   await waitForGroupCaughtUp(ctx.admin, groupId, ctx.topics.alertPartials, timeoutMs)
 }
 
