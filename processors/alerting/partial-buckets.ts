@@ -35,7 +35,7 @@ import type { EventFacts } from './event-facts.ts'
 import { aggregationMapsJson, RuleIndex, type CompiledSelector } from './rule-index.ts'
 import type { CompiledCondition, Rule } from './rule-schema.ts'
 import type { Bucket } from './window-buckets.ts'
-import { AGENT_EVENT_TYPES, bucketOf } from '../../schemas/index.ts'
+import { bucketOf } from '../../schemas/index.ts'
 
 /**
  * Whether a rule needs a group's events from every partition: every kind but `event` (a match
@@ -103,9 +103,6 @@ export class PartialBuckets {
   private lastSent: PartialBucketsState['lastSent']
   /** Earliest end of an open bucket, ms (Infinity: none). */
   private nextCloseMs = Infinity
-  /** Per event type: the aggregation slots whose rules can match it (each once; the rules of one aggregation share its selector). */
-  private readonly slotsByType: ReadonlyMap<string, readonly number[]>
-  private readonly slotsAnyType: readonly number[]
   private readonly slotSelector: readonly CompiledSelector[]
   private readonly slotKeySlot: readonly number[]
   /** The current event's group key per key slot, valid where keyStamp equals stamp (built once per event and grouping). */
@@ -127,9 +124,6 @@ export class PartialBuckets {
     const first = this.index.aggregationRules.map((list) => list[0]!)
     this.slotSelector = first.map((i) => this.index.selectors[i]!)
     this.slotKeySlot = first.map((i) => this.index.keySlot[i]!)
-    const slotsOf = (ruleIndices: readonly number[]) => [...new Set(ruleIndices.map((i) => this.index.aggregationSlot[i]!))]
-    this.slotsByType = new Map(AGENT_EVENT_TYPES.map((type) => [type, slotsOf(this.index.rulesFor(type))]))
-    this.slotsAnyType = slotsOf(this.index.rulesFor(''))
     this.keyCache = this.index.keyLabels.map(() => '')
     this.keyStamp = this.index.keyLabels.map(() => 0)
     this.seq = state?.seq ?? 0
@@ -169,7 +163,7 @@ export class PartialBuckets {
    */
   add(f: EventFacts, eventType: string, replay: boolean): void {
     const stamp = ++this.stamp
-    for (const slot of this.slotsByType.get(eventType) ?? this.slotsAnyType) {
+    for (const slot of this.index.aggregationSlotsFor(eventType)) {
       if (!this.slotSelector[slot]!(f)) continue
       const c = this.slotCondition[slot]!
       const add = c.kind === 'absence' ? null : eventContribution(c, f)

@@ -131,6 +131,8 @@ export class RuleIndex {
   readonly aggregationRules: readonly (readonly number[])[]
   private readonly byType: ReadonlyMap<string, readonly number[]>
   private readonly anyType: readonly number[]
+  private readonly slotsByType: ReadonlyMap<string, readonly number[]>
+  private readonly slotsAnyType: readonly number[]
 
   /** @param rules compiled rules, in rule-file order */
   constructor(rules: readonly Rule[]) {
@@ -173,6 +175,14 @@ export class RuleIndex {
       }))
     }
     this.byType = byType
+    const slotsOf = (ruleIndices: readonly number[]) => [...new Set(ruleIndices.map((i) => this.aggregationSlot[i]!))]
+    this.slotsByType = new Map([...byType].map(([type, list]) => [type, slotsOf(list)]))
+    this.slotsAnyType = slotsOf(this.anyType)
+  }
+
+  /** The aggregation slots whose rules can match an event of this type, each once, in first-rule order (the rules of one aggregation share its selector). */
+  aggregationSlotsFor(eventType: string): readonly number[] {
+    return this.slotsByType.get(eventType) ?? this.slotsAnyType
   }
 
   /** Indices of the event rules that can match an event of this type, in rule order. */
