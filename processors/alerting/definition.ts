@@ -6,11 +6,12 @@
  *
  * Time: each input partition has its own event-time clock (the engine's), moved by its own
  * records alone, so a partition's alerts do not depend on how partitions interleave in fetch
- * batches. A partition idle for `idleTimeoutMs` (processing time) follows, on each punctuation
- * tick, the watermark of this instance's active partitions of the same input (the lowest of
- * their clocks; idle-watermark.ts), so its absences fire and its alerts resolve at the event
- * times the history implies; when every partition is idle (traffic stopped) its clock goes on by
- * the processing time it has been idle.
+ * batches. A partition idle (caught up, and no record for `idleTimeoutMs` of processing time;
+ * idle-watermark.ts) follows, on each punctuation tick, the watermark of this instance's active
+ * partitions of the same input (the lowest of their clocks), so its absences fire and its alerts
+ * resolve at the event times the history implies; when every partition is idle (traffic stopped)
+ * its clock goes on by the processing time it has been idle. A partition with records left to
+ * read is never idle.
  *
  * Co-location (README "Co-location and scaling"): the enriched topic is keyed by trace, so the
  * rules whose figures gather a group's events from every trace (every kind but `event` and
@@ -62,9 +63,9 @@ export interface AlertingDefinitionOptions {
   /** Events enriched this long after their event time are replayed history (replay="true"), ms. */
   replayLagMs: number
   /**
-   * Processing time without records after which a partition is idle, ms (0: never): punctuation
-   * then moves its clock to the watermark of the active partitions (idle-watermark.ts), or on by
-   * the idle time when every partition of its input is idle.
+   * Processing time without records after which a caught-up partition (lag 0) is idle, ms (0:
+   * never): punctuation then moves its clock to the watermark of the active partitions
+   * (idle-watermark.ts), or on by the idle time when every partition of its input is idle.
    */
   idleTimeoutMs: number
   /** Tick interval, ms (default: the app's). */
@@ -145,8 +146,7 @@ export function alertingDefinition(sink: AcknowledgingSink<AlertingOutput>, o: A
       let changed = false
       let idle = false
       if (watermark) {
-        watermark.observe(partition, s.engine.clock, ctx.lastRecordAtMs)
-        idle = watermark.isIdle(ctx.lastRecordAtMs, nowMs)
+        idle = watermark.observe(partition, s.engine.clock, ctx, nowMs)
         if (idle && ctx.lastRecordAtMs !== null && s.clockAtLastInputMs !== null) {
           // Idle: follow the event time of the partitions still receiving records; by processing time only when all are idle.
           const target = watermark.activeWatermark(partition.input, nowMs) ?? s.clockAtLastInputMs + (nowMs - ctx.lastRecordAtMs)

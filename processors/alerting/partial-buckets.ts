@@ -19,8 +19,8 @@
  * The records are one per partition and tick, whatever the number of events or groups.
  *
  * A merging partition evaluates a bucket only once every active source's watermark passed its
- * end, so the result does not depend on how the sources interleave. Idleness: a source without
- * records for the idle timeout sends every bucket it still holds and marks its watermark idle,
+ * end, so the result does not depend on how the sources interleave. Idleness: a source caught up
+ * and without records for the idle timeout (idle-watermark.ts) sends every bucket it still holds and marks its watermark idle,
  * so it no longer holds the merge back (a replay whose partitions end at different event times
  * still completes); its next record makes it active again.
  *
@@ -235,7 +235,7 @@ export class PartialBuckets {
    * producer's partitioner), when any bucket closed or the watermark or the idle mark changed
    * since the last records, or none were sent yet (a source without events sends a null
    * watermark once, so the merge knows it heard from every source); empty else.
-   * @param idle the source has had no record for the idle timeout (idle-watermark.ts)
+   * @param idle the source is caught up and has had no record for the idle timeout (idle-watermark.ts)
    * @returns one record per partition (explicit partition), buckets in (end, aggregation, group) order
    */
   flush(source: PartialSource, idle: boolean): PartialRecord[] {

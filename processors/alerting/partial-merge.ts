@@ -6,14 +6,17 @@
  * Event time with a watermark: each source (enriched-event partition) sends its watermark to
  * every partition after the buckets it closed before it. The merge's watermark is the lowest
  * watermark of the active sources, once it heard from every one of them (`source_partitions`).
- * An idle source (no record for the idle timeout; it has sent every bucket it held) does not
- * count; when every source is idle, each has sent all it has, so every bucket read is applied and
- * the merge's watermark is the highest of theirs (or of those buckets' ends): a replay whose
- * partitions end at different event times completes. A source that has seen no event yet sends a
- * null clock: it holds the watermark back for the idle timeout (processing time, counted from when
- * the merge first read a clock of any source, or that source's null clock if later), since its
- * first events may be on their way (a replay reaches the partitions one after another); after that
- * it no longer counts, as an idle partition does not. A bucket is applied once the
+ * An idle source (caught up and no record for the idle timeout, idle-watermark.ts; it has sent
+ * every bucket it held) does not count; when every source is idle, each has sent all it has, so
+ * every bucket read is applied and the merge's watermark is the highest of theirs (or of those
+ * buckets' ends): a replay whose partitions end at different event times completes. A source that
+ * has seen no event yet sends a null clock. While it is not idle (it has records left to read, or
+ * its lag is not measured yet) it holds the watermark back however long that takes. Once idle
+ * (nothing to read) it holds it back for the idle timeout (processing time, counted from when the
+ * merge first read a clock of any source, or that source's null clock if later), since its first
+ * events may be on their way upstream (a replay reaches the partitions one after another); after
+ * that it no longer counts, as an idle partition does not. With idle handling off (timeout 0) a
+ * source without events does not hold the watermark at all. A bucket is applied once the
  * watermark passed its end, with every other source's bucket of the same group and start
  * (added up first), in (end, aggregation, group) order, and the rules of its aggregation are
  * evaluated at its end (engine.ts `applyPartial`); the engine's timers fall on bucket ends
@@ -97,6 +100,7 @@ export class PartialMerge {
     let max: number | null = null
     for (const s of this.sources.values()) {
       if (s.watermarkMs === null) {
+        if (!s.idle && this.idleTimeoutMs > 0) return null // records left to read: its first events are coming
         if (s.nullSinceMs !== null && nowMs - Math.max(s.nullSinceMs, this.firstClockAtMs ?? nowMs) < this.idleTimeoutMs) return null
         continue
       }

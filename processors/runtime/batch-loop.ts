@@ -125,7 +125,10 @@ export function createBatchLoop<In, Out, S>(
       commitTimer()
       observeBatch(m, processor, work.lags, now(), started, handled)
       const lag = BigInt(batch.highWatermark) - BigInt(nextOffset)
-      if (!control.isStale()) ctx.lagMonitors.get(batch.topic)?.set(batch.partition, Number(lag > 0n ? lag : 0n))
+      if (!control.isStale()) {
+        slot.lagRecords = Number(lag > 0n ? lag : 0n)
+        ctx.lagMonitors.get(batch.topic)?.set(batch.partition, slot.lagRecords)
+      }
     } catch (err) {
       slot.rollback()
       throw err

@@ -74,7 +74,7 @@ export function createConsumerSupervisor<In, Out, S>(
       fromBeginning: deps.fromBeginning,
       onBatch: parts.batches.onBatch,
       // Past transaction markers there is nothing to produce: commit (and store in the sink), so lag reaches 0.
-      onSkipped: async ({ topic, partition, nextOffset }, commit) => {
+      onSkipped: async ({ topic, partition, nextOffset, highWatermark }, commit) => {
         try {
           if (sink.offsets === 'sink' && ctx.inputs.has(topic)) {
             const slot = ctx.slotOf(topic, partition)
@@ -84,6 +84,11 @@ export function createConsumerSupervisor<In, Out, S>(
             })
           }
           await commit(nextOffset)
+          // The markers read: what is left to read (0 once the markers were the partition's end).
+          if (ctx.inputs.has(topic)) {
+            const left = BigInt(highWatermark) - BigInt(nextOffset)
+            ctx.slotOf(topic, partition).lagRecords = Number(left > 0n ? left : 0n)
+          }
         } catch (err) {
           log.warn({ err, partition, nextOffset }, 'commit past transaction markers failed; retried with the next batch')
         }

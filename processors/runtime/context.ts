@@ -43,4 +43,12 @@ export interface PunctuationContext<S = undefined> {
   readonly state: PartitionState<S>
   /** Processing time (runner clock, epoch ms) of the last input record this instance handled on the partition; null before any since assignment. */
   readonly lastRecordAtMs: number | null
+  /**
+   * Records left to read on the partition, as last measured on this instance: the log end offset
+   * of its last fetched batch minus the next offset after that batch, or the lag monitor's reading
+   * (lag-monitor.ts, every `lagIntervalMs`), whichever came later. 0: caught up; null: not measured
+   * since assignment. A source that is behind is not idle (Kafka Streams `max.task.idle.ms`: a
+   * task waits for a partition with data to fetch), however long since its last record.
+   */
+  readonly lagRecords: number | null
 }

@@ -46,6 +46,8 @@ export interface LagMonitorDeps {
   readonly log: Logger
   /** Period, ms. */
   readonly intervalMs: number
+  /** Told each timed reading of a partition still assigned (the runner keeps it with the partition, for punctuation). */
+  readonly measured?: (partition: number, lag: number) => void
 }
 
 /** A running lag monitor. */
@@ -87,7 +89,11 @@ export function startLagMonitor(deps: LagMonitorDeps): LagMonitor {
     const [ranges, positions] = await Promise.all([deps.offsetRanges(), deps.positions(assigned)])
     // A rebalance while reading: only partitions still assigned get a series.
     const still = new Set(deps.assigned())
-    for (const [p, lag] of computeLag(assigned, ranges, positions)) if (still.has(p)) set(p, lag)
+    for (const [p, lag] of computeLag(assigned, ranges, positions)) {
+      if (!still.has(p)) continue
+      set(p, lag)
+      deps.measured?.(p, lag)
+    }
   }
   const timer = setInterval(() => {
     if (running) return

@@ -22,6 +22,8 @@ export class PartitionSlot<S> {
   position: string | undefined
   /** Processing time (epoch ms) of the last record handled on this partition since assignment. */
   lastRecordAtMs: number | null = null
+  /** Records left to read as last measured since assignment (after a batch, or by the lag monitor); null before any (context.ts `PunctuationContext.lagRecords`). */
+  lagRecords: number | null = null
   /** A tick is queued or running. */
   tickQueued = false
   /**

@@ -60,7 +60,7 @@ export function createPunctuation<In, Out, S>(
     const { topic, partition } = slot.ref
     let out: readonly OutputRecord<Out>[] = []
     try {
-      out = def.punctuate?.(nowMs, slot.ref, { log: ctx.partitionLog(topic, partition), state: slot.state, lastRecordAtMs: slot.lastRecordAtMs }) ?? []
+      out = def.punctuate?.(nowMs, slot.ref, { log: ctx.partitionLog(topic, partition), state: slot.state, lastRecordAtMs: slot.lastRecordAtMs, lagRecords: slot.lagRecords }) ?? []
     } catch (err) {
       slot.rollback()
       ctx.partitionLog(topic, partition).error({ err }, 'punctuate threw; tick skipped')

@@ -157,6 +157,7 @@ export function createRunner<In, Out, S = undefined>(
         lagMonitors.set(topic, startLagMonitor({
           processor, topic, gauge: m.consumerLag, assigned: () => live.assignment[topic] ?? [], offsetRanges: () => offsetRanges(topic),
           positions: (partitions) => heldPositions(topic, partitions), log, intervalMs: deps.lagIntervalMs ?? 5_000,
+          measured: (partition, lag) => void (ctx.slotOf(topic, partition).lagRecords = lag),
         }))
       }
       supervisor.startGiveUpTimer()

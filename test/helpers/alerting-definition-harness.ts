@@ -13,11 +13,13 @@ import type { Rule } from '../../processors/alerting/rule-schema.ts'
 import type { PartitionRef } from '../../processors/runtime/context.ts'
 import type { AcknowledgingSink } from '../../processors/runtime/sinks/sink.ts'
 
-/** One partition of the harness: its ref, its state holder, the last record's processing time, its alerts as text. */
+/** One partition of the harness: its ref, its state holder, the last record's processing time, its lag, its alerts as text. */
 export interface HarnessPartition {
   ref: PartitionRef
   state: { get: () => AlertingState; set: (next: AlertingState) => void }
   lastRecordAtMs: number | null
+  /** Records left to read, as the runner hands punctuate (0: caught up, the default; null: not measured). */
+  lagRecords: number | null
   alerts: string[]
   /** Repartition partitions: records not yet delivered. */
   log: AlertPartial[]
@@ -39,7 +41,7 @@ export function alertingHarness(o: { rules: readonly Rule[]; sources: number; me
   const registry = new Registry()
   const partition = (ref: PartitionRef): HarnessPartition => {
     let value: AlertingState = def.state!.initial()
-    return { ref, state: { get: () => value, set: (next) => (value = next) }, lastRecordAtMs: null, alerts: [], log: [] }
+    return { ref, state: { get: () => value, set: (next) => (value = next) }, lastRecordAtMs: null, lagRecords: 0, alerts: [], log: [] }
   }
   const sources = Array.from({ length: o.sources }, (_, p) => partition({ input: 'enrichedEvents', topic: 't.enriched', partition: p }))
   const merges = Array.from({ length: o.merges }, (_, p) => partition({ input: 'alertPartials', topic: 't.partials', partition: p }))
@@ -76,7 +78,7 @@ export function alertingHarness(o: { rules: readonly Rule[]; sources: number; me
     tick(nowMs: number, order: readonly number[] = sources.map((_, i) => i)) {
       for (const p of order) {
         const part = sources[p]!
-        route(part, def.punctuate!(nowMs, part.ref, { log, state: part.state, lastRecordAtMs: part.lastRecordAtMs }))
+        route(part, def.punctuate!(nowMs, part.ref, { log, state: part.state, lastRecordAtMs: part.lastRecordAtMs, lagRecords: part.lagRecords }))
       }
     },
     /**

@@ -91,7 +91,7 @@ export interface BatchConsumer {
      * abort markers, records of aborted transactions): `nextOffset` is the new position; `commit`
      * commits it for the group (committed offsets then reach the log end offset).
      */
-    onSkipped?: (skip: { topic: string; partition: number; nextOffset: string }, commit: (nextOffset: string) => Promise<void>) => Promise<void> | void
+    onSkipped?: (skip: { topic: string; partition: number; nextOffset: string; highWatermark: string }, commit: (nextOffset: string) => Promise<void>) => Promise<void> | void
   }): Promise<void>
   onGroupEvent(listener: (event: GroupEvent) => void): void
   /**
@@ -399,11 +399,11 @@ function wrapConsumer(consumer: Consumer): BatchConsumer {
         // kafkajs resolves batches that held only control or aborted records itself and reports
         // them through this instrumentation event with batchSize 0 (kafkajs runner.js, #1256).
         consumer.on(consumer.events.END_BATCH_PROCESS, (e) => {
-          const { topic, partition, batchSize, lastOffset } = e.payload
+          const { topic, partition, batchSize, lastOffset, highWatermark } = e.payload
           if (batchSize !== 0) return
           const nextOffset = (BigInt(lastOffset) + 1n).toString()
           const commit = (offset: string) => consumer.commitOffsets([{ topic, partition, offset }])
-          void Promise.resolve(onSkipped({ topic, partition, nextOffset }, commit)).catch(() => undefined)
+          void Promise.resolve(onSkipped({ topic, partition, nextOffset, highWatermark: String(highWatermark) }, commit)).catch(() => undefined)
         })
       }
       await consumer.connect()

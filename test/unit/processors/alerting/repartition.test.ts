@@ -134,6 +134,70 @@ describe('repartitioned rules', () => {
     expect(h.mergedAlerts()).toEqual([`agent-rate-limited Programmer firing starts=${new Date(T0 + 2 * M + 30 * S).toISOString()} ends=-`])
   })
 
+  describe('a source with records left to read (its lag > 0) is not idle, however long since its last record', () => {
+    // Programmer's 3rd rate limit in 5 minutes is on partition 1, which is behind (a backlog, as
+    // after a restart or on a consumer busy with other partitions) while partition 0 reads on
+    // through 20 minutes of history. Were partition 1 idle after the idle timeout, the merge
+    // would pass Programmer's window before that event's bucket came, and the alert be lost.
+    const programmerFired = `agent-rate-limited Programmer firing starts=${new Date(T0 + 2 * M + 30 * S).toISOString()} ends=-`
+    /** Reviewer's rate limits, one a minute from T0 + 3m to T0 + 40m, for partition 0 to read. */
+    const reviewer = () => Array.from({ length: 38 }, (_, i) => rateLimit(T0 + (3 + i) * M, 'Reviewer', 'trace-r'))
+    /** Each second from `fromMs` to `toMs`: partition 0 reads its next event (while any is left), a tick, a delivery. */
+    const flow = (h: Harness, fromMs: number, toMs: number, zero: EnrichedAgentEvent[]) => {
+      for (let t = fromMs; t <= toMs; t += S) {
+        const e = zero.shift()
+        if (e) h.record(0, e, t)
+        h.tick(t)
+        h.deliver(t)
+      }
+    }
+
+    it('one whose clock the merge knows: it holds the merge at its watermark', () => {
+      const h = alertingHarness({ rules: RATE_LIMITED, sources: 2, merges: 1, idleTimeoutMs: IDLE_MS, allowedLatenessMs: LATENESS_MS })
+      h.record(0, rateLimit(T0, 'Programmer', 'trace-a'), 1)
+      h.record(1, rateLimit(T0 + M, 'Programmer', 'trace-b'), 2)
+      const zero = reviewer()
+      flow(h, S, 2 * S, [])
+      h.sources[1]!.lagRecords = 1 // its next record waits to be fetched
+      flow(h, 3 * S, 3 * IDLE_MS, zero) // partition 1: no record for 3 idle timeouts, but behind
+      expect(h.sent.filter((r) => r.source === 't.enriched:1').every((r) => !r.idle)).toBe(true)
+      expect(h.mergedAlerts()).toEqual([]) // held at partition 1's watermark, T0 + 1m - 5 s
+      h.record(1, rateLimit(T0 + 2 * M, 'Programmer', 'trace-b'), 3 * IDLE_MS + 1)
+      h.sources[1]!.lagRecords = 0
+      flow(h, 3 * IDLE_MS + S, 8 * IDLE_MS, zero) // both catch up, then are idle: every bucket applied
+      expect(h.mergedAlerts()).toContain(programmerFired)
+    })
+
+    it('one that has read nothing since it was assigned (lag not measured, then > 0): it holds the merge from the start', () => {
+      const h = alertingHarness({ rules: RATE_LIMITED, sources: 2, merges: 1, idleTimeoutMs: IDLE_MS, allowedLatenessMs: LATENESS_MS })
+      h.sources[1]!.lagRecords = null
+      h.record(0, rateLimit(T0, 'Programmer', 'trace-a'), 1)
+      h.record(0, rateLimit(T0 + M, 'Programmer', 'trace-a'), 2)
+      const zero = reviewer()
+      flow(h, S, 2 * S, [])
+      h.sources[1]!.lagRecords = 40 // measured: a backlog
+      flow(h, 3 * S, 3 * IDLE_MS, zero)
+      expect(h.mergedAlerts()).toEqual([])
+      h.record(1, rateLimit(T0 + 2 * M, 'Programmer', 'trace-b'), 3 * IDLE_MS + 1)
+      h.sources[1]!.lagRecords = 0
+      flow(h, 3 * IDLE_MS + S, 8 * IDLE_MS, zero)
+      expect(h.mergedAlerts()).toContain(programmerFired)
+    })
+
+    it('and the same source caught up is idle after the idle timeout: its late bucket misses the alert (the reason for the rule)', () => {
+      const h = alertingHarness({ rules: RATE_LIMITED, sources: 2, merges: 1, idleTimeoutMs: IDLE_MS, allowedLatenessMs: LATENESS_MS })
+      h.record(0, rateLimit(T0, 'Programmer', 'trace-a'), 1)
+      h.record(1, rateLimit(T0 + M, 'Programmer', 'trace-b'), 2)
+      const zero = reviewer()
+      flow(h, S, 2 * S, [])
+      flow(h, 3 * S, 3 * IDLE_MS, zero) // partition 1 caught up (lag 0) and quiet: idle
+      expect(h.sent.some((r) => r.source === 't.enriched:1' && r.idle)).toBe(true)
+      h.record(1, rateLimit(T0 + 2 * M, 'Programmer', 'trace-b'), 3 * IDLE_MS + 1)
+      flow(h, 3 * IDLE_MS + S, 8 * IDLE_MS, zero)
+      expect(h.mergedAlerts()).not.toContain(programmerFired)
+    })
+  })
+
   describe('with the shipped and the 50 bench rules over a random workload', () => {
     const all = rules(benchRuleFile().rules)
     // Events up to 3 s out of order within a trace: within the allowed lateness.

@@ -31,7 +31,7 @@ function put(driver: MemoryDriver, partition: number, ...values: Array<Msg | str
   for (const v of values) driver.append(IN, partition, Buffer.from(typeof v === 'string' ? v : JSON.stringify(v)), { key: `k${partition}` })
 }
 
-async function start<S>(driver: MemoryDriver, def: ProcessorDefinition<Msg, Msg, S>, extra: { punctuationIntervalMs?: number; delivery?: 'exactly-once' } = {}): Promise<{ runner: Runner; consumer: MemoryConsumer }> {
+async function start<S>(driver: MemoryDriver, def: ProcessorDefinition<Msg, Msg, S>, extra: { punctuationIntervalMs?: number; lagIntervalMs?: number; delivery?: 'exactly-once' } = {}): Promise<{ runner: Runner; consumer: MemoryConsumer }> {
   const { registry, metrics } = createRunnerRegistry()
   const runner = createRunner(def, {
     driver, serde: jsonSerde(), log: pino({ level: 'silent' }), registry, metrics, topicPrefix: '', groupIdPrefix: 'g.', fromBeginning: true,
@@ -310,6 +310,51 @@ describe('runner: punctuation', () => {
     expect(ticks.filter((t) => t[0] === 0).some((t) => typeof t[1] === 'number')).toBe(true)
     expect(store.offsets.get(`${IN}/0`)).toBe('2') // a tick does not move the position
     expect(committed.some((b) => b.cause === 'punctuation' && b.punctuated[0]?.value.n === 7)).toBe(true)
+  })
+})
+
+describe('runner: the lag handed to punctuation', () => {
+  it('is null before a partition is measured, then what its last batch left to read, then 0 once caught up', async () => {
+    const driver = new MemoryDriver({ [IN]: 2 })
+    const store = { offsets: new Map<string, string>(), states: new Map<string, string>(), rows: [] as Msg[] }
+    const seen: Array<[number, number | null]> = []
+    const { consumer } = await start(
+      driver,
+      defineProcessor<Msg, Msg, number>({
+        name: 'alerting', inputs: [input], sink: storeSink(store), state: { initial: () => 0 },
+        transform: () => skip('counted'),
+        punctuate: (_nowMs, p, ctx) => (seen.push([p.partition, ctx.lagRecords]), []),
+      }),
+      { punctuationIntervalMs: 20 },
+    )
+    driver.rebalance(new Map([[consumer, { [IN]: [0, 1] }]]))
+    put(driver, 0, { n: 1 }, { n: 2 }, { n: 3 }, { n: 4 }, { n: 5 })
+    await waitUntil('a tick of partition 0', () => seen.some((t) => t[0] === 0))
+    expect(seen.find((t) => t[0] === 0)![1]).toBeNull() // assigned, nothing fetched or measured yet
+    await consumer.deliver(2)
+    await waitUntil('a tick after the first batch', () => seen.some((t) => t[0] === 0 && t[1] !== null))
+    expect(seen.filter((t) => t[0] === 0 && t[1] !== null).map((t) => t[1])).toContain(3) // 2 of 5 read
+    await consumer.deliver()
+    await waitUntil('a tick after the backlog was read', () => seen.some((t) => t[0] === 0 && t[1] === 0))
+    expect(seen.filter((t) => t[0] === 1).every((t) => t[1] === null)).toBe(true) // partition 1 never fetched
+  })
+
+  it('is the lag monitor\'s reading for a partition not fetched yet: its backlog, or 0 when empty', async () => {
+    const driver = new MemoryDriver({ [IN]: 2 })
+    const store = { offsets: new Map<string, string>(), states: new Map<string, string>(), rows: [] as Msg[] }
+    const seen: Array<[number, number | null]> = []
+    const { consumer } = await start(
+      driver,
+      defineProcessor<Msg, Msg, number>({
+        name: 'alerting', inputs: [input], sink: storeSink(store), state: { initial: () => 0 },
+        transform: () => skip('counted'),
+        punctuate: (_nowMs, p, ctx) => (seen.push([p.partition, ctx.lagRecords]), []),
+      }),
+      { punctuationIntervalMs: 20, lagIntervalMs: 50 },
+    )
+    put(driver, 0, { n: 1 }, { n: 2 }, { n: 3 }, { n: 4 }, { n: 5 })
+    driver.rebalance(new Map([[consumer, { [IN]: [0, 1] }]]))
+    await waitUntil('the monitor\'s readings in the ticks', () => seen.some((t) => t[0] === 0 && t[1] === 5) && seen.some((t) => t[0] === 1 && t[1] === 0))
   })
 })
 
