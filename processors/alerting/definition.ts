@@ -169,6 +169,16 @@ export function alertingDefinition(sink: AcknowledgingSink<AlertingOutput>, o: A
       if (changed) ctx.state.set(s)
       return out
     },
+    // Stream time: the buckets a batch's events closed go with the batch (same transaction), not
+    // at the next tick, so the merge evaluates them up to a tick sooner.
+    punctuateStreamTime: (partition, ctx) => {
+      if (partition.input !== 'enrichedEvents' || mergedRules.length === 0) return []
+      const s = ctx.state.get()
+      if (!s.partials?.dueWhileActive()) return []
+      const records = s.partials.flush(sourceOf(partition), false)
+      ctx.state.set(s)
+      return partialOut(records)
+    },
     afterCommit: (batch) => {
       const alerts: Alert[] = []
       let partials = false

@@ -228,6 +228,16 @@ export class PartialBuckets {
   }
 
   /**
+   * Whether a flush while records flow has something the merge waits for: a bucket the watermark
+   * passed, or a source last marked idle that is active again (the stream-time flush at a batch's
+   * end, definition.ts).
+   */
+  dueWhileActive(): boolean {
+    const watermark = this.watermark()
+    return (watermark !== null && this.nextCloseMs <= watermark) || this.lastSent?.idle === true
+  }
+
+  /**
    * Closes the buckets that ended by the watermark (every open bucket when `idle`: nothing more
    * is expected for them; an event that comes for one later is sent as a further partial of
    * it) and sends them with the watermark: one record per partition of the repartition topic

@@ -22,7 +22,8 @@ import { decidePosition } from './position.ts'
 import { createEpisodeLog, type EpisodeLog } from './ops/episode-log.ts'
 import { backoffMs } from './ops/backoff.ts'
 import { isRetriableBatchError, sleep, type RunnerContext } from './runner-context.ts'
-import { emptyWork, type RecordHandler } from './record-handler.ts'
+import { emptyWork, type BatchWork, type RecordHandler } from './record-handler.ts'
+import type { OutputRecord } from './outcome.ts'
 import type { Assignment } from './assignment.ts'
 import type { Acknowledgement } from './acknowledgement.ts'
 
@@ -66,6 +67,21 @@ export function createBatchLoop<In, Out, S>(
     }
   }
 
+  /** The definition's stream-time punctuation at the batch's end: its records join the batch's, at its last offset. */
+  function punctuateStreamTime(slot: PartitionSlot<S>, lastOffset: string, work: BatchWork<In, Out>): readonly OutputRecord<Out>[] {
+    if (!def.punctuateStreamTime) return []
+    const { topic, partition } = slot.ref
+    try {
+      const out = def.punctuateStreamTime(slot.ref, { log: ctx.partitionLog(topic, partition), state: slot.state })
+      const prepared = out.map((r) => ({ key: r.key, value: r.value, partition, offset: lastOffset, prepared: ctx.sink.prepare?.(r) }))
+      work.records.push(...prepared)
+      return out
+    } catch (err) {
+      ctx.partitionLog(topic, partition).error({ err }, 'stream-time punctuation threw; the batch goes on without its records')
+      return []
+    }
+  }
+
   async function processBatch(batch: ConsumedBatch, control: BatchControl, slot: PartitionSlot<S>): Promise<void> {
     const started = process.hrtime.bigint()
     await assignment.ensureLoaded(slot)
@@ -99,6 +115,7 @@ export function createBatchLoop<In, Out, S>(
         return
       }
       slot.lastRecordAtMs = now()
+      const punctuated = punctuateStreamTime(slot, lastOffset, work)
       // When every record was handled, move past trailing transaction markers too. Never behind the
       // stored offset: a batch wholly below it was applied before (fetched before another instance
       // took the partition on and committed further), and committing its end would move the
@@ -112,7 +129,7 @@ export function createBatchLoop<In, Out, S>(
       slot.position = nextOffset
       const committed = () => {
         for (const reason of work.dlqReasons) m.deadLettered.inc({ processor, reason })
-        afterCommitSafely(def, log, { partition: slot.ref, cause: 'records', results: work.results, punctuated: [], nowMs: now() })
+        afterCommitSafely(def, log, { partition: slot.ref, cause: 'records', results: work.results, punctuated, nowMs: now() })
       }
       if (result.kind === 'pending') {
         control.resolve(nextOffset) // fetch on; the commit waits for the sink's acknowledgement

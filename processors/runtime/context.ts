@@ -37,6 +37,12 @@ export interface ProcessorContext<S = undefined> {
   readonly registry: Registry
 }
 
+/** What the runner hands `punctuateStreamTime` at the end of each batch of one partition. */
+export interface StreamTimeContext<S = undefined> {
+  readonly log: Logger
+  readonly state: PartitionState<S>
+}
+
 /** What the runner hands `punctuate` with each tick of one partition. */
 export interface PunctuationContext<S = undefined> {
   readonly log: Logger

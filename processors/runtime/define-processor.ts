@@ -1,6 +1,6 @@
 import type { RootSchemaName, TopicKey } from '../../schemas/index.ts'
 import type { Outcome, OutputRecord } from './outcome.ts'
-import type { ProcessorContext, PartitionRef, PunctuationContext } from './context.ts'
+import type { ProcessorContext, PartitionRef, PunctuationContext, StreamTimeContext } from './context.ts'
 import type { AcknowledgingSink } from './sinks/sink.ts'
 import type { StateSpec } from './partition-state.ts'
 
@@ -55,7 +55,7 @@ export interface CommittedBatch<In, Out> {
   readonly cause: 'records' | 'punctuation'
   /** Inputs of the batch that reached the transform, with their outcomes, in offset order. */
   readonly results: readonly { readonly input: In; readonly outcome: Outcome<Out> }[]
-  /** Records a punctuation emitted (cause `punctuation`). */
+  /** Records a punctuation emitted: the tick's (cause `punctuation`), or the stream-time punctuation's at the batch's end (cause `records`). */
   readonly punctuated: readonly OutputRecord<Out>[]
   /** Processing time of the batch or tick, epoch ms. */
   readonly nowMs: number
@@ -109,6 +109,16 @@ export interface ProcessorDefinition<In, Out, S = undefined> {
   readonly punctuate?: (nowMs: number, partition: PartitionRef, ctx: PunctuationContext<S>) => readonly OutputRecord<Out>[]
   /** Tick configuration; present (or `punctuate` present) turns punctuation on. */
   readonly punctuation?: PunctuationSpec
+  /**
+   * Stream-time punctuation (Kafka Streams `PunctuationType.STREAM_TIME`: driven by the records'
+   * event time, not the clock): called once at the end of each batch of a partition, after the
+   * transform of its last record, with the state the batch left. Its records go to the sink with
+   * the batch's own (same transaction and position, the batch's last offset) and are counted in
+   * `afterCommit` as `punctuated`. For work the batch's records make due, e.g. closing the
+   * windows the batch's event time passed, without waiting for the next tick. Pure like
+   * transform; a throw is logged and the batch goes on without its records.
+   */
+  readonly punctuateStreamTime?: (partition: PartitionRef, ctx: StreamTimeContext<S>) => readonly OutputRecord<Out>[]
   /**
    * Called once per batch or tick after its position was acknowledged (committed or stored):
    * the place for domain metrics, so a retried batch counts once. Must not throw (a throw is

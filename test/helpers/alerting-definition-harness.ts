@@ -31,8 +31,8 @@ export function showAlert(a: Alert): string {
   return `${a.rule} ${a.labels.agent ?? a.labels.user ?? '*'} ${a.status} starts=${iso(a.starts_at)} ends=${a.ends_at === null ? '-' : iso(a.ends_at)}`
 }
 
-/** A harness of `sources` enriched partitions and `merges` repartition partitions. */
-export function alertingHarness(o: { rules: readonly Rule[]; sources: number; merges: number; idleTimeoutMs: number; allowedLatenessMs?: number; maxGroupsPerRule?: number; replayLagMs?: number }) {
+/** A harness of `sources` enriched partitions and `merges` repartition partitions; `streamTime: false` leaves out the stream-time punctuation after each record (buckets then go at ticks only). */
+export function alertingHarness(o: { rules: readonly Rule[]; sources: number; merges: number; idleTimeoutMs: number; allowedLatenessMs?: number; maxGroupsPerRule?: number; replayLagMs?: number; streamTime?: boolean }) {
   const def = alertingDefinition({} as AcknowledgingSink<AlertingOutput>, {
     rules: o.rules, maxGroupsPerRule: o.maxGroupsPerRule ?? 100, replayLagMs: o.replayLagMs ?? 3_600_000, idleTimeoutMs: o.idleTimeoutMs, allowedLatenessMs: o.allowedLatenessMs ?? 0,
     partitions: { enriched: o.sources, partials: o.merges },
@@ -67,12 +67,13 @@ export function alertingHarness(o: { rules: readonly Rule[]; sources: number; me
     merges,
     all,
     sent,
-    /** One enriched event read by source partition `p` at processing time `nowMs`. */
+    /** One enriched event read by source partition `p` at processing time `nowMs`, as a batch of one (the stream-time punctuation after it). */
     record(p: number, e: EnrichedAgentEvent, nowMs: number) {
       const part = sources[p]!
       part.lastRecordAtMs = nowMs
       const outcome = def.transform({ kind: 'event', value: e }, ctx(part, nowMs))
       if (outcome.kind === 'emit') route(part, outcome.records)
+      if (o.streamTime !== false) route(part, def.punctuateStreamTime!(part.ref, { log, state: part.state }))
     },
     /** A punctuation tick of the source partitions, in `order`. */
     tick(nowMs: number, order: readonly number[] = sources.map((_, i) => i)) {

@@ -46,8 +46,8 @@ type Harness = ReturnType<typeof alertingHarness>
  * `every` events; then lets processing time run on past the idle timeout so that every timer
  * the history implies fires. `restartAt`: every state goes through its codec after that many events.
  */
-function run(o: { rules: readonly Rule[]; events: readonly EnrichedAgentEvent[]; sources: number; merges: number; every?: number; duplicate?: boolean; reverse?: boolean; restartAt?: number }): Harness {
-  const h = alertingHarness({ rules: o.rules, sources: o.sources, merges: o.merges, idleTimeoutMs: IDLE_MS, allowedLatenessMs: LATENESS_MS, maxGroupsPerRule: 10_000 })
+function run(o: { rules: readonly Rule[]; events: readonly EnrichedAgentEvent[]; sources: number; merges: number; every?: number; duplicate?: boolean; reverse?: boolean; restartAt?: number; streamTime?: boolean }): Harness {
+  const h = alertingHarness({ rules: o.rules, sources: o.sources, merges: o.merges, idleTimeoutMs: IDLE_MS, allowedLatenessMs: LATENESS_MS, maxGroupsPerRule: 10_000, streamTime: o.streamTime })
   const order = (n: number) => {
     const xs = Array.from({ length: n }, (_, i) => i)
     return o.reverse ? xs.reverse() : xs
@@ -222,6 +222,12 @@ describe('repartitioned rules', () => {
 
     it('gives the same alerts whatever the order of ticks and deliveries and the delivery cadence', () => {
       expect(changesByFingerprint(run({ rules: all, events, sources: 3, merges: 2, reverse: true, every: 7 }).all)).toEqual(expected)
+    })
+
+    it('gives the same alerts whether the closed buckets go at the end of each batch (stream time) or only at ticks', () => {
+      const ticksOnly = run({ rules: all, events, sources: 3, merges: 2, streamTime: false })
+      expect(changesByFingerprint(ticksOnly.all)).toEqual(expected)
+      expect(run({ rules: all, events, sources: 3, merges: 2 }).sent.length).toBeGreaterThan(ticksOnly.sent.length) // the stream-time flushes did run
     })
 
     it('counts each bucket once when the outbox publishes every record twice', () => {

@@ -313,6 +313,34 @@ describe('runner: punctuation', () => {
   })
 })
 
+describe('runner: stream-time punctuation', () => {
+  it('runs once at the end of each batch, its records in the batch\'s own sink write at the batch\'s last offset', async () => {
+    const driver = new MemoryDriver({ [IN]: 1 })
+    const writes: SinkBatch<Msg>[] = []
+    const committed: CommittedBatch<Msg, Msg>[] = []
+    const store = storeSink({ offsets: new Map<string, string>(), states: new Map<string, string>(), rows: [] as Msg[] })
+    const sink: AcknowledgingSink<Msg> = { ...store, write: (b) => (writes.push(b), store.write(b)) }
+    const { consumer } = await start(
+      driver,
+      defineProcessor<Msg, Msg, number>({
+        name: 'alerting', inputs: [input], sink, state: { initial: () => 0 },
+        transform: (m, ctx) => (ctx.state.set(ctx.state.get() + m.n), emit({ key: 'r', value: m })),
+        // the sum of the batch so far, once per batch
+        punctuateStreamTime: (_p, ctx) => [{ key: 'sum', value: { n: ctx.state.get() } }],
+        afterCommit: (b) => void committed.push(b),
+      }),
+    )
+    driver.rebalance(new Map([[consumer, { [IN]: [0] }]]))
+    put(driver, 0, { n: 1 }, { n: 2 }, { n: 3 })
+    await consumer.deliver(2)
+    await consumer.deliver()
+    await waitUntil('two batches committed', () => committed.length === 2)
+    const records = writes.filter((w) => w.cause === 'records').map((w) => w.records.map((r) => `${r.key}:${r.value.n}@${r.offset}`))
+    expect(records).toEqual([['r:1@0', 'r:2@1', 'sum:3@1'], ['r:3@2', 'sum:6@2']])
+    expect(committed.map((b) => [b.cause, b.punctuated.map((r) => r.value.n)])).toEqual([['records', [3]], ['records', [6]]])
+  })
+})
+
 describe('runner: the lag handed to punctuation', () => {
   it('is null before a partition is measured, then what its last batch left to read, then 0 once caught up', async () => {
     const driver = new MemoryDriver({ [IN]: 2 })
