@@ -18,7 +18,8 @@
  * `window_sum`, partial-buckets.ts `needsColocation`) are evaluated in two stages, as a
  * repartition: each enriched-event partition sends its closed buckets per aggregation and group
  * (keyed by both) and its event-time watermark (to every partition) to the internal topic
- * `auren.alert-partials.v1` through an outbox written in the batch's transaction; the partitions
+ * `auren.alert-partials.v1` through an outbox written in the transaction of the batch whose events
+ * closed them (stream-time punctuation) or of a tick (time closed them); the partitions
  * of that topic, a third input of the same consumer group, add every source's buckets up and
  * evaluate those rules once the lowest source watermark passed them (partial-merge.ts). The
  * `event` rules fire at once on the enriched partition that read the event; the `window_sum`
@@ -32,6 +33,7 @@ import type { AcknowledgingSink } from '../runtime/sinks/sink.ts'
 import { emit } from '../runtime/outcome.ts'
 import { RuleEngine, type EngineState } from './engine.ts'
 import { eventFacts } from './event-facts.ts'
+import { EngineCounters, type EngineWork } from './engine-counters.ts'
 import { IdleWatermark } from './idle-watermark.ts'
 import { needsColocation, PartialBuckets, type PartialBucketsState, type PartialRecord, type PartialSource } from './partial-buckets.ts'
 import { PartialMerge, type PartialMergeState } from './partial-merge.ts'
@@ -70,8 +72,8 @@ export interface AlertingDefinitionOptions {
   idleTimeoutMs: number
   /** Tick interval, ms (default: the app's). */
   punctuationIntervalMs?: number
-  /** Called after each committed batch or tick with its alerts (metrics). */
-  onCommitted?: (alerts: readonly Alert[]) => void
+  /** Called after each committed batch or tick with its alerts and its engines' work (metrics; engine-counters.ts). */
+  onCommitted?: (alerts: readonly Alert[], work: EngineWork) => void
   /** Rung after a committed batch or tick that wrote alert state changes, or repartition records, to their outbox (wakes its publisher). */
   committed?: { alerts?: OutboxSignal; partials?: OutboxSignal }
   /**
@@ -88,6 +90,8 @@ export interface AlertingDefinitionOptions {
 export function alertingDefinition(sink: AcknowledgingSink<AlertingOutput>, o: AlertingDefinitionOptions): ProcessorDefinition<AlertingInput, AlertingOutput, AlertingState> {
   const engineOptions = { maxGroupsPerRule: o.maxGroupsPerRule }
   const watermark = o.idleTimeoutMs > 0 ? new IdleWatermark(o.idleTimeoutMs) : null
+  const counters = new EngineCounters()
+  const engines = (s: AlertingState) => [s.engine, s.merge?.engine]
   const localRules = o.rules.filter((r) => !needsColocation(r))
   const mergedRules = o.rules.filter(needsColocation)
   const sourceOf = (p: PartitionRef): PartialSource => ({ id: `${p.topic}:${p.partition}`, sourcePartitions: o.partitions.enriched, mergePartitions: o.partitions.partials })
@@ -140,8 +144,9 @@ export function alertingDefinition(sink: AcknowledgingSink<AlertingOutput>, o: A
     },
     punctuation: o.punctuationIntervalMs ? { intervalMs: o.punctuationIntervalMs } : {},
     punctuate: (nowMs, partition, ctx) => {
-      if (partition.input === 'alertPartials') return []
       const s = ctx.state.get()
+      counters.seen(partition, engines(s))
+      if (partition.input === 'alertPartials') return []
       const out: { key: string; value: AlertingOutput }[] = []
       let changed = false
       let idle = false
@@ -172,8 +177,9 @@ export function alertingDefinition(sink: AcknowledgingSink<AlertingOutput>, o: A
     // Stream time: the buckets a batch's events closed go with the batch (same transaction), not
     // at the next tick, so the merge evaluates them up to a tick sooner.
     punctuateStreamTime: (partition, ctx) => {
-      if (partition.input !== 'enrichedEvents' || mergedRules.length === 0) return []
       const s = ctx.state.get()
+      counters.seen(partition, engines(s))
+      if (partition.input !== 'enrichedEvents' || mergedRules.length === 0) return []
       if (!s.partials?.dueWhileActive()) return []
       const records = s.partials.flush(sourceOf(partition), false)
       ctx.state.set(s)
@@ -188,9 +194,8 @@ export function alertingDefinition(sink: AcknowledgingSink<AlertingOutput>, o: A
         else partials = true
       }
       if (partials) o.committed?.partials?.ring()
-      if (alerts.length === 0) return
-      o.committed?.alerts?.ring()
-      o.onCommitted?.(alerts)
+      if (alerts.length > 0) o.committed?.alerts?.ring()
+      o.onCommitted?.(alerts, counters.committed(batch.partition))
     },
     observe: (input) => (input.kind === 'event' ? { eventTimeMs: input.value.event.timestamp / 1000, tier: input.value.tier } : undefined),
   })

@@ -4,19 +4,26 @@
  *   `alert_active` table, so every instance reports the whole group's figure (take `max`, not
  *   `sum`, over instances); every shipped rule has a series (0 when none fires);
  * - `auren_alert_state_changes_total{rule,status}`: firing and resolved transitions committed
- *   (counted after the commit, so a retried batch counts once).
+ *   (counted after the commit, so a retried batch counts once);
+ * - `auren_alert_rule_evaluations_total{rule}`: condition evaluations of each rule in committed
+ *   batches and ticks (on events, merged buckets, metric windows and timers; engine-counters.ts);
+ * - `auren_alert_groups_dropped_total{reason}`: groups (fingerprints) dropped at the per-rule cap
+ *   `AUREN_ALERTING_MAX_GROUPS_PER_RULE`: `evicted` (a quiet group made room, its window data
+ *   lost) or `refused` (every group pending or firing: the new one is not tracked, its alerts
+ *   missed).
  * `auren_notifications_total{channel,status}` and the delivery backlog are the delivery's
  * (notifiers/alert-delivery.ts).
  */
 import { Counter, Gauge, type Registry } from 'prom-client'
 import type { Alert } from '../../schemas/index.ts'
+import type { EngineWork } from './engine-counters.ts'
 import type { Rule } from './rule-schema.ts'
 
 /**
  * Registers the metrics; returns the hook that counts committed state changes.
  * @param firingCounts reads the firing alerts per rule and severity (alert_active)
  */
-export function createAlertingMetrics(registry: Registry, firingCounts: () => Promise<{ rule: string; severity: string; firing: number }[]>, rules: readonly Rule[]): (alerts: readonly Alert[]) => void {
+export function createAlertingMetrics(registry: Registry, firingCounts: () => Promise<{ rule: string; severity: string; firing: number }[]>, rules: readonly Rule[]): (alerts: readonly Alert[], work: EngineWork) => void {
   new Gauge({
     name: 'auren_alerts_firing',
     help: 'Alerts firing now, by rule and severity (from alert_active; the same figure on every instance)',
@@ -30,7 +37,15 @@ export function createAlertingMetrics(registry: Registry, firingCounts: () => Pr
     },
   })
   const changes = new Counter({ name: 'auren_alert_state_changes_total', help: 'Alert state changes committed, by rule and status (firing, resolved)', labelNames: ['rule', 'status'], registers: [registry] })
-  return (alerts) => {
+  const evaluations = new Counter({ name: 'auren_alert_rule_evaluations_total', help: 'Condition evaluations of each rule in committed batches and ticks (events, merged buckets, metric windows, timers)', labelNames: ['rule'], registers: [registry] })
+  const dropped = new Counter({ name: 'auren_alert_groups_dropped_total', help: 'Groups (fingerprints) dropped at the per-rule cap: evicted (quiet, window data lost) or refused (not tracked, alerts missed)', labelNames: ['reason'], registers: [registry] })
+  for (const r of rules) evaluations.inc({ rule: r.id }, 0)
+  dropped.inc({ reason: 'evicted' }, 0)
+  dropped.inc({ reason: 'refused' }, 0)
+  return (alerts, work) => {
     for (const a of alerts) changes.inc({ rule: a.rule, status: a.status })
+    for (const [rule, n] of work.evaluations) evaluations.inc({ rule }, n)
+    if (work.evictedGroups > 0) dropped.inc({ reason: 'evicted' }, work.evictedGroups)
+    if (work.refusedGroups > 0) dropped.inc({ reason: 'refused' }, work.refusedGroups)
   }
 }

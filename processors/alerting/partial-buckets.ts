@@ -6,8 +6,10 @@
  * enriched topic is keyed by trace) is not evaluated here. For each of its aggregations
  * (rule-index.ts `aggregationId`) and groups the source adds its events to open buckets of the
  * aggregation's partial step (conditions.ts `partialStepMs`): count, numerator count, sum,
- * latency histogram, last event time. On each punctuation tick ({@link PartialBuckets.flush})
- * the buckets that the source's watermark passed close: its event-time clock (the highest event
+ * latency histogram, last event time. At the end of a batch that moved the source's watermark
+ * past a bucket's end ({@link PartialBuckets.dueWhileActive}, the runtime's stream-time
+ * punctuation) and on each punctuation tick ({@link PartialBuckets.flush}) the buckets that the
+ * source's watermark passed close: its event-time clock (the highest event
  * time it has read, or the idle watermark it follows) minus the allowed lateness (events that
  * much out of order in their partition still count in their bucket, wherever the partition's
  * other events put its clock). The source then sends every partition of the repartition topic
@@ -16,12 +18,12 @@
  * meet on one partition, where partial-merge.ts adds them up and evaluates the rules; and the
  * watermark, after those buckets. An event older than an already closed bucket (out of order in
  * its partition) opens that bucket again and is sent as a further partial of it (buckets add up).
- * The records are one per partition and tick, whatever the number of events or groups.
+ * The records are at most one per partition and batch or tick, whatever the number of events or groups.
  *
  * A merging partition evaluates a bucket only once every active source's watermark passed its
- * end, so the result does not depend on how the sources interleave. Idleness: a source caught up
- * and without records for the idle timeout (idle-watermark.ts) sends every bucket it still holds and marks its watermark idle,
- * so it no longer holds the merge back (a replay whose partitions end at different event times
+ * end, so the result does not depend on how the sources interleave. Idleness: a source caught
+ * up and without records for the idle timeout (idle-watermark.ts) sends every bucket it still
+ * holds and marks its watermark idle, so it no longer holds the merge back (a replay whose partitions end at different event times
  * still completes); its next record makes it active again.
  *
  * Sequence: every record carries the source's next sequence number (kept in the state, saved

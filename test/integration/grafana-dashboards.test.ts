@@ -1,7 +1,8 @@
 /**
  * Proof of the Grafana dashboards (issue: "every panel proven to return data"): one running
- * pipeline for all dashboards — enrichment, aggregation and the gateway as their own processes,
- * scraped by the real local Prometheus, and the event-store app filling the event store — fed with the recorded runs (replay), a poison record and
+ * pipeline for all dashboards — enrichment, aggregation, alerting (sending to the stack's
+ * Alertmanager) and the gateway as their own processes, scraped by the real local Prometheus, and
+ * the event-store app filling the event store — fed with the recorded runs (replay), a poison record and
  * an invalid event, a minute of simulated live load while a WebSocket client listens and the
  * REST API is read, then one more undecodable record, which makes Prometheus fire the
  * AurenRecordsDeadLettered alert (prometheus/rules/, loaded by the stack's Prometheus) for the
@@ -105,10 +106,14 @@ describe('Grafana dashboards: every panel returns data on a running pipeline', (
     const eventStore = await startApp('event-store', prefix, { AUREN_DATABASE_URL: databaseUrl, AUREN_EVENT_STORE_DB_SCHEMA: schema })
     procs.push(eventStore)
     await eventStore.waitReady(90_000)
+    // The alerting app, for the Alerts dashboard's stream-rule panels (its own schema of alert tables).
+    const alerting = await startApp('alerting', prefix, { AUREN_DATABASE_URL: databaseUrl, AUREN_ALERTING_DB_SCHEMA: `${schema}_alerting`, AUREN_ALERTMANAGER_URL: stackEnv().alertmanagerUrl })
+    procs.push(alerting)
+    await alerting.waitReady(90_000)
     const secret = randomBytes(48).toString('base64')
     const gateway = await startStreamGateway(prefix, secret, { AUREN_GATEWAY_DB_SCHEMA: schema, AUREN_GATEWAY_MAX_RANGE_MS: String(10 * 365 * 86_400_000) }, 90_000)
     procs.push(gateway)
-    for (const [name, p] of [['enrichment', enrichment], ['aggregation', aggregation], ['gateway', gateway]] as const) {
+    for (const [name, p] of [['enrichment', enrichment], ['aggregation', aggregation], ['alerting', alerting], ['gateway', gateway]] as const) {
       removeTargets.push(registerPromTarget(`${prefix}${name}`.replace(/[^A-Za-z0-9_.-]/g, '_'), p.address))
     }
     const token = await hs256Token(secret, 'sre', ['operator'])
@@ -169,7 +174,8 @@ describe('Grafana dashboards: every panel returns data on a running pipeline', (
     await waitUntil('Prometheus to scrape the final counters', async () => {
       const consumed = await promInstant(`sum(auren_records_consumed_total{${inst(enrichment)}})`)
       const calls = await promInstant(`sum(auren_llm_calls_total{${inst(aggregation)}})`)
-      return Number(consumed[0]?.value[1]) === inputTotal && Number(calls[0]?.value[1]) === dbCalls
+      const evaluations = await promInstant(`sum(auren_alert_rule_evaluations_total{${inst(alerting)}})`)
+      return Number(consumed[0]?.value[1]) === inputTotal && Number(calls[0]?.value[1]) === dbCalls && Number(evaluations[0]?.value[1]) > 0
     }, { timeoutMs: 60_000, everyMs: 500 })
     expect(framesReceived).toBeGreaterThan(0)
     await waitUntil('Prometheus to fire AurenRecordsDeadLettered for the dead-lettered records', async () => {
@@ -196,7 +202,8 @@ describe('Grafana dashboards: every panel returns data on a running pipeline', (
     await pool?.end()
     const admin = new pg.Client({ connectionString: stackEnv().databaseUrl })
     await admin.connect()
-    await admin.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`).finally(() => admin.end())
+    await admin.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`)
+    await admin.query(`DROP SCHEMA IF EXISTS "${schema}_alerting" CASCADE`).finally(() => admin.end())
     await ctx?.admin.deleteTopics(Object.values(ctx.topics)).catch(() => undefined)
     await ctx?.close()
   })
