@@ -152,19 +152,31 @@ describe('repartitioned rules', () => {
       }
     }
 
-    it('one whose clock the merge knows: it holds the merge at its watermark', () => {
+    /**
+     * Programmer's rate limits at T0 (partition 0) and T0 + 1m (partition 1); then partition 1
+     * has `lagRecords` left to read while partition 0 reads on for 3 idle timeouts; then partition
+     * 1 reads its T0 + 2m rate limit and both run on until idle. Returns the harness and what the
+     * merge had raised, and whether partition 1 had sent an idle mark, at the end of the gap.
+     */
+    const thirdOnPartitionOneAfterGap = (lagRecords: number) => {
       const h = alertingHarness({ rules: RATE_LIMITED, sources: 2, merges: 1, idleTimeoutMs: IDLE_MS, allowedLatenessMs: LATENESS_MS })
       h.record(0, rateLimit(T0, 'Programmer', 'trace-a'), 1)
       h.record(1, rateLimit(T0 + M, 'Programmer', 'trace-b'), 2)
       const zero = reviewer()
       flow(h, S, 2 * S, [])
-      h.sources[1]!.lagRecords = 1 // its next record waits to be fetched
-      flow(h, 3 * S, 3 * IDLE_MS, zero) // partition 1: no record for 3 idle timeouts, but behind
-      expect(h.sent.filter((r) => r.source === 't.enriched:1').every((r) => !r.idle)).toBe(true)
-      expect(h.mergedAlerts()).toEqual([]) // held at partition 1's watermark, T0 + 1m - 5 s
+      h.sources[1]!.lagRecords = lagRecords
+      flow(h, 3 * S, 3 * IDLE_MS, zero) // partition 1: no record for 3 idle timeouts
+      const gap = { alerts: [...h.mergedAlerts()], idleSent: h.sent.some((r) => r.source === 't.enriched:1' && r.idle) }
       h.record(1, rateLimit(T0 + 2 * M, 'Programmer', 'trace-b'), 3 * IDLE_MS + 1)
       h.sources[1]!.lagRecords = 0
       flow(h, 3 * IDLE_MS + S, 8 * IDLE_MS, zero) // both catch up, then are idle: every bucket applied
+      return { h, gap }
+    }
+
+    it('one whose clock the merge knows: it holds the merge at its watermark', () => {
+      const { h, gap } = thirdOnPartitionOneAfterGap(1) // its next record waits to be fetched
+      expect(gap.idleSent).toBe(false)
+      expect(gap.alerts).toEqual([]) // held at partition 1's watermark, T0 + 1m - 5 s
       expect(h.mergedAlerts()).toContain(programmerFired)
     })
 
@@ -185,15 +197,8 @@ describe('repartitioned rules', () => {
     })
 
     it('and the same source caught up is idle after the idle timeout: its late bucket misses the alert (the reason for the rule)', () => {
-      const h = alertingHarness({ rules: RATE_LIMITED, sources: 2, merges: 1, idleTimeoutMs: IDLE_MS, allowedLatenessMs: LATENESS_MS })
-      h.record(0, rateLimit(T0, 'Programmer', 'trace-a'), 1)
-      h.record(1, rateLimit(T0 + M, 'Programmer', 'trace-b'), 2)
-      const zero = reviewer()
-      flow(h, S, 2 * S, [])
-      flow(h, 3 * S, 3 * IDLE_MS, zero) // partition 1 caught up (lag 0) and quiet: idle
-      expect(h.sent.some((r) => r.source === 't.enriched:1' && r.idle)).toBe(true)
-      h.record(1, rateLimit(T0 + 2 * M, 'Programmer', 'trace-b'), 3 * IDLE_MS + 1)
-      flow(h, 3 * IDLE_MS + S, 8 * IDLE_MS, zero)
+      const { h, gap } = thirdOnPartitionOneAfterGap(0) // caught up (lag 0) and quiet: idle
+      expect(gap.idleSent).toBe(true)
       expect(h.mergedAlerts()).not.toContain(programmerFired)
     })
   })

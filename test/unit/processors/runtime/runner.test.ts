@@ -342,7 +342,8 @@ describe('runner: stream-time punctuation', () => {
 })
 
 describe('runner: the lag handed to punctuation', () => {
-  it('is null before a partition is measured, then what its last batch left to read, then 0 once caught up', async () => {
+  /** A stateful processor over 2 partitions of IN whose ticks record [partition, lagRecords] in `seen`. */
+  async function lagRecorder(extra: { lagIntervalMs?: number } = {}) {
     const driver = new MemoryDriver({ [IN]: 2 })
     const store = { offsets: new Map<string, string>(), states: new Map<string, string>(), rows: [] as Msg[] }
     const seen: Array<[number, number | null]> = []
@@ -353,8 +354,13 @@ describe('runner: the lag handed to punctuation', () => {
         transform: () => skip('counted'),
         punctuate: (_nowMs, p, ctx) => (seen.push([p.partition, ctx.lagRecords]), []),
       }),
-      { punctuationIntervalMs: 20 },
+      { punctuationIntervalMs: 20, ...extra },
     )
+    return { driver, consumer, seen }
+  }
+
+  it('is null before a partition is measured, then what its last batch left to read, then 0 once caught up', async () => {
+    const { driver, consumer, seen } = await lagRecorder()
     driver.rebalance(new Map([[consumer, { [IN]: [0, 1] }]]))
     put(driver, 0, { n: 1 }, { n: 2 }, { n: 3 }, { n: 4 }, { n: 5 })
     await waitUntil('a tick of partition 0', () => seen.some((t) => t[0] === 0))
@@ -368,18 +374,7 @@ describe('runner: the lag handed to punctuation', () => {
   })
 
   it('is the lag monitor\'s reading for a partition not fetched yet: its backlog, or 0 when empty', async () => {
-    const driver = new MemoryDriver({ [IN]: 2 })
-    const store = { offsets: new Map<string, string>(), states: new Map<string, string>(), rows: [] as Msg[] }
-    const seen: Array<[number, number | null]> = []
-    const { consumer } = await start(
-      driver,
-      defineProcessor<Msg, Msg, number>({
-        name: 'alerting', inputs: [input], sink: storeSink(store), state: { initial: () => 0 },
-        transform: () => skip('counted'),
-        punctuate: (_nowMs, p, ctx) => (seen.push([p.partition, ctx.lagRecords]), []),
-      }),
-      { punctuationIntervalMs: 20, lagIntervalMs: 50 },
-    )
+    const { driver, consumer, seen } = await lagRecorder({ lagIntervalMs: 50 })
     put(driver, 0, { n: 1 }, { n: 2 }, { n: 3 }, { n: 4 }, { n: 5 })
     driver.rebalance(new Map([[consumer, { [IN]: [0, 1] }]]))
     await waitUntil('the monitor\'s readings in the ticks', () => seen.some((t) => t[0] === 0 && t[1] === 5) && seen.some((t) => t[0] === 1 && t[1] === 0))
