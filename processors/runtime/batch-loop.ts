@@ -67,19 +67,17 @@ export function createBatchLoop<In, Out, S>(
     }
   }
 
-  /** The definition's stream-time punctuation at the batch's end: its records join the batch's, at its last offset. */
+  /**
+   * The definition's stream-time punctuation at the batch's end: its records join the batch's, at
+   * its last offset. @throws what it throws: the batch fails like any processing error (its state
+   * rolled back, the batch read again), so nothing it had taken out of the state is lost
+   */
   function punctuateStreamTime(slot: PartitionSlot<S>, lastOffset: string, work: BatchWork<In, Out>): readonly OutputRecord<Out>[] {
     if (!def.punctuateStreamTime) return []
     const { topic, partition } = slot.ref
-    try {
-      const out = def.punctuateStreamTime(slot.ref, { log: ctx.partitionLog(topic, partition), state: slot.state })
-      const prepared = out.map((r) => ({ key: r.key, value: r.value, partition, offset: lastOffset, prepared: ctx.sink.prepare?.(r) }))
-      work.records.push(...prepared)
-      return out
-    } catch (err) {
-      ctx.partitionLog(topic, partition).error({ err }, 'stream-time punctuation threw; the batch goes on without its records')
-      return []
-    }
+    const out = def.punctuateStreamTime(slot.ref, { log: ctx.partitionLog(topic, partition), state: slot.state })
+    work.records.push(...out.map((r) => ({ key: r.key, value: r.value, partition, offset: lastOffset, prepared: ctx.sink.prepare?.(r) })))
+    return out
   }
 
   async function processBatch(batch: ConsumedBatch, control: BatchControl, slot: PartitionSlot<S>): Promise<void> {

@@ -116,7 +116,8 @@ export interface ProcessorDefinition<In, Out, S = undefined> {
    * the batch's own (same transaction and position, the batch's last offset) and are counted in
    * `afterCommit` as `punctuated`. For work the batch's records make due, e.g. closing the
    * windows the batch's event time passed, without waiting for the next tick. Pure like
-   * transform; a throw is logged and the batch goes on without its records.
+   * transform. A throw fails the batch: its state is rolled back and it is read again (as any
+   * processing error outside a record), so nothing taken out of the state is lost.
    */
   readonly punctuateStreamTime?: (partition: PartitionRef, ctx: StreamTimeContext<S>) => readonly OutputRecord<Out>[]
   /**

@@ -339,6 +339,32 @@ describe('runner: stream-time punctuation', () => {
     expect(records).toEqual([['r:1@0', 'r:2@1', 'sum:3@1'], ['r:3@2', 'sum:6@2']])
     expect(committed.map((b) => [b.cause, b.punctuated.map((r) => r.value.n)])).toEqual([['records', [3]], ['records', [6]]])
   })
+
+  it('a throw fails the batch: nothing is written, the state is rolled back, and the batch read again counts once', async () => {
+    const driver = new MemoryDriver({ [IN]: 1 })
+    const store = { offsets: new Map<string, string>(), states: new Map<string, string>(), rows: [] as Msg[] }
+    let throws = 1
+    const { consumer } = await start(
+      driver,
+      defineProcessor<Msg, Msg, number>({
+        name: 'alerting', inputs: [input], sink: storeSink(store), state: { initial: () => 0 },
+        transform: (m, ctx) => (ctx.state.set(ctx.state.get() + m.n), skip('counted')),
+        punctuateStreamTime: (_p, ctx) => {
+          if (throws-- > 0) throw new Error('stream-time bug')
+          return [{ key: 'sum', value: { n: ctx.state.get() } }]
+        },
+      }),
+    )
+    driver.rebalance(new Map([[consumer, { [IN]: [0] }]]))
+    put(driver, 0, { n: 1 }, { n: 2 })
+    await consumer.deliver()
+    expect(consumer.errors.map((e) => e.message)).toEqual(['stream-time bug'])
+    expect(store.rows).toEqual([])
+    expect(store.offsets.get(`${IN}/0`)).toBeUndefined()
+    await consumer.deliver() // read again from the last stored position and state
+    expect(store.rows).toEqual([{ n: 3 }]) // not 6: the failed batch's sum was rolled back
+    expect(store.offsets.get(`${IN}/0`)).toBe('2')
+  })
 })
 
 describe('runner: the lag handed to punctuation', () => {
