@@ -1,7 +1,8 @@
 /**
  * The gateway's clients in a process of their own (gateway-client-worker.ts), for the gateway
- * bench (test/bench/gateway-stream.ts) and the tier budget test
- * (test/integration/gateway-budgets.test.ts).
+ * bench (test/bench/gateway-stream.ts), the tier budget test
+ * (test/integration/gateway-budgets.test.ts) and the slow-client test's reading client
+ * (test/integration/gateway-slow-client.test.ts).
  */
 import { fork, type ChildProcess } from 'node:child_process'
 import { fileURLToPath } from 'node:url'

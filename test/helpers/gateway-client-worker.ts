@@ -12,8 +12,9 @@
  * - `{ type: 'subscribe', keep }`: closes all but `keep` open connections, subscribes each kept
  *   one to `events`; answers once every `subscribed` arrived.
  * - `{ type: 'measure', fromUs }`: from now on, counts events whose `timestamp` is at or after
- *   `fromUs` (epoch µs) and records receive time − `enriched_at` per tier (ms); frames received
- *   are counted from this request on. Events from source `bench-probe` are counted as probes.
+ *   `fromUs` (epoch µs) and records receive time − `enriched_at` per tier (ms); the counts, delays
+ *   and frames of an earlier measurement are cleared. Events from source `bench-probe` are
+ *   counted as probes.
  * - `{ type: 'probes' }`: answers `{ probes }` (probe events received by every connection).
  * - `{ type: 'report' }`: answers `{ delivered, frames, latencies: { tier: number[] } }`.
  * - `{ type: 'close' }`: terminates every connection and exits.
@@ -121,6 +122,8 @@ async function handle(req: Request): Promise<Record<string, unknown>> {
       measureFromUs = req.fromUs
       measuring = true
       frames = 0
+      delivered = 0
+      for (const t of Object.keys(latencies)) latencies[t] = []
       return {}
     case 'probes':
       return { probes }
