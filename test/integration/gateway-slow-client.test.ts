@@ -207,7 +207,7 @@ describe('gateway slow-client policy on the real pipeline', () => {
     expect(gateway.output()).toContain('client too slow: closing')
     expect(slow.delays.analytical.length).toBeLessThan(sent.analytical)
     for (const t of TIERS) expect(stalled[t].length, t).toBe(sent[t])
-    // The other client is not slowed by the stalled one: its median per tier stays within 20 ms of
+    // The other client is not slowed by the stalled one: its median per tier stays within 50 ms of
     // the baseline phase's and its p95 within 50 ms (the batched tiers' delays are set by their
     // flush deadlines), critical events still arrive at once (p95 under 50 ms) and no analytical
     // batch takes a second. A fan-out held up by the stalled client would add seconds (its queue
@@ -227,8 +227,11 @@ describe('gateway slow-client policy on the real pipeline', () => {
     const base = (t: Tier) => sortedOf(baseline, t)
     expect(percentile(sorted('critical'), 95)).toBeLessThan(Math.max(50, percentile(base('critical'), 95)))
     expect(sorted('analytical').at(-1)).toBeLessThan(1000)
+    // The medians within 50 ms of the baseline's: a batched tier's median moves with where the
+    // producer's 100 ms ticks fall in its flush window (analytical baseline medians of 208 and
+    // 241-263 ms in fresh-clone runs), while a fan-out held up by the stalled client adds seconds.
     for (const t of TIERS) {
-      expect(percentile(sorted(t), 50), `${t} p50 vs baseline`).toBeLessThan(percentile(base(t), 50) + 20)
+      expect(percentile(sorted(t), 50), `${t} p50 vs baseline`).toBeLessThan(percentile(base(t), 50) + 50)
       expect(percentile(sorted(t), 95), `${t} p95 vs baseline`).toBeLessThan(percentile(base(t), 95) + 50)
     }
     expect(rssMax).toBeLessThan(RSS_BOUND)
