@@ -25,14 +25,14 @@
  * `event` rules fire at once on the enriched partition that read the event; the `window_sum`
  * rules read the metrics windows, keyed by agent like the rules' groups.
  */
-import { fromEnrichedRecord, type Alert, type AgentMetricsWindow, type AlertPartial, type EnrichedAgentEvent, type EnrichedAgentEventRecord } from '../../schemas/index.ts'
+import { fromEnrichedRecord, type Alert, type AgentMetricsWindow, type AlertPartial, type EnrichedAgentEventRecord } from '../../schemas/index.ts'
 import type { PartitionRef } from '../runtime/context.ts'
 import { defineProcessor, type ProcessorDefinition } from '../runtime/define-processor.ts'
 import type { OutboxSignal } from '../runtime/sinks/outbox.ts'
 import type { AcknowledgingSink } from '../runtime/sinks/sink.ts'
 import { emit } from '../runtime/outcome.ts'
 import { RuleEngine, type EngineState } from './engine.ts'
-import { eventFacts } from './event-facts.ts'
+import { eventFacts, FACTS_FIELDS, type EnrichedEventView } from './event-facts.ts'
 import { EngineCounters, type EngineWork } from './engine-counters.ts'
 import { IdleWatermark } from './idle-watermark.ts'
 import { needsColocation, PartialBuckets, type PartialBucketsState, type PartialRecord, type PartialSource } from './partial-buckets.ts'
@@ -40,7 +40,7 @@ import { PartialMerge, type PartialMergeState } from './partial-merge.ts'
 import type { Rule } from './rule-schema.ts'
 
 /** An input of the alerting processor, tagged by topic. */
-export type AlertingInput = { kind: 'event'; value: EnrichedAgentEvent } | { kind: 'window'; value: AgentMetricsWindow } | { kind: 'partial'; value: AlertPartial }
+export type AlertingInput = { kind: 'event'; value: EnrichedEventView } | { kind: 'window'; value: AgentMetricsWindow } | { kind: 'partial'; value: AlertPartial }
 
 /** An output: a state change of an alert, or a record for the repartition topic. */
 export type AlertingOutput = { kind: 'alert'; alert: Alert } | { kind: 'partial'; record: PartialRecord }
@@ -100,7 +100,9 @@ export function alertingDefinition(sink: AcknowledgingSink<AlertingOutput>, o: A
   return defineProcessor<AlertingInput, AlertingOutput, AlertingState>({
     name: 'alerting',
     inputs: [
-      { topic: 'enrichedEvents', schema: 'enriched-agent-event', decode: (v) => ({ kind: 'event', value: fromEnrichedRecord(v as EnrichedAgentEventRecord) }) },
+      // Decoded with the projection of the fields the rules read (event-facts.ts): the payload
+      // unwrapped as for a full record, the value holds those fields alone (EnrichedEventView).
+      { topic: 'enrichedEvents', schema: 'enriched-agent-event', fields: FACTS_FIELDS, decode: (v): AlertingInput => ({ kind: 'event', value: fromEnrichedRecord(v as EnrichedAgentEventRecord) }) },
       { topic: 'agentMetrics', schema: 'agent-metrics-window', decode: (v) => ({ kind: 'window', value: v as AgentMetricsWindow }) },
       { topic: 'alertPartials', schema: 'alert-partial', decode: (v) => ({ kind: 'partial', value: v as AlertPartial }) },
     ],

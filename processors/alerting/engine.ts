@@ -37,10 +37,10 @@
  * values always give the same fingerprint, on any instance.
  */
 import { createHash } from 'node:crypto'
-import type { Alert, AgentMetricsWindow, EnrichedAgentEvent } from '../../schemas/index.ts'
+import type { Alert, AgentMetricsWindow } from '../../schemas/index.ts'
 import { eventContribution, evaluateWindowed, keepFromMs, partialStepMs, slidingHolds, slidingLatency, stepMs, windowContribution, type Evaluation, type LatencyStatistic, type WindowFigures } from './conditions.ts'
 import { formatDurationMs } from './duration.ts'
-import { eventFacts, type EventFacts } from './event-facts.ts'
+import { eventFacts, type EnrichedEventView, type EventFacts } from './event-facts.ts'
 import type { OpenBucket } from './partial-buckets.ts'
 import { aggregationMapsJson, RuleIndex } from './rule-index.ts'
 import type { CompiledCondition, Rule } from './rule-schema.ts'
@@ -371,7 +371,7 @@ export class RuleEngine {
    * @param replay whether the event is replayed history (its alerts get `replay="true"`)
    * @returns the Alert records of the state changes, in order
    */
-  onEvent(enriched: EnrichedAgentEvent, replay = false): Alert[] {
+  onEvent(enriched: EnrichedEventView, replay = false): Alert[] {
     return this.onFacts(eventFacts(enriched), enriched.event.event_type, replay)
   }
 

@@ -2,9 +2,74 @@
  * What the rule engine reads from an enriched event: its labels (the values rules select on and
  * group by), success, latency, cost and tokens. Pure; one function per question so that every
  * rule reads an event the same way.
+ *
+ * The alerting processor decodes its enriched events with {@link FACTS_FIELDS}, a reader-schema
+ * projection of the fields read here and nothing else (schemas/projection.ts): ids, attributes,
+ * the other payload fields are skipped, not decoded. {@link EnrichedEventView} is that shape; a
+ * full EnrichedAgentEvent is one too.
  */
-import type { EnrichedAgentEvent } from '../../schemas/index.ts'
+import type {
+  AgentEventOf,
+  AgentEventType,
+  AgentExecutionPayload,
+  BiometricAnalysisPayload,
+  EnrichedAgentEvent,
+  LlmCallPayload,
+  PerformanceMetricPayload,
+  PerformanceMetrics,
+  PayloadByType,
+  SystemHealthPayload,
+  ToolUsagePayload,
+} from '../../schemas/index.ts'
+import type { FieldProjection } from '../../schemas/projection.ts'
 import type { GroupLabel, Selector } from './rule-schema.ts'
+
+const E = 'auren.events.'
+
+/** The fields of `enriched-agent-event` that {@link eventFacts}, the replay mark and the event-lag observation read (the alerting input's projection). */
+export const FACTS_FIELDS: FieldProjection = Object.freeze({
+  [`${E}EnrichedAgentEvent`]: ['event', 'tier', 'cost_usd', 'ingest_lag_ms'],
+  [`${E}AgentEvent`]: ['timestamp', 'event_type', 'source_agent', 'user_id', 'source', 'payload', 'performance'],
+  [`${E}AgentRef`]: ['id'],
+  [`${E}PerformanceMetrics`]: ['latency_ms', 'success', 'error_type'],
+  [`${E}AgentExecutionPayload`]: ['latency_ms', 'success', 'error_type'],
+  [`${E}LlmCallPayload`]: ['model', 'input_tokens', 'output_tokens', 'latency_ms', 'success', 'error_type'],
+  [`${E}ToolUsagePayload`]: ['execution_time_ms', 'success', 'error_type'],
+  [`${E}SystemHealthPayload`]: ['component', 'status'],
+  [`${E}BiometricAnalysisPayload`]: ['metric', 'anomaly'],
+  [`${E}PerformanceMetricPayload`]: ['name'],
+  // Read for the union branch only (it must match event_type).
+  [`${E}CollaborationPayload`]: [],
+  [`${E}HandoffPayload`]: [],
+  [`${E}DecisionPayload`]: [],
+  [`${E}HypothesisPayload`]: [],
+  [`${E}KnowledgeAccessPayload`]: [],
+  [`${E}MemoryTierAccessPayload`]: [],
+  [`${E}MemoryOperationPayload`]: [],
+  [`${E}ConversationTurnPayload`]: [],
+})
+
+/** The payload fields of {@link FACTS_FIELDS}, per event type. */
+interface PayloadViewByType extends Record<AgentEventType, object> {
+  agent_execution_started: Pick<AgentExecutionPayload, 'latency_ms' | 'success' | 'error_type'>
+  agent_execution_completed: Pick<AgentExecutionPayload, 'latency_ms' | 'success' | 'error_type'>
+  llm_call_started: Pick<LlmCallPayload, 'model' | 'input_tokens' | 'output_tokens' | 'latency_ms' | 'success' | 'error_type'>
+  llm_call_completed: Pick<LlmCallPayload, 'model' | 'input_tokens' | 'output_tokens' | 'latency_ms' | 'success' | 'error_type'>
+  tool_usage_started: Pick<ToolUsagePayload, 'execution_time_ms' | 'success' | 'error_type'>
+  tool_usage_completed: Pick<ToolUsagePayload, 'execution_time_ms' | 'success' | 'error_type'>
+  system_health: Pick<SystemHealthPayload, 'component' | 'status'>
+  biometric_analysis: Pick<BiometricAnalysisPayload, 'metric' | 'anomaly'>
+  performance_metric: Pick<PerformanceMetricPayload, 'name'>
+}
+
+type EventViewOf<T extends AgentEventType> = Pick<AgentEventOf<T>, 'timestamp' | 'event_type' | 'user_id' | 'source'> & {
+  source_agent: { id: string } | null
+  performance: Pick<PerformanceMetrics, 'latency_ms' | 'success' | 'error_type'> | null
+  payload: T extends keyof PayloadViewByType ? PayloadViewByType[T] : Partial<PayloadByType[T]>
+}
+
+/** An enriched event as decoded with {@link FACTS_FIELDS} (payload unwrapped); a full EnrichedAgentEvent is one too. */
+export type EnrichedEventView = Pick<EnrichedAgentEvent, 'tier' | 'cost_usd' | 'ingest_lag_ms'> & { event: { [T in AgentEventType]: EventViewOf<T> }[AgentEventType] }
 
 /** The facts of one event the engine uses. Absent values are null, never 0. */
 export interface EventFacts {
@@ -27,7 +92,7 @@ export interface EventFacts {
 }
 
 /** Reads the facts of an enriched event. */
-export function eventFacts(enriched: EnrichedAgentEvent): EventFacts {
+export function eventFacts(enriched: EnrichedEventView): EventFacts {
   const e = enriched.event
   let model: string | null = null
   let success: boolean | null = e.performance?.success ?? null

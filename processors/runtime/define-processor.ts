@@ -1,4 +1,5 @@
-import type { RootSchemaName, TopicKey } from '../../schemas/index.ts'
+import { loadSchema, type RootSchemaName, type TopicKey } from '../../schemas/index.ts'
+import { projectSchema, type FieldProjection } from '../../schemas/projection.ts'
 import type { Outcome, OutputRecord } from './outcome.ts'
 import type { ProcessorContext, PartitionRef, PunctuationContext, StreamTimeContext } from './context.ts'
 import type { AcknowledgingSink } from './sinks/sink.ts'
@@ -20,6 +21,12 @@ export interface InputSpec<In> {
   readonly topic: TopicKey
   /** Reader schema family of the topic's values (schemas/generated). */
   readonly schema: RootSchemaName
+  /**
+   * Read only these fields of `schema` (a reader-schema projection, schemas/projection.ts): the
+   * writer's other fields are skipped without being decoded, and `decode` receives a value that
+   * holds these alone. Omitted: every field. Checked by `defineProcessor`.
+   */
+  readonly fields?: FieldProjection
   /**
    * Maps the avsc-decoded value to In (tag it when inputs differ, e.g. `{ kind: 'event', … }`).
    * Throwing here dead-letters the record as VALIDATION_FAILED with the error's message.
@@ -130,9 +137,15 @@ export interface ProcessorDefinition<In, Out, S = undefined> {
   readonly observe?: (input: In, outputs: readonly Out[]) => LagObservation | undefined
 }
 
-/** Identity helper that fixes the type parameters of a definition and freezes it. */
+/**
+ * Identity helper that fixes the type parameters of a definition and freezes it.
+ * @throws Error when there is no input, neither sink nor output, or an input's `fields` is not a
+ *   projection of its schema (projectSchema's errors), so a mistake stops the app at start
+ *   instead of dead-lettering its records.
+ */
 export function defineProcessor<In, Out, S = undefined>(definition: ProcessorDefinition<In, Out, S>): ProcessorDefinition<In, Out, S> {
   if (definition.inputs.length === 0) throw new Error(`processor ${definition.name} needs at least one input`)
   if (!definition.sink && !definition.output) throw new Error(`processor ${definition.name} needs a sink or an output topic`)
+  for (const input of definition.inputs) if (input.fields) projectSchema(loadSchema(input.schema), input.fields)
   return Object.freeze(definition)
 }

@@ -61,7 +61,7 @@ export function createRecordHandler<In, Out, S>(
     const spec = ctx.inputs.get(record.topic)!
     let decoded: unknown
     try {
-      decoded = await deps.serde.decode(record.value, spec.schema)
+      decoded = await deps.serde.decode(record.value, spec.schema, spec.fields)
     } catch (err) {
       if (isAurenError(err) && err.retriable) throw err
       toDlq(record, hasCode(err, 'AUREN_ERR_SCHEMA_UNKNOWN') ? 'SCHEMA_UNKNOWN' : 'DESERIALIZATION_FAILED', (err as Error).message, work)

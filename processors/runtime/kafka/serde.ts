@@ -8,6 +8,7 @@
 import { SchemaRegistry, SchemaType, COMPATIBILITY } from '@kafkajs/confluent-schema-registry'
 import avro from 'avsc'
 import { AVSC_OPTIONS, loadSchema, valueSubject, type RootSchemaName } from '../../../schemas/index.ts'
+import { projectSchema, type FieldProjection } from '../../../schemas/projection.ts'
 import { AurenError } from '../ops/errors.ts'
 
 const MAGIC_BYTE = 0
@@ -25,11 +26,13 @@ export interface Serde {
   /** Encodes value in wire format with the id from `register`. @throws Error when value does not fit the schema. */
   encode(schemaId: number, schema: RootSchemaName, value: unknown): Buffer
   /**
-   * Decodes wire-format bytes into the reader schema's shape.
+   * Decodes wire-format bytes into the reader schema's shape; with `fields`, into the shape of
+   * that projection of the reader schema (schemas/projection.ts: the other fields are skipped).
    * @throws AurenError AUREN_ERR_DECODE (bad magic byte, truncated or corrupt body),
    *   AUREN_ERR_SCHEMA_UNKNOWN (id not in the registry), AUREN_ERR_REGISTRY_UNAVAILABLE (retriable).
+   * @throws Error when `fields` is not a valid projection of `schema` (projectSchema).
    */
-  decode(bytes: Buffer | null, schema: RootSchemaName): Promise<unknown>
+  decode(bytes: Buffer | null, schema: RootSchemaName, fields?: FieldProjection): Promise<unknown>
 }
 
 function readerType(name: RootSchemaName): avro.Type {
@@ -90,7 +93,9 @@ export function decodeBody(type: avro.Type, bytes: Buffer, resolver?: avro.Resol
 export function createSerde(url: string): Serde {
   const registry = new SchemaRegistry({ host: url, retry: { retries: 3 } }, { [SchemaType.AVRO]: { ...AVSC_OPTIONS } })
   const readers = new Map<RootSchemaName, avro.Type>()
-  const resolvers = new Map<string, avro.Type | avro.Resolver>()
+  const projected = new WeakMap<FieldProjection, avro.Type>()
+  /** Reader type → writer schema id → the reader itself (same schema) or its resolver. */
+  const resolvers = new Map<avro.Type, Map<number, avro.Type | avro.Resolver>>()
   const registered = new Map<string, number>()
 
   const reader = (name: RootSchemaName): avro.Type => {
@@ -99,9 +104,16 @@ export function createSerde(url: string): Serde {
     return t
   }
 
-  async function resolverFor(id: number, name: RootSchemaName): Promise<avro.Resolver | avro.Type> {
-    const cacheKey = `${id}/${name}`
-    const cached = resolvers.get(cacheKey)
+  const projection = (name: RootSchemaName, fields: FieldProjection): avro.Type => {
+    let t = projected.get(fields)
+    if (!t) projected.set(fields, (t = avro.Type.forSchema(projectSchema(loadSchema(name), fields), { ...AVSC_OPTIONS })))
+    return t
+  }
+
+  async function resolverFor(id: number, r: avro.Type): Promise<avro.Resolver | avro.Type> {
+    let byId = resolvers.get(r)
+    if (!byId) resolvers.set(r, (byId = new Map()))
+    const cached = byId.get(id)
     if (cached) return cached
     let writer: avro.Type
     try {
@@ -111,9 +123,8 @@ export function createSerde(url: string): Serde {
       if (status === 404) throw new AurenError('AUREN_ERR_SCHEMA_UNKNOWN', `schema id ${id} is not in the registry`, { cause: err, context: { schemaId: id } })
       throw new AurenError('AUREN_ERR_REGISTRY_UNAVAILABLE', `cannot fetch schema id ${id}: ${(err as Error).message}`, { retriable: true, cause: err })
     }
-    const r = reader(name)
     const resolved = r.equals(writer) ? r : r.createResolver(writer)
-    resolvers.set(cacheKey, resolved)
+    byId.set(id, resolved)
     return resolved
   }
 
@@ -145,7 +156,7 @@ export function createSerde(url: string): Serde {
       return encodeWire(reader(name), schemaId, value)
     },
 
-    async decode(bytes, name) {
+    async decode(bytes, name, fields) {
       if (!bytes || bytes.length < HEADER_BYTES) {
         throw new AurenError('AUREN_ERR_DECODE', `value is ${bytes ? `${bytes.length} bytes` : 'null'}, shorter than the 5-byte wire-format header`)
       }
@@ -153,8 +164,8 @@ export function createSerde(url: string): Serde {
         throw new AurenError('AUREN_ERR_DECODE', `magic byte is ${bytes.readUInt8(0)}, expected 0 (not Schema Registry wire format)`)
       }
       const id = bytes.readInt32BE(1)
-      const resolved = await resolverFor(id, name)
-      const r = reader(name)
+      const r = fields ? projection(name, fields) : reader(name)
+      const resolved = await resolverFor(id, r)
       try {
         return decodeBody(r, bytes, resolved === r ? undefined : (resolved as avro.Resolver))
       } catch (err) {

@@ -13,6 +13,8 @@ import { deadLetter, emit, skip } from '../../../../processors/runtime/outcome.t
 import { createBufferedSink, type FlushRequest } from '../../../../processors/runtime/sinks/buffered-sink.ts'
 import type { AcknowledgingSink, SinkBatch, WriteResult } from '../../../../processors/runtime/sinks/sink.ts'
 import { AurenError } from '../../../../processors/runtime/ops/errors.ts'
+import type { Serde } from '../../../../processors/runtime/kafka/serde.ts'
+import type { FieldProjection } from '../../../../schemas/projection.ts'
 import { MemoryDriver, jsonSerde, type MemoryConsumer } from '../../../helpers/memory-driver.ts'
 import { waitUntil } from '../../../helpers/wait-until.ts'
 
@@ -31,7 +33,7 @@ function put(driver: MemoryDriver, partition: number, ...values: Array<Msg | str
   for (const v of values) driver.append(IN, partition, Buffer.from(typeof v === 'string' ? v : JSON.stringify(v)), { key: `k${partition}` })
 }
 
-async function start<S>(driver: MemoryDriver, def: ProcessorDefinition<Msg, Msg, S>, extra: { punctuationIntervalMs?: number; lagIntervalMs?: number; delivery?: 'exactly-once' } = {}): Promise<{ runner: Runner; consumer: MemoryConsumer }> {
+async function start<S>(driver: MemoryDriver, def: ProcessorDefinition<Msg, Msg, S>, extra: { punctuationIntervalMs?: number; lagIntervalMs?: number; delivery?: 'exactly-once'; serde?: Serde } = {}): Promise<{ runner: Runner; consumer: MemoryConsumer }> {
   const { registry, metrics } = createRunnerRegistry()
   const runner = createRunner(def, {
     driver, serde: jsonSerde(), log: pino({ level: 'silent' }), registry, metrics, topicPrefix: '', groupIdPrefix: 'g.', fromBeginning: true,
@@ -469,5 +471,28 @@ describe('runner: several inputs', () => {
     await delivering
     expect(sink.writes.map((w) => [w.position.topic, w.records[0]!.value.n])).toEqual([[IN, 1], [IN2, 1002]])
     expect(driver.committed.get(`${IN2}/0`)).toBe(1n)
+  })
+
+  it('decodes an input with its field projection, and refuses a projection with a mistake when the processor is defined', async () => {
+    const fields: FieldProjection = { 'auren.metrics.AgentMetricsWindow': ['agent_id'] }
+    const seen: Array<FieldProjection | undefined> = []
+    const base = jsonSerde()
+    const serde: Serde = { ...base, decode: (bytes, schema, f) => (seen.push(f), base.decode(bytes, schema, f)) }
+    const driver = new MemoryDriver({ [IN]: 1, [IN2]: 1 })
+    const sink = gatedSink()
+    const { consumer } = await start(driver, defineProcessor<Msg, Msg>({
+      name: 'alerting',
+      inputs: [input, { topic: 'agentMetrics', schema: 'agent-metrics-window', fields, decode: (v) => v as Msg }],
+      sink, transform: (m) => emit({ key: 'k', value: m }),
+    }), { serde })
+    driver.rebalance(new Map([[consumer, { [IN]: [0], [IN2]: [0] }]]))
+    driver.append(IN2, 0, Buffer.from(JSON.stringify({ n: 2 })))
+    const delivering = consumer.deliver()
+    await waitUntil('write', () => sink.writes.length === 1)
+    sink.release()
+    await delivering
+    expect(seen).toEqual([fields])
+    const bad = { 'auren.metrics.AgentMetricsWindow': ['agent_id', 'no_such_field'] }
+    expect(() => defineProcessor<Msg, Msg>({ name: 'alerting', inputs: [{ ...input, schema: 'agent-metrics-window', fields: bad }], sink, transform: (m) => emit({ key: 'k', value: m }) })).toThrow(/has no field no_such_field/)
   })
 })
