@@ -10,7 +10,7 @@ import { runProcessorApp } from '../runtime/app.ts'
 import { OutboxSignal } from '../runtime/sinks/outbox.ts'
 import { createPgPool } from '../runtime/sinks/postgres.ts'
 import { topicNames } from '../../schemas/index.ts'
-import { createAlertingSink, ensurePartialsTables, partialsOutboxTable } from './alerting-sink.ts'
+import { createAlertingSink, ensurePartialsTables, partialsEncoder, partialsOutboxTable } from './alerting-sink.ts'
 import { parseAlertingConfig } from './config.ts'
 import { alertingDefinition } from './definition.ts'
 import { readPartitionCounts } from './partition-counts.ts'
@@ -30,13 +30,14 @@ let startDelivery: (() => AlertDelivery) | undefined
 await runProcessorApp({
   name: 'auren-alerting',
   parseAppConfig: parseAlertingConfig,
-  build: async ({ appConfig: c, registry, log, config }) => {
+  build: async ({ appConfig: c, registry, log, config, serde }) => {
     const pool = createPgPool({ url: c.databaseUrl, max: c.dbPoolSize, schema: c.dbSchema, log })
+    const encodePartials = partialsEncoder(serde, topicNames(config.topicPrefix).alertPartials)
     await pool.query(`CREATE SCHEMA IF NOT EXISTS ${c.dbSchema}`)
     await ensureAlertTables(pool)
-    await ensurePartialsTables(pool)
+    await ensurePartialsTables(pool, encodePartials)
     const onCommitted = createAlertingMetrics(registry, () => firingCounts(pool), rules.rules)
-    const sink = createAlertingSink(pool)
+    const sink = createAlertingSink(pool, encodePartials)
     const partitions = await readPartitionCounts({ brokers: config.kafkaBrokers, topics: topicNames(config.topicPrefix), log })
     log.info({ rulesFile, rules: rules.rules.map((r) => r.id) }, 'stream rules loaded')
     startDelivery = () => startAlertDelivery({

@@ -67,6 +67,8 @@ export async function runProcessorApp<In, Out, AppConfig = undefined, S = undefi
     appConfig: AppConfig
     log: Logger
     registry: Registry
+    /** The app's serde (the runner's), e.g. for a sink that writes wire-format values to an outbox. */
+    serde: Serde
     addReadinessCheck: (name: string, check: ReadinessCheck) => void
   }) => Built<In, Out, S> | Promise<Built<In, Out, S>>
   /**
@@ -118,9 +120,10 @@ async function startProcessorApp<In, Out, AppConfig, S>(opts: Parameters<typeof 
     await http.close()
   }
   if (opts.installSignals !== false) installShutdown({ log, stop: () => stopApp(), forceMs: config.shutdownForceMs })
+  const serde = createSerde(config.schemaRegistryUrl)
   let built: Built<In, Out, S>
   try {
-    built = await opts.build({ config, appConfig, log, registry, addReadinessCheck: (name, check) => void checks.set(name, check) })
+    built = await opts.build({ config, appConfig, log, registry, serde, addReadinessCheck: (name, check) => void checks.set(name, check) })
   } catch (err) {
     await http.close()
     throw err
@@ -128,7 +131,6 @@ async function startProcessorApp<In, Out, AppConfig, S>(opts: Parameters<typeof 
   building = false
   const { definition, observe, outboxes = [], closers = [] } = built
   const driver = createKafkaDriver({ brokers: config.kafkaBrokers, clientId: `${config.clientId}-${definition.name}`, log })
-  const serde = createSerde(config.schemaRegistryUrl)
   let exiting = false
   const runner = createRunner(
     definition,

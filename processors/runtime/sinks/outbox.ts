@@ -27,7 +27,7 @@ export interface OutboxRow {
   readonly id: string
   /** Kafka key. */
   readonly key: string
-  /** Value before Avro encoding (the table's jsonb payload). */
+  /** Value before Avro encoding (the table's jsonb payload), or its wire-format bytes (a `payloadFormat: 'wire'` table). */
   readonly value: unknown
   /** Explicit Kafka partition (tables with a partition column; null: by key). */
   readonly partition?: number | null
@@ -36,8 +36,15 @@ export interface OutboxRow {
 /** Where the publisher reads pending rows: an outbox table in PostgreSQL. */
 export interface OutboxTable {
   readonly pool: pg.Pool
-  /** Table name, e.g. `agg_outbox`: columns `id bigserial`, the key column, `payload jsonb`, `published_at timestamptz`. */
+  /** Table name, e.g. `agg_outbox`: columns `id bigserial`, the key column, `payload jsonb` (or `bytea`, see `payloadFormat`), `published_at timestamptz`. */
   readonly table: string
+  /**
+   * What `payload` holds: `json` (default), the value as JSON, Avro-encoded by the publisher; or
+   * `wire`, a `bytea` of the value already in Schema Registry wire format (encoded by the writer
+   * with the id of the topic's subject, Serde.register), sent as is: no JSON written, parsed or
+   * re-encoded on the way (an outbox of large records, e.g. the alerting repartition's).
+   */
+  readonly payloadFormat?: 'json' | 'wire'
   /** Column holding the Kafka key. */
   readonly keyColumn: string
   /** Advisory lock id unique to this table (64-bit safe integer). */
@@ -184,6 +191,7 @@ export async function startOutboxPublisher(
   const producer = await deps.driver.producer()
   const intervalMs = spec.intervalMs ?? 1_000
   const limit = spec.batchSize ?? 500
+  const wire = spec.from.payloadFormat === 'wire'
   let running = true
   let wake: (() => void) | undefined
   /** Rows were committed since the current round read the table: no wait before the next round. */
@@ -207,7 +215,7 @@ export async function startOutboxPublisher(
         const id = (schemaId ??= await deps.serde.register(topic, spec.schema))
         rung = false
         const n = await publishPending(spec.from, limit, (rows) =>
-          producer.send(rows.map((r) => ({ topic, key: r.key, value: deps.serde.encode(id, spec.schema, r.value), ...(r.partition != null ? { partition: r.partition } : {}) }))),
+          producer.send(rows.map((r) => ({ topic, key: r.key, value: wire ? (r.value as Buffer) : deps.serde.encode(id, spec.schema, r.value), ...(r.partition != null ? { partition: r.partition } : {}) }))),
         )
         if (n > 0) m.published.inc(labels, n)
         if (n < limit && !rung) await pause(false)
