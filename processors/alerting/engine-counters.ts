@@ -21,6 +21,8 @@ export interface EngineWork {
 
 /** What was last reported of one engine. */
 interface Reported {
+  /** The engine's `work` at the report. */
+  work: number
   evaluations: Map<string, number>
   evictedGroups: number
   refusedGroups: number
@@ -42,15 +44,16 @@ export class EngineCounters {
     let evictedGroups = 0
     let refusedGroups = 0
     for (const engine of this.engines.get(`${ref.topic}\u0000${ref.partition}`) ?? []) {
-      const now = engine.stats()
       const before = this.reported.get(engine)
+      if (before?.work === engine.work) continue // nothing counted since (most ticks)
+      const now = engine.stats()
       for (const [rule, n] of now.evaluations) {
         const d = n - (before?.evaluations.get(rule) ?? 0)
         if (d > 0) evaluations.set(rule, (evaluations.get(rule) ?? 0) + d)
       }
       evictedGroups += now.evictedGroups - (before?.evictedGroups ?? 0)
       refusedGroups += now.refusedGroups - (before?.refusedGroups ?? 0)
-      this.reported.set(engine, { evaluations: new Map(now.evaluations), evictedGroups: now.evictedGroups, refusedGroups: now.refusedGroups })
+      this.reported.set(engine, { work: engine.work, evaluations: now.evaluations, evictedGroups: now.evictedGroups, refusedGroups: now.refusedGroups })
     }
     return { evaluations, evictedGroups, refusedGroups }
   }

@@ -243,6 +243,8 @@ export class RuleEngine {
   /** Counter behind touchedAt / insertedAt. */
   private tick = 0
   private readonly statsData: { evictedGroups: number; refusedGroups: number } = { evictedGroups: 0, refusedGroups: 0 }
+  /** Everything stats() counts, summed: unchanged means stats() is unchanged. */
+  private workCount = 0
 
   /**
    * @param rules compiled rules (validateRuleFile)
@@ -337,6 +339,11 @@ export class RuleEngine {
   /** The event-time clock, ms (null before any input). */
   get clock(): number | null {
     return this.clockMs
+  }
+
+  /** How much stats() counts in all since construction (evaluations, evicted and refused groups): a reader skips stats() while it is unchanged. */
+  get work(): number {
+    return this.workCount
   }
 
   /** Counters since construction. */
@@ -517,6 +524,7 @@ export class RuleEngine {
     if (!g) {
       if (m.size >= this.maxGroups && !this.evictOne(m)) {
         this.statsData.refusedGroups += 1
+        this.workCount++
         return null
       }
       g = { labels: typeof labels === 'function' ? labels() : labels, buckets: [], totals: emptyTotals(), lastSeenMs: null, replay, dueMs: null, touchedAt: 0, insertedAt: 0 }
@@ -591,6 +599,7 @@ export class RuleEngine {
       if (g.alerts === undefined) {
         m.delete(key)
         this.statsData.evictedGroups += 1
+        this.workCount++
         return true
       }
     }
@@ -601,6 +610,7 @@ export class RuleEngine {
   private applyEventRule(i: number, g: AggregationGroup, key: string, timeMs: number, out: Alert[]): void {
     const rule = this.rules[i]!
     this.evaluationCounts[i] = this.evaluationCounts[i]! + 1
+    this.workCount++
     const rs = ((g.alerts ??= {})[rule.id] ??= this.newAlert(i, g, key))
     this.transition(rule, g, rs, { active: true, value: 1, threshold: 1, window: null }, timeMs, out)
     this.transition(rule, g, rs, { active: false, value: 1, threshold: 1, window: null }, timeMs, out)
@@ -618,6 +628,7 @@ export class RuleEngine {
     const c = rule.condition
     const now = this.clockMs ?? 0
     this.evaluationCounts[i] = this.evaluationCounts[i]! + 1
+    this.workCount++
     let rs = g.alerts?.[rule.id]
     if (rs === undefined) {
       let holds: boolean | undefined

@@ -84,8 +84,9 @@ export function createConsumerSupervisor<In, Out, S>(
             })
           }
           await commit(nextOffset)
-          // The markers read: what is left to read (0 once the markers were the partition's end).
-          if (ctx.inputs.has(topic)) {
+          // The markers read: what is left to read (0 once the markers were the partition's end),
+          // for a partition still assigned (a revoked one gets no slot).
+          if (ctx.inputs.has(topic) && live.assignment[topic]?.includes(partition)) {
             const left = BigInt(highWatermark) - BigInt(nextOffset)
             ctx.slotOf(topic, partition).lagRecords = Number(left > 0n ? left : 0n)
           }
