@@ -1,7 +1,8 @@
 /**
- * The rule engines' work as committed counts: condition evaluations by rule, and groups evicted
- * or refused at the cap (engine.ts `stats()`), for `auren_alert_rule_evaluations_total` and
- * `auren_alert_groups_dropped_total` (metrics.ts).
+ * The rule engines' work as committed counts: condition evaluations by rule, groups evicted
+ * or refused at the cap, and partial buckets merged late (engine.ts `stats()`), for
+ * `auren_alert_rule_evaluations_total`, `auren_alert_groups_dropped_total` and
+ * `auren_alert_late_buckets_total` (metrics.ts).
  *
  * An engine counts from its construction; a partition's engines are replaced when its state is
  * restored (a failed batch rolled back, a partition assigned again). So the counts are read
@@ -12,11 +13,12 @@
 import type { PartitionRef } from '../runtime/context.ts'
 import type { RuleEngine } from './engine.ts'
 
-/** Committed work of one batch or tick: evaluations by rule id, groups evicted and refused (counts). */
+/** Committed work of one batch or tick: evaluations by rule id, groups evicted and refused, late buckets merged (counts). */
 export interface EngineWork {
   readonly evaluations: ReadonlyMap<string, number>
   readonly evictedGroups: number
   readonly refusedGroups: number
+  readonly lateBuckets: number
 }
 
 /** What was last reported of one engine. */
@@ -26,6 +28,7 @@ interface Reported {
   evaluations: Map<string, number>
   evictedGroups: number
   refusedGroups: number
+  lateBuckets: number
 }
 
 /** The engines each partition held at its last batch end or tick, and what was reported of them (module doc). */
@@ -43,6 +46,7 @@ export class EngineCounters {
     const evaluations = new Map<string, number>()
     let evictedGroups = 0
     let refusedGroups = 0
+    let lateBuckets = 0
     for (const engine of this.engines.get(`${ref.topic}\u0000${ref.partition}`) ?? []) {
       const before = this.reported.get(engine)
       if (before?.work === engine.work) continue // nothing counted since (most ticks)
@@ -53,8 +57,9 @@ export class EngineCounters {
       }
       evictedGroups += now.evictedGroups - (before?.evictedGroups ?? 0)
       refusedGroups += now.refusedGroups - (before?.refusedGroups ?? 0)
-      this.reported.set(engine, { work: engine.work, evaluations: now.evaluations, evictedGroups: now.evictedGroups, refusedGroups: now.refusedGroups })
+      lateBuckets += now.lateBuckets - (before?.lateBuckets ?? 0)
+      this.reported.set(engine, { work: engine.work, ...now })
     }
-    return { evaluations, evictedGroups, refusedGroups }
+    return { evaluations, evictedGroups, refusedGroups, lateBuckets }
   }
 }

@@ -148,6 +148,8 @@ export interface EngineStats {
   evaluations: Map<string, number>
   evictedGroups: number
   refusedGroups: number
+  /** Partial buckets merged after the clock had passed their end (applyPartial: a source late to the watermark). */
+  lateBuckets: number
 }
 
 /** Fingerprint of a rule and its grouping label values (see the module doc). */
@@ -242,7 +244,7 @@ export class RuleEngine {
   private clockMs: number | null = null
   /** Counter behind touchedAt / insertedAt. */
   private tick = 0
-  private readonly statsData: { evictedGroups: number; refusedGroups: number } = { evictedGroups: 0, refusedGroups: 0 }
+  private readonly statsData: { evictedGroups: number; refusedGroups: number; lateBuckets: number } = { evictedGroups: 0, refusedGroups: 0, lateBuckets: 0 }
   /** Everything stats() counts, summed: unchanged means stats() is unchanged. */
   private workCount = 0
 
@@ -341,7 +343,7 @@ export class RuleEngine {
     return this.clockMs
   }
 
-  /** How much stats() counts in all since construction (evaluations, evicted and refused groups): a reader skips stats() while it is unchanged. */
+  /** How much stats() counts in all since construction (evaluations, evicted and refused groups, late buckets): a reader skips stats() while it is unchanged. */
   get work(): number {
     return this.workCount
   }
@@ -352,7 +354,7 @@ export class RuleEngine {
     this.rules.forEach((r, i) => {
       if (this.evaluationCounts[i]! > 0) evaluations.set(r.id, this.evaluationCounts[i]!)
     })
-    return { evaluations, evictedGroups: this.statsData.evictedGroups, refusedGroups: this.statsData.refusedGroups }
+    return { evaluations, ...this.statsData }
   }
 
   /** Number of groups held, over all aggregations (each holds the window of every rule sharing it). */
@@ -470,6 +472,10 @@ export class RuleEngine {
     if (slot === undefined) return []
     const c = this.slotCondition[slot]!
     if (c.kind === 'event' || partialStepMs(c) !== p.stepMs) return []
+    if (this.clockMs !== null && p.start + p.stepMs < this.clockMs) {
+      this.statsData.lateBuckets += 1
+      this.workCount++
+    }
     const out = this.advanceTo(p.start + p.stepMs)
     this.touched.length = 0
     const g = this.touch(slot, p.groupKey, () => ({ ...p.labels }), p.replay)

@@ -10,7 +10,11 @@
  * - `auren_alert_groups_dropped_total{reason}`: groups (fingerprints) dropped at the per-rule cap
  *   `AUREN_ALERTING_MAX_GROUPS_PER_RULE`: `evicted` (a quiet group made room, its window data
  *   lost) or `refused` (every group pending or firing: the new one is not tracked, its alerts
- *   missed).
+ *   missed);
+ * - `auren_alert_late_buckets_total`: partial buckets of the repartitioned rules merged after the
+ *   merge's watermark had passed their end (a source partition late to the watermark, e.g. its
+ *   upstream wrote nothing for longer than the idle timeout and then caught up): they are applied
+ *   at the clock, so a window that closed before they came does not count them (partial-merge.ts).
  * `auren_notifications_total{channel,status}` and the delivery backlog are the delivery's
  * (notifiers/alert-delivery.ts).
  */
@@ -39,6 +43,7 @@ export function createAlertingMetrics(registry: Registry, firingCounts: () => Pr
   const changes = new Counter({ name: 'auren_alert_state_changes_total', help: 'Alert state changes committed, by rule and status (firing, resolved)', labelNames: ['rule', 'status'], registers: [registry] })
   const evaluations = new Counter({ name: 'auren_alert_rule_evaluations_total', help: 'Condition evaluations of each rule in committed batches and ticks (events, merged buckets, metric windows, timers)', labelNames: ['rule'], registers: [registry] })
   const dropped = new Counter({ name: 'auren_alert_groups_dropped_total', help: 'Groups (fingerprints) dropped at the per-rule cap: evicted (quiet, window data lost) or refused (not tracked, alerts missed)', labelNames: ['reason'], registers: [registry] })
+  const late = new Counter({ name: 'auren_alert_late_buckets_total', help: 'Partial buckets merged after the watermark had passed their end (a source late to it): applied at the clock, missing the windows that closed before them', registers: [registry] })
   for (const r of rules) evaluations.inc({ rule: r.id }, 0)
   dropped.inc({ reason: 'evicted' }, 0)
   dropped.inc({ reason: 'refused' }, 0)
@@ -47,5 +52,6 @@ export function createAlertingMetrics(registry: Registry, firingCounts: () => Pr
     for (const [rule, n] of work.evaluations) evaluations.inc({ rule }, n)
     if (work.evictedGroups > 0) dropped.inc({ reason: 'evicted' }, work.evictedGroups)
     if (work.refusedGroups > 0) dropped.inc({ reason: 'refused' }, work.refusedGroups)
+    if (work.lateBuckets > 0) late.inc(work.lateBuckets)
   }
 }

@@ -139,11 +139,7 @@ export function createBatchLoop<In, Out, S>(
       }
       commitTimer()
       observeBatch(m, processor, work.lags, now(), started, handled)
-      const lag = BigInt(batch.highWatermark) - BigInt(nextOffset)
-      if (!control.isStale()) {
-        slot.lagRecords = Number(lag > 0n ? lag : 0n)
-        ctx.lagMonitors.get(batch.topic)?.set(batch.partition, slot.lagRecords)
-      }
+      if (!control.isStale()) ctx.noteLag(batch.topic, batch.partition, BigInt(batch.highWatermark) - BigInt(nextOffset))
     } catch (err) {
       slot.rollback()
       throw err

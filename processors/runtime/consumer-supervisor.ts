@@ -84,12 +84,8 @@ export function createConsumerSupervisor<In, Out, S>(
             })
           }
           await commit(nextOffset)
-          // The markers read: what is left to read (0 once the markers were the partition's end),
-          // for a partition still assigned (a revoked one gets no slot).
-          if (ctx.inputs.has(topic) && live.assignment[topic]?.includes(partition)) {
-            const left = BigInt(highWatermark) - BigInt(nextOffset)
-            ctx.slotOf(topic, partition).lagRecords = Number(left > 0n ? left : 0n)
-          }
+          // The markers read: what is left to read (0 once the markers were the partition's end).
+          if (ctx.inputs.has(topic)) ctx.noteLag(topic, partition, BigInt(highWatermark) - BigInt(nextOffset))
         } catch (err) {
           log.warn({ err, partition, nextOffset }, 'commit past transaction markers failed; retried with the next batch')
         }

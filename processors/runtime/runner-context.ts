@@ -103,6 +103,13 @@ export interface RunnerContext<In, Out, S> {
   partitionLog(topic: string, partition: number): Logger
   /** The slot of an input partition in the current generation, created when missing or stale. */
   slotOf(topic: string, partition: number): PartitionSlot<S>
+  /**
+   * Records left to read on an input partition (log end minus the next offset; negative counts
+   * as 0), as a batch or a batch of transaction markers left it: kept with its slot (the
+   * `lagRecords` punctuation reads) and set on its lag gauge; ignored for a partition not
+   * assigned any more. (The lag monitor's own readings go to both the same way.)
+   */
+  noteLag(topic: string, partition: number, left: bigint): void
 }
 
 /** An admin client connected on first use and replaced after a failed call. */
@@ -172,6 +179,16 @@ export function createRunnerContext<In, Out, S>(def: ProcessorDefinition<In, Out
   }
   const slots = new Map<string, PartitionSlot<S>>()
   const partitionLogs = new Map<string, Logger>()
+  const lagMonitors = new Map<string, LagMonitor>()
+  const slotOf = (topic: string, partition: number): PartitionSlot<S> => {
+    const k = slotKey(topic, partition)
+    let slot = slots.get(k)
+    if (!slot || slot.generation !== live.generation) {
+      const ref: PartitionRef = { input: inputs.get(topic)!.topic, topic, partition }
+      slots.set(k, (slot = new PartitionSlot<S>(ref, live.generation, def.state)))
+    }
+    return slot
+  }
   return {
     def,
     deps,
@@ -185,7 +202,7 @@ export function createRunnerContext<In, Out, S>(def: ProcessorDefinition<In, Out
     sink: def.sink ?? createKafkaTopicSink({ ...def.output!, delivery: deps.delivery, transactionalId: deps.transactionalId }),
     stateTopic: changelogTopic(deps.topicPrefix, groupId),
     slots,
-    lagMonitors: new Map(),
+    lagMonitors,
     live,
     admin: createSharedAdmin(deps.driver),
     partitionLog(topic, partition) {
@@ -194,14 +211,12 @@ export function createRunnerContext<In, Out, S>(def: ProcessorDefinition<In, Out
       if (!l) partitionLogs.set(k, (l = log.child({ topic, partition })))
       return l
     },
-    slotOf(topic, partition) {
-      const k = slotKey(topic, partition)
-      let slot = slots.get(k)
-      if (!slot || slot.generation !== live.generation) {
-        const ref: PartitionRef = { input: inputs.get(topic)!.topic, topic, partition }
-        slots.set(k, (slot = new PartitionSlot<S>(ref, live.generation, def.state)))
-      }
-      return slot
+    noteLag(topic, partition, left) {
+      if (!live.assignment[topic]?.includes(partition)) return
+      const lag = Number(left > 0n ? left : 0n)
+      slotOf(topic, partition).lagRecords = lag
+      lagMonitors.get(topic)?.set(partition, lag)
     },
+    slotOf,
   }
 }

@@ -158,6 +158,9 @@ describe('repartitioned rules', () => {
      * 1 reads its T0 + 2m rate limit and both run on until idle. Returns the harness and what the
      * merge had raised, and whether partition 1 had sent an idle mark, at the end of the gap.
      */
+    /** Partial buckets the merges applied after their clock had passed the bucket's end. */
+    const lateBuckets = (h: Harness) => h.merges.reduce((n, m) => n + (m.state.get().merge?.engine.stats().lateBuckets ?? 0), 0)
+
     const thirdOnPartitionOneAfterGap = (lagRecords: number) => {
       const h = alertingHarness({ rules: RATE_LIMITED, sources: 2, merges: 1, idleTimeoutMs: IDLE_MS, allowedLatenessMs: LATENESS_MS })
       h.record(0, rateLimit(T0, 'Programmer', 'trace-a'), 1)
@@ -178,6 +181,7 @@ describe('repartitioned rules', () => {
       expect(gap.idleSent).toBe(false)
       expect(gap.alerts).toEqual([]) // held at partition 1's watermark, T0 + 1m - 5 s
       expect(h.mergedAlerts()).toContain(programmerFired)
+      expect(lateBuckets(h)).toBe(0)
     })
 
     it('one that has read nothing since it was assigned (lag not measured, then > 0): it holds the merge from the start', () => {
@@ -200,6 +204,7 @@ describe('repartitioned rules', () => {
       const { h, gap } = thirdOnPartitionOneAfterGap(0) // caught up (lag 0) and quiet: idle
       expect(gap.idleSent).toBe(true)
       expect(h.mergedAlerts()).not.toContain(programmerFired)
+      expect(lateBuckets(h)).toBe(1) // and it is counted (auren_alert_late_buckets_total)
     })
   })
 
