@@ -31,7 +31,7 @@ export interface PayloadByType {
 }
 
 /** Avro full name of the payload branch of each event type: the union wrapper key. */
-export const PAYLOAD_RECORD: { readonly [T in AgentEventType]: string } = Object.freeze({
+export const PAYLOAD_RECORD = Object.freeze({
   agent_execution_started: 'auren.events.AgentExecutionPayload',
   agent_execution_completed: 'auren.events.AgentExecutionPayload',
   llm_call_started: 'auren.events.LlmCallPayload',
@@ -50,7 +50,7 @@ export const PAYLOAD_RECORD: { readonly [T in AgentEventType]: string } = Object
   conversation_turn: 'auren.events.ConversationTurnPayload',
   system_health: 'auren.events.SystemHealthPayload',
   performance_metric: 'auren.events.PerformanceMetricPayload',
-})
+} as const satisfies { readonly [T in AgentEventType]: string })
 
 type CommonFields = Omit<gen.AgentEvent, 'event_type' | 'payload'>
 

@@ -66,7 +66,7 @@ export async function ensurePartialsTables(pool: pg.Pool, encode: PartialsEncode
     const rows = await c.query<{ id: string; payload: PartialRecord['value'] }>('SELECT id, payload FROM alert_partials_outbox ORDER BY id')
     const encoded = await encode(rows.rows.map((r) => r.payload))
     await c.query('ALTER TABLE alert_partials_outbox ADD COLUMN wire bytea')
-    for (let i = 0; i < rows.rows.length; i++) await c.query('UPDATE alert_partials_outbox SET wire = $2 WHERE id = $1', [rows.rows[i]!.id, encoded[i]])
+    await c.query('UPDATE alert_partials_outbox o SET wire = v.wire FROM unnest($1::bigint[], $2::bytea[]) AS v(id, wire) WHERE o.id = v.id', [rows.rows.map((r) => r.id), encoded])
     await c.query('ALTER TABLE alert_partials_outbox DROP COLUMN payload')
     await c.query('ALTER TABLE alert_partials_outbox RENAME COLUMN wire TO payload')
     await c.query('ALTER TABLE alert_partials_outbox ALTER COLUMN payload SET NOT NULL')

@@ -245,8 +245,6 @@ export class RuleEngine {
   /** Counter behind touchedAt / insertedAt. */
   private tick = 0
   private readonly statsData: { evictedGroups: number; refusedGroups: number; lateBuckets: number } = { evictedGroups: 0, refusedGroups: 0, lateBuckets: 0 }
-  /** Everything stats() counts, summed: unchanged means stats() is unchanged. */
-  private workCount = 0
 
   /**
    * @param rules compiled rules (validateRuleFile)
@@ -345,7 +343,9 @@ export class RuleEngine {
 
   /** How much stats() counts in all since construction (evaluations, evicted and refused groups, late buckets): a reader skips stats() while it is unchanged. */
   get work(): number {
-    return this.workCount
+    let n = this.statsData.evictedGroups + this.statsData.refusedGroups + this.statsData.lateBuckets
+    for (const c of this.evaluationCounts) n += c
+    return n
   }
 
   /** Counters since construction. */
@@ -472,10 +472,7 @@ export class RuleEngine {
     if (slot === undefined) return []
     const c = this.slotCondition[slot]!
     if (c.kind === 'event' || partialStepMs(c) !== p.stepMs) return []
-    if (this.clockMs !== null && p.start + p.stepMs < this.clockMs) {
-      this.statsData.lateBuckets += 1
-      this.workCount++
-    }
+    if (this.clockMs !== null && p.start + p.stepMs < this.clockMs) this.statsData.lateBuckets += 1
     const out = this.advanceTo(p.start + p.stepMs)
     this.touched.length = 0
     const g = this.touch(slot, p.groupKey, () => ({ ...p.labels }), p.replay)
@@ -530,7 +527,6 @@ export class RuleEngine {
     if (!g) {
       if (m.size >= this.maxGroups && !this.evictOne(m)) {
         this.statsData.refusedGroups += 1
-        this.workCount++
         return null
       }
       g = { labels: typeof labels === 'function' ? labels() : labels, buckets: [], totals: emptyTotals(), lastSeenMs: null, replay, dueMs: null, touchedAt: 0, insertedAt: 0 }
@@ -605,7 +601,6 @@ export class RuleEngine {
       if (g.alerts === undefined) {
         m.delete(key)
         this.statsData.evictedGroups += 1
-        this.workCount++
         return true
       }
     }
@@ -616,7 +611,6 @@ export class RuleEngine {
   private applyEventRule(i: number, g: AggregationGroup, key: string, timeMs: number, out: Alert[]): void {
     const rule = this.rules[i]!
     this.evaluationCounts[i] = this.evaluationCounts[i]! + 1
-    this.workCount++
     const rs = ((g.alerts ??= {})[rule.id] ??= this.newAlert(i, g, key))
     this.transition(rule, g, rs, { active: true, value: 1, threshold: 1, window: null }, timeMs, out)
     this.transition(rule, g, rs, { active: false, value: 1, threshold: 1, window: null }, timeMs, out)
@@ -634,7 +628,6 @@ export class RuleEngine {
     const c = rule.condition
     const now = this.clockMs ?? 0
     this.evaluationCounts[i] = this.evaluationCounts[i]! + 1
-    this.workCount++
     let rs = g.alerts?.[rule.id]
     if (rs === undefined) {
       let holds: boolean | undefined

@@ -8,68 +8,47 @@
  * the other payload fields are skipped, not decoded. {@link EnrichedEventView} is that shape; a
  * full EnrichedAgentEvent is one too.
  */
-import type {
-  AgentEventOf,
-  AgentEventType,
-  AgentExecutionPayload,
-  BiometricAnalysisPayload,
-  EnrichedAgentEvent,
-  LlmCallPayload,
-  PerformanceMetricPayload,
-  PerformanceMetrics,
-  PayloadByType,
-  SystemHealthPayload,
-  ToolUsagePayload,
-} from '../../schemas/index.ts'
+import type { AgentEventOf, AgentEventType, AgentRef, EnrichedAgentEvent, PayloadByType, PAYLOAD_RECORD, PerformanceMetrics } from '../../schemas/index.ts'
 import type { FieldProjection } from '../../schemas/projection.ts'
 import type { GroupLabel, Selector } from './rule-schema.ts'
 
-const E = 'auren.events.'
-
-/** The fields of `enriched-agent-event` that {@link eventFacts}, the replay mark and the event-lag observation read (the alerting input's projection). */
-export const FACTS_FIELDS: FieldProjection = Object.freeze({
-  [`${E}EnrichedAgentEvent`]: ['event', 'tier', 'cost_usd', 'ingest_lag_ms'],
-  [`${E}AgentEvent`]: ['timestamp', 'event_type', 'source_agent', 'user_id', 'source', 'payload', 'performance'],
-  [`${E}AgentRef`]: ['id'],
-  [`${E}PerformanceMetrics`]: ['latency_ms', 'success', 'error_type'],
-  [`${E}AgentExecutionPayload`]: ['latency_ms', 'success', 'error_type'],
-  [`${E}LlmCallPayload`]: ['model', 'input_tokens', 'output_tokens', 'latency_ms', 'success', 'error_type'],
-  [`${E}ToolUsagePayload`]: ['execution_time_ms', 'success', 'error_type'],
-  [`${E}SystemHealthPayload`]: ['component', 'status'],
-  [`${E}BiometricAnalysisPayload`]: ['metric', 'anomaly'],
-  [`${E}PerformanceMetricPayload`]: ['name'],
+/**
+ * The fields of `enriched-agent-event` that {@link eventFacts}, the replay mark and the event-lag
+ * observation read (the alerting input's projection). {@link EnrichedEventView} is derived from it.
+ */
+export const FACTS_FIELDS = Object.freeze({
+  'auren.events.EnrichedAgentEvent': ['event', 'tier', 'cost_usd', 'ingest_lag_ms'],
+  'auren.events.AgentEvent': ['timestamp', 'event_type', 'source_agent', 'user_id', 'source', 'payload', 'performance'],
+  'auren.events.AgentRef': ['id'],
+  'auren.events.PerformanceMetrics': ['latency_ms', 'success', 'error_type'],
+  'auren.events.AgentExecutionPayload': ['latency_ms', 'success', 'error_type'],
+  'auren.events.LlmCallPayload': ['model', 'input_tokens', 'output_tokens', 'latency_ms', 'success', 'error_type'],
+  'auren.events.ToolUsagePayload': ['execution_time_ms', 'success', 'error_type'],
+  'auren.events.SystemHealthPayload': ['component', 'status'],
+  'auren.events.BiometricAnalysisPayload': ['metric', 'anomaly'],
+  'auren.events.PerformanceMetricPayload': ['name'],
   // Read for the union branch only (it must match event_type).
-  [`${E}CollaborationPayload`]: [],
-  [`${E}HandoffPayload`]: [],
-  [`${E}DecisionPayload`]: [],
-  [`${E}HypothesisPayload`]: [],
-  [`${E}KnowledgeAccessPayload`]: [],
-  [`${E}MemoryTierAccessPayload`]: [],
-  [`${E}MemoryOperationPayload`]: [],
-  [`${E}ConversationTurnPayload`]: [],
-})
+  'auren.events.CollaborationPayload': [],
+  'auren.events.HandoffPayload': [],
+  'auren.events.DecisionPayload': [],
+  'auren.events.HypothesisPayload': [],
+  'auren.events.KnowledgeAccessPayload': [],
+  'auren.events.MemoryTierAccessPayload': [],
+  'auren.events.MemoryOperationPayload': [],
+  'auren.events.ConversationTurnPayload': [],
+} as const satisfies FieldProjection)
 
-/** The payload fields of {@link FACTS_FIELDS}, per event type. */
-interface PayloadViewByType extends Record<AgentEventType, object> {
-  agent_execution_started: Pick<AgentExecutionPayload, 'latency_ms' | 'success' | 'error_type'>
-  agent_execution_completed: Pick<AgentExecutionPayload, 'latency_ms' | 'success' | 'error_type'>
-  llm_call_started: Pick<LlmCallPayload, 'model' | 'input_tokens' | 'output_tokens' | 'latency_ms' | 'success' | 'error_type'>
-  llm_call_completed: Pick<LlmCallPayload, 'model' | 'input_tokens' | 'output_tokens' | 'latency_ms' | 'success' | 'error_type'>
-  tool_usage_started: Pick<ToolUsagePayload, 'execution_time_ms' | 'success' | 'error_type'>
-  tool_usage_completed: Pick<ToolUsagePayload, 'execution_time_ms' | 'success' | 'error_type'>
-  system_health: Pick<SystemHealthPayload, 'component' | 'status'>
-  biometric_analysis: Pick<BiometricAnalysisPayload, 'metric' | 'anomaly'>
-  performance_metric: Pick<PerformanceMetricPayload, 'name'>
-}
+/** `T` with the fields {@link FACTS_FIELDS} keeps of record `R` (none for a record it does not list). */
+type Kept<T, R> = Pick<T, (R extends keyof typeof FACTS_FIELDS ? (typeof FACTS_FIELDS)[R][number] : never) & keyof T>
 
-type EventViewOf<T extends AgentEventType> = Pick<AgentEventOf<T>, 'timestamp' | 'event_type' | 'user_id' | 'source'> & {
-  source_agent: { id: string } | null
-  performance: Pick<PerformanceMetrics, 'latency_ms' | 'success' | 'error_type'> | null
-  payload: T extends keyof PayloadViewByType ? PayloadViewByType[T] : Partial<PayloadByType[T]>
+type EventViewOf<T extends AgentEventType> = Omit<Kept<AgentEventOf<T>, 'auren.events.AgentEvent'>, 'source_agent' | 'performance' | 'payload'> & {
+  source_agent: Kept<AgentRef, 'auren.events.AgentRef'> | null
+  performance: Kept<PerformanceMetrics, 'auren.events.PerformanceMetrics'> | null
+  payload: Kept<PayloadByType[T], (typeof PAYLOAD_RECORD)[T]>
 }
 
 /** An enriched event as decoded with {@link FACTS_FIELDS} (payload unwrapped); a full EnrichedAgentEvent is one too. */
-export type EnrichedEventView = Pick<EnrichedAgentEvent, 'tier' | 'cost_usd' | 'ingest_lag_ms'> & { event: { [T in AgentEventType]: EventViewOf<T> }[AgentEventType] }
+export type EnrichedEventView = Omit<Kept<EnrichedAgentEvent, 'auren.events.EnrichedAgentEvent'>, 'event'> & { event: { [T in AgentEventType]: EventViewOf<T> }[AgentEventType] }
 
 /** The facts of one event the engine uses. Absent values are null, never 0. */
 export interface EventFacts {
